@@ -1,0 +1,17 @@
+// Opaque list cursors: a position (created_at, room_id) in the newest-first order,
+// encoded as base64url so clients treat it as a token.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "store/room_store.hpp"
+
+namespace liveroom::api {
+
+std::string encodeCursor(const ListCursor& cursor);
+// nullopt for anything encodeCursor could not have produced.
+std::optional<ListCursor> decodeCursor(std::string_view text);
+
+}  // namespace liveroom::api

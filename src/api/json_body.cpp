@@ -1,0 +1,68 @@
+// JSON body parsing with limits (see json_body.hpp).
+#include "api/json_body.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/error.hpp"
+
+namespace liveroom::api {
+
+namespace {
+
+bool isJsonContentType(std::string_view value) {
+  std::string_view media = value.substr(0, value.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  return media.size() == kJson.size() && std::equal(media.begin(), media.end(), kJson.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+// Deepest nesting of arrays/objects outside strings; the parser is never handed more.
+int nestingDepth(std::string_view text) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') max_depth = std::max(max_depth, ++depth);
+    else if (c == ']' || c == '}') --depth;
+  }
+  return max_depth;
+}
+
+}  // namespace
+
+nlohmann::json parseJsonObjectBody(const http::Request& req) {
+  auto content_type = req.header("content-type");
+  if (!content_type || !isJsonContentType(*content_type)) {
+    throw Error("unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
+  }
+  if (nestingDepth(req.body) > kMaxJsonDepth) throw Error(codes::kInvalidJson, "the JSON body is nested too deeply");
+  auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) throw Error(codes::kInvalidJson, "the body is not valid JSON (UTF-8)");
+  if (!body.is_object()) throw Error(codes::kInvalidJson, "the body must be a JSON object");
+  return body;
+}
+
+std::string requireString(const nlohmann::json& obj, std::string_view field) {
+  auto value = optionalString(obj, field);
+  if (!value) throw Error(codes::kInvalidField, std::string(field) + " is required");
+  return std::move(*value);
+}
+
+std::optional<std::string> optionalString(const nlohmann::json& obj, std::string_view field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw Error(codes::kInvalidField, std::string(field) + " must be a string");
+  return it->get<std::string>();
+}
+
+}  // namespace liveroom::api

@@ -1,0 +1,74 @@
+// Room -> JSON views (see room_views.hpp).
+#include "api/room_views.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace liveroom::api {
+
+namespace {
+
+nlohmann::json orNull(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+nlohmann::json playbackView(const RoomRecord& room) {
+  if (room.status == "ended") return {{"whep_url", nullptr}, {"hls_url", nullptr}, {"dash_url", nullptr}};
+  return {{"whep_url", orNull(room.playback.whep_url)},
+          {"hls_url", orNull(room.playback.hls_url)},
+          {"dash_url", orNull(room.playback.dash_url)}};
+}
+
+}  // namespace
+
+std::string formatTimestamp(int64_t epoch_ms) {
+  int64_t secs = epoch_ms / 1000;
+  int64_t ms = epoch_ms % 1000;
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+nlohmann::json publicView(const RoomRecord& room) {
+  nlohmann::json playback = playbackView(room);
+  nlohmann::json whep = playback["whep_url"];
+  return {{"room_id", room.room_id},
+          {"title", room.title},
+          {"host", room.host},
+          {"mode", room.mode},
+          {"status", room.status},
+          {"live", room.live},
+          {"viewers", 0},
+          {"created_at", formatTimestamp(room.created_at_ms)},
+          {"ended_at", room.ended_at_ms ? nlohmann::json(formatTimestamp(*room.ended_at_ms)) : nlohmann::json(nullptr)},
+          {"whep_url", std::move(whep)},
+          {"playback", std::move(playback)}};
+}
+
+nlohmann::json ingestView(const RoomRecord& room) {
+  const auto& in = room.ingest;
+  nlohmann::json rtmps = nullptr, srt = nullptr;
+  if (in.rtmps_url) rtmps = {{"url", *in.rtmps_url}, {"stream_key", orNull(in.rtmps_stream_key)}};
+  if (in.srt_url) {
+    srt = {{"url", *in.srt_url}, {"stream_id", orNull(in.srt_stream_id)}, {"passphrase", orNull(in.srt_passphrase)}};
+  }
+  return {{"whip_url", orNull(in.whip_url)}, {"rtmps", std::move(rtmps)}, {"srt", std::move(srt)}};
+}
+
+nlohmann::json createdView(const RoomRecord& room, const std::string& host_token) {
+  nlohmann::json view = publicView(room);
+  view.erase("viewers");
+  view.erase("ended_at");
+  view.erase("whep_url");
+  view["host_token"] = host_token;
+  view["whip_url"] = orNull(room.ingest.whip_url);
+  view["ingest"] = ingestView(room);
+  return view;
+}
+
+}  // namespace liveroom::api

@@ -1,0 +1,22 @@
+// What the API shows of a room: the public view (anyone), the created view (the creator,
+// once, with the host token and ingest secrets) and the ingest object (the host).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "store/room_record.hpp"
+
+namespace liveroom::api {
+
+// RFC 3339 UTC with milliseconds: 2026-11-20T21:40:00.123Z
+std::string formatTimestamp(int64_t epoch_ms);
+
+// Never contains whip_url, ingest, keys, passphrases, tokens or the session id.
+nlohmann::json publicView(const RoomRecord& room);
+nlohmann::json ingestView(const RoomRecord& room);
+nlohmann::json createdView(const RoomRecord& room, const std::string& host_token);
+
+}  // namespace liveroom::api

@@ -1,0 +1,253 @@
+// Routes and handlers of the rooms API (see rooms_api.hpp).
+#include "api/rooms_api.hpp"
+
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+
+#include "api/cursor.hpp"
+#include "api/errors.hpp"
+#include "api/json_body.hpp"
+#include "api/room_views.hpp"
+#include "common/error.hpp"
+#include "rooms/secrets.hpp"
+#include "rooms/validation.hpp"
+
+namespace liveroom::api {
+
+namespace {
+
+constexpr std::string_view kPrefix = "/api/livestream/";
+
+http::Response json(int status, const nlohmann::json& body) {
+  http::Response res;
+  res.status = status;
+  res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.set("Content-Type", "application/json");
+  res.set("Cache-Control", "no-store");
+  return res;
+}
+
+http::Response fromError(const Error& e) {
+  http::Response res = errorResponse(e.code(), e.what());
+  if (auto retry = e.retryAfterSeconds()) res.set("Retry-After", std::to_string(*retry));
+  return res;
+}
+
+http::Response methodNotAllowed(std::string_view allow) {
+  http::Response res = errorResponse("method_not_allowed", "method not allowed here; use " + std::string(allow));
+  res.set("Allow", std::string(allow) + ", OPTIONS");
+  return res;
+}
+
+// The bearer token of the request; throws unauthorized when there is none.
+std::string bearerToken(const http::Request& req) {
+  auto auth = req.header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!auth || auth->size() <= kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), auth->begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    throw Error(codes::kUnauthorized, "missing Authorization: Bearer <token>");
+  }
+  return std::string(rooms::trimAscii(auth->substr(kBearer.size())));
+}
+
+std::string requireRoomId(std::optional<std::string> room_id) {
+  if (!room_id || room_id->empty()) throw Error(codes::kInvalidField, "room_id is required");
+  if (!rooms::isWellFormedRoomId(*room_id)) throw Error(codes::kInvalidField, "room_id is not a valid room id");
+  return std::move(*room_id);
+}
+
+}  // namespace
+
+RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_blocking)
+    : service_(service), options_(std::move(options)), run_blocking_(std::move(run_blocking)) {}
+
+void RoomsApi::applyCors(const http::Request& req, http::Response& res) const {
+  if (options_.cors_origins.empty()) return;
+  if (options_.cors_origins.size() == 1 && options_.cors_origins[0] == "*") {
+    res.set("Access-Control-Allow-Origin", "*");
+    return;
+  }
+  res.set("Vary", "Origin");
+  if (auto origin = req.header("origin")) {
+    for (const auto& allowed : options_.cors_origins) {
+      if (allowed == *origin) {
+        res.set("Access-Control-Allow-Origin", allowed);
+        return;
+      }
+    }
+  }
+}
+
+void RoomsApi::runBlocking(const http::Request& req, http::Responder respond, std::function<http::Response()> work) {
+  // The request is needed only for CORS once the work is done: keep just the origin.
+  http::Request cors_req;
+  if (auto origin = req.header("origin")) cors_req.headers.emplace_back("origin", std::string(*origin));
+  run_blocking_([this, cors_req = std::move(cors_req), respond = std::move(respond), work = std::move(work)] {
+    http::Response res;
+    try {
+      res = work();
+    } catch (const Error& e) {
+      res = fromError(e);
+    } catch (const std::exception& e) {
+      spdlog::error("api: unexpected failure: {}", e.what());
+      res = errorResponse("internal_error", "internal error");
+    }
+    applyCors(cors_req, res);
+    respond(std::move(res));
+  });
+}
+
+void RoomsApi::handle(http::Request&& req, http::Responder respond) {
+  auto answer = [&](http::Response res) {
+    applyCors(req, res);
+    respond(std::move(res));
+  };
+  try {
+    const std::string& path = req.path;
+    const std::string& method = req.method;
+
+    if (method == "OPTIONS") {
+      http::Response res;
+      res.status = 204;
+      res.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      res.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
+      res.set("Access-Control-Max-Age", "600");
+      return answer(std::move(res));
+    }
+    if (path == "/healthz") {
+      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
+      return answer(json(200, {{"status", "ok"}}));
+    }
+    if (path == "/readyz") {
+      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
+      return runBlocking(req, std::move(respond), [this] { return readyz(); });
+    }
+    if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
+      return answer(errorResponse("not_found", "no such path: " + path));
+    }
+    std::string_view rest = std::string_view(path).substr(kPrefix.size());
+
+    if (rest == "join") {
+      if (method != "GET") return answer(methodNotAllowed("GET"));
+      // Fast path: a fresh cached room is answered here, without the blocking pool.
+      auto room_id = requireRoomId(http::queryParam(req.query, "room_id"));
+      if (auto cached = service_.joinCached(room_id)) return answer(json(200, publicView(*cached)));
+      return runBlocking(req, std::move(respond), [this, room_id] { return json(200, publicView(*service_.join(room_id))); });
+    }
+    auto post = [&](http::Response (RoomsApi::*handler)(const http::Request&)) {
+      if (method != "POST") return answer(methodNotAllowed("POST"));
+      auto shared = std::make_shared<http::Request>(std::move(req));
+      runBlocking(*shared, std::move(respond), [this, shared, handler] { return (this->*handler)(*shared); });
+    };
+    if (rest == "create") return post(&RoomsApi::create);
+    if (rest == "end") return post(&RoomsApi::end);
+    if (rest == "update") return post(&RoomsApi::update);
+
+    if (rest == "rooms") {
+      if (method != "GET") return answer(methodNotAllowed("GET"));
+      auto shared = std::make_shared<http::Request>(std::move(req));
+      return runBlocking(*shared, std::move(respond), [this, shared] { return listRooms(*shared); });
+    }
+    constexpr std::string_view kRooms = "rooms/";
+    if (rest.substr(0, kRooms.size()) == kRooms) {
+      std::string_view tail = rest.substr(kRooms.size());
+      size_t slash = tail.find('/');
+      std::string room_id(tail.substr(0, slash));
+      std::string_view sub = slash == std::string_view::npos ? std::string_view{} : tail.substr(slash + 1);
+      if (slash != std::string_view::npos && sub != "ingest") return answer(errorResponse("not_found", "no such path: " + path));
+      if (method != "GET") return answer(methodNotAllowed("GET"));
+      if (!rooms::isWellFormedRoomId(room_id)) return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
+      if (sub == "ingest") {
+        auto shared = std::make_shared<http::Request>(std::move(req));
+        return runBlocking(*shared, std::move(respond), [this, shared, room_id] { return ingest(*shared, room_id); });
+      }
+      return runBlocking(req, std::move(respond), [this, room_id] { return getRoom(room_id); });
+    }
+    return answer(errorResponse("not_found", "no such path: " + path));
+  } catch (const Error& e) {
+    answer(fromError(e));
+  }
+}
+
+http::Response RoomsApi::create(const http::Request& req) {
+  if (options_.api_key) {
+    std::string key = bearerToken(req);
+    if (!rooms::constantTimeEquals(rooms::sha256Hex(key), rooms::sha256Hex(*options_.api_key))) {
+      throw Error(codes::kForbidden, "the API key is not valid");
+    }
+  }
+  auto body = parseJsonObjectBody(req);
+  std::string title = requireString(body, "title");
+  std::string host = requireString(body, "host");
+  RoomMode mode = RoomMode::webrtc;
+  if (auto mode_text = optionalString(body, "mode")) {
+    auto parsed = parseRoomMode(*mode_text);
+    if (!parsed) throw Error(codes::kInvalidField, "mode must be \"webrtc\" or \"broadcast\"");
+    mode = *parsed;
+  }
+  auto created = service_.create(title, host, mode);
+  return json(201, createdView(created.room, created.host_token));
+}
+
+http::Response RoomsApi::update(const http::Request& req) {
+  std::string token = bearerToken(req);
+  auto body = parseJsonObjectBody(req);
+  auto room_id = requireRoomId(optionalString(body, "room_id"));
+  std::string title = requireString(body, "title");
+  return json(200, publicView(service_.update(room_id, token, title)));
+}
+
+http::Response RoomsApi::end(const http::Request& req) {
+  std::string token = bearerToken(req);
+  auto body = parseJsonObjectBody(req);
+  auto room_id = requireRoomId(optionalString(body, "room_id"));
+  RoomRecord room = service_.end(room_id, token);
+  return json(200, {{"room_id", room.room_id},
+                    {"status", room.status},
+                    {"ended_at", room.ended_at_ms ? nlohmann::json(formatTimestamp(*room.ended_at_ms)) : nullptr}});
+}
+
+http::Response RoomsApi::listRooms(const http::Request& req) {
+  ListQuery query;
+  if (auto status = http::queryParam(req.query, "status"); status && !status->empty()) {
+    if (*status != "active" && *status != "ended") throw Error(codes::kInvalidField, "status must be active or ended");
+    query.status = *status;
+  }
+  if (auto host = http::queryParam(req.query, "host"); host && !host->empty()) {
+    rooms::validateHost(*host);
+    query.host = *host;
+  }
+  if (auto limit = http::queryParam(req.query, "limit"); limit && !limit->empty()) {
+    int value = 0;
+    auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+    if (ec != std::errc() || ptr != limit->data() + limit->size() || value < 1 || value > 100) {
+      throw Error(codes::kInvalidField, "limit must be an integer from 1 to 100");
+    }
+    query.limit = value;
+  }
+  if (auto cursor = http::queryParam(req.query, "cursor"); cursor && !cursor->empty()) {
+    query.after = decodeCursor(*cursor);
+    if (!query.after) throw Error(codes::kInvalidField, "cursor is not valid");
+  }
+  auto page = service_.list(query);
+  nlohmann::json rooms = nlohmann::json::array();
+  for (const auto& room : page.rooms) rooms.push_back(publicView(room));
+  return json(200, {{"rooms", std::move(rooms)},
+                    {"next_cursor", page.next ? nlohmann::json(encodeCursor(*page.next)) : nullptr}});
+}
+
+http::Response RoomsApi::getRoom(const std::string& room_id) { return json(200, publicView(*service_.get(room_id))); }
+
+http::Response RoomsApi::ingest(const http::Request& req, const std::string& room_id) {
+  std::string token = bearerToken(req);
+  return json(200, ingestView(service_.ingest(room_id, token)));
+}
+
+http::Response RoomsApi::readyz() {
+  if (!service_.ready()) return errorResponse(codes::kStoreUnavailable, "the room store is not reachable");
+  return json(200, {{"status", "ready"}});
+}
+
+}  // namespace liveroom::api

@@ -1,0 +1,49 @@
+// The HTTP surface of the rooms domain: routes /api/livestream/*, /healthz, /readyz,
+// CORS, auth headers, JSON in/out. Blocking domain calls run through `run_blocking`;
+// joins answered from the read cache are served inline on the HTTP thread.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/message.hpp"
+#include "rooms/room_service.hpp"
+
+namespace liveroom::api {
+
+struct ApiOptions {
+  // "*" or a list of allowed origins (the request's Origin is echoed when listed).
+  std::vector<std::string> cors_origins{"*"};
+  // When set, create requires "Authorization: Bearer <api_key>".
+  std::optional<std::string> api_key;
+};
+
+class RoomsApi {
+ public:
+  using BlockingRunner = std::function<void(std::function<void()>)>;
+
+  RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_blocking);
+
+  void handle(http::Request&& req, http::Responder respond);
+
+ private:
+  http::Response create(const http::Request& req);
+  http::Response update(const http::Request& req);
+  http::Response end(const http::Request& req);
+  http::Response listRooms(const http::Request& req);
+  http::Response getRoom(const std::string& room_id);
+  http::Response ingest(const http::Request& req, const std::string& room_id);
+  http::Response readyz();
+
+  // Runs `work` on the blocking pool, turning liveroom::Error into the error envelope.
+  void runBlocking(const http::Request& req, http::Responder respond, std::function<http::Response()> work);
+  void applyCors(const http::Request& req, http::Response& res) const;
+
+  rooms::RoomService& service_;
+  ApiOptions options_;
+  BlockingRunner run_blocking_;
+};
+
+}  // namespace liveroom::api

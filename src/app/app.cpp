@@ -1,0 +1,228 @@
+// Composition root (see app.hpp): the only place that picks implementations.
+#include "app/app.hpp"
+
+#include <utility>  // before Asio (Boost 1.74 + C++20)
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "api/errors.hpp"
+#include "api/rooms_api.hpp"
+#include "app/config.hpp"
+#include "common/error.hpp"
+#include "http/curl_http_client.hpp"
+#include "http/server.hpp"
+#include "rooms/room_service.hpp"
+#include "store/mongo/mongo_room_store.hpp"
+#include "store/sqlite/sqlite_room_store.hpp"
+#include "stream/cloudflare/cloudflare_stream.hpp"
+
+namespace liveroom::app {
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitConfig = 2;
+
+int configError(const std::string& message) {
+  std::cerr << "liveroom: " << message << "\n";
+  return kExitConfig;
+}
+
+// The URI without its password, for messages.
+std::string redactUri(const std::string& uri) {
+  size_t scheme = uri.find("://");
+  size_t at = uri.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return uri;
+  size_t colon = uri.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return uri;
+  return uri.substr(0, colon + 1) + "***" + uri.substr(at);
+}
+
+void setupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("liveroom");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+void addServeOptions(CLI::App& serve, ServeConfig& c) {
+  serve.add_option("--listen", c.listen, "HTTP address, HOST:PORT")->envname("LIVEROOM_LISTEN")->capture_default_str();
+  serve.add_option("--public-url", c.public_url, "URL clients reach this server at (default http://<listen>)")
+      ->envname("LIVEROOM_PUBLIC_URL");
+  serve.add_option("--data-dir", c.data_dir, "directory for the SQLite store")
+      ->envname("LIVEROOM_DATA_DIR")
+      ->capture_default_str();
+  serve.add_option("--store", c.store, "room store: sqlite or mongodb")
+      ->envname("LIVEROOM_STORE")
+      ->check(CLI::IsMember({"sqlite", "mongodb"}))
+      ->capture_default_str();
+  serve.add_option("--mongodb-uri", c.mongodb_uri, "MongoDB URI for --store mongodb (database from its path)")
+      ->envname("LIVEROOM_MONGODB_URI")
+      ->capture_default_str();
+  serve.add_option("--stream", c.stream,
+                   "stream provider: local or cloudflare (default: cloudflare when CLOUDFLARE_ACCOUNT_ID is set; "
+                   "Cloudflare credentials come from CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN or CLOUDFLARE_EMAIL "
+                   "+ CLOUDFLARE_API_KEY, CLOUDFLARE_API_BASE)")
+      ->envname("LIVEROOM_STREAM")
+      ->check(CLI::IsMember({"local", "cloudflare"}));
+  serve.add_option("--api-key", c.api_key, "when set, creating a room requires Authorization: Bearer <api key>")
+      ->envname("LIVEROOM_API_KEY");
+  serve.add_option("--cors-origin", c.cors_origins, "allowed CORS origins (* for any); repeat or comma-separate")
+      ->envname("LIVEROOM_CORS_ORIGIN")
+      ->delimiter(',')
+      ->capture_default_str();
+  serve.add_option("--cache-ttl-ms", c.cache_ttl_ms, "how long a join may serve a room read by another process")
+      ->envname("LIVEROOM_CACHE_TTL_MS")
+      ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
+  serve.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->envname("LIVEROOM_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  serve.add_option("--http-threads", c.http_threads, "HTTP threads (0: one per core)")
+      ->envname("LIVEROOM_HTTP_THREADS")
+      ->check(CLI::Range(0, 256));
+  serve.add_option("--blocking-threads", c.blocking_threads, "threads for store and provider calls")
+      ->envname("LIVEROOM_BLOCKING_THREADS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+}
+
+// SIGINT/SIGTERM are blocked in every thread and awaited here.
+void blockStopSignals(sigset_t& set) {
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int serve(ServeConfig config) {
+  try {
+    resolveStream(config, [](const char* name) { return std::getenv(name); });
+  } catch (const ConfigError& e) {
+    return configError(e.what());
+  }
+  std::pair<std::string, uint16_t> listen;
+  try {
+    listen = http::parseListenAddress(config.listen);
+  } catch (const std::exception& e) {
+    return configError(std::string("--listen: ") + e.what() + " (got \"" + config.listen + "\")");
+  }
+
+  sigset_t stop_signals;
+  blockStopSignals(stop_signals);
+  setupLogging(config.log_level);
+
+  std::unique_ptr<RoomStore> store;
+  if (config.store == "mongodb") {
+    try {
+      store = std::make_unique<MongoRoomStore>(config.mongodb_uri);
+    } catch (const std::exception& e) {
+      return configError(std::string("--mongodb-uri: cannot use MongoDB at ") + redactUri(config.mongodb_uri) + ": " +
+                         e.what());
+    }
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) return configError("--data-dir: cannot create " + config.data_dir + ": " + ec.message());
+    try {
+      store = std::make_unique<SqliteRoomStore>((std::filesystem::path(config.data_dir) / "liveroom.db").string());
+    } catch (const std::exception& e) {
+      return configError("--data-dir: cannot open the SQLite store in " + config.data_dir + ": " + e.what());
+    }
+  }
+
+  std::unique_ptr<StreamProvider> provider;
+  if (config.stream == "cloudflare") {
+    provider = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
+  }
+
+  rooms::RoomServiceOptions service_options;
+  service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
+  rooms::RoomService service(*store, provider.get(), service_options);
+
+  boost::asio::thread_pool blocking_pool(static_cast<size_t>(config.blocking_threads));
+  api::ApiOptions api_options;
+  api_options.cors_origins = config.cors_origins;
+  api_options.api_key = config.api_key;
+  api::RoomsApi rooms_api(service, api_options, [&blocking_pool](std::function<void()> work) {
+    boost::asio::post(blocking_pool, std::move(work));
+  });
+
+  http::ServerOptions server_options;
+  server_options.address = listen.first;
+  server_options.port = listen.second;
+  server_options.threads =
+      config.http_threads > 0 ? config.http_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_options.error_response = [](int status, std::string_view code, std::string_view message) {
+    return api::errorResponse(status, code, message);
+  };
+  http::Server server(server_options, [&rooms_api](http::Request&& req, http::Responder respond) {
+    rooms_api.handle(std::move(req), std::move(respond));
+  });
+  try {
+    server.start();
+  } catch (const std::system_error& e) {
+    return configError(std::string("--listen: ") + e.what());
+  }
+
+  std::string url = config.public_url.empty()
+                        ? "http://" + listen.first + ":" + std::to_string(server.port())
+                        : config.public_url;
+  spdlog::info("liveroom {} listening on http://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION,
+               listen.first, server.port(), url, store->name(), provider ? provider->name() : "none");
+  if (!provider) {
+    spdlog::warn("no stream provider: rooms can be read but not created; set CLOUDFLARE_ACCOUNT_ID and "
+                 "CLOUDFLARE_API_TOKEN to use Cloudflare Stream");
+  }
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  spdlog::info("stopping (signal {})", signal);
+  server.stop();
+  blocking_pool.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"liveroom: livestream rooms on Cloudflare Stream or an embedded media server"};
+  cli.require_subcommand(1);
+  ServeConfig config;
+  auto* serve_cmd = cli.add_subcommand("serve", "run the rooms API server");
+  addServeOptions(*serve_cmd, config);
+  cli.add_subcommand("version", "print the version");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return configError(e.what());
+  }
+  if (cli.got_subcommand("version")) {
+    std::cout << "liveroom " << LIVEROOM_VERSION << "\n";
+    return 0;
+  }
+  try {
+    return serve(std::move(config));
+  } catch (const std::exception& e) {
+    std::cerr << "liveroom: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+}
+
+}  // namespace liveroom::app

@@ -1,0 +1,42 @@
+// Configuration of `liveroom serve`: flags, each with an env twin, plus the Cloudflare
+// variables. The only place (with app.cpp) that reads the environment.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stream/cloudflare/cloudflare_stream.hpp"
+
+namespace liveroom::app {
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string public_url;  // empty: http://<listen>
+  std::string data_dir = "./data";
+  std::string store = "sqlite";  // sqlite | mongodb
+  std::string mongodb_uri = "mongodb://127.0.0.1:27017/liveroom";
+  std::string stream;  // local | cloudflare (resolved: never empty after parsing)
+  std::optional<std::string> api_key;
+  std::vector<std::string> cors_origins{"*"};
+  int cache_ttl_ms = 2000;
+  std::string log_level = "info";
+  int http_threads = 0;  // 0: one per core
+  int blocking_threads = 16;
+  std::optional<CloudflareConfig> cloudflare;
+};
+
+// Thrown for configuration the server cannot run with; the message names the setting.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads CLOUDFLARE_* variables through `getenv` (injectable for tests) and checks the
+// combination: stream "cloudflare" needs an account id and one complete auth scheme.
+// Returns the resolved stream ("local" or "cloudflare") and fills config.cloudflare.
+void resolveStream(ServeConfig& config, const std::function<const char*(const char*)>& getenv);
+
+}  // namespace liveroom::app

@@ -1,0 +1,226 @@
+// Beast HTTP server: one Listener accepting, one Session per connection owning its
+// socket and buffer (enable_shared_from_this), limits and timeouts per session.
+#include "http/server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+namespace liveroom::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, const ServerOptions& options, const Handler& handler)
+      : stream_(std::move(socket)), options_(options), handler_(handler) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.body_limit);
+    parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
+    stream_.expires_after(options_.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::onRead, shared_from_this()));
+  }
+
+  void onRead(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof) return close();
+    if (ec == bhttp::error::body_limit) {
+      return sendOwn(413, "payload_too_large",
+                     "request body is larger than " + std::to_string(options_.body_limit / 1024) + " KiB");
+    }
+    if (ec == bhttp::error::header_limit) return sendOwn(431, "headers_too_large", "request headers are too large");
+    if (ec == beast::error::timeout) return close();
+    if (ec) {
+      if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+        return sendOwn(400, "bad_request", "malformed HTTP request");
+      }
+      return close();  // connection reset and the like
+    }
+
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.headers.reserve(8);
+    for (const auto& field : msg) {
+      auto name = field.name_string();
+      req.headers.emplace_back(lowercase(std::string_view(name.data(), name.size())), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    beast::error_code ep_ec;
+    auto ep = stream_.socket().remote_endpoint(ep_ec);
+    if (!ep_ec) req.remote_address = ep.address().to_string();
+
+    // The responder may run on any thread: hop back onto this connection's strand.
+    auto self = shared_from_this();
+    handler_(std::move(req), [self](Response res) {
+      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    });
+  }
+
+  void sendOwn(int status, std::string_view code, std::string_view message) {
+    keep_alive_ = false;  // the rest of the stream cannot be trusted
+    Response res;
+    if (options_.error_response) {
+      res = options_.error_response(status, code, message);
+    } else {
+      res.status = status;
+      res.body = std::string(message);
+    }
+    write(std::move(res));
+  }
+
+  void write(Response res) {
+    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
+    msg->result(static_cast<unsigned>(res.status));
+    msg->version(11);
+    for (auto& [name, value] : res.headers) msg->insert(name, value);
+    msg->set(bhttp::field::server, "liveroom");
+    msg->body() = std::move(res.body);
+    msg->keep_alive(keep_alive_);
+    msg->prepare_payload();
+    response_ = msg;
+    bhttp::async_write(stream_, *msg, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+  }
+
+  void onWrite(beast::error_code ec, std::size_t) {
+    response_.reset();
+    if (ec || !keep_alive_) return close();
+    read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  const ServerOptions& options_;
+  const Handler& handler_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<void> response_;
+  bool keep_alive_ = false;
+};
+
+}  // namespace
+
+class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
+ public:
+  Listener(net::io_context& ioc, const ServerOptions& options, const Handler& handler)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), options_(options), handler_(handler) {}
+
+  void open(const tcp::endpoint& endpoint) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::onAccept, shared_from_this()));
+  }
+
+  void close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void onAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (!ec) {
+      beast::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
+      std::make_shared<Session>(std::move(socket), options_, handler_)->run();
+    } else {
+      spdlog::warn("http: accept failed: {}", ec.message());
+    }
+    if (acceptor_.is_open()) accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  const ServerOptions& options_;
+  const Handler& handler_;
+};
+
+Server::Server(ServerOptions options, Handler handler)
+    : options_(std::move(options)), handler_(std::move(handler)), ioc_(std::max(1, options_.threads)) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(options_.address, ec);
+  if (ec) throw std::system_error(ec, "invalid listen address " + options_.address);
+  listener_ = std::make_shared<Listener>(ioc_, options_, handler_);
+  try {
+    listener_->open(tcp::endpoint(address, options_.port));
+  } catch (const std::system_error& e) {
+    throw std::system_error(e.code(), "cannot listen on " + options_.address + ":" + std::to_string(options_.port));
+  }
+  bound_port_ = listener_->port();
+  listener_->accept();
+  for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void Server::stop() {
+  if (threads_.empty()) return;
+  if (listener_) listener_->close();
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+std::pair<std::string, uint16_t> parseListenAddress(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    throw std::invalid_argument("expected HOST:PORT");
+  }
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') throw std::invalid_argument("port is not a number");
+    port = port * 10 + static_cast<unsigned>(c - '0');
+    if (port > 65535) throw std::invalid_argument("port is above 65535");
+  }
+  return {host, static_cast<uint16_t>(port)};
+}
+
+}  // namespace liveroom::http

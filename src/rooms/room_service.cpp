@@ -1,0 +1,167 @@
+// Room lifecycle (see room_service.hpp). Consistency rules: create is provider first,
+// then store, undoing the provider input if the store write fails; end is provider
+// first, then store, so a provider failure leaves the room active for a retry.
+#include "rooms/room_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "rooms/secrets.hpp"
+#include "rooms/validation.hpp"
+
+namespace liveroom::rooms {
+
+namespace {
+constexpr int kIdAttempts = 3;
+
+int64_t systemNowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+RoomService::RoomService(RoomStore& store, StreamProvider* provider, RoomServiceOptions options)
+    : store_(store),
+      provider_(provider),
+      options_(std::move(options)),
+      cache_(options_.cache_ttl, options_.cache_capacity) {}
+
+int64_t RoomService::now() const { return options_.now_ms ? options_.now_ms() : systemNowMs(); }
+
+void RoomService::remember(const RoomRecord& room) {
+  cache_.put(std::make_shared<const RoomRecord>(room), RoomCache::Clock::now());
+}
+
+CreatedRoom RoomService::create(std::string_view title_in, std::string_view host, RoomMode mode) {
+  std::string title = normalizeTitle(title_in);
+  validateHost(host);
+  if (!provider_) {
+    throw Error(codes::kStreamProviderUnavailable,
+                "no stream provider is configured: set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN "
+                "(or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY) to run rooms on Cloudflare Stream");
+  }
+
+  LiveInput input = provider_->createInput(title, mode);
+
+  CreatedRoom created;
+  created.host_token = newHostToken();
+  RoomRecord& room = created.room;
+  room.title = std::move(title);
+  room.host = std::string(host);
+  room.mode = std::string(toString(mode));
+  room.status = "active";
+  room.session_id = input.uid;
+  room.ingest = std::move(input.ingest);
+  room.playback = std::move(input.playback);
+  room.host_token_hash = sha256Hex(created.host_token);
+  room.created_at_ms = room.updated_at_ms = now();
+
+  for (int attempt = 1;; ++attempt) {
+    room.room_id = newRoomId();
+    try {
+      store_.insert(room);
+      break;
+    } catch (const Error& e) {
+      if (e.code() == codes::kRoomExists && attempt < kIdAttempts) continue;  // id collision: draw again
+      spdlog::error("create: store write failed ({}); deleting live input {} again", e.what(), room.session_id);
+      try {
+        provider_->deleteInput(room.session_id);
+      } catch (const Error& undo) {
+        spdlog::error("create: could not delete live input {} after the failed store write: {}", room.session_id,
+                      undo.what());
+      }
+      throw Error(codes::kStoreUnavailable, "the room could not be saved; nothing was created, try again");
+    }
+  }
+  spdlog::info("room {} created by {} (mode {}, input {})", room.room_id, room.host, room.mode, room.session_id);
+  remember(room);
+  return created;
+}
+
+static std::shared_ptr<const RoomRecord> requireActive(std::shared_ptr<const RoomRecord> room) {
+  if (room && room->status == "ended") throw Error(codes::kRoomEnded, "room " + room->room_id + " has ended");
+  return room;
+}
+
+std::shared_ptr<const RoomRecord> RoomService::joinCached(std::string_view room_id) const {
+  return requireActive(cache_.get(room_id, RoomCache::Clock::now()));
+}
+
+std::shared_ptr<const RoomRecord> RoomService::get(std::string_view room_id) {
+  if (auto cached = cache_.get(room_id, RoomCache::Clock::now())) return cached;
+  auto found = store_.get(room_id);
+  if (!found) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
+  auto room = std::make_shared<const RoomRecord>(std::move(*found));
+  cache_.put(room, RoomCache::Clock::now());
+  return room;
+}
+
+std::shared_ptr<const RoomRecord> RoomService::join(std::string_view room_id) { return requireActive(get(room_id)); }
+
+RoomRecord RoomService::authorized(std::string_view room_id, std::string_view host_token) {
+  // Authoritative read: host operations never act on a cached (possibly stale) room.
+  auto found = store_.get(room_id);
+  if (!found) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
+  if (!tokenMatchesHash(host_token, found->host_token_hash)) {
+    throw Error(codes::kForbidden, "the host token does not match this room");
+  }
+  return std::move(*found);
+}
+
+RoomRecord RoomService::update(std::string_view room_id, std::string_view host_token, std::string_view title_in) {
+  std::string title = normalizeTitle(title_in);
+  RoomRecord room = authorized(room_id, host_token);
+  if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
+  auto updated = store_.updateTitle(room_id, title, now());
+  if (!updated) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
+  remember(*updated);
+  return std::move(*updated);
+}
+
+RoomRecord RoomService::end(std::string_view room_id, std::string_view host_token) {
+  RoomRecord room = authorized(room_id, host_token);
+  if (room.status == "ended") return room;
+  if (!provider_) {
+    throw Error(codes::kStreamProviderUnavailable,
+                "the room's live input cannot be deleted: no stream provider is configured");
+  }
+  provider_->deleteInput(room.session_id);  // throws on failure: the room stays active
+  auto ended = store_.markEnded(room_id, now());
+  if (!ended) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
+  spdlog::info("room {} ended", ended->room_id);
+  remember(*ended);
+  return std::move(*ended);
+}
+
+RoomRecord RoomService::ingest(std::string_view room_id, std::string_view host_token) {
+  RoomRecord room = authorized(room_id, host_token);
+  if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
+  return room;
+}
+
+RoomPage RoomService::list(ListQuery query) {
+  const int limit = query.limit;
+  query.limit = limit + 1;  // one more tells whether another page follows
+  RoomPage page;
+  page.rooms = store_.list(query);
+  if (static_cast<int>(page.rooms.size()) > limit) {
+    page.rooms.resize(static_cast<size_t>(limit));
+    const RoomRecord& last = page.rooms.back();
+    page.next = ListCursor{last.created_at_ms, last.room_id};
+  }
+  return page;
+}
+
+void RoomService::setLive(std::string_view room_id, bool live) {
+  if (auto updated = store_.setLive(room_id, live, now())) remember(*updated);
+}
+
+bool RoomService::ready() {
+  try {
+    return store_.ping();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace liveroom::rooms

@@ -1,0 +1,81 @@
+// RoomService: the room lifecycle (create, join, update, end, list, live status) over a
+// StreamProvider and a RoomStore it knows only by interface. Calls block (store and
+// provider I/O); the api layer runs them on the blocking pool, except joinCached().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/room_mode.hpp"
+#include "rooms/room_cache.hpp"
+#include "store/room_record.hpp"
+#include "store/room_store.hpp"
+#include "stream/stream_provider.hpp"
+
+namespace liveroom::rooms {
+
+struct RoomServiceOptions {
+  std::chrono::milliseconds cache_ttl{2000};
+  size_t cache_capacity = 100000;
+  // Epoch milliseconds; replaceable so tests control time.
+  std::function<int64_t()> now_ms;
+};
+
+struct CreatedRoom {
+  RoomRecord room;
+  std::string host_token;  // plaintext, shown to the creator once
+};
+
+struct RoomPage {
+  std::vector<RoomRecord> rooms;
+  std::optional<ListCursor> next;  // position after the last room, when more may follow
+};
+
+class RoomService {
+ public:
+  // `provider` may be null: reads work, create answers stream_provider_unavailable.
+  RoomService(RoomStore& store, StreamProvider* provider, RoomServiceOptions options = {});
+
+  CreatedRoom create(std::string_view title, std::string_view host, RoomMode mode);
+
+  // The room for a viewer: throws room_not_found / room_ended. Cache first, then store.
+  std::shared_ptr<const RoomRecord> join(std::string_view room_id);
+  // Non-blocking fast path for joins: the fresh cached room (throws room_ended when it
+  // has ended), or nullptr when not cached (the caller then uses join() on the pool).
+  std::shared_ptr<const RoomRecord> joinCached(std::string_view room_id) const;
+
+  // Any room, active or ended (cache first); throws room_not_found.
+  std::shared_ptr<const RoomRecord> get(std::string_view room_id);
+
+  // Host-only operations: throw room_not_found, forbidden (wrong token), room_ended.
+  RoomRecord update(std::string_view room_id, std::string_view host_token, std::string_view title);
+  // Idempotent: ending an ended room returns it unchanged without calling the provider.
+  RoomRecord end(std::string_view room_id, std::string_view host_token);
+  RoomRecord ingest(std::string_view room_id, std::string_view host_token);
+
+  RoomPage list(ListQuery query);
+
+  // Provider event: a broadcaster connected (true) or left (false).
+  void setLive(std::string_view room_id, bool live);
+
+  bool ready();
+  bool hasProvider() const { return provider_ != nullptr; }
+
+ private:
+  RoomRecord authorized(std::string_view room_id, std::string_view host_token);
+  void remember(const RoomRecord& room);
+  int64_t now() const;
+
+  RoomStore& store_;
+  StreamProvider* provider_;
+  RoomServiceOptions options_;
+  RoomCache cache_;
+};
+
+}  // namespace liveroom::rooms

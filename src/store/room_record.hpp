@@ -1,0 +1,29 @@
+// The room as every store keeps it (same fields in SQLite, MongoDB, ...).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/media_endpoints.hpp"
+
+namespace liveroom {
+
+struct RoomRecord {
+  std::string room_id;  // "live_" + base62
+  std::string title;
+  std::string host;
+  std::string mode;    // "webrtc" | "broadcast"
+  std::string status;  // "active" | "ended"
+  bool live = false;   // a broadcaster is publishing right now
+  std::string session_id;  // the provider's live input uid
+  IngestEndpoints ingest;  // secrets: host only
+  PlaybackEndpoints playback;
+  std::string host_token_hash;  // lowercase hex SHA-256 of the host token
+  int64_t created_at_ms = 0;    // Unix epoch milliseconds
+  int64_t updated_at_ms = 0;
+  std::optional<int64_t> ended_at_ms;
+  bool operator==(const RoomRecord&) const = default;
+};
+
+}  // namespace liveroom

@@ -1,0 +1,52 @@
+// RoomStore: the one interface every room store implements (SQLite, MongoDB, contract).
+// Calls block; callers run them on the blocking worker pool, never on an event loop.
+// Failures throw liveroom::Error: `room_exists` on a duplicate id, `store_unavailable`
+// when the backend cannot be reached or written.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/room_record.hpp"
+
+namespace liveroom {
+
+// Position in the newest-first order (created_at desc, room_id desc); a list returns
+// rooms strictly after it, so pages stay stable while new rooms are inserted.
+struct ListCursor {
+  int64_t created_at_ms = 0;
+  std::string room_id;
+  bool operator==(const ListCursor&) const = default;
+};
+
+struct ListQuery {
+  std::optional<std::string> status;  // "active" | "ended"
+  std::optional<std::string> host;
+  int limit = 20;
+  std::optional<ListCursor> after;
+};
+
+class RoomStore {
+ public:
+  virtual ~RoomStore() = default;
+
+  virtual void insert(const RoomRecord& room) = 0;
+  virtual std::optional<RoomRecord> get(std::string_view room_id) = 0;
+  // Sets the title and updated_at; returns the updated room, nullopt if unknown.
+  virtual std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title,
+                                                int64_t now_ms) = 0;
+  // Sets status "ended", live false and ended_at (kept from the first call when already
+  // ended); returns the room, nullopt if unknown.
+  virtual std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) = 0;
+  // Sets the live flag and updated_at; returns the room, nullopt if unknown.
+  virtual std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) = 0;
+  // Newest first (created_at desc, room_id desc), at most query.limit rooms.
+  virtual std::vector<RoomRecord> list(const ListQuery& query) = 0;
+  // True when the backend answers (readiness).
+  virtual bool ping() = 0;
+  virtual std::string_view name() const = 0;
+};
+
+}  // namespace liveroom
