@@ -1,0 +1,229 @@
+// RoomService over the real SQLite store and a recording stand-in for the stream
+// provider (Cloudflare cannot run here; its real client is tested against a local HTTP
+// server in tests/unit/stream). Covers the consistency rules of create and end.
+#include "rooms/room_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "rooms/secrets.hpp"
+#include "rooms/validation.hpp"
+#include "store/sqlite/sqlite_room_store.hpp"
+
+namespace liveroom::rooms {
+namespace {
+
+class RecordingProvider : public StreamProvider {
+ public:
+  std::string_view name() const override { return "recording"; }
+  LiveInput createInput(std::string_view title, RoomMode mode) override {
+    if (fail_create) throw Error(codes::kProviderError, "create refused");
+    LiveInput in;
+    in.uid = "uid" + std::to_string(++created);
+    in.name = std::string(title);
+    if (mode == RoomMode::webrtc) {
+      in.ingest.whip_url = "https://cf.example/secret" + in.uid + "/webRTC/publish";
+      in.playback.whep_url = "https://cf.example/" + in.uid + "/webRTC/play";
+    }
+    return in;
+  }
+  std::optional<LiveInput> getInput(std::string_view, RoomMode) override { return std::nullopt; }
+  void deleteInput(std::string_view uid) override {
+    if (fail_delete) throw Error(codes::kProviderUnavailable, "delete failed");
+    deleted.emplace_back(uid);
+  }
+  std::vector<LiveInput> listInputs() override { return {}; }
+
+  int created = 0;
+  bool fail_create = false;
+  bool fail_delete = false;
+  std::vector<std::string> deleted;
+};
+
+// The real store, with inserts that can be made to fail like an unreachable backend.
+class FailableStore : public RoomStore {
+ public:
+  explicit FailableStore(std::string path) : real_(std::move(path)) {}
+  void insert(const RoomRecord& room) override {
+    if (fail_inserts) throw Error(codes::kStoreUnavailable, "disk on fire");
+    if (duplicate_first_inserts > 0) {
+      --duplicate_first_inserts;
+      throw Error(codes::kRoomExists, "duplicate");
+    }
+    real_.insert(room);
+  }
+  std::optional<RoomRecord> get(std::string_view id) override { return real_.get(id); }
+  std::optional<RoomRecord> updateTitle(std::string_view id, std::string_view title, int64_t now) override {
+    return real_.updateTitle(id, title, now);
+  }
+  std::optional<RoomRecord> markEnded(std::string_view id, int64_t at) override { return real_.markEnded(id, at); }
+  std::optional<RoomRecord> setLive(std::string_view id, bool live, int64_t now) override {
+    return real_.setLive(id, live, now);
+  }
+  std::vector<RoomRecord> list(const ListQuery& q) override { return real_.list(q); }
+  bool ping() override { return real_.ping(); }
+  std::string_view name() const override { return "failable-sqlite"; }
+
+  bool fail_inserts = false;
+  int duplicate_first_inserts = 0;
+
+ private:
+  SqliteRoomStore real_;
+};
+
+class RoomServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("liveroom-service-" + std::to_string(::getpid()) + "-" + randomBase62(8));
+    std::filesystem::create_directories(dir_);
+    store_ = std::make_unique<FailableStore>((dir_ / "rooms.db").string());
+    RoomServiceOptions options;
+    options.cache_ttl = std::chrono::milliseconds(60000);
+    options.now_ms = [this] { return now_ms_; };
+    service_ = std::make_unique<RoomService>(*store_, &provider_, options);
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string codeOf(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return "ok";
+  }
+
+  std::filesystem::path dir_;
+  RecordingProvider provider_;
+  std::unique_ptr<FailableStore> store_;
+  std::unique_ptr<RoomService> service_;
+  int64_t now_ms_ = 1763600000000;
+};
+
+TEST_F(RoomServiceTest, CreateStoresRoomWithHashedToken) {
+  auto created = service_->create("  Lớp học online ", "user_123", RoomMode::webrtc);
+  EXPECT_TRUE(isWellFormedRoomId(created.room.room_id));
+  EXPECT_EQ(created.room.title, "Lớp học online");
+  EXPECT_EQ(created.room.status, "active");
+  EXPECT_FALSE(created.room.live);
+  auto stored = store_->get(created.room.room_id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->session_id, "uid1");
+  EXPECT_EQ(stored->host_token_hash, sha256Hex(created.host_token));
+  EXPECT_EQ(stored->host_token_hash.find(created.host_token), std::string::npos);
+  EXPECT_EQ(stored->created_at_ms, now_ms_);
+}
+
+TEST_F(RoomServiceTest, CreateValidatesBeforeCallingTheProvider) {
+  EXPECT_EQ(codeOf([&] { service_->create(" ", "u", RoomMode::webrtc); }), codes::kInvalidField);
+  EXPECT_EQ(codeOf([&] { service_->create("t", "bad host", RoomMode::webrtc); }), codes::kInvalidField);
+  EXPECT_EQ(provider_.created, 0);
+}
+
+TEST_F(RoomServiceTest, StoreFailureDeletesTheLiveInputAgain) {
+  store_->fail_inserts = true;
+  EXPECT_EQ(codeOf([&] { service_->create("t", "u", RoomMode::webrtc); }), codes::kStoreUnavailable);
+  ASSERT_EQ(provider_.deleted.size(), 1u);
+  EXPECT_EQ(provider_.deleted[0], "uid1");
+  EXPECT_TRUE(store_->list({}).empty());
+}
+
+TEST_F(RoomServiceTest, IdCollisionDrawsANewId) {
+  store_->duplicate_first_inserts = 2;
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  EXPECT_TRUE(store_->get(created.room.room_id));
+  EXPECT_TRUE(provider_.deleted.empty());
+}
+
+TEST_F(RoomServiceTest, ProviderFailureCreatesNothing) {
+  provider_.fail_create = true;
+  EXPECT_EQ(codeOf([&] { service_->create("t", "u", RoomMode::webrtc); }), codes::kProviderError);
+  EXPECT_TRUE(store_->list({}).empty());
+}
+
+TEST_F(RoomServiceTest, NoProviderAnswersUnavailableButReadsWork) {
+  RoomService bare(*store_, nullptr);
+  EXPECT_EQ(codeOf([&] { bare.create("t", "u", RoomMode::webrtc); }), codes::kStreamProviderUnavailable);
+  EXPECT_TRUE(bare.list({}).rooms.empty());
+  EXPECT_EQ(codeOf([&] { bare.join("live_abcdefghijkl"); }), codes::kRoomNotFound);
+}
+
+TEST_F(RoomServiceTest, JoinIsServedFromCacheAfterFirstRead) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  auto first = service_->joinCached(created.room.room_id);
+  ASSERT_TRUE(first);  // create primes the cache
+  EXPECT_EQ(first->title, "t");
+  EXPECT_EQ(codeOf([&] { service_->join("live_unknown000000"); }), codes::kRoomNotFound);
+}
+
+TEST_F(RoomServiceTest, UpdateNeedsTheHostTokenAndRefreshesTheCache) {
+  auto created = service_->create("old", "u", RoomMode::webrtc);
+  EXPECT_EQ(codeOf([&] { service_->update(created.room.room_id, "wrong", "new"); }), codes::kForbidden);
+  auto updated = service_->update(created.room.room_id, created.host_token, "new");
+  EXPECT_EQ(updated.title, "new");
+  EXPECT_EQ(service_->joinCached(created.room.room_id)->title, "new");
+}
+
+TEST_F(RoomServiceTest, EndDeletesInputMarksEndedAndIsIdempotent) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  const auto& id = created.room.room_id;
+  EXPECT_EQ(codeOf([&] { service_->end(id, "wrong"); }), codes::kForbidden);
+  now_ms_ += 5000;
+  auto ended = service_->end(id, created.host_token);
+  EXPECT_EQ(ended.status, "ended");
+  EXPECT_EQ(ended.ended_at_ms, now_ms_);
+  EXPECT_EQ(provider_.deleted, std::vector<std::string>{"uid1"});
+  now_ms_ += 5000;
+  auto again = service_->end(id, created.host_token);
+  EXPECT_EQ(again.ended_at_ms, ended.ended_at_ms);
+  EXPECT_EQ(provider_.deleted.size(), 1u);  // no second provider call
+  EXPECT_EQ(codeOf([&] { service_->joinCached(id); }), codes::kRoomEnded);
+  EXPECT_EQ(codeOf([&] { service_->join(id); }), codes::kRoomEnded);
+  EXPECT_EQ(codeOf([&] { service_->update(id, created.host_token, "x"); }), codes::kRoomEnded);
+  EXPECT_EQ(codeOf([&] { service_->ingest(id, created.host_token); }), codes::kRoomEnded);
+}
+
+TEST_F(RoomServiceTest, ProviderFailureOnEndLeavesTheRoomActive) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  provider_.fail_delete = true;
+  EXPECT_EQ(codeOf([&] { service_->end(created.room.room_id, created.host_token); }), codes::kProviderUnavailable);
+  EXPECT_EQ(store_->get(created.room.room_id)->status, "active");
+  provider_.fail_delete = false;
+  EXPECT_EQ(service_->end(created.room.room_id, created.host_token).status, "ended");
+}
+
+TEST_F(RoomServiceTest, ListPagesWithCursor) {
+  for (int i = 0; i < 5; ++i) {
+    ++now_ms_;
+    service_->create("room " + std::to_string(i), "u", RoomMode::webrtc);
+  }
+  ListQuery q;
+  q.limit = 2;
+  auto page1 = service_->list(q);
+  ASSERT_EQ(page1.rooms.size(), 2u);
+  EXPECT_EQ(page1.rooms[0].title, "room 4");
+  ASSERT_TRUE(page1.next);
+  q.after = page1.next;
+  auto page2 = service_->list(q);
+  EXPECT_EQ(page2.rooms[0].title, "room 2");
+  q.after = page2.next;
+  auto page3 = service_->list(q);
+  ASSERT_EQ(page3.rooms.size(), 1u);
+  EXPECT_FALSE(page3.next);
+}
+
+TEST_F(RoomServiceTest, SetLiveUpdatesStoreAndCache) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  service_->setLive(created.room.room_id, true);
+  EXPECT_TRUE(store_->get(created.room.room_id)->live);
+  EXPECT_TRUE(service_->joinCached(created.room.room_id)->live);
+}
+
+}  // namespace
+}  // namespace liveroom::rooms
