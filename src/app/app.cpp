@@ -39,16 +39,6 @@ int configError(const std::string& message) {
   return kExitConfig;
 }
 
-// The URI without its password, for messages.
-std::string redactUri(const std::string& uri) {
-  size_t scheme = uri.find("://");
-  size_t at = uri.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return uri;
-  size_t colon = uri.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return uri;
-  return uri.substr(0, colon + 1) + "***" + uri.substr(at);
-}
-
 void setupLogging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("liveroom");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
@@ -129,7 +119,7 @@ int serve(ServeConfig config) {
     try {
       store = std::make_unique<MongoRoomStore>(config.mongodb_uri);
     } catch (const std::exception& e) {
-      return configError(std::string("--mongodb-uri: cannot use MongoDB at ") + redactUri(config.mongodb_uri) + ": " +
+      return configError(std::string("--mongodb-uri: cannot use MongoDB at ") + MongoRoomStore::redactUri(config.mongodb_uri) + ": " +
                          e.what());
     }
   } else {

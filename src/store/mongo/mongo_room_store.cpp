@@ -1,0 +1,544 @@
+// MongoRoomStore: BSON mapping of a room, the libmongoc plumbing (pool, RAII handles,
+// log forwarding) and the room queries. Written to the subset FerretDB 1.24 supports
+// (no aggregation-pipeline updates), so tests can run against it.
+#include "store/mongo/mongo_room_store.hpp"
+
+#include <mongoc/mongoc.h>
+
+#include <algorithm>
+#include <initializer_list>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+
+namespace liveroom {
+
+namespace {
+
+// ---- RAII for libmongoc / libbson handles ----
+
+struct UriDeleter {
+  void operator()(mongoc_uri_t* uri) const { mongoc_uri_destroy(uri); }
+};
+struct PoolDeleter {
+  void operator()(mongoc_client_pool_t* pool) const { mongoc_client_pool_destroy(pool); }
+};
+struct CollectionDeleter {
+  void operator()(mongoc_collection_t* collection) const { mongoc_collection_destroy(collection); }
+};
+struct CursorDeleter {
+  void operator()(mongoc_cursor_t* cursor) const { mongoc_cursor_destroy(cursor); }
+};
+struct FindAndModifyOptsDeleter {
+  void operator()(mongoc_find_and_modify_opts_t* opts) const {
+    mongoc_find_and_modify_opts_destroy(opts);
+  }
+};
+using UriHandle = std::unique_ptr<mongoc_uri_t, UriDeleter>;
+using PoolHandle = std::unique_ptr<mongoc_client_pool_t, PoolDeleter>;
+using CollectionHandle = std::unique_ptr<mongoc_collection_t, CollectionDeleter>;
+using CursorHandle = std::unique_ptr<mongoc_cursor_t, CursorDeleter>;
+using FindAndModifyOptsHandle =
+    std::unique_ptr<mongoc_find_and_modify_opts_t, FindAndModifyOptsDeleter>;
+
+// A bson_t on the stack (documents we build, replies libmongoc fills), destroyed on scope
+// exit. libmongoc's *_with_opts functions always initialize their reply, so a reply is
+// constructed initialized (empty) and handed over via reply() after being destroyed.
+class Bson {
+ public:
+  Bson() { bson_init(&value_); }
+  ~Bson() { bson_destroy(&value_); }
+  Bson(const Bson&) = delete;
+  Bson& operator=(const Bson&) = delete;
+
+  bson_t* get() { return &value_; }
+  const bson_t* get() const { return &value_; }
+  // For out-parameters that libmongoc initializes itself.
+  bson_t* reply() {
+    bson_destroy(&value_);
+    return &value_;
+  }
+
+ private:
+  bson_t value_;
+};
+
+void appendText(bson_t* doc, const char* key, std::string_view text) {
+  bson_append_utf8(doc, key, -1, text.data(), static_cast<int>(text.size()));
+}
+void appendOptionalText(bson_t* doc, const char* key, const std::optional<std::string>& text) {
+  if (text) {
+    appendText(doc, key, *text);
+  } else {
+    bson_append_null(doc, key, -1);
+  }
+}
+void appendOptionalDate(bson_t* doc, const char* key, std::optional<int64_t> ms) {
+  if (ms) {
+    bson_append_date_time(doc, key, -1, *ms);
+  } else {
+    bson_append_null(doc, key, -1);
+  }
+}
+
+// ---- reading a room document ----
+
+std::optional<std::string> readText(const bson_t* doc, const char* dotted_key) {
+  bson_iter_t iter;
+  bson_iter_t found;
+  if (!bson_iter_init(&iter, doc) || !bson_iter_find_descendant(&iter, dotted_key, &found) ||
+      !BSON_ITER_HOLDS_UTF8(&found)) {
+    return std::nullopt;
+  }
+  uint32_t length = 0;
+  const char* text = bson_iter_utf8(&found, &length);
+  return std::string(text, length);
+}
+
+std::optional<int64_t> readDate(const bson_t* doc, const char* key) {
+  bson_iter_t iter;
+  if (!bson_iter_init_find(&iter, doc, key)) return std::nullopt;
+  if (BSON_ITER_HOLDS_DATE_TIME(&iter)) return bson_iter_date_time(&iter);
+  // Tolerate plain integers written by hand or by other tools.
+  if (BSON_ITER_HOLDS_INT64(&iter) || BSON_ITER_HOLDS_INT32(&iter)) return bson_iter_as_int64(&iter);
+  return std::nullopt;
+}
+
+bool readBool(const bson_t* doc, const char* key) {
+  bson_iter_t iter;
+  return bson_iter_init_find(&iter, doc, key) && bson_iter_as_bool(&iter);
+}
+
+RoomRecord readRoom(const bson_t* doc) {
+  RoomRecord room;
+  room.room_id = readText(doc, "room_id").value_or("");
+  room.title = readText(doc, "title").value_or("");
+  room.host = readText(doc, "host").value_or("");
+  room.mode = readText(doc, "mode").value_or("");
+  room.status = readText(doc, "status").value_or("");
+  room.live = readBool(doc, "live");
+  room.session_id = readText(doc, "session_id").value_or("");
+  room.ingest.whip_url = readText(doc, "whip_url");
+  room.ingest.rtmps_url = readText(doc, "ingest.rtmps_url");
+  room.ingest.rtmps_stream_key = readText(doc, "ingest.rtmps_stream_key");
+  room.ingest.srt_url = readText(doc, "ingest.srt_url");
+  room.ingest.srt_stream_id = readText(doc, "ingest.srt_stream_id");
+  room.ingest.srt_passphrase = readText(doc, "ingest.srt_passphrase");
+  room.playback.whep_url = readText(doc, "playback.whep_url");
+  room.playback.hls_url = readText(doc, "playback.hls_url");
+  room.playback.dash_url = readText(doc, "playback.dash_url");
+  room.host_token_hash = readText(doc, "host_token_hash").value_or("");
+  room.created_at_ms = readDate(doc, "created_at").value_or(0);
+  room.updated_at_ms = readDate(doc, "updated_at").value_or(0);
+  room.ended_at_ms = readDate(doc, "ended_at");
+  return room;
+}
+
+void writeRoom(bson_t* doc, const RoomRecord& room) {
+  appendText(doc, "room_id", room.room_id);
+  appendText(doc, "session_id", room.session_id);
+  appendOptionalText(doc, "whip_url", room.ingest.whip_url);
+  appendText(doc, "host", room.host);
+  appendText(doc, "status", room.status);
+  bson_append_date_time(doc, "created_at", -1, room.created_at_ms);
+  appendText(doc, "title", room.title);
+  appendText(doc, "mode", room.mode);
+  bson_append_bool(doc, "live", -1, room.live);
+  bson_append_date_time(doc, "updated_at", -1, room.updated_at_ms);
+  appendOptionalDate(doc, "ended_at", room.ended_at_ms);
+  appendText(doc, "host_token_hash", room.host_token_hash);
+
+  bson_t ingest;
+  bson_append_document_begin(doc, "ingest", -1, &ingest);
+  appendOptionalText(&ingest, "rtmps_url", room.ingest.rtmps_url);
+  appendOptionalText(&ingest, "rtmps_stream_key", room.ingest.rtmps_stream_key);
+  appendOptionalText(&ingest, "srt_url", room.ingest.srt_url);
+  appendOptionalText(&ingest, "srt_stream_id", room.ingest.srt_stream_id);
+  appendOptionalText(&ingest, "srt_passphrase", room.ingest.srt_passphrase);
+  bson_append_document_end(doc, &ingest);
+
+  bson_t playback;
+  bson_append_document_begin(doc, "playback", -1, &playback);
+  appendOptionalText(&playback, "whep_url", room.playback.whep_url);
+  appendOptionalText(&playback, "hls_url", room.playback.hls_url);
+  appendOptionalText(&playback, "dash_url", room.playback.dash_url);
+  bson_append_document_end(doc, &playback);
+}
+
+// ---- process-wide libmongoc setup ----
+
+// libmongoc logs through a global handler that prints everything, debug included, to
+// stderr; route what matters into spdlog instead.
+void forwardMongocLog(mongoc_log_level_t level, const char* domain, const char* message, void*) {
+  // FerretDB has no endSessions; libmongoc warns about it every time a client closes,
+  // and nothing is lost (the server has no sessions to end).
+  if (level == MONGOC_LOG_LEVEL_WARNING &&
+      std::string_view(message).find("\"endSessions\"") != std::string_view::npos) {
+    spdlog::debug("libmongoc [{}]: {}", domain, message);
+    return;
+  }
+  switch (level) {
+    case MONGOC_LOG_LEVEL_ERROR:
+    case MONGOC_LOG_LEVEL_CRITICAL:
+      spdlog::error("libmongoc [{}]: {}", domain, message);
+      break;
+    case MONGOC_LOG_LEVEL_WARNING:
+      spdlog::warn("libmongoc [{}]: {}", domain, message);
+      break;
+    case MONGOC_LOG_LEVEL_MESSAGE:
+    case MONGOC_LOG_LEVEL_INFO:
+      spdlog::debug("libmongoc [{}]: {}", domain, message);
+      break;
+    case MONGOC_LOG_LEVEL_DEBUG:
+    case MONGOC_LOG_LEVEL_TRACE:
+      break;
+  }
+}
+
+void initMongocOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mongoc_log_set_handler(forwardMongocLog, nullptr);
+    mongoc_init();
+    // No mongoc_cleanup(): other stores or tests may still use libmongoc at exit.
+  });
+}
+
+bool isDuplicateKey(const bson_error_t& error) { return error.code == 11000; }
+
+}  // namespace
+
+struct MongoRoomStore::Handles {
+  UriHandle uri;
+  PoolHandle pool;
+};
+
+namespace {
+
+// A client popped from the pool for the length of one call.
+class PooledClient {
+ public:
+  explicit PooledClient(mongoc_client_pool_t* pool) : pool_(pool), client_(mongoc_client_pool_pop(pool)) {}
+  ~PooledClient() { mongoc_client_pool_push(pool_, client_); }
+  PooledClient(const PooledClient&) = delete;
+  PooledClient& operator=(const PooledClient&) = delete;
+
+  mongoc_client_t* get() const { return client_; }
+
+ private:
+  mongoc_client_pool_t* pool_;
+  mongoc_client_t* client_;
+};
+
+// One call's access to the livestreams collection; declared after the client so the
+// collection is destroyed before the client goes back to the pool.
+class RoomsCollection {
+ public:
+  RoomsCollection(mongoc_client_pool_t* pool, const std::string& database)
+      : client_(pool),
+        collection_(mongoc_client_get_collection(client_.get(), database.c_str(),
+                                                 MongoRoomStore::kCollection)) {}
+
+  mongoc_collection_t* get() const { return collection_.get(); }
+
+ private:
+  PooledClient client_;
+  CollectionHandle collection_;
+};
+
+Error unavailable(std::string_view what, const bson_error_t& error) {
+  return Error(codes::kStoreUnavailable, fmt::format("MongoDB {} failed: {}", what, error.message));
+}
+
+void appendRoomIdFilter(bson_t* filter, std::string_view room_id) {
+  appendText(filter, "room_id", room_id);
+}
+
+// findAndModify returning the document after the update, nullopt when nothing matched.
+std::optional<RoomRecord> findAndModify(RoomsCollection& rooms, const bson_t* filter,
+                                        const bson_t* update) {
+  FindAndModifyOptsHandle opts(mongoc_find_and_modify_opts_new());
+  mongoc_find_and_modify_opts_set_update(opts.get(), update);
+  mongoc_find_and_modify_opts_set_flags(opts.get(), MONGOC_FIND_AND_MODIFY_RETURN_NEW);
+  Bson reply;
+  bson_error_t error;
+  if (!mongoc_collection_find_and_modify_with_opts(rooms.get(), filter, opts.get(), reply.reply(),
+                                                   &error)) {
+    throw unavailable("findAndModify", error);
+  }
+  bson_iter_t iter;
+  if (!bson_iter_init_find(&iter, reply.get(), "value") || !BSON_ITER_HOLDS_DOCUMENT(&iter)) {
+    return std::nullopt;
+  }
+  uint32_t length = 0;
+  const uint8_t* data = nullptr;
+  bson_iter_document(&iter, &length, &data);
+  bson_t value;
+  if (!bson_init_static(&value, data, length)) {
+    throw Error(codes::kStoreUnavailable, "MongoDB findAndModify returned a malformed document");
+  }
+  return readRoom(&value);
+}
+
+void runCommand(mongoc_client_t* client, const std::string& database, const bson_t* command,
+                std::string_view what) {
+  Bson reply;
+  bson_error_t error;
+  if (!mongoc_client_command_simple(client, database.c_str(), command, nullptr, reply.reply(),
+                                    &error)) {
+    throw unavailable(what, error);
+  }
+}
+
+// Index key: field name and direction (1 ascending, -1 descending).
+struct IndexField {
+  const char* name;
+  int direction;
+};
+
+void createIndex(mongoc_client_t* client, const std::string& database, const char* index_name,
+                 std::initializer_list<IndexField> fields, bool unique) {
+  Bson command;
+  appendText(command.get(), "createIndexes", MongoRoomStore::kCollection);
+  bson_t indexes;
+  bson_t index;
+  bson_t key;
+  bson_append_array_begin(command.get(), "indexes", -1, &indexes);
+  bson_append_document_begin(&indexes, "0", -1, &index);
+  bson_append_document_begin(&index, "key", -1, &key);
+  for (const IndexField& field : fields) bson_append_int32(&key, field.name, -1, field.direction);
+  bson_append_document_end(&index, &key);
+  appendText(&index, "name", index_name);
+  if (unique) bson_append_bool(&index, "unique", -1, true);
+  bson_append_document_end(&indexes, &index);
+  bson_append_array_end(command.get(), &indexes);
+  runCommand(client, database, command.get(), fmt::format("createIndexes {}", index_name));
+}
+
+void createIndexes(mongoc_client_t* client, const std::string& database) {
+  // One index per command: FerretDB 1.24 panics (and drops the connection) when one
+  // createIndexes command lists several indexes that already exist, i.e. on every restart.
+  // room_id: unique, the key of every lookup. (status, created_at): the filtered list.
+  // (created_at, room_id): the unfiltered newest-first list and its cursor.
+  createIndex(client, database, "room_id_unique", {{"room_id", 1}}, /*unique=*/true);
+  createIndex(client, database, "status_created_at", {{"status", 1}, {"created_at", -1}},
+              /*unique=*/false);
+  createIndex(client, database, "created_at_room_id", {{"created_at", -1}, {"room_id", -1}},
+              /*unique=*/false);
+}
+
+}  // namespace
+
+std::string MongoRoomStore::redactUri(std::string_view uri) {
+  std::size_t scheme_end = uri.find("://");
+  std::size_t authority_begin = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  // The userinfo ends at the last '@' before the path: a raw '@' in the password is
+  // invalid, but handle it anyway so a typo never leaks the secret.
+  std::size_t path_begin = uri.find_first_of("/?", authority_begin);
+  std::size_t at = uri.rfind('@', path_begin == std::string_view::npos ? uri.npos : path_begin);
+  if (at == std::string_view::npos || at < authority_begin) return std::string(uri);
+  std::size_t colon = uri.find(':', authority_begin);
+  if (colon == std::string_view::npos || colon > at) return std::string(uri);
+  return fmt::format("{}***{}", uri.substr(0, colon + 1), uri.substr(at));
+}
+
+MongoRoomStore::MongoRoomStore(const std::string& uri)
+    : redacted_uri_(redactUri(uri)), handles_(std::make_unique<Handles>()) {
+  initMongocOnce();
+
+  bson_error_t error;
+  handles_->uri.reset(mongoc_uri_new_with_error(uri.c_str(), &error));
+  if (!handles_->uri) {
+    // libmongoc's parse errors can quote the whole URI: keep only our redacted copy.
+    throw Error(codes::kStoreUnavailable, fmt::format("invalid MongoDB URI {}", redacted_uri_));
+  }
+  if (!mongoc_uri_has_option(handles_->uri.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS)) {
+    mongoc_uri_set_option_as_int32(handles_->uri.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+                                   kDefaultServerSelectionTimeoutMs);
+  }
+  if (!mongoc_uri_has_option(handles_->uri.get(), MONGOC_URI_APPNAME)) {
+    mongoc_uri_set_appname(handles_->uri.get(), "liveroom");
+  }
+  const char* database = mongoc_uri_get_database(handles_->uri.get());
+  database_ = database && *database ? database : kDefaultDatabase;
+
+  handles_->pool.reset(mongoc_client_pool_new_with_error(handles_->uri.get(), &error));
+  if (!handles_->pool) {
+    throw Error(codes::kStoreUnavailable,
+                fmt::format("cannot use MongoDB at {}: {}", redacted_uri_, error.message));
+  }
+  mongoc_client_pool_set_error_api(handles_->pool.get(), MONGOC_ERROR_API_VERSION_2);
+
+  PooledClient client(handles_->pool.get());
+  Bson ping_command;
+  bson_append_int32(ping_command.get(), "ping", -1, 1);
+  Bson reply;
+  if (!mongoc_client_command_simple(client.get(), "admin", ping_command.get(), nullptr,
+                                    reply.reply(), &error)) {
+    throw Error(codes::kStoreUnavailable,
+                fmt::format("cannot reach MongoDB at {}: {}", redacted_uri_, error.message));
+  }
+  try {
+    createIndexes(client.get(), database_);
+  } catch (const Error& e) {
+    throw Error(codes::kStoreUnavailable,
+                fmt::format("cannot prepare MongoDB at {}: {}", redacted_uri_, e.what()));
+  }
+  spdlog::info("mongodb store: using {} database {}", redacted_uri_, database_);
+}
+
+MongoRoomStore::~MongoRoomStore() = default;
+
+void MongoRoomStore::insert(const RoomRecord& room) {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  Bson doc;
+  writeRoom(doc.get(), room);
+  Bson reply;
+  bson_error_t error;
+  if (!mongoc_collection_insert_one(rooms.get(), doc.get(), nullptr, reply.reply(), &error)) {
+    if (isDuplicateKey(error)) throw Error(codes::kRoomExists, "a room with this id already exists");
+    throw unavailable("insert", error);
+  }
+}
+
+std::optional<RoomRecord> MongoRoomStore::get(std::string_view room_id) {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  Bson filter;
+  appendRoomIdFilter(filter.get(), room_id);
+  Bson opts;
+  bson_append_int64(opts.get(), "limit", -1, 1);
+  CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), opts.get(), nullptr));
+  const bson_t* doc = nullptr;
+  if (mongoc_cursor_next(cursor.get(), &doc)) return readRoom(doc);
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
+  return std::nullopt;
+}
+
+std::optional<RoomRecord> MongoRoomStore::updateTitle(std::string_view room_id,
+                                                      std::string_view title, int64_t now_ms) {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  Bson filter;
+  appendRoomIdFilter(filter.get(), room_id);
+  Bson update;
+  bson_t set;
+  bson_append_document_begin(update.get(), "$set", -1, &set);
+  appendText(&set, "title", title);
+  bson_append_date_time(&set, "updated_at", -1, now_ms);
+  bson_append_document_end(update.get(), &set);
+  return findAndModify(rooms, filter.get(), update.get());
+}
+
+std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms) {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  // First end: only an active room matches, so ended_at is set exactly once even when
+  // two ends race (the loser matches nothing). An update pipeline with $ifNull would do
+  // it in one round trip, but FerretDB does not support pipeline updates.
+  {
+    Bson filter;
+    appendRoomIdFilter(filter.get(), room_id);
+    appendText(filter.get(), "status", "active");
+    Bson update;
+    bson_t set;
+    bson_append_document_begin(update.get(), "$set", -1, &set);
+    appendText(&set, "status", "ended");
+    bson_append_bool(&set, "live", -1, false);
+    bson_append_date_time(&set, "ended_at", -1, ended_at_ms);
+    bson_append_date_time(&set, "updated_at", -1, ended_at_ms);
+    bson_append_document_end(update.get(), &set);
+    if (auto room = findAndModify(rooms, filter.get(), update.get())) return room;
+  }
+  // Already ended (or unknown): keep ended_at, but still force status/live in case a
+  // stray setLive raced with the first end.
+  Bson filter;
+  appendRoomIdFilter(filter.get(), room_id);
+  Bson update;
+  bson_t set;
+  bson_append_document_begin(update.get(), "$set", -1, &set);
+  appendText(&set, "status", "ended");
+  bson_append_bool(&set, "live", -1, false);
+  bson_append_document_end(update.get(), &set);
+  return findAndModify(rooms, filter.get(), update.get());
+}
+
+std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool live,
+                                                  int64_t now_ms) {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  Bson filter;
+  appendRoomIdFilter(filter.get(), room_id);
+  Bson update;
+  bson_t set;
+  bson_append_document_begin(update.get(), "$set", -1, &set);
+  bson_append_bool(&set, "live", -1, live);
+  bson_append_date_time(&set, "updated_at", -1, now_ms);
+  bson_append_document_end(update.get(), &set);
+  return findAndModify(rooms, filter.get(), update.get());
+}
+
+std::vector<RoomRecord> MongoRoomStore::list(const ListQuery& query) {
+  std::vector<RoomRecord> result;
+  if (query.limit <= 0) return result;
+
+  Bson filter;
+  if (query.status) appendText(filter.get(), "status", *query.status);
+  if (query.host) appendText(filter.get(), "host", *query.host);
+  if (query.after) {
+    // Strictly after the cursor in (created_at desc, room_id desc) order.
+    bson_t any_of;
+    bson_t branch;
+    bson_t condition;
+    bson_append_array_begin(filter.get(), "$or", -1, &any_of);
+
+    bson_append_document_begin(&any_of, "0", -1, &branch);
+    bson_append_document_begin(&branch, "created_at", -1, &condition);
+    bson_append_date_time(&condition, "$lt", -1, query.after->created_at_ms);
+    bson_append_document_end(&branch, &condition);
+    bson_append_document_end(&any_of, &branch);
+
+    bson_append_document_begin(&any_of, "1", -1, &branch);
+    bson_append_date_time(&branch, "created_at", -1, query.after->created_at_ms);
+    bson_append_document_begin(&branch, "room_id", -1, &condition);
+    appendText(&condition, "$lt", query.after->room_id);
+    bson_append_document_end(&branch, &condition);
+    bson_append_document_end(&any_of, &branch);
+
+    bson_append_array_end(filter.get(), &any_of);
+  }
+
+  Bson opts;
+  bson_t sort;
+  bson_append_document_begin(opts.get(), "sort", -1, &sort);
+  bson_append_int32(&sort, "created_at", -1, -1);
+  bson_append_int32(&sort, "room_id", -1, -1);
+  bson_append_document_end(opts.get(), &sort);
+  bson_append_int64(opts.get(), "limit", -1, query.limit);
+
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), opts.get(), nullptr));
+  result.reserve(std::min<std::size_t>(static_cast<std::size_t>(query.limit), 100));
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) result.push_back(readRoom(doc));
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
+  return result;
+}
+
+bool MongoRoomStore::ping() {
+  PooledClient client(handles_->pool.get());
+  Bson command;
+  bson_append_int32(command.get(), "ping", -1, 1);
+  Bson reply;
+  bson_error_t error;
+  if (!mongoc_client_command_simple(client.get(), "admin", command.get(), nullptr, reply.reply(),
+                                    &error)) {
+    spdlog::warn("mongodb store: ping {} failed: {}", redacted_uri_, error.message);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace liveroom

@@ -1,0 +1,66 @@
+// SqliteRoomStore: the embedded default RoomStore, one SQLite file under --data-dir.
+// WAL mode so readers never wait for the writer; one writer connection behind a mutex
+// (SQLite allows one writer at a time anyway, and serializing in-process avoids
+// SQLITE_BUSY storms) plus a small pool of reader connections for concurrent reads.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/room_store.hpp"
+
+namespace liveroom {
+
+class SqliteRoomStore : public RoomStore {
+ public:
+  // The schema version this build creates and migrates to (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating the file and its parent directories if needed) and migrates the
+  // database at `path`. Throws Error(store_unavailable) when it cannot.
+  explicit SqliteRoomStore(std::string path, std::size_t max_readers = 4);
+  ~SqliteRoomStore() override;
+
+  SqliteRoomStore(const SqliteRoomStore&) = delete;
+  SqliteRoomStore& operator=(const SqliteRoomStore&) = delete;
+
+  void insert(const RoomRecord& room) override;
+  std::optional<RoomRecord> get(std::string_view room_id) override;
+  std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title,
+                                        int64_t now_ms) override;
+  std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) override;
+  std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) override;
+  std::vector<RoomRecord> list(const ListQuery& query) override;
+  bool ping() override;
+  std::string_view name() const override { return "sqlite"; }
+
+  const std::string& path() const { return path_; }
+
+  // One open connection with its prepared statements; defined in the .cpp.
+  class Connection;
+
+ private:
+  class ReaderLease;
+
+  ReaderLease leaseReader();
+  void returnReader(std::unique_ptr<Connection> connection);
+
+  std::string path_;
+  std::size_t max_readers_;
+
+  std::mutex writer_mutex_;
+  std::unique_ptr<Connection> writer_;
+
+  std::mutex readers_mutex_;
+  std::condition_variable reader_returned_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;
+  std::size_t open_readers_ = 0;
+};
+
+}  // namespace liveroom

@@ -1,0 +1,596 @@
+// The RoomStore contract, checked once against every implementation (SQLite always;
+// MongoDB when LIVEROOM_TEST_MONGODB_URI points at a server, e.g. FerretDB through
+// scripts/with-ferretdb), plus the checks specific to each backend.
+#include <mongoc/mongoc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "common/error.hpp"
+#include "store/mongo/mongo_room_store.hpp"
+#include "store/room_store.hpp"
+#include "store/sqlite/sqlite_room_store.hpp"
+
+namespace liveroom {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000;  // an arbitrary epoch-ms origin for test times
+
+std::string uniqueSuffix() {
+  static std::atomic<int> counter{0};
+  std::random_device random;
+  return fmt::format("{}_{}_{:08x}", ::getpid(), counter++, random());
+}
+
+// ---- backends under test ----
+
+// Owns one backend's data for one test (a temp file, a database) and opens stores on it;
+// opening twice gives two stores over the same data (a restart).
+class StoreHarness {
+ public:
+  virtual ~StoreHarness() = default;
+  virtual std::unique_ptr<RoomStore> open() = 0;
+};
+
+class SqliteHarness final : public StoreHarness {
+ public:
+  SqliteHarness()
+      : dir_(std::filesystem::temp_directory_path() / ("liveroom_store_test_" + uniqueSuffix())) {}
+  ~SqliteHarness() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  std::unique_ptr<RoomStore> open() override { return std::make_unique<SqliteRoomStore>(file()); }
+  std::string file() const { return (dir_ / "data" / "liveroom.db").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+struct MongoClientDeleter {
+  void operator()(mongoc_client_t* client) const { mongoc_client_destroy(client); }
+};
+using MongoClient = std::unique_ptr<mongoc_client_t, MongoClientDeleter>;
+
+// A fresh database per test, named uniquely so parallel runs never collide; dropped after.
+class MongoHarness final : public StoreHarness {
+ public:
+  explicit MongoHarness(const std::string& base_uri)
+      : database_("lr_test_" + uniqueSuffix()), uri_(withDatabase(base_uri, database_)) {
+    mongoc_init();
+  }
+  ~MongoHarness() override {
+    MongoClient client = connect();
+    if (!client) return;
+    mongoc_database_t* database = mongoc_client_get_database(client.get(), database_.c_str());
+    bson_error_t error;
+    if (!mongoc_database_drop(database, &error)) {
+      ADD_FAILURE() << "cannot drop test database " << database_ << ": " << error.message;
+    }
+    mongoc_database_destroy(database);
+  }
+  std::unique_ptr<RoomStore> open() override { return std::make_unique<MongoRoomStore>(uri_); }
+
+  const std::string& database() const { return database_; }
+  MongoClient connect() const { return MongoClient(mongoc_client_new(uri_.c_str())); }
+
+  // Replaces the path of a mongodb:// URI (keeping any ?options) with `/database`.
+  static std::string withDatabase(const std::string& uri, const std::string& database) {
+    std::size_t authority = uri.find("://");
+    authority = authority == std::string::npos ? 0 : authority + 3;
+    std::size_t query = uri.find('?', authority);
+    std::string options = query == std::string::npos ? "" : uri.substr(query);
+    std::size_t path = uri.find('/', authority);
+    std::size_t host_end = std::min(path, query);
+    return uri.substr(0, host_end) + "/" + database + options;
+  }
+
+ private:
+  std::string database_;
+  std::string uri_;
+};
+
+enum class Backend { sqlite, mongodb };
+
+std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::sqlite ? "Sqlite" : "MongoDB";
+}
+
+const char* mongoUriFromEnv() {
+  const char* uri = std::getenv("LIVEROOM_TEST_MONGODB_URI");
+  return uri && *uri ? uri : nullptr;
+}
+
+bool mongoRequired() {
+  const char* required = std::getenv("LIVEROOM_REQUIRE_MONGODB");
+  return required && std::string(required) == "1";
+}
+
+constexpr const char* kNoMongoMessage =
+    "LIVEROOM_TEST_MONGODB_URI is not set: run under scripts/with-ferretdb to test the MongoDB store";
+
+// ---- room builders ----
+
+RoomRecord makeRoom(const std::string& id, int64_t created_at_ms, const std::string& host = "alice",
+                    const std::string& status = "active") {
+  RoomRecord room;
+  room.room_id = id;
+  room.title = "Room " + id;
+  room.host = host;
+  room.mode = "webrtc";
+  room.status = status;
+  room.live = false;
+  room.session_id = "uid_" + id;
+  room.ingest.whip_url = "https://media.example/secret" + id + "/webRTC/publish";
+  room.playback.whep_url = "https://media.example/uid_" + id + "/webRTC/play";
+  room.host_token_hash = std::string(64, 'a');
+  room.created_at_ms = created_at_ms;
+  room.updated_at_ms = created_at_ms;
+  if (status == "ended") room.ended_at_ms = created_at_ms + 1;
+  return room;
+}
+
+// Newest first: the order every list must follow.
+void sortNewestFirst(std::vector<RoomRecord>& rooms) {
+  std::sort(rooms.begin(), rooms.end(), [](const RoomRecord& a, const RoomRecord& b) {
+    if (a.created_at_ms != b.created_at_ms) return a.created_at_ms > b.created_at_ms;
+    return a.room_id > b.room_id;
+  });
+}
+
+std::vector<std::string> ids(const std::vector<RoomRecord>& rooms) {
+  std::vector<std::string> result;
+  for (const RoomRecord& room : rooms) result.push_back(room.room_id);
+  return result;
+}
+
+ListCursor cursorAfter(const RoomRecord& room) { return ListCursor{room.created_at_ms, room.room_id}; }
+
+// Spelled out instead of designated initializers, which -Wextra flags when fields are left out.
+ListQuery query(std::optional<std::string> status, std::optional<std::string> host, int limit = 20,
+                std::optional<ListCursor> after = std::nullopt) {
+  ListQuery result;
+  result.status = std::move(status);
+  result.host = std::move(host);
+  result.limit = limit;
+  result.after = std::move(after);
+  return result;
+}
+
+// ---- the conformance suite ----
+
+class RoomStoreConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::mongodb) {
+      const char* uri = mongoUriFromEnv();
+      if (!uri) {
+        if (mongoRequired()) FAIL() << kNoMongoMessage << " (LIVEROOM_REQUIRE_MONGODB=1)";
+        GTEST_SKIP() << kNoMongoMessage;
+      }
+      harness_ = std::make_unique<MongoHarness>(uri);
+    } else {
+      harness_ = std::make_unique<SqliteHarness>();
+    }
+    store_ = harness_->open();
+  }
+  void TearDown() override {
+    store_.reset();
+    harness_.reset();
+  }
+
+  std::unique_ptr<StoreHarness> harness_;
+  std::unique_ptr<RoomStore> store_;
+};
+
+TEST_P(RoomStoreConformanceTest, InsertThenGetRoundTripsEveryField) {
+  RoomRecord full = makeRoom("live_full", kT0, "bob", "ended");
+  full.title = "Lớp học online 🎥";
+  full.mode = "broadcast";
+  full.live = true;
+  full.ingest.rtmps_url = "rtmps://live.example:443/live/";
+  full.ingest.rtmps_stream_key = "stream-key";
+  full.ingest.srt_url = "srt://live.example:778";
+  full.ingest.srt_stream_id = "stream-id";
+  full.ingest.srt_passphrase = "srt-pass";
+  full.playback.hls_url = "https://cdn.example/v.m3u8";
+  full.playback.dash_url = "https://cdn.example/v.mpd";
+  full.updated_at_ms = kT0 + 5;
+  full.ended_at_ms = kT0 + 7;
+
+  RoomRecord bare = makeRoom("live_bare", kT0 + 1);
+  bare.ingest = {};
+  bare.playback = {};
+  bare.ended_at_ms.reset();
+
+  store_->insert(full);
+  store_->insert(bare);
+  EXPECT_EQ(store_->get("live_full"), full);
+  EXPECT_EQ(store_->get("live_bare"), bare);
+}
+
+TEST_P(RoomStoreConformanceTest, DuplicateIdIsRejectedWithRoomExists) {
+  RoomRecord original = makeRoom("live_dup", kT0);
+  store_->insert(original);
+  RoomRecord other = makeRoom("live_dup", kT0 + 10, "mallory");
+  try {
+    store_->insert(other);
+    FAIL() << "duplicate insert succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), codes::kRoomExists) << e.what();
+  }
+  EXPECT_EQ(store_->get("live_dup"), original);
+}
+
+TEST_P(RoomStoreConformanceTest, GetUnknownIsNullopt) {
+  EXPECT_EQ(store_->get("live_nope"), std::nullopt);
+}
+
+TEST_P(RoomStoreConformanceTest, UpdateTitleSetsTitleAndUpdatedAt) {
+  store_->insert(makeRoom("live_t", kT0));
+  std::optional<RoomRecord> updated = store_->updateTitle("live_t", "Lớp học online", kT0 + 100);
+  ASSERT_TRUE(updated);
+  EXPECT_EQ(updated->title, "Lớp học online");
+  EXPECT_EQ(updated->updated_at_ms, kT0 + 100);
+  EXPECT_EQ(updated->created_at_ms, kT0);
+  EXPECT_EQ(store_->get("live_t"), updated);
+  EXPECT_EQ(store_->updateTitle("live_nope", "x", kT0), std::nullopt);
+}
+
+TEST_P(RoomStoreConformanceTest, MarkEndedKeepsTheFirstEndedAt) {
+  RoomRecord room = makeRoom("live_e", kT0);
+  room.live = true;
+  store_->insert(room);
+
+  std::optional<RoomRecord> ended = store_->markEnded("live_e", kT0 + 50);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->status, "ended");
+  EXPECT_FALSE(ended->live);
+  EXPECT_EQ(ended->ended_at_ms, kT0 + 50);
+  EXPECT_EQ(store_->get("live_e"), ended);
+
+  std::optional<RoomRecord> again = store_->markEnded("live_e", kT0 + 90);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, "ended");
+  EXPECT_EQ(again->ended_at_ms, kT0 + 50);
+  EXPECT_EQ(store_->get("live_e")->ended_at_ms, kT0 + 50);
+
+  EXPECT_EQ(store_->markEnded("live_nope", kT0), std::nullopt);
+}
+
+TEST_P(RoomStoreConformanceTest, SetLiveSetsFlagAndUpdatedAt) {
+  store_->insert(makeRoom("live_l", kT0));
+  std::optional<RoomRecord> on = store_->setLive("live_l", true, kT0 + 3);
+  ASSERT_TRUE(on);
+  EXPECT_TRUE(on->live);
+  EXPECT_EQ(on->updated_at_ms, kT0 + 3);
+  EXPECT_TRUE(store_->get("live_l")->live);
+
+  std::optional<RoomRecord> off = store_->setLive("live_l", false, kT0 + 4);
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->live);
+  EXPECT_EQ(store_->get("live_l"), off);
+
+  EXPECT_EQ(store_->setLive("live_nope", true, kT0), std::nullopt);
+}
+
+TEST_P(RoomStoreConformanceTest, ListFiltersByStatusHostAndBothNewestFirst) {
+  std::vector<RoomRecord> all = {
+      makeRoom("live_a1", kT0 + 1, "alice", "active"), makeRoom("live_a2", kT0 + 2, "alice", "ended"),
+      makeRoom("live_a3", kT0 + 3, "alice", "active"), makeRoom("live_b1", kT0 + 4, "bob", "active"),
+      makeRoom("live_b2", kT0 + 5, "bob", "ended"),
+  };
+  for (const RoomRecord& room : all) store_->insert(room);
+
+  auto expectIds = [&](const ListQuery& list_query, std::vector<std::string> expected) {
+    EXPECT_EQ(ids(store_->list(list_query)), expected);
+  };
+  expectIds({}, {"live_b2", "live_b1", "live_a3", "live_a2", "live_a1"});
+  expectIds(query("active", {}), {"live_b1", "live_a3", "live_a1"});
+  expectIds(query("ended", {}), {"live_b2", "live_a2"});
+  expectIds(query({}, "alice"), {"live_a3", "live_a2", "live_a1"});
+  expectIds(query("active", "alice"), {"live_a3", "live_a1"});
+  expectIds(query("ended", "carol"), {});
+  expectIds(query({}, {}, 2), {"live_b2", "live_b1"});
+  expectIds(query({}, "bob", 1), {"live_b2"});
+
+  std::vector<RoomRecord> listed = store_->list(query({}, "bob"));
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0], all[4]);  // full records, not just ids
+}
+
+TEST_P(RoomStoreConformanceTest, CursorPagesThroughEveryRoomOnceIncludingTies) {
+  std::vector<RoomRecord> all;
+  // Groups of three rooms share a created_at, so the room_id tie-break decides order.
+  for (int i = 0; i < 23; ++i) {
+    all.push_back(makeRoom(fmt::format("live_{:03}", (i * 7) % 23), kT0 + i / 3));
+  }
+  for (const RoomRecord& room : all) store_->insert(room);
+  sortNewestFirst(all);
+
+  for (int page_size : {1, 4, 5, 23, 50}) {
+    std::vector<RoomRecord> seen;
+    ListQuery page_query = query({}, {}, page_size);
+    for (int pages = 0; pages < 100; ++pages) {
+      std::vector<RoomRecord> page = store_->list(page_query);
+      ASSERT_LE(static_cast<int>(page.size()), page_size);
+      if (page.empty()) break;
+      seen.insert(seen.end(), page.begin(), page.end());
+      page_query.after = cursorAfter(page.back());
+    }
+    EXPECT_EQ(ids(seen), ids(all)) << "page size " << page_size;
+  }
+
+  // Cursor combined with a filter.
+  std::vector<RoomRecord> page = store_->list(query({}, "alice", 3, cursorAfter(all[4])));
+  EXPECT_EQ(ids(page), (std::vector<std::string>{all[5].room_id, all[6].room_id, all[7].room_id}));
+}
+
+TEST_P(RoomStoreConformanceTest, NextPageIsUnaffectedByNewerInserts) {
+  std::vector<RoomRecord> all;
+  for (int i = 0; i < 10; ++i) all.push_back(makeRoom(fmt::format("live_s{:02}", i), kT0 + i));
+  for (const RoomRecord& room : all) store_->insert(room);
+  sortNewestFirst(all);
+
+  std::vector<RoomRecord> first = store_->list(query({}, {}, 4));
+  ASSERT_EQ(ids(first), ids(std::vector<RoomRecord>(all.begin(), all.begin() + 4)));
+
+  // New rooms arrive between the two page requests, including one tied with the cursor
+  // but sorting before it (larger id), which must not show up on the next page either.
+  store_->insert(makeRoom("live_new1", kT0 + 100));
+  store_->insert(makeRoom("live_s99", first.back().created_at_ms));
+
+  std::vector<RoomRecord> second = store_->list(query({}, {}, 4, cursorAfter(first.back())));
+  EXPECT_EQ(ids(second), ids(std::vector<RoomRecord>(all.begin() + 4, all.begin() + 8)));
+}
+
+TEST_P(RoomStoreConformanceTest, ConcurrentInsertsFromEightThreadsAllLand) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 50;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        try {
+          store_->insert(makeRoom(fmt::format("live_c{}_{:02}", t, i), kT0 + i, fmt::format("host{}", t)));
+          // Interleave reads with the writes: readers must not trip over writers.
+          if (i % 10 == 0) store_->list(query({}, fmt::format("host{}", t), 5));
+        } catch (const std::exception& e) {
+          ++failures;
+          ADD_FAILURE() << "thread " << t << " room " << i << ": " << e.what();
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  std::vector<RoomRecord> listed = store_->list(query({}, {}, kThreads * kPerThread + 10));
+  EXPECT_EQ(listed.size(), static_cast<std::size_t>(kThreads * kPerThread));
+  std::set<std::string> unique_ids;
+  for (const RoomRecord& room : listed) unique_ids.insert(room.room_id);
+  EXPECT_EQ(unique_ids.size(), static_cast<std::size_t>(kThreads * kPerThread));
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(store_->list(query({}, fmt::format("host{}", t), 100)).size(),
+              static_cast<std::size_t>(kPerThread));
+  }
+}
+
+TEST_P(RoomStoreConformanceTest, ReopeningKeepsEveryRoom) {
+  RoomRecord active = makeRoom("live_r1", kT0);
+  RoomRecord ended = makeRoom("live_r2", kT0 + 1, "bob", "ended");
+  store_->insert(active);
+  store_->insert(ended);
+  store_.reset();
+
+  store_ = harness_->open();
+  EXPECT_EQ(store_->get("live_r1"), active);
+  EXPECT_EQ(store_->get("live_r2"), ended);
+  EXPECT_EQ(store_->list({}).size(), 2u);
+}
+
+TEST_P(RoomStoreConformanceTest, PingAnswersAndNameIsSet) {
+  EXPECT_TRUE(store_->ping());
+  EXPECT_FALSE(store_->name().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStores, RoomStoreConformanceTest,
+                         ::testing::Values(Backend::sqlite, Backend::mongodb), backendName);
+
+// ---- SQLite specifics ----
+
+TEST(SqliteRoomStoreTest, SetsSchemaVersionAndWalMode) {
+  SqliteHarness harness;
+  { harness.open(); }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(harness.file().c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  auto pragma = [&](const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql, -1, &statement, nullptr), SQLITE_OK);
+    std::string value;
+    if (sqlite3_step(statement) == SQLITE_ROW) {
+      value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    return value;
+  };
+  EXPECT_EQ(pragma("PRAGMA user_version"), std::to_string(SqliteRoomStore::kSchemaVersion));
+  EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(pragma("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'rooms_by_created'"),
+            "1");
+}
+
+TEST(SqliteRoomStoreTest, RefusesANewerSchemaVersion) {
+  SqliteHarness harness;
+  { harness.open(); }
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(harness.file().c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+    ASSERT_EQ(sqlite3_exec(db.get(), "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  try {
+    harness.open();
+    FAIL() << "opened a database from the future";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), codes::kStoreUnavailable);
+  }
+}
+
+TEST(SqliteRoomStoreTest, UnwritableLocationIsStoreUnavailable) {
+  try {
+    SqliteRoomStore store("/proc/liveroom-cannot-be-here/liveroom.db");
+    FAIL() << "opened a database under /proc";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), codes::kStoreUnavailable);
+  }
+}
+
+// ---- MongoDB specifics ----
+
+TEST(MongoRoomStoreOfflineTest, RedactUriHidesThePassword) {
+  EXPECT_EQ(MongoRoomStore::redactUri("mongodb://user:s3cret@db.example:27017/liveroom?tls=true"),
+            "mongodb://user:***@db.example:27017/liveroom?tls=true");
+  EXPECT_EQ(MongoRoomStore::redactUri("mongodb+srv://user:p@ss@cluster.example/"),
+            "mongodb+srv://user:***@cluster.example/");
+  EXPECT_EQ(MongoRoomStore::redactUri("mongodb://user@host/"), "mongodb://user@host/");
+  EXPECT_EQ(MongoRoomStore::redactUri("mongodb://127.0.0.1:27017/x"), "mongodb://127.0.0.1:27017/x");
+}
+
+TEST(MongoRoomStoreOfflineTest, UnreachableServerIsStoreUnavailableWithoutPassword) {
+  try {
+    MongoRoomStore store("mongodb://user:topsecret@127.0.0.1:1/liveroom?serverSelectionTimeoutMS=200");
+    FAIL() << "connected to a closed port";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), codes::kStoreUnavailable);
+    std::string message = e.what();
+    EXPECT_NE(message.find("cannot reach MongoDB at mongodb://user:***@127.0.0.1:1"), std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("topsecret"), std::string::npos) << message;
+  }
+}
+
+class MongoRoomStoreServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* uri = mongoUriFromEnv();
+    if (!uri) {
+      if (mongoRequired()) FAIL() << kNoMongoMessage << " (LIVEROOM_REQUIRE_MONGODB=1)";
+      GTEST_SKIP() << kNoMongoMessage;
+    }
+    harness_ = std::make_unique<MongoHarness>(uri);
+    store_ = harness_->open();
+  }
+  void TearDown() override {
+    store_.reset();
+    harness_.reset();
+  }
+
+  std::unique_ptr<MongoHarness> harness_;
+  std::unique_ptr<RoomStore> store_;
+};
+
+std::string keyOf(const bson_t* index) {
+  bson_iter_t iter;
+  bson_iter_t key;
+  std::string text;
+  if (!bson_iter_init_find(&iter, index, "key") || !bson_iter_recurse(&iter, &key)) return text;
+  while (bson_iter_next(&key)) {
+    text += fmt::format("{}{}:{}", text.empty() ? "" : ",", bson_iter_key(&key), bson_iter_as_int64(&key));
+  }
+  return text;
+}
+
+TEST_F(MongoRoomStoreServerTest, CreatesTheSpecIndexes) {
+  MongoClient client = harness_->connect();
+  mongoc_collection_t* collection =
+      mongoc_client_get_collection(client.get(), harness_->database().c_str(), "livestreams");
+  mongoc_cursor_t* cursor = mongoc_collection_find_indexes_with_opts(collection, nullptr);
+  std::map<std::string, bool> unique_by_key;
+  const bson_t* index = nullptr;
+  while (mongoc_cursor_next(cursor, &index)) {
+    bson_iter_t iter;
+    unique_by_key[keyOf(index)] = bson_iter_init_find(&iter, index, "unique") && bson_iter_as_bool(&iter);
+  }
+  bson_error_t error;
+  EXPECT_FALSE(mongoc_cursor_error(cursor, &error)) << error.message;
+  mongoc_cursor_destroy(cursor);
+  mongoc_collection_destroy(collection);
+
+  ASSERT_TRUE(unique_by_key.count("room_id:1"));
+  EXPECT_TRUE(unique_by_key["room_id:1"]);
+  EXPECT_TRUE(unique_by_key.count("status:1,created_at:-1"));
+  EXPECT_TRUE(unique_by_key.count("created_at:-1,room_id:-1"));
+
+  // Creating the store again over existing indexes is fine (restart).
+  EXPECT_NO_THROW(harness_->open());
+}
+
+TEST_F(MongoRoomStoreServerTest, DocumentUsesTheSpecFieldNames) {
+  RoomRecord room = makeRoom("live_doc", kT0);
+  room.ingest.srt_passphrase = "pass";
+  store_->insert(room);
+
+  MongoClient client = harness_->connect();
+  mongoc_collection_t* collection =
+      mongoc_client_get_collection(client.get(), harness_->database().c_str(), "livestreams");
+  bson_t filter;
+  bson_init(&filter);
+  BSON_APPEND_UTF8(&filter, "room_id", "live_doc");
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(collection, &filter, nullptr, nullptr);
+  const bson_t* doc = nullptr;
+  ASSERT_TRUE(mongoc_cursor_next(cursor, &doc));
+
+  auto typeOf = [&](const char* dotted_key) {
+    bson_iter_t iter;
+    bson_iter_t found;
+    if (!bson_iter_init(&iter, doc) || !bson_iter_find_descendant(&iter, dotted_key, &found)) {
+      return BSON_TYPE_EOD;
+    }
+    return bson_iter_type(&found);
+  };
+  for (const char* key : {"room_id", "session_id", "whip_url", "host", "status", "title", "mode",
+                          "host_token_hash", "ingest.srt_passphrase", "playback.whep_url"}) {
+    EXPECT_EQ(typeOf(key), BSON_TYPE_UTF8) << key;
+  }
+  EXPECT_EQ(typeOf("created_at"), BSON_TYPE_DATE_TIME);
+  EXPECT_EQ(typeOf("updated_at"), BSON_TYPE_DATE_TIME);
+  EXPECT_EQ(typeOf("live"), BSON_TYPE_BOOL);
+  EXPECT_EQ(typeOf("ended_at"), BSON_TYPE_NULL);
+
+  bson_iter_t iter;
+  ASSERT_TRUE(bson_iter_init_find(&iter, doc, "session_id"));
+  EXPECT_STREQ(bson_iter_utf8(&iter, nullptr), "uid_live_doc");
+  ASSERT_TRUE(bson_iter_init_find(&iter, doc, "created_at"));
+  EXPECT_EQ(bson_iter_date_time(&iter), kT0);
+
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(&filter);
+  mongoc_collection_destroy(collection);
+
+  store_->markEnded("live_doc", kT0 + 9);
+  EXPECT_EQ(store_->get("live_doc")->ended_at_ms, kT0 + 9);
+}
+
+TEST_F(MongoRoomStoreServerTest, DatabaseComesFromTheUriPath) {
+  EXPECT_EQ(static_cast<MongoRoomStore&>(*store_).databaseName(), harness_->database());
+}
+
+}  // namespace
+}  // namespace liveroom
