@@ -135,7 +135,11 @@ int serve(ServeConfig config) {
 
   std::unique_ptr<StreamProvider> provider;
   if (config.stream == "cloudflare") {
-    provider = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
+    try {
+      provider = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
+    } catch (const std::invalid_argument& e) {
+      return configError(std::string("Cloudflare settings (CLOUDFLARE_*): ") + e.what());
+    }
   }
 
   rooms::RoomServiceOptions service_options;
