@@ -50,6 +50,10 @@ nlohmann::json publicView(const RoomRecord& room) {
           {"playback", std::move(playback)}};
 }
 
+std::string renderPublicView(const RoomRecord& room) {
+  return publicView(room).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json ingestView(const RoomRecord& room) {
   const auto& in = room.ingest;
   nlohmann::json rtmps = nullptr, srt = nullptr;

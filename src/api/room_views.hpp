@@ -16,6 +16,8 @@ std::string formatTimestamp(int64_t epoch_ms);
 
 // Never contains whip_url, ingest, keys, passphrases, tokens or the session id.
 nlohmann::json publicView(const RoomRecord& room);
+// publicView serialized: what the join cache keeps (RoomServiceOptions::render_public_view).
+std::string renderPublicView(const RoomRecord& room);
 nlohmann::json ingestView(const RoomRecord& room);
 nlohmann::json createdView(const RoomRecord& room, const std::string& host_token);
 

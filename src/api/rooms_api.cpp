@@ -19,13 +19,18 @@ namespace {
 
 constexpr std::string_view kPrefix = "/api/livestream/";
 
-http::Response json(int status, const nlohmann::json& body) {
+http::Response jsonText(int status, std::string body) {
   http::Response res;
   res.status = status;
-  res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.body = std::move(body);
+  res.headers.reserve(4);
   res.set("Content-Type", "application/json");
   res.set("Cache-Control", "no-store");
   return res;
+}
+
+http::Response json(int status, const nlohmann::json& body) {
+  return jsonText(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 http::Response fromError(const Error& e) {
@@ -133,8 +138,8 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       if (method != "GET") return answer(methodNotAllowed("GET"));
       // Fast path: a fresh cached room is answered here, without the blocking pool.
       auto room_id = requireRoomId(http::queryParam(req.query, "room_id"));
-      if (auto cached = service_.joinCached(room_id)) return answer(json(200, publicView(*cached)));
-      return runBlocking(req, std::move(respond), [this, room_id] { return json(200, publicView(*service_.join(room_id))); });
+      if (auto cached = service_.joinCached(room_id)) return answer(jsonText(200, cached->public_view));
+      return runBlocking(req, std::move(respond), [this, room_id] { return jsonText(200, service_.join(room_id)->public_view); });
     }
     auto post = [&](http::Response (RoomsApi::*handler)(const http::Request&)) {
       if (method != "POST") return answer(methodNotAllowed("POST"));
@@ -238,7 +243,7 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
                     {"next_cursor", page.next ? nlohmann::json(encodeCursor(*page.next)) : nullptr}});
 }
 
-http::Response RoomsApi::getRoom(const std::string& room_id) { return json(200, publicView(*service_.get(room_id))); }
+http::Response RoomsApi::getRoom(const std::string& room_id) { return jsonText(200, service_.get(room_id)->public_view); }
 
 http::Response RoomsApi::ingest(const http::Request& req, const std::string& room_id) {
   std::string token = bearerToken(req);

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/errors.hpp"
+#include "api/room_views.hpp"
 #include "api/rooms_api.hpp"
 #include "app/config.hpp"
 #include "common/error.hpp"
@@ -144,6 +145,7 @@ int serve(ServeConfig config) {
 
   rooms::RoomServiceOptions service_options;
   service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
+  service_options.render_public_view = api::renderPublicView;
   rooms::RoomService service(*store, provider.get(), service_options);
 
   boost::asio::thread_pool blocking_pool(static_cast<size_t>(config.blocking_threads));

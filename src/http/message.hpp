@@ -18,7 +18,6 @@ struct Request {
   std::string query;   // after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;
-  std::string remote_address;
 
   // First header with this lowercase name.
   std::optional<std::string_view> header(std::string_view lowercase_name) const;

@@ -75,14 +75,12 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers.emplace_back(lowercase(std::string_view(name.data(), name.size())), std::string(field.value()));
     }
     req.body = std::move(msg.body());
-    beast::error_code ep_ec;
-    auto ep = stream_.socket().remote_endpoint(ep_ec);
-    if (!ep_ec) req.remote_address = ep.address().to_string();
-
-    // The responder may run on any thread: hop back onto this connection's strand.
+    // The responder may run on any thread: dispatch runs the write at once when called
+    // on this connection's strand (an inline answer), and queues it there otherwise.
     auto self = shared_from_this();
     handler_(std::move(req), [self](Response res) {
-      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+      net::dispatch(self->stream_.get_executor(),
+                    [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
     });
   }
 

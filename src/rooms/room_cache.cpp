@@ -1,4 +1,4 @@
-// TTL cache of room records (see room_cache.hpp).
+// TTL cache of room snapshots (see room_cache.hpp).
 #include "rooms/room_cache.hpp"
 
 #include <mutex>
@@ -7,17 +7,19 @@ namespace liveroom::rooms {
 
 RoomCache::RoomCache(std::chrono::milliseconds ttl, size_t capacity) : ttl_(ttl), capacity_(capacity) {}
 
-std::shared_ptr<const RoomRecord> RoomCache::get(std::string_view room_id, Clock::time_point now) const {
+std::shared_ptr<const RoomSnapshot> RoomCache::get(std::string_view room_id, Clock::time_point now) const {
   std::shared_lock lock(mutex_);
   auto it = entries_.find(room_id);
   if (it == entries_.end() || it->second.expires <= now) return nullptr;
   return it->second.room;
 }
 
-void RoomCache::put(std::shared_ptr<const RoomRecord> room, Clock::time_point now) {
+void RoomCache::put(std::shared_ptr<const RoomSnapshot> room, Clock::time_point now) {
   if (ttl_.count() <= 0 || capacity_ == 0) return;
   std::unique_lock lock(mutex_);
-  if (entries_.size() >= capacity_) evictLocked(now);
+  // Expired entries go at most once per TTL (amortised), and whenever the cache is full,
+  // so a burst of distinct rooms does not keep its memory after it has passed.
+  if (now >= next_sweep_ || entries_.size() >= capacity_) sweepLocked(now);
   std::string key = room->room_id;
   entries_.insert_or_assign(std::move(key), Entry{std::move(room), now + ttl_});
 }
@@ -32,10 +34,10 @@ size_t RoomCache::size() const {
   return entries_.size();
 }
 
-void RoomCache::evictLocked(Clock::time_point now) {
-  // Drop what has expired; if everything is fresh, start over: a full cache is a burst
-  // of distinct rooms, and the store answers the misses.
+void RoomCache::sweepLocked(Clock::time_point now) {
+  next_sweep_ = now + ttl_;
   std::erase_if(entries_, [now](const auto& kv) { return kv.second.expires <= now; });
+  // Everything still fresh and no room left: start over; the store answers the misses.
   if (entries_.size() >= capacity_) entries_.clear();
 }
 

@@ -1,6 +1,8 @@
-// The read cache that serves joins: room records by id, each fresh for a short TTL.
-// This process replaces entries on every change it makes (update, end, live), so the
-// TTL only bounds how long a change made by *another* process can stay unseen.
+// The read cache that serves joins: per room, a snapshot holding the public view already
+// rendered (by a renderer the api layer injects), so a join is a lookup and a write.
+// Entries are fresh for a short TTL. This process replaces entries on every change it
+// makes (update, end, live), so the TTL only bounds how long a change made by *another*
+// process stays unseen. Only public data is kept: no secrets sit in this memory.
 #pragma once
 
 #include <chrono>
@@ -10,9 +12,13 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "store/room_record.hpp"
-
 namespace liveroom::rooms {
+
+struct RoomSnapshot {
+  std::string room_id;
+  bool ended = false;
+  std::string public_view;  // rendered once per change of the room
+};
 
 class RoomCache {
  public:
@@ -20,27 +26,28 @@ class RoomCache {
 
   RoomCache(std::chrono::milliseconds ttl, size_t capacity);
 
-  // The cached room when present and fresh, else nullptr.
-  std::shared_ptr<const RoomRecord> get(std::string_view room_id, Clock::time_point now) const;
-  void put(std::shared_ptr<const RoomRecord> room, Clock::time_point now);
+  // The cached snapshot when present and fresh, else nullptr.
+  std::shared_ptr<const RoomSnapshot> get(std::string_view room_id, Clock::time_point now) const;
+  void put(std::shared_ptr<const RoomSnapshot> room, Clock::time_point now);
   void erase(std::string_view room_id);
   size_t size() const;
 
  private:
   struct Entry {
-    std::shared_ptr<const RoomRecord> room;
+    std::shared_ptr<const RoomSnapshot> room;
     Clock::time_point expires;
   };
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  void evictLocked(Clock::time_point now);
+  void sweepLocked(Clock::time_point now);
 
   std::chrono::milliseconds ttl_;
   size_t capacity_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  Clock::time_point next_sweep_{};
 };
 
 }  // namespace liveroom::rooms

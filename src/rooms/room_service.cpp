@@ -28,8 +28,13 @@ RoomService::RoomService(RoomStore& store, StreamProvider* provider, RoomService
 
 int64_t RoomService::now() const { return options_.now_ms ? options_.now_ms() : systemNowMs(); }
 
-void RoomService::remember(const RoomRecord& room) {
-  cache_.put(std::make_shared<const RoomRecord>(room), RoomCache::Clock::now());
+std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room) {
+  auto snapshot = std::make_shared<RoomSnapshot>();
+  snapshot->room_id = room.room_id;
+  snapshot->ended = room.status == "ended";
+  if (options_.render_public_view) snapshot->public_view = options_.render_public_view(room);
+  cache_.put(snapshot, RoomCache::Clock::now());
+  return snapshot;
 }
 
 CreatedRoom RoomService::create(std::string_view title_in, std::string_view host, RoomMode mode) {
@@ -78,25 +83,23 @@ CreatedRoom RoomService::create(std::string_view title_in, std::string_view host
   return created;
 }
 
-static std::shared_ptr<const RoomRecord> requireActive(std::shared_ptr<const RoomRecord> room) {
-  if (room && room->status == "ended") throw Error(codes::kRoomEnded, "room " + room->room_id + " has ended");
+static std::shared_ptr<const RoomSnapshot> requireActive(std::shared_ptr<const RoomSnapshot> room) {
+  if (room && room->ended) throw Error(codes::kRoomEnded, "room " + room->room_id + " has ended");
   return room;
 }
 
-std::shared_ptr<const RoomRecord> RoomService::joinCached(std::string_view room_id) const {
+std::shared_ptr<const RoomSnapshot> RoomService::joinCached(std::string_view room_id) const {
   return requireActive(cache_.get(room_id, RoomCache::Clock::now()));
 }
 
-std::shared_ptr<const RoomRecord> RoomService::get(std::string_view room_id) {
+std::shared_ptr<const RoomSnapshot> RoomService::get(std::string_view room_id) {
   if (auto cached = cache_.get(room_id, RoomCache::Clock::now())) return cached;
   auto found = store_.get(room_id);
   if (!found) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
-  auto room = std::make_shared<const RoomRecord>(std::move(*found));
-  cache_.put(room, RoomCache::Clock::now());
-  return room;
+  return remember(*found);
 }
 
-std::shared_ptr<const RoomRecord> RoomService::join(std::string_view room_id) { return requireActive(get(room_id)); }
+std::shared_ptr<const RoomSnapshot> RoomService::join(std::string_view room_id) { return requireActive(get(room_id)); }
 
 RoomRecord RoomService::authorized(std::string_view room_id, std::string_view host_token) {
   // Authoritative read: host operations never act on a cached (possibly stale) room.

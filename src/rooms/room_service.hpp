@@ -23,6 +23,9 @@ namespace liveroom::rooms {
 struct RoomServiceOptions {
   std::chrono::milliseconds cache_ttl{2000};
   size_t cache_capacity = 100000;
+  // Renders the public view of a room (the api's JSON); kept in the read cache so joins
+  // do not render it again. Must show nothing secret.
+  std::function<std::string(const RoomRecord&)> render_public_view;
   // Epoch milliseconds; replaceable so tests control time.
   std::function<int64_t()> now_ms;
 };
@@ -45,13 +48,13 @@ class RoomService {
   CreatedRoom create(std::string_view title, std::string_view host, RoomMode mode);
 
   // The room for a viewer: throws room_not_found / room_ended. Cache first, then store.
-  std::shared_ptr<const RoomRecord> join(std::string_view room_id);
+  std::shared_ptr<const RoomSnapshot> join(std::string_view room_id);
   // Non-blocking fast path for joins: the fresh cached room (throws room_ended when it
   // has ended), or nullptr when not cached (the caller then uses join() on the pool).
-  std::shared_ptr<const RoomRecord> joinCached(std::string_view room_id) const;
+  std::shared_ptr<const RoomSnapshot> joinCached(std::string_view room_id) const;
 
   // Any room, active or ended (cache first); throws room_not_found.
-  std::shared_ptr<const RoomRecord> get(std::string_view room_id);
+  std::shared_ptr<const RoomSnapshot> get(std::string_view room_id);
 
   // Host-only operations: throw room_not_found, forbidden (wrong token), room_ended.
   RoomRecord update(std::string_view room_id, std::string_view host_token, std::string_view title);
@@ -69,7 +72,7 @@ class RoomService {
 
  private:
   RoomRecord authorized(std::string_view room_id, std::string_view host_token);
-  void remember(const RoomRecord& room);
+  std::shared_ptr<const RoomSnapshot> remember(const RoomRecord& room);
   int64_t now() const;
 
   RoomStore& store_;

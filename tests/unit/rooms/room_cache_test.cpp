@@ -6,11 +6,8 @@
 namespace liveroom::rooms {
 namespace {
 
-std::shared_ptr<const RoomRecord> room(std::string id, std::string title = "t") {
-  RoomRecord r;
-  r.room_id = std::move(id);
-  r.title = std::move(title);
-  return std::make_shared<const RoomRecord>(r);
+std::shared_ptr<const RoomSnapshot> room(std::string id, std::string view = "t") {
+  return std::make_shared<const RoomSnapshot>(RoomSnapshot{std::move(id), false, std::move(view)});
 }
 
 TEST(RoomCache, FreshThenExpired) {
@@ -27,7 +24,7 @@ TEST(RoomCache, PutReplacesAndEraseRemoves) {
   auto t0 = RoomCache::Clock::now();
   cache.put(room("live_a", "old"), t0);
   cache.put(room("live_a", "new"), t0);
-  EXPECT_EQ(cache.get("live_a", t0)->title, "new");
+  EXPECT_EQ(cache.get("live_a", t0)->public_view, "new");
   cache.erase("live_a");
   EXPECT_FALSE(cache.get("live_a", t0));
 }
@@ -38,6 +35,15 @@ TEST(RoomCache, CapacityIsBounded) {
   for (int i = 0; i < 50; ++i) cache.put(room("live_" + std::to_string(i)), t0);
   EXPECT_LE(cache.size(), 5u);
   EXPECT_TRUE(cache.get("live_49", t0));
+}
+
+TEST(RoomCache, ExpiredEntriesAreSweptOnLaterPuts) {
+  RoomCache cache(std::chrono::milliseconds(100), 1000);
+  auto t0 = RoomCache::Clock::now();
+  for (int i = 0; i < 50; ++i) cache.put(room("live_" + std::to_string(i)), t0);
+  EXPECT_EQ(cache.size(), 50u);
+  cache.put(room("live_late"), t0 + std::chrono::milliseconds(500));
+  EXPECT_EQ(cache.size(), 1u);
 }
 
 TEST(RoomCache, ZeroTtlCachesNothing) {

@@ -83,6 +83,7 @@ class RoomServiceTest : public ::testing::Test {
     RoomServiceOptions options;
     options.cache_ttl = std::chrono::milliseconds(60000);
     options.now_ms = [this] { return now_ms_; };
+    options.render_public_view = [](const RoomRecord& r) { return r.title + (r.live ? "|live" : "|idle"); };
     service_ = std::make_unique<RoomService>(*store_, &provider_, options);
   }
   void TearDown() override {
@@ -158,7 +159,7 @@ TEST_F(RoomServiceTest, JoinIsServedFromCacheAfterFirstRead) {
   auto created = service_->create("t", "u", RoomMode::webrtc);
   auto first = service_->joinCached(created.room.room_id);
   ASSERT_TRUE(first);  // create primes the cache
-  EXPECT_EQ(first->title, "t");
+  EXPECT_EQ(first->public_view, "t|idle");
   EXPECT_EQ(codeOf([&] { service_->join("live_unknown000000"); }), codes::kRoomNotFound);
 }
 
@@ -167,7 +168,7 @@ TEST_F(RoomServiceTest, UpdateNeedsTheHostTokenAndRefreshesTheCache) {
   EXPECT_EQ(codeOf([&] { service_->update(created.room.room_id, "wrong", "new"); }), codes::kForbidden);
   auto updated = service_->update(created.room.room_id, created.host_token, "new");
   EXPECT_EQ(updated.title, "new");
-  EXPECT_EQ(service_->joinCached(created.room.room_id)->title, "new");
+  EXPECT_EQ(service_->joinCached(created.room.room_id)->public_view, "new|idle");
 }
 
 TEST_F(RoomServiceTest, EndDeletesInputMarksEndedAndIsIdempotent) {
@@ -222,7 +223,7 @@ TEST_F(RoomServiceTest, SetLiveUpdatesStoreAndCache) {
   auto created = service_->create("t", "u", RoomMode::webrtc);
   service_->setLive(created.room.room_id, true);
   EXPECT_TRUE(store_->get(created.room.room_id)->live);
-  EXPECT_TRUE(service_->joinCached(created.room.room_id)->live);
+  EXPECT_EQ(service_->joinCached(created.room.room_id)->public_view, "t|live");
 }
 
 }  // namespace
