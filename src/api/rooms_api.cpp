@@ -65,8 +65,12 @@ std::string requireRoomId(std::optional<std::string> room_id) {
 
 }  // namespace
 
-RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_blocking)
-    : service_(service), options_(std::move(options)), run_blocking_(std::move(run_blocking)) {}
+RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_store_calls,
+                   BlockingRunner run_provider_calls)
+    : service_(service),
+      options_(std::move(options)),
+      run_store_calls_(std::move(run_store_calls)),
+      run_provider_calls_(std::move(run_provider_calls)) {}
 
 void RoomsApi::applyCors(const http::Request& req, http::Response& res) const {
   if (options_.cors_origins.empty()) return;
@@ -85,16 +89,23 @@ void RoomsApi::applyCors(const http::Request& req, http::Response& res) const {
   }
 }
 
-void RoomsApi::runBlocking(const http::Request& req, http::Responder respond, std::function<http::Response()> work) {
+void RoomsApi::runBlocking(const BlockingRunner& runner, const http::Request& req, http::Responder respond,
+                           std::function<http::Response()> work) {
   // The request is needed only for CORS once the work is done: keep just the origin.
   http::Request cors_req;
   if (auto origin = req.header("origin")) cors_req.headers.emplace_back("origin", std::string(*origin));
-  run_blocking_([this, cors_req = std::move(cors_req), respond = std::move(respond), work = std::move(work)] {
+  runner([this, cors_req = std::move(cors_req), respond = std::move(respond), work = std::move(work)] {
     http::Response res;
     try {
       res = work();
     } catch (const Error& e) {
-      res = fromError(e);
+      if (e.code() == codes::kStoreUnavailable) {
+        // The backend's own text (hosts, driver errors) goes to the log, not to clients.
+        spdlog::warn("api: store unavailable: {}", e.what());
+        res = errorResponse(e.code(), "the room store is unavailable; nothing was changed, try again shortly");
+      } else {
+        res = fromError(e);
+      }
     } catch (const std::exception& e) {
       spdlog::error("api: unexpected failure: {}", e.what());
       res = errorResponse("internal_error", "internal error");
@@ -127,7 +138,7 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     }
     if (path == "/readyz") {
       if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
-      return runBlocking(req, std::move(respond), [this] { return readyz(); });
+      return runBlocking(run_store_calls_, req, std::move(respond), [this] { return readyz(); });
     }
     if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
       return answer(errorResponse("not_found", "no such path: " + path));
@@ -139,21 +150,22 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       // Fast path: a fresh cached room is answered here, without the blocking pool.
       auto room_id = requireRoomId(http::queryParam(req.query, "room_id"));
       if (auto cached = service_.joinCached(room_id)) return answer(jsonText(200, cached->public_view));
-      return runBlocking(req, std::move(respond), [this, room_id] { return jsonText(200, service_.join(room_id)->public_view); });
+      return runBlocking(run_store_calls_, req, std::move(respond),
+                         [this, room_id] { return jsonText(200, service_.join(room_id)->public_view); });
     }
-    auto post = [&](http::Response (RoomsApi::*handler)(const http::Request&)) {
+    auto post = [&](http::Response (RoomsApi::*handler)(const http::Request&), const BlockingRunner& runner) {
       if (method != "POST") return answer(methodNotAllowed("POST"));
       auto shared = std::make_shared<http::Request>(std::move(req));
-      runBlocking(*shared, std::move(respond), [this, shared, handler] { return (this->*handler)(*shared); });
+      runBlocking(runner, *shared, std::move(respond), [this, shared, handler] { return (this->*handler)(*shared); });
     };
-    if (rest == "create") return post(&RoomsApi::create);
-    if (rest == "end") return post(&RoomsApi::end);
-    if (rest == "update") return post(&RoomsApi::update);
+    if (rest == "create") return post(&RoomsApi::create, run_provider_calls_);
+    if (rest == "end") return post(&RoomsApi::end, run_provider_calls_);
+    if (rest == "update") return post(&RoomsApi::update, run_store_calls_);
 
     if (rest == "rooms") {
       if (method != "GET") return answer(methodNotAllowed("GET"));
       auto shared = std::make_shared<http::Request>(std::move(req));
-      return runBlocking(*shared, std::move(respond), [this, shared] { return listRooms(*shared); });
+      return runBlocking(run_store_calls_, *shared, std::move(respond), [this, shared] { return listRooms(*shared); });
     }
     constexpr std::string_view kRooms = "rooms/";
     if (rest.substr(0, kRooms.size()) == kRooms) {
@@ -166,9 +178,10 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       if (!rooms::isWellFormedRoomId(room_id)) return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
       if (sub == "ingest") {
         auto shared = std::make_shared<http::Request>(std::move(req));
-        return runBlocking(*shared, std::move(respond), [this, shared, room_id] { return ingest(*shared, room_id); });
+        return runBlocking(run_store_calls_, *shared, std::move(respond),
+                           [this, shared, room_id] { return ingest(*shared, room_id); });
       }
-      return runBlocking(req, std::move(respond), [this, room_id] { return getRoom(room_id); });
+      return runBlocking(run_store_calls_, req, std::move(respond), [this, room_id] { return getRoom(room_id); });
     }
     return answer(errorResponse("not_found", "no such path: " + path));
   } catch (const Error& e) {

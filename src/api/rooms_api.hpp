@@ -1,6 +1,8 @@
 // The HTTP surface of the rooms domain: routes /api/livestream/*, /healthz, /readyz,
-// CORS, auth headers, JSON in/out. Blocking domain calls run through `run_blocking`;
-// joins answered from the read cache are served inline on the HTTP thread.
+// CORS, auth headers, JSON in/out. Blocking domain calls run on one of two pools: calls
+// that reach the stream provider (create, end) on their own, so a slow provider (up to
+// its timeout per call) cannot starve store reads (joins, lists); joins answered from
+// the read cache are served inline on the HTTP thread.
 #pragma once
 
 #include <functional>
@@ -24,7 +26,8 @@ class RoomsApi {
  public:
   using BlockingRunner = std::function<void(std::function<void()>)>;
 
-  RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_blocking);
+  RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_store_calls,
+           BlockingRunner run_provider_calls);
 
   void handle(http::Request&& req, http::Responder respond);
 
@@ -38,12 +41,14 @@ class RoomsApi {
   http::Response readyz();
 
   // Runs `work` on the blocking pool, turning liveroom::Error into the error envelope.
-  void runBlocking(const http::Request& req, http::Responder respond, std::function<http::Response()> work);
+  void runBlocking(const BlockingRunner& runner, const http::Request& req, http::Responder respond,
+                   std::function<http::Response()> work);
   void applyCors(const http::Request& req, http::Response& res) const;
 
   rooms::RoomService& service_;
   ApiOptions options_;
-  BlockingRunner run_blocking_;
+  BlockingRunner run_store_calls_;
+  BlockingRunner run_provider_calls_;
 };
 
 }  // namespace liveroom::api

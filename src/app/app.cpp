@@ -84,7 +84,8 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_option("--http-threads", c.http_threads, "HTTP threads (0: one per core)")
       ->envname("LIVEROOM_HTTP_THREADS")
       ->check(CLI::Range(0, 256));
-  serve.add_option("--blocking-threads", c.blocking_threads, "threads for store and provider calls")
+  serve.add_option("--blocking-threads", c.blocking_threads,
+                   "threads for store calls, and as many again for stream provider calls")
       ->envname("LIVEROOM_BLOCKING_THREADS")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -115,6 +116,15 @@ int serve(ServeConfig config) {
   blockStopSignals(stop_signals);
   setupLogging(config.log_level);
 
+  std::unique_ptr<StreamProvider> provider;
+  if (config.stream == "cloudflare") {
+    try {
+      provider = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
+    } catch (const std::invalid_argument& e) {
+      return configError(std::string("Cloudflare settings (CLOUDFLARE_*): ") + e.what());
+    }
+  }
+
   std::unique_ptr<RoomStore> store;
   if (config.store == "mongodb") {
     try {
@@ -134,27 +144,22 @@ int serve(ServeConfig config) {
     }
   }
 
-  std::unique_ptr<StreamProvider> provider;
-  if (config.stream == "cloudflare") {
-    try {
-      provider = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
-    } catch (const std::invalid_argument& e) {
-      return configError(std::string("Cloudflare settings (CLOUDFLARE_*): ") + e.what());
-    }
-  }
-
   rooms::RoomServiceOptions service_options;
   service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
   service_options.render_public_view = api::renderPublicView;
   rooms::RoomService service(*store, provider.get(), service_options);
 
-  boost::asio::thread_pool blocking_pool(static_cast<size_t>(config.blocking_threads));
+  // Store calls and provider calls get separate pools: a slow Cloudflare (each call may
+  // take its whole timeout) then delays only creates and ends, never joins.
+  boost::asio::thread_pool store_pool(static_cast<size_t>(config.blocking_threads));
+  boost::asio::thread_pool provider_pool(static_cast<size_t>(config.blocking_threads));
   api::ApiOptions api_options;
   api_options.cors_origins = config.cors_origins;
   api_options.api_key = config.api_key;
-  api::RoomsApi rooms_api(service, api_options, [&blocking_pool](std::function<void()> work) {
-    boost::asio::post(blocking_pool, std::move(work));
-  });
+  api::RoomsApi rooms_api(
+      service, api_options,
+      [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); },
+      [&provider_pool](std::function<void()> work) { boost::asio::post(provider_pool, std::move(work)); });
 
   http::ServerOptions server_options;
   server_options.address = listen.first;
@@ -169,7 +174,7 @@ int serve(ServeConfig config) {
   });
   try {
     server.start();
-  } catch (const std::system_error& e) {
+  } catch (const std::exception& e) {
     return configError(std::string("--listen: ") + e.what());
   }
 
@@ -187,7 +192,8 @@ int serve(ServeConfig config) {
   sigwait(&stop_signals, &signal);
   spdlog::info("stopping (signal {})", signal);
   server.stop();
-  blocking_pool.join();
+  store_pool.join();
+  provider_pool.join();
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // Cloudflare settings resolution (see config.hpp).
 #include "app/config.hpp"
 
+#include <cctype>
 #include <functional>
 
 namespace liveroom::app {
@@ -28,6 +29,16 @@ void resolveStream(ServeConfig& config, const std::function<const char*(const ch
   if (config.stream.empty()) config.stream = account ? "cloudflare" : "local";
   if (config.stream == "cloudflare") {
     if (!account) throw ConfigError("--stream cloudflare needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN");
+    for (char c : *account) {
+      if (!std::isalnum(static_cast<unsigned char>(c))) {
+        throw ConfigError("CLOUDFLARE_ACCOUNT_ID must be letters and digits only (the id in your dashboard URL)");
+      }
+    }
+    for (const auto* secret : {&token, &email, &key}) {
+      if (*secret && secret->value().find_first_of("\r\n") != std::string::npos) {
+        throw ConfigError("CLOUDFLARE_API_TOKEN, CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY must be single-line values");
+      }
+    }
     CloudflareConfig cf;
     cf.account_id = *account;
     cf.api_token = token;

@@ -137,11 +137,13 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   Listener(net::io_context& ioc, const ServerOptions& options, const Handler& handler)
       : ioc_(ioc), acceptor_(net::make_strand(ioc)), options_(options), handler_(handler) {}
 
-  void open(const tcp::endpoint& endpoint) {
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(net::socket_base::max_listen_connections);
+  beast::error_code open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    return ec;
   }
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -184,12 +186,12 @@ Server::~Server() { stop(); }
 void Server::start() {
   beast::error_code ec;
   auto address = net::ip::make_address(options_.address, ec);
-  if (ec) throw std::system_error(ec, "invalid listen address " + options_.address);
+  if (ec) throw std::runtime_error("invalid listen address " + options_.address);
   listener_ = std::make_shared<Listener>(ioc_, options_, handler_);
-  try {
-    listener_->open(tcp::endpoint(address, options_.port));
-  } catch (const std::system_error& e) {
-    throw std::system_error(e.code(), "cannot listen on " + options_.address + ":" + std::to_string(options_.port));
+  if (auto open_ec = listener_->open(tcp::endpoint(address, options_.port))) {
+    listener_.reset();
+    throw std::runtime_error("cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " +
+                             open_ec.message());
   }
   bound_port_ = listener_->port();
   listener_->accept();

@@ -39,7 +39,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens; throws std::system_error naming the address when it cannot.
+  // Binds and listens; throws std::runtime_error naming the address when it cannot.
   void start();
   // Stops accepting, closes connections, joins the threads.
   void stop();
