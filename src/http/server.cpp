@@ -1,10 +1,10 @@
 // Beast HTTP server: one Listener accepting, one Session per connection owning its
-// socket and buffer (enable_shared_from_this), limits and timeouts per session.
+// socket and buffer (enable_shared_from_this), limits and timeouts per session. Each
+// session lives on one io_context run by one thread, so it needs no strand.
 #include "http/server.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -76,7 +76,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req.body = std::move(msg.body());
     // The responder may run on any thread: dispatch runs the write at once when called
-    // on this connection's strand (an inline answer), and queues it there otherwise.
+    // on this connection's own thread (an inline answer), and queues it there otherwise.
     auto self = shared_from_this();
     handler_(std::move(req), [self](Response res) {
       net::dispatch(self->stream_.get_executor(),
@@ -134,8 +134,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
  public:
-  Listener(net::io_context& ioc, const ServerOptions& options, const Handler& handler)
-      : ioc_(ioc), acceptor_(net::make_strand(ioc)), options_(options), handler_(handler) {}
+  Listener(std::vector<std::unique_ptr<net::io_context>>& iocs, const ServerOptions& options, const Handler& handler)
+      : iocs_(iocs), acceptor_(*iocs.front()), options_(options), handler_(handler) {}
 
   beast::error_code open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -149,7 +149,9 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
   void accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::onAccept, shared_from_this()));
+    // Round robin: the next connection lives on the next thread's io_context.
+    auto& ioc = *iocs_[next_++ % iocs_.size()];
+    acceptor_.async_accept(ioc, beast::bind_front_handler(&Listener::onAccept, shared_from_this()));
   }
 
   void close() {
@@ -172,14 +174,16 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     if (acceptor_.is_open()) accept();
   }
 
-  net::io_context& ioc_;
+  std::vector<std::unique_ptr<net::io_context>>& iocs_;
   tcp::acceptor acceptor_;
   const ServerOptions& options_;
   const Handler& handler_;
+  size_t next_ = 0;
 };
 
-Server::Server(ServerOptions options, Handler handler)
-    : options_(std::move(options)), handler_(std::move(handler)), ioc_(std::max(1, options_.threads)) {}
+Server::Server(ServerOptions options, Handler handler) : options_(std::move(options)), handler_(std::move(handler)) {
+  for (int i = 0; i < std::max(1, options_.threads); ++i) iocs_.push_back(std::make_unique<net::io_context>(1));
+}
 
 Server::~Server() { stop(); }
 
@@ -187,7 +191,7 @@ void Server::start() {
   beast::error_code ec;
   auto address = net::ip::make_address(options_.address, ec);
   if (ec) throw std::runtime_error("invalid listen address " + options_.address);
-  listener_ = std::make_shared<Listener>(ioc_, options_, handler_);
+  listener_ = std::make_shared<Listener>(iocs_, options_, handler_);
   if (auto open_ec = listener_->open(tcp::endpoint(address, options_.port))) {
     listener_.reset();
     throw std::runtime_error("cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " +
@@ -195,13 +199,17 @@ void Server::start() {
   }
   bound_port_ = listener_->port();
   listener_->accept();
-  for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  for (auto& ioc : iocs_) {
+    work_.push_back(net::make_work_guard(*ioc));
+    threads_.emplace_back([&ioc = *ioc] { ioc.run(); });
+  }
 }
 
 void Server::stop() {
   if (threads_.empty()) return;
   if (listener_) listener_->close();
-  ioc_.stop();
+  work_.clear();
+  for (auto& ioc : iocs_) ioc->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

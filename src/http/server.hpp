@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -49,7 +50,11 @@ class Server {
   class Listener;
   ServerOptions options_;
   Handler handler_;
-  boost::asio::io_context ioc_;
+  // One io_context per thread, each run by exactly one thread (as nginx runs one worker
+  // per core): connections are spread over them, and no scheduler lock is shared.
+  std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;
+  // Keeps each io_context running while it has no connection yet.
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::thread> threads_;
   uint16_t bound_port_ = 0;
