@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
+#include "stream/cloudflare/cloudflare_api.hpp"
 
 namespace liveroom::api {
 
@@ -161,6 +162,12 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     if (rest == "create") return post(&RoomsApi::create, run_provider_calls_);
     if (rest == "end") return post(&RoomsApi::end, run_provider_calls_);
     if (rest == "update") return post(&RoomsApi::update, run_store_calls_);
+    if (rest == "webhooks/cloudflare") {
+      if (!options_.cloudflare_webhook_secret) {
+        return answer(errorResponse("not_found", "the Cloudflare webhook is not configured (set CLOUDFLARE_WEBHOOK_SECRET)"));
+      }
+      return post(&RoomsApi::cloudflareWebhook, run_store_calls_);
+    }
 
     if (rest == "rooms") {
       if (method != "GET") return answer(methodNotAllowed("GET"));
@@ -261,6 +268,28 @@ http::Response RoomsApi::getRoom(const std::string& room_id) { return jsonText(2
 http::Response RoomsApi::ingest(const http::Request& req, const std::string& room_id) {
   std::string token = bearerToken(req);
   return json(200, ingestView(service_.ingest(room_id, token)));
+}
+
+http::Response RoomsApi::cloudflareWebhook(const http::Request& req) {
+  // Cloudflare sends the secret verbatim in cf-webhook-auth (no HMAC).
+  auto secret = req.header("cf-webhook-auth");
+  if (!secret) throw Error(codes::kUnauthorized, "missing cf-webhook-auth header");
+  if (!rooms::constantTimeEquals(rooms::sha256Hex(*secret), rooms::sha256Hex(*options_.cloudflare_webhook_secret))) {
+    throw Error(codes::kForbidden, "cf-webhook-auth does not match the configured webhook secret");
+  }
+  parseJsonObjectBody(req);  // content type, size and syntax, like every JSON endpoint
+  cloudflare::LiveInputNotification note;
+  try {
+    note = cloudflare::parseLiveInputNotification(req.body);
+  } catch (const cloudflare::ParseError& e) {
+    throw Error(codes::kInvalidField, std::string("not a Stream live input notification: ") + e.what());
+  }
+  std::optional<std::string> room_id;
+  if (auto live = note.live()) room_id = service_.setLiveByInput(note.input_id, *live);
+  if (note.error_code) spdlog::warn("cloudflare: live input {} errored: {}", note.input_id, *note.error_code);
+  return json(200, {{"event_type", note.event_type},
+                    {"room_id", room_id ? nlohmann::json(*room_id) : nullptr},
+                    {"applied", room_id.has_value()}});
 }
 
 http::Response RoomsApi::readyz() {

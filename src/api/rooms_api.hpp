@@ -20,6 +20,9 @@ struct ApiOptions {
   std::vector<std::string> cors_origins{"*"};
   // When set, create requires "Authorization: Bearer <api_key>".
   std::optional<std::string> api_key;
+  // When set, POST /api/livestream/webhooks/cloudflare takes Cloudflare Notifications
+  // (live input connected/disconnected/errored) whose cf-webhook-auth header equals it.
+  std::optional<std::string> cloudflare_webhook_secret;
 };
 
 class RoomsApi {
@@ -39,6 +42,7 @@ class RoomsApi {
   http::Response getRoom(const std::string& room_id);
   http::Response ingest(const http::Request& req, const std::string& room_id);
   http::Response readyz();
+  http::Response cloudflareWebhook(const http::Request& req);
 
   // Runs `work` on the blocking pool, turning liveroom::Error into the error envelope.
   void runBlocking(const BlockingRunner& runner, const http::Request& req, http::Responder respond,

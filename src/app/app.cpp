@@ -69,6 +69,10 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->check(CLI::IsMember({"local", "cloudflare"}));
   serve.add_option("--api-key", c.api_key, "when set, creating a room requires Authorization: Bearer <api key>")
       ->envname("LIVEROOM_API_KEY");
+  serve.add_option("--cloudflare-webhook-secret", c.cloudflare_webhook_secret,
+                   "secret of a Cloudflare Notifications webhook pointed at /api/livestream/webhooks/cloudflare "
+                   "(keeps rooms' live flag current)")
+      ->envname("CLOUDFLARE_WEBHOOK_SECRET");
   serve.add_option("--cors-origin", c.cors_origins, "allowed CORS origins (* for any); repeat or comma-separate")
       ->envname("LIVEROOM_CORS_ORIGIN")
       ->delimiter(',')
@@ -156,6 +160,7 @@ int serve(ServeConfig config) {
   api::ApiOptions api_options;
   api_options.cors_origins = config.cors_origins;
   api_options.api_key = config.api_key;
+  api_options.cloudflare_webhook_secret = config.cloudflare_webhook_secret;
   api::RoomsApi rooms_api(
       service, api_options,
       [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); },

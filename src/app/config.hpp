@@ -20,6 +20,7 @@ struct ServeConfig {
   std::string mongodb_uri = "mongodb://127.0.0.1:27017/liveroom";
   std::string stream;  // local | cloudflare (resolved: never empty after parsing)
   std::optional<std::string> api_key;
+  std::optional<std::string> cloudflare_webhook_secret;
   std::vector<std::string> cors_origins{"*"};
   int cache_ttl_ms = 2000;
   std::string log_level = "info";

@@ -159,6 +159,14 @@ void RoomService::setLive(std::string_view room_id, bool live) {
   if (auto updated = store_.setLive(room_id, live, now())) remember(*updated);
 }
 
+std::optional<std::string> RoomService::setLiveByInput(std::string_view session_id, bool live) {
+  auto room = store_.getBySessionId(session_id);
+  if (!room || room->status == "ended") return std::nullopt;
+  if (room->live != live) setLive(room->room_id, live);
+  spdlog::info("room {} is {}", room->room_id, live ? "live" : "not live");
+  return room->room_id;
+}
+
 bool RoomService::ready() {
   try {
     return store_.ping();

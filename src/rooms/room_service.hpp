@@ -66,6 +66,9 @@ class RoomService {
 
   // Provider event: a broadcaster connected (true) or left (false).
   void setLive(std::string_view room_id, bool live);
+  // The same, for an event that names the provider's live input (Cloudflare webhooks).
+  // Unknown inputs and ended rooms are left alone; returns the room it applied to.
+  std::optional<std::string> setLiveByInput(std::string_view session_id, bool live);
 
   bool ready();
   bool hasProvider() const { return provider_ != nullptr; }

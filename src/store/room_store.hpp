@@ -34,6 +34,8 @@ class RoomStore {
 
   virtual void insert(const RoomRecord& room) = 0;
   virtual std::optional<RoomRecord> get(std::string_view room_id) = 0;
+  // The room of a provider live input (its session_id), for provider events; nullopt if none.
+  virtual std::optional<RoomRecord> getBySessionId(std::string_view session_id) = 0;
   // Sets the title and updated_at; returns the updated room, nullopt if unknown.
   virtual std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title,
                                                 int64_t now_ms) = 0;

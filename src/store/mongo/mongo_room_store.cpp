@@ -329,6 +329,8 @@ void createIndexes(mongoc_client_t* client, const std::string& database) {
               /*unique=*/false);
   createIndex(client, database, "created_at_room_id", {{"created_at", -1}, {"room_id", -1}},
               /*unique=*/false);
+  // session_id: provider events (Cloudflare webhooks) name the live input, not the room.
+  createIndex(client, database, "session_id", {{"session_id", 1}}, /*unique=*/false);
 }
 
 }  // namespace
@@ -405,10 +407,16 @@ void MongoRoomStore::insert(const RoomRecord& room) {
   }
 }
 
-std::optional<RoomRecord> MongoRoomStore::get(std::string_view room_id) {
+std::optional<RoomRecord> MongoRoomStore::get(std::string_view room_id) { return findOne("room_id", room_id); }
+
+std::optional<RoomRecord> MongoRoomStore::getBySessionId(std::string_view session_id) {
+  return findOne("session_id", session_id);
+}
+
+std::optional<RoomRecord> MongoRoomStore::findOne(const char* field, std::string_view value) {
   RoomsCollection rooms(handles_->pool.get(), database_);
   Bson filter;
-  appendRoomIdFilter(filter.get(), room_id);
+  appendText(filter.get(), field, value);
   Bson opts;
   bson_append_int64(opts.get(), "limit", -1, 1);
   CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), opts.get(), nullptr));

@@ -32,6 +32,7 @@ class MongoRoomStore : public RoomStore {
 
   void insert(const RoomRecord& room) override;
   std::optional<RoomRecord> get(std::string_view room_id) override;
+  std::optional<RoomRecord> getBySessionId(std::string_view session_id) override;
   std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title,
                                         int64_t now_ms) override;
   std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) override;
@@ -49,6 +50,9 @@ class MongoRoomStore : public RoomStore {
   struct Handles;
 
  private:
+  // The first document whose `field` equals `value`.
+  std::optional<RoomRecord> findOne(const char* field, std::string_view value);
+
   std::string redacted_uri_;
   std::string database_;
   std::unique_ptr<Handles> handles_;

@@ -67,6 +67,10 @@ CREATE INDEX rooms_by_created ON rooms (created_at DESC, room_id DESC);
 CREATE INDEX rooms_by_status ON rooms (status, created_at DESC, room_id DESC);
 CREATE INDEX rooms_by_host ON rooms (host, created_at DESC, room_id DESC);
 )sql",
+    // v2: provider events (Cloudflare webhooks) name the live input, not the room.
+    R"sql(
+CREATE INDEX rooms_by_session ON rooms (session_id);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteRoomStore::kSchemaVersion);
 
@@ -367,6 +371,15 @@ std::optional<RoomRecord> SqliteRoomStore::get(std::string_view room_id) {
   ReaderLease reader = leaseReader();
   StatementUse use(*reader, sql);
   use.bind(1, room_id);
+  return singleRoom(use);
+}
+
+std::optional<RoomRecord> SqliteRoomStore::getBySessionId(std::string_view session_id) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM rooms WHERE session_id = ?1 ORDER BY created_at DESC LIMIT 1", kRoomColumns);
+  ReaderLease reader = leaseReader();
+  StatementUse use(*reader, sql);
+  use.bind(1, session_id);
   return singleRoom(use);
 }
 

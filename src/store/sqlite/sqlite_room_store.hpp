@@ -20,7 +20,7 @@ namespace liveroom {
 class SqliteRoomStore : public RoomStore {
  public:
   // The schema version this build creates and migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating the file and its parent directories if needed) and migrates the
   // database at `path`. Throws Error(store_unavailable) when it cannot.
@@ -32,6 +32,7 @@ class SqliteRoomStore : public RoomStore {
 
   void insert(const RoomRecord& room) override;
   std::optional<RoomRecord> get(std::string_view room_id) override;
+  std::optional<RoomRecord> getBySessionId(std::string_view session_id) override;
   std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title,
                                         int64_t now_ms) override;
   std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) override;

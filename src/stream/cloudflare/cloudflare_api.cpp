@@ -103,6 +103,37 @@ std::optional<std::string> httpsHostOf(std::string_view url) {
   return std::string(host);
 }
 
+std::optional<bool> LiveInputNotification::live() const {
+  if (event_type == "live_input.connected") return true;
+  if (event_type == "live_input.disconnected" || event_type == "live_input.errored") return false;
+  return std::nullopt;
+}
+
+LiveInputNotification parseLiveInputNotification(std::string_view body) {
+  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw ParseError("notification is not a JSON object");
+  auto data = j.find("data");
+  if (data == j.end() || !data->is_object()) throw ParseError("notification has no data object");
+  auto text = [&](const nlohmann::json& obj, const char* key) -> std::optional<std::string> {
+    auto it = obj.find(key);
+    if (it == obj.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  LiveInputNotification n;
+  auto input_id = text(*data, "input_id");
+  auto event_type = text(*data, "event_type");
+  if (!input_id || !isPlausibleUid(*input_id)) throw ParseError("notification has no valid data.input_id");
+  if (!event_type) throw ParseError("notification has no data.event_type");
+  n.input_id = std::move(*input_id);
+  n.event_type = std::move(*event_type);
+  if (auto errored = data->find("live_input_errored"); errored != data->end() && errored->is_object()) {
+    if (auto error = errored->find("error"); error != errored->end() && error->is_object()) {
+      n.error_code = text(*error, "code");
+    }
+  }
+  return n;
+}
+
 bool isPlausibleUid(std::string_view uid) {
   if (uid.empty() || uid.size() > 64) return false;
   for (char c : uid) {

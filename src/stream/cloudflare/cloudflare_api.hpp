@@ -67,6 +67,17 @@ std::optional<std::string> httpsHostOf(std::string_view url);
 // digits, enough to keep a uid from changing the shape of a URL path it is put into.
 bool isPlausibleUid(std::string_view uid);
 
+// A Cloudflare Notifications webhook about a live input ("Stream Live Input").
+struct LiveInputNotification {
+  std::string input_id;
+  std::string event_type;  // live_input.connected | live_input.disconnected | live_input.errored
+  std::optional<std::string> error_code;  // for live_input.errored
+  // true/false when the event says a broadcaster is (not) publishing; nullopt otherwise.
+  std::optional<bool> live() const;
+};
+// Parses a webhook body; throws ParseError when it is not a live input notification.
+LiveInputNotification parseLiveInputNotification(std::string_view body);
+
 // Codes meaning our credentials are missing, invalid or lack permission
 // (9106 missing auth headers, 9109 invalid token, 10000 authentication error, 10001).
 bool isAuthErrorCode(int code);

@@ -55,6 +55,7 @@ class FailableStore : public RoomStore {
     real_.insert(room);
   }
   std::optional<RoomRecord> get(std::string_view id) override { return real_.get(id); }
+  std::optional<RoomRecord> getBySessionId(std::string_view sid) override { return real_.getBySessionId(sid); }
   std::optional<RoomRecord> updateTitle(std::string_view id, std::string_view title, int64_t now) override {
     return real_.updateTitle(id, title, now);
   }
@@ -224,6 +225,19 @@ TEST_F(RoomServiceTest, SetLiveUpdatesStoreAndCache) {
   service_->setLive(created.room.room_id, true);
   EXPECT_TRUE(store_->get(created.room.room_id)->live);
   EXPECT_EQ(service_->joinCached(created.room.room_id)->public_view, "t|live");
+}
+
+TEST_F(RoomServiceTest, SetLiveByInputFollowsProviderEvents) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  EXPECT_EQ(service_->setLiveByInput("uid1", true), created.room.room_id);
+  EXPECT_TRUE(store_->get(created.room.room_id)->live);
+  EXPECT_EQ(service_->joinCached(created.room.room_id)->public_view, "t|live");
+  EXPECT_EQ(service_->setLiveByInput("uid1", false), created.room.room_id);
+  EXPECT_FALSE(store_->get(created.room.room_id)->live);
+  EXPECT_EQ(service_->setLiveByInput("uid-unknown", true), std::nullopt);
+  service_->end(created.room.room_id, created.host_token);
+  EXPECT_EQ(service_->setLiveByInput("uid1", true), std::nullopt);  // an ended room stays off air
+  EXPECT_FALSE(store_->get(created.room.room_id)->live);
 }
 
 }  // namespace

@@ -240,6 +240,16 @@ TEST_P(RoomStoreConformanceTest, GetUnknownIsNullopt) {
   EXPECT_EQ(store_->get("live_nope"), std::nullopt);
 }
 
+TEST_P(RoomStoreConformanceTest, GetBySessionIdFindsTheRoomOfALiveInput) {
+  RoomRecord a = makeRoom("live_a", kT0);
+  RoomRecord b = makeRoom("live_b", kT0 + 1);
+  store_->insert(a);
+  store_->insert(b);
+  EXPECT_EQ(store_->getBySessionId("uid_live_b"), b);
+  EXPECT_EQ(store_->getBySessionId("uid_live_a"), a);
+  EXPECT_EQ(store_->getBySessionId("uid_unknown"), std::nullopt);
+}
+
 TEST_P(RoomStoreConformanceTest, UpdateTitleSetsTitleAndUpdatedAt) {
   store_->insert(makeRoom("live_t", kT0));
   std::optional<RoomRecord> updated = store_->updateTitle("live_t", "Lớp học online", kT0 + 100);
@@ -537,6 +547,7 @@ TEST_F(MongoRoomStoreServerTest, CreatesTheSpecIndexes) {
   EXPECT_TRUE(unique_by_key["room_id:1"]);
   EXPECT_TRUE(unique_by_key.count("status:1,created_at:-1"));
   EXPECT_TRUE(unique_by_key.count("created_at:-1,room_id:-1"));
+  EXPECT_TRUE(unique_by_key.count("session_id:1"));
 
   // Creating the store again over existing indexes is fine (restart).
   EXPECT_NO_THROW(harness_->open());

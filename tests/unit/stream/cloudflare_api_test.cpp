@@ -227,5 +227,29 @@ TEST(CloudflareApi, HostAndUidHelpers) {
   EXPECT_FALSE(isPlausibleUid(std::string(65, 'a')));
 }
 
+TEST(CloudflareNotification, ParsesTheThreeFixtureEvents) {
+  auto connected = parseLiveInputNotification(fixture("notification.live_input.connected.json"));
+  EXPECT_EQ(connected.input_id, "9de18434b0ef65a93cac83ac4e76febb");
+  EXPECT_EQ(connected.event_type, "live_input.connected");
+  EXPECT_EQ(connected.live(), true);
+  EXPECT_FALSE(connected.error_code);
+  auto disconnected = parseLiveInputNotification(fixture("notification.live_input.disconnected.json"));
+  EXPECT_EQ(disconnected.live(), false);
+  auto errored = parseLiveInputNotification(fixture("notification.live_input.errored.json"));
+  EXPECT_EQ(errored.live(), false);
+  EXPECT_EQ(errored.error_code, "ERR_GOP_OUT_OF_RANGE");
+}
+
+TEST(CloudflareNotification, RejectsWhatIsNotALiveInputNotification) {
+  EXPECT_THROW(parseLiveInputNotification("not json"), ParseError);
+  EXPECT_THROW(parseLiveInputNotification("[]"), ParseError);
+  EXPECT_THROW(parseLiveInputNotification(R"({"data": 5})"), ParseError);
+  EXPECT_THROW(parseLiveInputNotification(R"({"data": {"event_type": "live_input.connected"}})"), ParseError);
+  EXPECT_THROW(parseLiveInputNotification(R"({"data": {"input_id": "a/b", "event_type": "x"}})"), ParseError);
+  EXPECT_THROW(parseLiveInputNotification(R"({"data": {"input_id": "abc"}})"), ParseError);
+  auto other = parseLiveInputNotification(R"({"data": {"input_id": "abc", "event_type": "video.ready"}})");
+  EXPECT_EQ(other.live(), std::nullopt);
+}
+
 }  // namespace
 }  // namespace liveroom::cloudflare
