@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/fixtures.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -12,14 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string fixture(const std::string& name) {
-  const std::string path = std::string(LIVEROOM_FIXTURES_DIR) + "/cloudflare/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("missing fixture " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string fixture(const std::string& name) { return test_support::readFixture("cloudflare/" + name); }
 
 constexpr const char* kUid = "9de18434b0ef65a93cac83ac4e76febb";
 constexpr const char* kWhip =

@@ -7,6 +7,8 @@
 #include "stream/cloudflare/cloudflare_stream.hpp"
 
 #include <gtest/gtest.h>
+
+#include "support/fixtures.hpp"
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -38,14 +40,7 @@ constexpr const char* kToken = "test-token-Y2xvdWRmbGFyZQ";
 constexpr const char* kStreamKey = "3e15b77e5b1c4f3ea0d9a1c2b3e4f5a6k9de18434b0ef65a93cac83ac4e76febb";
 constexpr const char* kWhipSecret = "4fdfce3b81d41eedc5e0fce9d08bab39k9de18434b0ef65a93cac83ac4e76febb";
 
-std::string fixture(const std::string& name) {
-  const std::string path = std::string(LIVEROOM_FIXTURES_DIR) + "/cloudflare/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("missing fixture " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string fixture(const std::string& name) { return test_support::readFixture("cloudflare/" + name); }
 
 FakeResponse jsonReply(int status, const std::string& fixture_name, test_support::FakeHeaders extra = {}) {
   extra.emplace_back("Content-Type", "application/json");
