@@ -63,6 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
+    head_request_ = msg.method() == bhttp::verb::head;
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -86,6 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void sendOwn(int status, std::string_view code, std::string_view message) {
     keep_alive_ = false;  // the rest of the stream cannot be trusted
+    head_request_ = false;
     Response res;
     if (options_.error_response) {
       res = options_.error_response(status, code, message);
@@ -105,6 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
     msg->body() = std::move(res.body);
     msg->keep_alive(keep_alive_);
     msg->prepare_payload();
+    if (head_request_) msg->body().clear();  // HEAD: the GET's headers (Content-Length too), no body
     response_ = msg;
     bhttp::async_write(stream_, *msg, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
   }
@@ -128,6 +131,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<void> response_;
   bool keep_alive_ = false;
+  bool head_request_ = false;
 };
 
 }  // namespace
