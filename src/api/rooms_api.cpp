@@ -50,7 +50,8 @@ http::Response methodNotAllowed(std::string_view allow) {
 std::string bearerToken(const http::Request& req) {
   auto auth = req.header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  if (!auth || auth->size() <= kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), auth->begin(), [](char a, char b) {
+  if (!auth || auth->size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), auth->begin(), [](char a, char b) {
         return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
       })) {
     throw Error(codes::kUnauthorized, "missing Authorization: Bearer <token>");
@@ -164,7 +165,8 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     if (rest == "update") return post(&RoomsApi::update, run_store_calls_);
     if (rest == "webhooks/cloudflare") {
       if (!options_.cloudflare_webhook_secret) {
-        return answer(errorResponse("not_found", "the Cloudflare webhook is not configured (set CLOUDFLARE_WEBHOOK_SECRET)"));
+        return answer(
+            errorResponse("not_found", "the Cloudflare webhook is not configured (set CLOUDFLARE_WEBHOOK_SECRET)"));
       }
       return post(&RoomsApi::cloudflareWebhook, run_store_calls_);
     }
@@ -180,9 +182,11 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       size_t slash = tail.find('/');
       std::string room_id(tail.substr(0, slash));
       std::string_view sub = slash == std::string_view::npos ? std::string_view{} : tail.substr(slash + 1);
-      if (slash != std::string_view::npos && sub != "ingest") return answer(errorResponse("not_found", "no such path: " + path));
+      if (slash != std::string_view::npos && sub != "ingest")
+        return answer(errorResponse("not_found", "no such path: " + path));
       if (method != "GET") return answer(methodNotAllowed("GET"));
-      if (!rooms::isWellFormedRoomId(room_id)) return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
+      if (!rooms::isWellFormedRoomId(room_id))
+        return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
       if (sub == "ingest") {
         auto shared = std::make_shared<http::Request>(std::move(req));
         return runBlocking(run_store_calls_, *shared, std::move(respond),
@@ -263,7 +267,9 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
                     {"next_cursor", page.next ? nlohmann::json(encodeCursor(*page.next)) : nullptr}});
 }
 
-http::Response RoomsApi::getRoom(const std::string& room_id) { return jsonText(200, service_.get(room_id)->public_view); }
+http::Response RoomsApi::getRoom(const std::string& room_id) {
+  return jsonText(200, service_.get(room_id)->public_view);
+}
 
 http::Response RoomsApi::ingest(const http::Request& req, const std::string& room_id) {
   std::string token = bearerToken(req);

@@ -61,17 +61,19 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_option("--mongodb-uri", c.mongodb_uri, "MongoDB URI for --store mongodb (database from its path)")
       ->envname("LIVEROOM_MONGODB_URI")
       ->capture_default_str();
-  serve.add_option("--stream", c.stream,
-                   "stream provider: local or cloudflare (default: cloudflare when CLOUDFLARE_ACCOUNT_ID is set; "
-                   "Cloudflare credentials come from CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN or CLOUDFLARE_EMAIL "
-                   "+ CLOUDFLARE_API_KEY, CLOUDFLARE_API_BASE)")
+  serve
+      .add_option("--stream", c.stream,
+                  "stream provider: local or cloudflare (default: cloudflare when CLOUDFLARE_ACCOUNT_ID is set; "
+                  "Cloudflare credentials come from CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN or CLOUDFLARE_EMAIL "
+                  "+ CLOUDFLARE_API_KEY, CLOUDFLARE_API_BASE)")
       ->envname("LIVEROOM_STREAM")
       ->check(CLI::IsMember({"local", "cloudflare"}));
   serve.add_option("--api-key", c.api_key, "when set, creating a room requires Authorization: Bearer <api key>")
       ->envname("LIVEROOM_API_KEY");
-  serve.add_option("--cloudflare-webhook-secret", c.cloudflare_webhook_secret,
-                   "secret of a Cloudflare Notifications webhook pointed at /api/livestream/webhooks/cloudflare "
-                   "(keeps rooms' live flag current)")
+  serve
+      .add_option("--cloudflare-webhook-secret", c.cloudflare_webhook_secret,
+                  "secret of a Cloudflare Notifications webhook pointed at /api/livestream/webhooks/cloudflare "
+                  "(keeps rooms' live flag current)")
       ->envname("CLOUDFLARE_WEBHOOK_SECRET");
   serve.add_option("--cors-origin", c.cors_origins, "allowed CORS origins (* for any); repeat or comma-separate")
       ->envname("LIVEROOM_CORS_ORIGIN")
@@ -88,8 +90,9 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_option("--http-threads", c.http_threads, "HTTP threads (0: one per core)")
       ->envname("LIVEROOM_HTTP_THREADS")
       ->check(CLI::Range(0, 256));
-  serve.add_option("--blocking-threads", c.blocking_threads,
-                   "threads for store calls, and as many again for stream provider calls")
+  serve
+      .add_option("--blocking-threads", c.blocking_threads,
+                  "threads for store calls, and as many again for stream provider calls")
       ->envname("LIVEROOM_BLOCKING_THREADS")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -134,8 +137,8 @@ int serve(ServeConfig config) {
     try {
       store = std::make_unique<MongoRoomStore>(config.mongodb_uri);
     } catch (const std::exception& e) {
-      return configError(std::string("--mongodb-uri: cannot use MongoDB at ") + MongoRoomStore::redactUri(config.mongodb_uri) + ": " +
-                         e.what());
+      return configError(std::string("--mongodb-uri: cannot use MongoDB at ") +
+                         MongoRoomStore::redactUri(config.mongodb_uri) + ": " + e.what());
     }
   } else {
     std::error_code ec;
@@ -169,8 +172,9 @@ int serve(ServeConfig config) {
   http::ServerOptions server_options;
   server_options.address = listen.first;
   server_options.port = listen.second;
-  server_options.threads =
-      config.http_threads > 0 ? config.http_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_options.threads = config.http_threads > 0
+                               ? config.http_threads
+                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   server_options.error_response = [](int status, std::string_view code, std::string_view message) {
     return api::errorResponse(status, code, message);
   };
@@ -183,14 +187,14 @@ int serve(ServeConfig config) {
     return configError(std::string("--listen: ") + e.what());
   }
 
-  std::string url = config.public_url.empty()
-                        ? "http://" + listen.first + ":" + std::to_string(server.port())
-                        : config.public_url;
-  spdlog::info("liveroom {} listening on http://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION,
-               listen.first, server.port(), url, store->name(), provider ? provider->name() : "none");
+  std::string url =
+      config.public_url.empty() ? "http://" + listen.first + ":" + std::to_string(server.port()) : config.public_url;
+  spdlog::info("liveroom {} listening on http://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION, listen.first,
+               server.port(), url, store->name(), provider ? provider->name() : "none");
   if (!provider) {
-    spdlog::warn("no stream provider: rooms can be read but not created; set CLOUDFLARE_ACCOUNT_ID and "
-                 "CLOUDFLARE_API_TOKEN to use Cloudflare Stream");
+    spdlog::warn(
+        "no stream provider: rooms can be read but not created; set CLOUDFLARE_ACCOUNT_ID and "
+        "CLOUDFLARE_API_TOKEN to use Cloudflare Stream");
   }
 
   int signal = 0;

@@ -18,13 +18,16 @@ void resolveStream(ServeConfig& config, const std::function<const char*(const ch
   auto key = var("CLOUDFLARE_API_KEY");
   auto base = var("CLOUDFLARE_API_BASE");
 
-  if (email && !key) throw ConfigError("CLOUDFLARE_API_KEY is not set but CLOUDFLARE_EMAIL is: set both (or use CLOUDFLARE_API_TOKEN)");
-  if (key && !email) throw ConfigError("CLOUDFLARE_EMAIL is not set but CLOUDFLARE_API_KEY is: set both (or use CLOUDFLARE_API_TOKEN)");
+  if (email && !key)
+    throw ConfigError("CLOUDFLARE_API_KEY is not set but CLOUDFLARE_EMAIL is: set both (or use CLOUDFLARE_API_TOKEN)");
+  if (key && !email)
+    throw ConfigError("CLOUDFLARE_EMAIL is not set but CLOUDFLARE_API_KEY is: set both (or use CLOUDFLARE_API_TOKEN)");
   if (!account && (token || key)) {
     throw ConfigError("CLOUDFLARE_ACCOUNT_ID is not set but Cloudflare credentials are: set the account id too");
   }
   if (account && !token && !key) {
-    throw ConfigError("CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY) is not set but CLOUDFLARE_ACCOUNT_ID is");
+    throw ConfigError(
+        "CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY) is not set but CLOUDFLARE_ACCOUNT_ID is");
   }
   if (config.stream.empty()) config.stream = account ? "cloudflare" : "local";
   if (config.stream == "cloudflare") {

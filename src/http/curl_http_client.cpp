@@ -164,8 +164,7 @@ ClientResponse CurlHttpClient::send(const ClientRequest& request) {
   if (rc != CURLE_OK) {
     std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
     if (transfer.body_too_large) detail = "response body larger than the limit";
-    throw TransportError(method + " to " + hostOf(request.url) + " failed: " + detail,
-                         rc == CURLE_OPERATION_TIMEDOUT);
+    throw TransportError(method + " to " + hostOf(request.url) + " failed: " + detail, rc == CURLE_OPERATION_TIMEDOUT);
   }
 
   long status = 0;

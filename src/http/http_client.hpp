@@ -34,8 +34,7 @@ struct ClientResponse {
 // The request never got an HTTP answer (DNS, connect, TLS, timeout).
 class TransportError : public std::runtime_error {
  public:
-  TransportError(std::string message, bool timed_out)
-      : std::runtime_error(std::move(message)), timed_out_(timed_out) {}
+  TransportError(std::string message, bool timed_out) : std::runtime_error(std::move(message)), timed_out_(timed_out) {}
   bool timedOut() const noexcept { return timed_out_; }
 
  private:

@@ -12,10 +12,10 @@
 namespace liveroom::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", ... as sent
-  std::string target;  // path + "?" + query, as sent
-  std::string path;    // before '?'
-  std::string query;   // after '?', without it
+  std::string method;                                        // "GET", "POST", ... as sent
+  std::string target;                                        // path + "?" + query, as sent
+  std::string path;                                          // before '?'
+  std::string query;                                         // after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;
 

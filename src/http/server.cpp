@@ -33,9 +33,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, const ServerOptions& options, const Handler& handler)
       : stream_(std::move(socket)), options_(options), handler_(handler) {}
 
-  void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
-  }
+  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this())); }
 
  private:
   void read() {

@@ -13,9 +13,9 @@ struct RoomRecord {
   std::string room_id;  // "live_" + base62
   std::string title;
   std::string host;
-  std::string mode;    // "webrtc" | "broadcast"
-  std::string status;  // "active" | "ended"
-  bool live = false;   // a broadcaster is publishing right now
+  std::string mode;        // "webrtc" | "broadcast"
+  std::string status;      // "active" | "ended"
+  bool live = false;       // a broadcaster is publishing right now
   std::string session_id;  // the provider's live input uid
   IngestEndpoints ingest;  // secrets: host only
   PlaybackEndpoints playback;

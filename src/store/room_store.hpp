@@ -37,8 +37,7 @@ class RoomStore {
   // The room of a provider live input (its session_id), for provider events; nullopt if none.
   virtual std::optional<RoomRecord> getBySessionId(std::string_view session_id) = 0;
   // Sets the title and updated_at; returns the updated room, nullopt if unknown.
-  virtual std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title,
-                                                int64_t now_ms) = 0;
+  virtual std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title, int64_t now_ms) = 0;
   // Sets status "ended", live false and ended_at (kept from the first call when already
   // ended); returns the room, nullopt if unknown.
   virtual std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) = 0;

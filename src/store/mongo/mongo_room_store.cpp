@@ -34,16 +34,13 @@ struct CursorDeleter {
   void operator()(mongoc_cursor_t* cursor) const { mongoc_cursor_destroy(cursor); }
 };
 struct FindAndModifyOptsDeleter {
-  void operator()(mongoc_find_and_modify_opts_t* opts) const {
-    mongoc_find_and_modify_opts_destroy(opts);
-  }
+  void operator()(mongoc_find_and_modify_opts_t* opts) const { mongoc_find_and_modify_opts_destroy(opts); }
 };
 using UriHandle = std::unique_ptr<mongoc_uri_t, UriDeleter>;
 using PoolHandle = std::unique_ptr<mongoc_client_pool_t, PoolDeleter>;
 using CollectionHandle = std::unique_ptr<mongoc_collection_t, CollectionDeleter>;
 using CursorHandle = std::unique_ptr<mongoc_cursor_t, CursorDeleter>;
-using FindAndModifyOptsHandle =
-    std::unique_ptr<mongoc_find_and_modify_opts_t, FindAndModifyOptsDeleter>;
+using FindAndModifyOptsHandle = std::unique_ptr<mongoc_find_and_modify_opts_t, FindAndModifyOptsDeleter>;
 
 // A bson_t on the stack (documents we build, replies libmongoc fills), destroyed on scope
 // exit. libmongoc's *_with_opts functions always initialize their reply, so a reply is
@@ -240,8 +237,7 @@ class RoomsCollection {
  public:
   RoomsCollection(mongoc_client_pool_t* pool, const std::string& database)
       : client_(pool),
-        collection_(mongoc_client_get_collection(client_.get(), database.c_str(),
-                                                 MongoRoomStore::kCollection)) {}
+        collection_(mongoc_client_get_collection(client_.get(), database.c_str(), MongoRoomStore::kCollection)) {}
 
   mongoc_collection_t* get() const { return collection_.get(); }
 
@@ -254,20 +250,16 @@ Error unavailable(std::string_view what, const bson_error_t& error) {
   return Error(codes::kStoreUnavailable, fmt::format("MongoDB {} failed: {}", what, error.message));
 }
 
-void appendRoomIdFilter(bson_t* filter, std::string_view room_id) {
-  appendText(filter, "room_id", room_id);
-}
+void appendRoomIdFilter(bson_t* filter, std::string_view room_id) { appendText(filter, "room_id", room_id); }
 
 // findAndModify returning the document after the update, nullopt when nothing matched.
-std::optional<RoomRecord> findAndModify(RoomsCollection& rooms, const bson_t* filter,
-                                        const bson_t* update) {
+std::optional<RoomRecord> findAndModify(RoomsCollection& rooms, const bson_t* filter, const bson_t* update) {
   FindAndModifyOptsHandle opts(mongoc_find_and_modify_opts_new());
   mongoc_find_and_modify_opts_set_update(opts.get(), update);
   mongoc_find_and_modify_opts_set_flags(opts.get(), MONGOC_FIND_AND_MODIFY_RETURN_NEW);
   Bson reply;
   bson_error_t error;
-  if (!mongoc_collection_find_and_modify_with_opts(rooms.get(), filter, opts.get(), reply.reply(),
-                                                   &error)) {
+  if (!mongoc_collection_find_and_modify_with_opts(rooms.get(), filter, opts.get(), reply.reply(), &error)) {
     throw unavailable("findAndModify", error);
   }
   bson_iter_t iter;
@@ -284,12 +276,10 @@ std::optional<RoomRecord> findAndModify(RoomsCollection& rooms, const bson_t* fi
   return readRoom(&value);
 }
 
-void runCommand(mongoc_client_t* client, const std::string& database, const bson_t* command,
-                std::string_view what) {
+void runCommand(mongoc_client_t* client, const std::string& database, const bson_t* command, std::string_view what) {
   Bson reply;
   bson_error_t error;
-  if (!mongoc_client_command_simple(client, database.c_str(), command, nullptr, reply.reply(),
-                                    &error)) {
+  if (!mongoc_client_command_simple(client, database.c_str(), command, nullptr, reply.reply(), &error)) {
     throw unavailable(what, error);
   }
 }
@@ -370,8 +360,7 @@ MongoRoomStore::MongoRoomStore(const std::string& uri)
 
   handles_->pool.reset(mongoc_client_pool_new_with_error(handles_->uri.get(), &error));
   if (!handles_->pool) {
-    throw Error(codes::kStoreUnavailable,
-                fmt::format("cannot use MongoDB at {}: {}", redacted_uri_, error.message));
+    throw Error(codes::kStoreUnavailable, fmt::format("cannot use MongoDB at {}: {}", redacted_uri_, error.message));
   }
   mongoc_client_pool_set_error_api(handles_->pool.get(), MONGOC_ERROR_API_VERSION_2);
 
@@ -379,16 +368,13 @@ MongoRoomStore::MongoRoomStore(const std::string& uri)
   Bson ping_command;
   bson_append_int32(ping_command.get(), "ping", -1, 1);
   Bson reply;
-  if (!mongoc_client_command_simple(client.get(), "admin", ping_command.get(), nullptr,
-                                    reply.reply(), &error)) {
-    throw Error(codes::kStoreUnavailable,
-                fmt::format("cannot reach MongoDB at {}: {}", redacted_uri_, error.message));
+  if (!mongoc_client_command_simple(client.get(), "admin", ping_command.get(), nullptr, reply.reply(), &error)) {
+    throw Error(codes::kStoreUnavailable, fmt::format("cannot reach MongoDB at {}: {}", redacted_uri_, error.message));
   }
   try {
     createIndexes(client.get(), database_);
   } catch (const Error& e) {
-    throw Error(codes::kStoreUnavailable,
-                fmt::format("cannot prepare MongoDB at {}: {}", redacted_uri_, e.what()));
+    throw Error(codes::kStoreUnavailable, fmt::format("cannot prepare MongoDB at {}: {}", redacted_uri_, e.what()));
   }
   spdlog::info("mongodb store: using {} database {}", redacted_uri_, database_);
 }
@@ -427,8 +413,8 @@ std::optional<RoomRecord> MongoRoomStore::findOne(const char* field, std::string
   return std::nullopt;
 }
 
-std::optional<RoomRecord> MongoRoomStore::updateTitle(std::string_view room_id,
-                                                      std::string_view title, int64_t now_ms) {
+std::optional<RoomRecord> MongoRoomStore::updateTitle(std::string_view room_id, std::string_view title,
+                                                      int64_t now_ms) {
   RoomsCollection rooms(handles_->pool.get(), database_);
   Bson filter;
   appendRoomIdFilter(filter.get(), room_id);
@@ -473,8 +459,7 @@ std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, in
   return findAndModify(rooms, filter.get(), update.get());
 }
 
-std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool live,
-                                                  int64_t now_ms) {
+std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
   RoomsCollection rooms(handles_->pool.get(), database_);
   Bson filter;
   appendRoomIdFilter(filter.get(), room_id);
@@ -541,8 +526,7 @@ bool MongoRoomStore::ping() {
   bson_append_int32(command.get(), "ping", -1, 1);
   Bson reply;
   bson_error_t error;
-  if (!mongoc_client_command_simple(client.get(), "admin", command.get(), nullptr, reply.reply(),
-                                    &error)) {
+  if (!mongoc_client_command_simple(client.get(), "admin", command.get(), nullptr, reply.reply(), &error)) {
     spdlog::warn("mongodb store: ping {} failed: {}", redacted_uri_, error.message);
     return false;
   }

@@ -82,14 +82,12 @@ class SqliteRoomStore::Connection {
     sqlite3* raw = nullptr;
     // NOMUTEX: a connection is used by one thread at a time (the writer mutex or the
     // reader pool guarantees it), so SQLite's own per-connection mutex is redundant.
-    int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY
-                                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     db_.reset(raw);
     if (rc != SQLITE_OK) {
-      throw Error(codes::kStoreUnavailable,
-                  fmt::format("cannot open SQLite database {}: {}", path,
-                              raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+      throw Error(codes::kStoreUnavailable, fmt::format("cannot open SQLite database {}: {}", path,
+                                                        raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     }
     sqlite3_extended_result_codes(db_.get(), 1);
     sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
@@ -117,8 +115,8 @@ class SqliteRoomStore::Connection {
     auto found = statements_.find(sql);
     if (found != statements_.end()) return found->second.get();
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw,
+                           nullptr) != SQLITE_OK) {
       throw failure("prepare");
     }
     return statements_.emplace(sql, StatementHandle(raw)).first->second.get();
@@ -152,8 +150,7 @@ class StatementUse {
   sqlite3_stmt* get() const { return statement_; }
 
   void bind(int index, std::string_view text) {
-    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
-                            SQLITE_TRANSIENT));
+    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
   }
   void bind(int index, const std::optional<std::string>& text) {
     if (text) {
@@ -176,8 +173,7 @@ class StatementUse {
     int rc = sqlite3_step(statement_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT &&
-        (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)) {
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)) {
       throw Error(codes::kRoomExists, "a room with this id already exists");
     }
     throw connection_.failure("query");
@@ -276,8 +272,7 @@ class SqliteRoomStore::ReaderLease {
   ~ReaderLease() {
     if (connection_) store_.returnReader(std::move(connection_));
   }
-  ReaderLease(ReaderLease&& other) noexcept
-      : store_(other.store_), connection_(std::move(other.connection_)) {}
+  ReaderLease(ReaderLease&& other) noexcept : store_(other.store_), connection_(std::move(other.connection_)) {}
   ReaderLease(const ReaderLease&) = delete;
   ReaderLease& operator=(const ReaderLease&) = delete;
   ReaderLease& operator=(ReaderLease&&) = delete;
@@ -297,8 +292,7 @@ SqliteRoomStore::SqliteRoomStore(std::string path, std::size_t max_readers)
     std::filesystem::create_directories(parent, ec);
     if (ec) {
       throw Error(codes::kStoreUnavailable,
-                  fmt::format("cannot create directory {} for the SQLite database: {}",
-                              parent.string(), ec.message()));
+                  fmt::format("cannot create directory {} for the SQLite database: {}", parent.string(), ec.message()));
     }
   }
   writer_ = std::make_unique<Connection>(path_, /*read_only=*/false);
@@ -375,18 +369,18 @@ std::optional<RoomRecord> SqliteRoomStore::get(std::string_view room_id) {
 }
 
 std::optional<RoomRecord> SqliteRoomStore::getBySessionId(std::string_view session_id) {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM rooms WHERE session_id = ?1 ORDER BY created_at DESC LIMIT 1", kRoomColumns);
+  static const std::string sql =
+      fmt::format("SELECT {} FROM rooms WHERE session_id = ?1 ORDER BY created_at DESC LIMIT 1", kRoomColumns);
   ReaderLease reader = leaseReader();
   StatementUse use(*reader, sql);
   use.bind(1, session_id);
   return singleRoom(use);
 }
 
-std::optional<RoomRecord> SqliteRoomStore::updateTitle(std::string_view room_id,
-                                                       std::string_view title, int64_t now_ms) {
-  static const std::string sql = fmt::format(
-      "UPDATE rooms SET title = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomColumns);
+std::optional<RoomRecord> SqliteRoomStore::updateTitle(std::string_view room_id, std::string_view title,
+                                                       int64_t now_ms) {
+  static const std::string sql =
+      fmt::format("UPDATE rooms SET title = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomColumns);
   std::lock_guard lock(writer_mutex_);
   StatementUse use(*writer_, sql);
   use.bind(1, room_id);
@@ -410,10 +404,9 @@ std::optional<RoomRecord> SqliteRoomStore::markEnded(std::string_view room_id, i
   return singleRoom(use);
 }
 
-std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, bool live,
-                                                   int64_t now_ms) {
-  static const std::string sql = fmt::format(
-      "UPDATE rooms SET live = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomColumns);
+std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
+  static const std::string sql =
+      fmt::format("UPDATE rooms SET live = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomColumns);
   std::lock_guard lock(writer_mutex_);
   StatementUse use(*writer_, sql);
   use.bind(1, room_id);

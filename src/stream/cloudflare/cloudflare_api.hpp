@@ -70,7 +70,7 @@ bool isPlausibleUid(std::string_view uid);
 // A Cloudflare Notifications webhook about a live input ("Stream Live Input").
 struct LiveInputNotification {
   std::string input_id;
-  std::string event_type;  // live_input.connected | live_input.disconnected | live_input.errored
+  std::string event_type;                 // live_input.connected | live_input.disconnected | live_input.errored
   std::optional<std::string> error_code;  // for live_input.errored
   // true/false when the event says a broadcaster is (not) publishing; nullopt otherwise.
   std::optional<bool> live() const;

@@ -85,8 +85,7 @@ std::string withDetail(std::string message, const std::string& detail) {
 
 }  // namespace
 
-CloudflareStream::CloudflareStream(CloudflareConfig config, std::shared_ptr<http::HttpClient> client,
-                                   Sleeper sleeper)
+CloudflareStream::CloudflareStream(CloudflareConfig config, std::shared_ptr<http::HttpClient> client, Sleeper sleeper)
     : config_(std::move(config)), client_(std::move(client)), sleep_(std::move(sleeper)) {
   if (!client_) throw std::invalid_argument("CloudflareStream needs an HTTP client");
   if (!cloudflare::isPlausibleUid(config_.account_id)) {
@@ -175,8 +174,7 @@ http::ClientResponse CloudflareStream::execute(const Call& call) const {
           continue;
         }
         throw Error(codes::kProviderRateLimited,
-                    "Cloudflare API rate limit reached; retry in " + std::to_string(retry_after) + " s",
-                    retry_after);
+                    "Cloudflare API rate limit reached; retry in " + std::to_string(retry_after) + " s", retry_after);
       }
       if (response.status < 500) return response;
       failure = "answered HTTP " + std::to_string(response.status);

@@ -36,7 +36,8 @@ TEST(Config, NoCloudflareMeansLocal) {
 
 TEST(Config, AccountIdSelectsCloudflareWithToken) {
   ServeConfig c;
-  Env env{{{"CLOUDFLARE_ACCOUNT_ID", "acc"}, {"CLOUDFLARE_API_TOKEN", "tok"}, {"CLOUDFLARE_API_BASE", "http://h:1/v4/"}}};
+  Env env{
+      {{"CLOUDFLARE_ACCOUNT_ID", "acc"}, {"CLOUDFLARE_API_TOKEN", "tok"}, {"CLOUDFLARE_API_BASE", "http://h:1/v4/"}}};
   EXPECT_EQ(errorOf(c, env), "ok");
   EXPECT_EQ(c.stream, "cloudflare");
   ASSERT_TRUE(c.cloudflare);
@@ -58,17 +59,20 @@ TEST(Config, HalfSetCredentialsNameTheMissingVariable) {
   ServeConfig c1;
   EXPECT_NE(errorOf(c1, Env{{{"CLOUDFLARE_ACCOUNT_ID", "acc"}}}).find("CLOUDFLARE_API_TOKEN"), std::string::npos);
   ServeConfig c2;
-  EXPECT_NE(errorOf(c2, Env{{{"CLOUDFLARE_ACCOUNT_ID", "acc"}, {"CLOUDFLARE_EMAIL", "a@b"}}}).find("CLOUDFLARE_API_KEY"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(c2, Env{{{"CLOUDFLARE_ACCOUNT_ID", "acc"}, {"CLOUDFLARE_EMAIL", "a@b"}}}).find("CLOUDFLARE_API_KEY"),
+      std::string::npos);
   ServeConfig c3;
   EXPECT_NE(errorOf(c3, Env{{{"CLOUDFLARE_API_TOKEN", "tok"}}}).find("CLOUDFLARE_ACCOUNT_ID"), std::string::npos);
   ServeConfig c4;
   c4.stream = "cloudflare";
   EXPECT_NE(errorOf(c4, Env{}).find("CLOUDFLARE_ACCOUNT_ID"), std::string::npos);
   ServeConfig c5;
-  EXPECT_NE(errorOf(c5, Env{{{"CLOUDFLARE_ACCOUNT_ID", "a"}, {"CLOUDFLARE_API_TOKEN", "t"}, {"CLOUDFLARE_API_BASE", "ftp://x"}}})
-                .find("CLOUDFLARE_API_BASE"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(c5,
+              Env{{{"CLOUDFLARE_ACCOUNT_ID", "a"}, {"CLOUDFLARE_API_TOKEN", "t"}, {"CLOUDFLARE_API_BASE", "ftp://x"}}})
+          .find("CLOUDFLARE_API_BASE"),
+      std::string::npos);
 }
 
 TEST(Config, ExplicitLocalWinsOverAccount) {

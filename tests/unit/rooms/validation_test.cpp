@@ -17,9 +17,7 @@ std::string codeOf(const std::function<void()>& f) {
   return "ok";
 }
 
-TEST(Validation, TitleIsTrimmedAndKept) {
-  EXPECT_EQ(normalizeTitle("  Lớp học online \n"), "Lớp học online");
-}
+TEST(Validation, TitleIsTrimmedAndKept) { EXPECT_EQ(normalizeTitle("  Lớp học online \n"), "Lớp học online"); }
 
 TEST(Validation, TitleCountsCharactersNotBytes) {
   std::string vietnamese;

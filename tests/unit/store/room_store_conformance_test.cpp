@@ -48,8 +48,7 @@ class StoreHarness {
 
 class SqliteHarness final : public StoreHarness {
  public:
-  SqliteHarness()
-      : dir_(std::filesystem::temp_directory_path() / ("liveroom_store_test_" + uniqueSuffix())) {}
+  SqliteHarness() : dir_(std::filesystem::temp_directory_path() / ("liveroom_store_test_" + uniqueSuffix())) {}
   ~SqliteHarness() override {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
@@ -236,9 +235,7 @@ TEST_P(RoomStoreConformanceTest, DuplicateIdIsRejectedWithRoomExists) {
   EXPECT_EQ(store_->get("live_dup"), original);
 }
 
-TEST_P(RoomStoreConformanceTest, GetUnknownIsNullopt) {
-  EXPECT_EQ(store_->get("live_nope"), std::nullopt);
-}
+TEST_P(RoomStoreConformanceTest, GetUnknownIsNullopt) { EXPECT_EQ(store_->get("live_nope"), std::nullopt); }
 
 TEST_P(RoomStoreConformanceTest, GetBySessionIdFindsTheRoomOfALiveInput) {
   RoomRecord a = makeRoom("live_a", kT0);
@@ -396,8 +393,7 @@ TEST_P(RoomStoreConformanceTest, ConcurrentInsertsFromEightThreadsAllLand) {
   for (const RoomRecord& room : listed) unique_ids.insert(room.room_id);
   EXPECT_EQ(unique_ids.size(), static_cast<std::size_t>(kThreads * kPerThread));
   for (int t = 0; t < kThreads; ++t) {
-    EXPECT_EQ(store_->list(query({}, fmt::format("host{}", t), 100)).size(),
-              static_cast<std::size_t>(kPerThread));
+    EXPECT_EQ(store_->list(query({}, fmt::format("host{}", t), 100)).size(), static_cast<std::size_t>(kPerThread));
   }
 }
 
@@ -419,8 +415,8 @@ TEST_P(RoomStoreConformanceTest, PingAnswersAndNameIsSet) {
   EXPECT_FALSE(store_->name().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStores, RoomStoreConformanceTest,
-                         ::testing::Values(Backend::sqlite, Backend::mongodb), backendName);
+INSTANTIATE_TEST_SUITE_P(AllStores, RoomStoreConformanceTest, ::testing::Values(Backend::sqlite, Backend::mongodb),
+                         backendName);
 
 // ---- SQLite specifics ----
 
@@ -442,8 +438,7 @@ TEST(SqliteRoomStoreTest, SetsSchemaVersionAndWalMode) {
   };
   EXPECT_EQ(pragma("PRAGMA user_version"), std::to_string(SqliteRoomStore::kSchemaVersion));
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'rooms_by_created'"),
-            "1");
+  EXPECT_EQ(pragma("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'rooms_by_created'"), "1");
 }
 
 TEST(SqliteRoomStoreTest, RefusesANewerSchemaVersion) {
@@ -490,8 +485,7 @@ TEST(MongoRoomStoreOfflineTest, UnreachableServerIsStoreUnavailableWithoutPasswo
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), codes::kStoreUnavailable);
     std::string message = e.what();
-    EXPECT_NE(message.find("cannot reach MongoDB at mongodb://user:***@127.0.0.1:1"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("cannot reach MongoDB at mongodb://user:***@127.0.0.1:1"), std::string::npos) << message;
     EXPECT_EQ(message.find("topsecret"), std::string::npos) << message;
   }
 }
@@ -576,8 +570,8 @@ TEST_F(MongoRoomStoreServerTest, DocumentUsesTheSpecFieldNames) {
     }
     return bson_iter_type(&found);
   };
-  for (const char* key : {"room_id", "session_id", "whip_url", "host", "status", "title", "mode",
-                          "host_token_hash", "ingest.srt_passphrase", "playback.whep_url"}) {
+  for (const char* key : {"room_id", "session_id", "whip_url", "host", "status", "title", "mode", "host_token_hash",
+                          "ingest.srt_passphrase", "playback.whep_url"}) {
     EXPECT_EQ(typeOf(key), BSON_TYPE_UTF8) << key;
   }
   EXPECT_EQ(typeOf("created_at"), BSON_TYPE_DATE_TIME);

@@ -132,8 +132,8 @@ TEST_F(CloudflareStreamTest, CreateBroadcastWithLegacyEmailAndKey) {
 
   EXPECT_EQ(input.ingest.rtmps_stream_key, kStreamKey);
   EXPECT_TRUE(input.ingest.srt_passphrase.has_value());
-  EXPECT_EQ(input.playback.hls_url, "https://customer-51tzzrmdygiq19h7.cloudflarestream.com/" + std::string(kUid) +
-                                        "/manifest/video.m3u8");
+  EXPECT_EQ(input.playback.hls_url,
+            "https://customer-51tzzrmdygiq19h7.cloudflarestream.com/" + std::string(kUid) + "/manifest/video.m3u8");
   EXPECT_FALSE(input.ingest.whip_url.has_value());
   EXPECT_FALSE(input.playback.whep_url.has_value());
 }
@@ -255,8 +255,7 @@ TEST_F(CloudflareStreamTest, RateLimitRetriesStayWithinTotalWaitBound) {
 }
 
 TEST_F(CloudflareStreamTest, ServerErrorOnGetIsRetriedThenSucceeds) {
-  server_.setHandler(script({FakeResponse{502, {}, "<html>Bad Gateway</html>", 0ms},
-                             FakeResponse{503, {}, "", 0ms},
+  server_.setHandler(script({FakeResponse{502, {}, "<html>Bad Gateway</html>", 0ms}, FakeResponse{503, {}, "", 0ms},
                              jsonReply(200, "live_input.get.connected-string-status.200.json")}));
   auto input = make()->getInput(kUid, RoomMode::webrtc);
   ASSERT_TRUE(input.has_value());
@@ -346,7 +345,9 @@ TEST_F(CloudflareStreamTest, MissingAuthAndNoPermissionAreAuthFailed) {
 
 TEST_F(CloudflareStreamTest, OtherClientErrorsAreProviderErrors) {
   server_.setHandler(script({FakeResponse{
-      400, {}, R"({"success":false,"errors":[{"code":10005,"message":"Invalid meta"}],"messages":null,"result":null})",
+      400,
+      {},
+      R"({"success":false,"errors":[{"code":10005,"message":"Invalid meta"}],"messages":null,"result":null})",
       0ms}}));
   Error e = expectError([&] { make()->createInput("t", RoomMode::broadcast); }, codes::kProviderError);
   EXPECT_NE(std::string(e.what()).find("code 10005: Invalid meta"), std::string::npos) << e.what();
