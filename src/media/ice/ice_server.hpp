@@ -1,0 +1,71 @@
+// ICE-lite server for one WebRTC session (RFC 8445 §2.5, RFC 7675): answers the peer's
+// STUN binding checks on our single UDP port, learns the addresses they come from
+// (peer-reflexive: Chromium's checks arrive from the NIC address, not 127.0.0.1),
+// selects the tuple the peer nominates, and tracks consent freshness. Pure logic: the
+// caller hands in parsed STUN requests with their source address and a clock reading;
+// responses and state changes come out through the Listener.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "media/stun/stun_message.hpp"
+
+namespace liveroom::media {
+
+class IceServer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Address = stun::TransportAddress;
+
+  enum class State { New, Connected, Disconnected };
+
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // A STUN response to send back to `to` (the request's source address).
+    virtual void onIceSend(const uint8_t* data, size_t size, const Address& to) = 0;
+    // The tuple media now flows on (first valid check, then each nomination).
+    virtual void onIceSelectedTuple(const Address& tuple) = 0;
+    // No valid check within the consent timeout: the session should close.
+    virtual void onIceDisconnected() = 0;
+  };
+
+  // RFC 7675: consent expires 30 s after the last successful check.
+  static constexpr std::chrono::seconds kConsentTimeout{30};
+
+  IceServer(Listener& listener, std::string local_ufrag, std::string local_pwd, std::string remote_ufrag);
+
+  // Handles one parsed STUN message that arrived from `from`. Returns true when it was a
+  // valid binding request from our peer (answered with a success response).
+  bool handleStun(const stun::StunMessage& message, const Address& from, Clock::time_point now);
+  // Call periodically: declares the session disconnected once consent has expired.
+  void checkConsent(Clock::time_point now);
+  // ICE restart: new credentials on both sides; known tuples stay until re-validated.
+  void restart(std::string local_ufrag, std::string local_pwd, std::string remote_ufrag);
+
+  State state() const { return state_; }
+  const std::optional<Address>& selectedTuple() const { return selected_; }
+  // True when `from` has passed a valid check (media from other addresses is dropped).
+  bool isValidatedTuple(const Address& from) const;
+  const std::string& localUfrag() const { return local_ufrag_; }
+  const std::string& localPwd() const { return local_pwd_; }
+
+ private:
+  void sendError(const stun::StunMessage& request, uint16_t code, std::string_view reason, const Address& to);
+
+  Listener& listener_;
+  std::string local_ufrag_;
+  std::string local_pwd_;
+  std::string remote_ufrag_;
+  State state_ = State::New;
+  std::optional<Address> selected_;
+  std::vector<Address> validated_;
+  Clock::time_point last_consent_{};
+  std::vector<uint8_t> out_;  // reused for every response: no allocation per check
+};
+
+}  // namespace liveroom::media
