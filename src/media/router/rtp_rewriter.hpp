@@ -1,0 +1,51 @@
+// Per-viewer, per-track RTP rewriting, done in place on the packet the viewer gets:
+// payload type and header-extension ids mapped to what the viewer negotiated, the
+// viewer's own SSRC, and sequence numbers / timestamps that stay continuous when the
+// publisher's stream changes (a reconnect brings a new SSRC and new random bases), so
+// the viewer's decoder just sees one stream with a gap. No allocation.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "media/rtp/rtp_packet.hpp"
+
+namespace liveroom::media {
+
+class RtpRewriter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr uint8_t kDrop = 0;  // in maps: 0 = not negotiated by the viewer
+
+  struct Config {
+    uint32_t ssrc = 0;                         // the viewer-side SSRC (announced in the WHEP answer)
+    uint32_t clock_rate = 0;                   // 90000 video, 48000 Opus: turns wall time into timestamp ticks
+    std::array<uint8_t, 128> payload_types{};  // publisher PT -> viewer PT (kDrop: not sent)
+    std::array<uint8_t, 256> extension_ids{};  // publisher ext id -> viewer ext id (kDrop: stripped)
+  };
+
+  explicit RtpRewriter(const Config& config);
+
+  // Rewrites `packet` for the viewer; false when the viewer must not get it (payload type
+  // it did not negotiate, or a late packet of a previous publisher stream).
+  bool rewrite(rtp::RtpPacket& packet, Clock::time_point now);
+
+  // The publisher-side sequence number of a viewer-side one in the current stream, to
+  // answer a viewer's NACK from the publisher track's retransmission buffer.
+  std::optional<uint16_t> publisherSequence(uint16_t viewer_sequence) const;
+
+ private:
+  Config config_;
+  bool started_ = false;
+  uint32_t source_ssrc_ = 0;
+  uint16_t seq_offset_ = 0;  // viewer = publisher + offset (mod 2^16)
+  uint32_t ts_offset_ = 0;
+  uint16_t highest_out_seq_ = 0;
+  uint16_t first_out_seq_of_source_ = 0;
+  uint32_t last_out_ts_ = 0;
+  Clock::time_point last_out_time_{};
+};
+
+}  // namespace liveroom::media
