@@ -11,10 +11,11 @@
 namespace liveroom::api {
 
 int httpStatusFor(std::string_view code) {
-  static constexpr std::array<std::pair<std::string_view, int>, 20> kTable{{
+  static constexpr std::array<std::pair<std::string_view, int>, 21> kTable{{
       {codes::kInvalidJson, 400},
       {codes::kInvalidField, 400},
       {"bad_request", 400},
+      {"invalid_sdp", 400},
       {codes::kUnauthorized, 401},
       {codes::kForbidden, 403},
       {codes::kRoomNotFound, 404},

@@ -1,0 +1,93 @@
+// Codec, RTX, header-extension and RTCP feedback choice for one offer, and the matching of a
+// WHEP viewer's offer against the codec a publisher already sends. Pure functions over a parsed
+// SessionDescription; what the server supports is fixed here:
+//   audio: Opus 48000/2;  video: VP8, or H.264 with packetization-mode=1 (offered profile-level-id
+//   kept); RTX paired with the chosen video codec when offered; extensions sdes:mid, abs-send-time,
+//   transport-wide-cc (offer's ids kept); rtcp-fb nack, nack pli, ccm fir, goog-remb, transport-cc.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "media/sdp/session_description.hpp"
+
+namespace liveroom::media::sdp {
+
+inline constexpr std::string_view kExtSdesMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+inline constexpr std::string_view kExtAbsSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+inline constexpr std::string_view kExtTransportWideCc =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+// One chosen codec, in the payload-type space of the offer it was chosen from.
+struct CodecChoice {
+  int payload_type = 0;
+  std::string name;  // as offered ("opus", "VP8", "H264")
+  uint32_t clock_rate = 0;
+  uint32_t channels = 0;                // 0 when the rtpmap had none (video)
+  std::string fmtp;                     // the offered parameter string, echoed in the answer
+  std::vector<std::string> rtcp_fb;     // the supported subset of what was offered, in offer order
+  std::optional<int> rtx_payload_type;  // the offer's RTX PT whose apt= is payload_type
+
+  bool isH264() const;
+  bool isVp8() const;
+  bool isOpus() const;
+};
+
+// The decision for one m-section of an offer.
+struct MediaDecision {
+  std::size_t index = 0;  // position in the offer
+  std::string mid;
+  MediaKind kind = MediaKind::kOther;
+  bool accepted = false;
+  std::string reject_reason;  // when !accepted, e.g. "no supported video codec offered"
+  std::optional<CodecChoice> codec;
+  std::vector<ExtMap> extmaps;  // the supported subset, offer ids, without direction
+  bool rtcp_rsize = false;
+  Direction offered_direction = Direction::kSendRecv;
+};
+
+bool isSupportedExtension(std::string_view uri);
+bool isSupportedFeedback(std::string_view rtcp_fb);
+
+// Chooses the first codec (in offer order) the server supports in `m`; nullopt if none.
+std::optional<CodecChoice> chooseCodec(const MediaSection& m);
+
+// One decision per m-section of `offer`, in order. Audio and video sections with a supported
+// codec are accepted (at most one of each kind: the server forwards one track per kind); the
+// others (data channels, extra tracks, unsupported codecs, port 0) are rejected with a reason.
+std::vector<MediaDecision> negotiate(const SessionDescription& offer);
+
+// What the publisher sends for one kind, as negotiated on its side.
+struct PublisherCodec {
+  std::string name;  // "opus", "VP8", "H264" (case-insensitive)
+  std::string fmtp;  // the publisher's fmtp parameter string (may be empty)
+};
+
+struct CodecMatch {
+  std::optional<CodecChoice> codec;  // in the viewer's payload-type space
+  std::string error;                 // when !codec: "the viewer cannot receive H264 (profile-level-id 42e01f)"
+  bool ok() const { return codec.has_value(); }
+};
+
+// Finds, in the viewer's m-section, the first offered payload type that can carry what the
+// publisher sends. Rule: same codec name (case-insensitive) and clock rate; Opus and VP8 match on
+// that alone. H.264 additionally needs packetization-mode=1 on the viewer's side and a
+// profile-level-id whose profile part (first 4 hex digits: profile_idc + constraint flags,
+// case-insensitive) equals the publisher's, with a level (last 2 hex digits) >= the publisher's
+// level. A missing profile-level-id means RFC 6184's default, 420010 (Baseline, level 1.0).
+CodecMatch matchViewerCodec(const MediaSection& viewer, const PublisherCodec& publisher);
+
+// Viewer (WHEP) decisions: like negotiate(), but each audio/video section is matched against the
+// publisher's codec of that kind (absent: the section is rejected). `error` is set (and names the
+// codec) when a section that wants to receive a kind the publisher sends cannot receive its codec.
+struct ViewerNegotiation {
+  std::vector<MediaDecision> media;
+  std::string error;
+  bool ok() const { return error.empty(); }
+};
+ViewerNegotiation negotiateViewer(const SessionDescription& offer, const std::optional<PublisherCodec>& audio,
+                                  const std::optional<PublisherCodec>& video);
+
+}  // namespace liveroom::media::sdp

@@ -1,0 +1,18 @@
+// SdpError: the only exception the SDP layer lets escape, for offers and fragments it cannot accept.
+// Carries the stable code "invalid_sdp" so the HTTP layer can answer 400 with the human reason.
+#pragma once
+
+#include <string>
+
+#include "common/error.hpp"
+
+namespace liveroom::media::sdp {
+
+inline constexpr const char* kInvalidSdpCode = "invalid_sdp";
+
+class SdpError : public liveroom::Error {
+ public:
+  explicit SdpError(const std::string& reason) : liveroom::Error(kInvalidSdpCode, reason) {}
+};
+
+}  // namespace liveroom::media::sdp

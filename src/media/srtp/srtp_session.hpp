@@ -1,0 +1,48 @@
+// One libsrtp2 context for one direction of one DTLS-SRTP association: protects what we send
+// or unprotects what we receive, in place, without allocating per packet.
+#pragma once
+
+#include "media/srtp/srtp_profile.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+struct srtp_ctx_t_;
+
+namespace liveroom::media {
+
+class SrtpSession {
+ public:
+  enum class Direction { Inbound, Outbound };
+
+  // Room a caller must leave after an RTP/RTCP packet for protectRtp/protectRtcp to succeed.
+  static const size_t kMaxRtpTrailer;
+  static const size_t kMaxRtcpTrailer;
+
+  // keyAndSalt is master key || master salt for the profile (see SrtpKeys::keyAndSalt).
+  // Throws std::invalid_argument on a wrong key length, std::runtime_error if libsrtp refuses.
+  SrtpSession(Direction direction, SrtpProfile profile, const uint8_t* keyAndSalt, size_t keyAndSaltLength);
+  SrtpSession(Direction direction, SrtpProfile profile, const SrtpKeys& keys);
+  ~SrtpSession();
+
+  SrtpSession(const SrtpSession&) = delete;
+  SrtpSession& operator=(const SrtpSession&) = delete;
+
+  // In place: len is the packet length in, the protected/unprotected length out (unchanged on
+  // failure). capacity is the size of the buffer behind buf. False on a malformed packet, an
+  // authentication or replay failure, too little capacity, or a call in the wrong direction.
+  bool protectRtp(uint8_t* buf, size_t& len, size_t capacity);
+  bool unprotectRtp(uint8_t* buf, size_t& len);
+  bool protectRtcp(uint8_t* buf, size_t& len, size_t capacity);
+  bool unprotectRtcp(uint8_t* buf, size_t& len);
+
+  Direction direction() const noexcept { return direction_; }
+  SrtpProfile profile() const noexcept { return profile_; }
+
+ private:
+  Direction direction_;
+  SrtpProfile profile_;
+  srtp_ctx_t_* session_ = nullptr;
+};
+
+}  // namespace liveroom::media
