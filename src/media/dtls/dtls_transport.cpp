@@ -334,6 +334,12 @@ void DtlsTransport::readApplicationData() {
       listener_.onDtlsClosed();
       return;
     }
+    if (state_ == State::Connected) {
+      // RFC 6347 §4.1.2.7: an invalid record is discarded, not fatal. The SRTP keys are
+      // already derived, so one forged or corrupt datagram must not end a live session.
+      ERR_clear_error();
+      return;
+    }
     fail("DTLS error: " + takeOpenSslError("read failed"));
     return;
   }

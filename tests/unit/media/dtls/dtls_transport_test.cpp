@@ -233,6 +233,26 @@ TEST(DtlsTransportTest, GarbageAndTruncatedDatagramsDoNotDerailTheHandshake) {
   EXPECT_EQ(loop.server->state(), DtlsTransport::State::Connected);
 }
 
+TEST(DtlsTransportTest, InvalidRecordsAfterTheHandshakeAreDiscarded) {
+  DtlsLoopback loop;
+  ASSERT_TRUE(loop.handshake());
+  // Junk records with a DTLS 1.2 header, in the handshake's epoch (0) and the current one
+  // (1): application data, handshake, alert; bodies too short and of plausible length.
+  for (uint8_t epoch : {uint8_t{0}, uint8_t{1}}) {
+    for (uint8_t type : {uint8_t{23}, uint8_t{22}, uint8_t{21}}) {
+      for (uint8_t body : {uint8_t{4}, uint8_t{40}}) {
+        Datagram junk = {type, 0xFE, 0xFD, 0, epoch, 0, 0, 0, 0, 0, 9, 0, body};
+        for (uint8_t i = 0; i < body; ++i) junk.push_back(static_cast<uint8_t>(i * 37 + type));
+        loop.server->feed(junk.data(), junk.size());
+        loop.client->feed(junk.data(), junk.size());
+      }
+    }
+  }
+  EXPECT_EQ(loop.server->state(), DtlsTransport::State::Connected) << loop.serverEnd.failure.value_or("");
+  EXPECT_EQ(loop.client->state(), DtlsTransport::State::Connected) << loop.clientEnd.failure.value_or("");
+  EXPECT_FALSE(loop.anyFailed());
+}
+
 TEST(DtlsTransportTest, ServerStartsOnFirstDatagram) {
   DtlsLoopback loop;
   loop.client->start();  // server->start() never called
