@@ -107,6 +107,12 @@ void blockStopSignals(sigset_t& set) {
 }
 
 int serve(ServeConfig config) {
+  // An empty secret (e.g. LIVEROOM_API_KEY= in an env file) means "not set", never
+  // "require an empty token".
+  if (config.api_key && config.api_key->empty()) config.api_key.reset();
+  if (config.cloudflare_webhook_secret && config.cloudflare_webhook_secret->empty()) {
+    config.cloudflare_webhook_secret.reset();
+  }
   try {
     resolveStream(config, [](const char* name) { return std::getenv(name); });
   } catch (const ConfigError& e) {

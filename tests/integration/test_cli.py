@@ -198,3 +198,10 @@ def test_listen_address_in_use_is_reported(tmp_path):
     last = [ln for ln in err.splitlines() if ln.strip()][-1]
     assert "listen" in last.lower() or f"127.0.0.1:{port}" in last, \
         f"the failure should name --listen or the address: {last!r}"
+
+
+def test_empty_api_key_env_means_no_key(server, fake_cloudflare):
+    """LIVEROOM_API_KEY= (empty, as env files often leave it) must not lock create."""
+    srv = server(env={"LIVEROOM_API_KEY": ""}, cf=fake_cloudflare)
+    r = srv.post("/api/livestream/create", {"title": "t", "host": "h"})
+    assert r.status == 201, r.describe()
