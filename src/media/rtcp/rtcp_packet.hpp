@@ -3,6 +3,7 @@
 // report.hpp and feedback.hpp; everything here is pure and allocation-free.
 #pragma once
 
+#include "media/byte_io.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -67,26 +68,13 @@ bool isValidCompound(const uint8_t* data, size_t size) noexcept;
 
 // Big-endian helpers shared by the RTCP parsers and builders.
 namespace detail {
-inline uint16_t read16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t read24(const uint8_t* p) noexcept {
-  return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | uint32_t{p[2]};
-}
-inline uint32_t read32(const uint8_t* p) noexcept {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-inline void append8(std::vector<uint8_t>& out, uint8_t v) { out.push_back(v); }
-inline void append16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-inline void append24(std::vector<uint8_t>& out, uint32_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 16));
-  append16(out, static_cast<uint16_t>(v));
-}
-inline void append32(std::vector<uint8_t>& out, uint32_t v) {
-  append16(out, static_cast<uint16_t>(v >> 16));
-  append16(out, static_cast<uint16_t>(v));
-}
+using media::append16;
+using media::append24;
+using media::append32;
+using media::append8;
+using media::read16;
+using media::read24;
+using media::read32;
 // Appends a header with a zero length; finishPacket() fills the length once the body is written.
 size_t beginPacket(std::vector<uint8_t>& out, uint8_t count, uint8_t packet_type);
 size_t finishPacket(std::vector<uint8_t>& out, size_t start);

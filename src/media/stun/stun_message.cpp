@@ -1,6 +1,8 @@
 // STUN parsing, verification (FINGERPRINT, MESSAGE-INTEGRITY) and response writing.
 #include "media/stun/stun_message.hpp"
 
+#include "media/byte_io.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
@@ -19,19 +21,6 @@ constexpr size_t kIntegritySize = 20;  // HMAC-SHA1
 constexpr uint8_t kFamilyIpv4 = 0x01;
 constexpr uint8_t kFamilyIpv6 = 0x02;
 
-uint16_t read16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-uint32_t read32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-uint64_t read64(const uint8_t* p) { return (uint64_t{read32(p)} << 32) | read32(p + 4); }
-void write16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void write32(uint8_t* p, uint32_t v) {
-  write16(p, static_cast<uint16_t>(v >> 16));
-  write16(p + 2, static_cast<uint16_t>(v));
-}
 size_t padded4(size_t n) { return (n + 3) & ~size_t{3}; }
 
 // The class bits are interleaved with the method bits in the 14-bit message type (§6).
