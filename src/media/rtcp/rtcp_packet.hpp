@@ -3,11 +3,12 @@
 // report.hpp and feedback.hpp; everything here is pure and allocation-free.
 #pragma once
 
-#include "media/byte_io.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
+
+#include "media/byte_io.hpp"
 
 namespace liveroom::media::rtcp {
 
