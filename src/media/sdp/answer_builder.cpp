@@ -62,10 +62,35 @@ void writeSsrc(Writer& w, uint32_t ssrc, const SendTrack& t) {
   w.end();
 }
 
+void writeCodec(Writer& w, const CodecChoice& c) {
+  w << "a=rtpmap:" << c.payload_type << " " << c.name << "/" << c.clock_rate;
+  if (c.channels != 0) w << "/" << c.channels;
+  w.end();
+  for (const std::string& fb : c.rtcp_fb) {
+    w << "a=rtcp-fb:" << c.payload_type << " " << fb;
+    w.end();
+  }
+  if (!c.fmtp.empty()) {
+    w << "a=fmtp:" << c.payload_type << " " << c.fmtp;
+    w.end();
+  }
+  if (c.rtx_payload_type) {
+    w << "a=rtpmap:" << *c.rtx_payload_type << " rtx/" << c.clock_rate;
+    w.end();
+    w << "a=fmtp:" << *c.rtx_payload_type << " apt=" << c.payload_type;
+    w.end();
+  }
+}
+
 void writeAccepted(Writer& w, const MediaSection& offered, const AnswerSection& s, const AnswerParams& p) {
   const CodecChoice& c = *s.decision.codec;
-  w << "m=" << offered.kind_name << " 9 " << offered.proto << " " << c.payload_type;
-  if (c.rtx_payload_type) w << " " << *c.rtx_payload_type;
+  w << "m=" << offered.kind_name << " 9 " << offered.proto;
+  const auto writeFormats = [&w](const CodecChoice& codec) {
+    w << " " << codec.payload_type;
+    if (codec.rtx_payload_type) w << " " << *codec.rtx_payload_type;
+  };
+  writeFormats(c);
+  for (const CodecChoice& alt : s.decision.alternatives) writeFormats(alt);
   w.end();
   w << "c=IN IP4 0.0.0.0";
   w.end();
@@ -95,23 +120,8 @@ void writeAccepted(Writer& w, const MediaSection& offered, const AnswerSection& 
     w << "a=rtcp-rsize";
     w.end();
   }
-  w << "a=rtpmap:" << c.payload_type << " " << c.name << "/" << c.clock_rate;
-  if (c.channels != 0) w << "/" << c.channels;
-  w.end();
-  for (const std::string& fb : c.rtcp_fb) {
-    w << "a=rtcp-fb:" << c.payload_type << " " << fb;
-    w.end();
-  }
-  if (!c.fmtp.empty()) {
-    w << "a=fmtp:" << c.payload_type << " " << c.fmtp;
-    w.end();
-  }
-  if (c.rtx_payload_type) {
-    w << "a=rtpmap:" << *c.rtx_payload_type << " rtx/" << c.clock_rate;
-    w.end();
-    w << "a=fmtp:" << *c.rtx_payload_type << " apt=" << c.payload_type;
-    w.end();
-  }
+  writeCodec(w, c);
+  for (const CodecChoice& alt : s.decision.alternatives) writeCodec(w, alt);
   if (s.send) {
     const bool with_rtx = c.rtx_payload_type && s.send->rtx_ssrc;
     if (with_rtx) {

@@ -119,6 +119,15 @@ std::optional<CodecChoice> chooseCodec(const MediaSection& m) {
   return std::nullopt;
 }
 
+std::vector<CodecChoice> supportedCodecs(const MediaSection& m) {
+  std::vector<CodecChoice> out;
+  for (const int pt : m.payload_types) {
+    const RtpMap* r = m.rtpmap(pt);
+    if (r != nullptr && isSupportedCodec(m.kind, *r, m.fmtp(pt))) out.push_back(makeChoice(m, pt, *r));
+  }
+  return out;
+}
+
 std::vector<MediaDecision> negotiate(const SessionDescription& offer) {
   std::vector<MediaDecision> out;
   bool have_audio = false;
@@ -190,18 +199,30 @@ ViewerNegotiation negotiateViewer(const SessionDescription& offer, const std::op
       d.reject_reason = "only one " + m.kind_name + " track is supported";
       continue;
     }
-    if (!publisher) {
-      d.reject_reason = "the publisher sends no " + m.kind_name;
+    std::vector<CodecChoice> codecs = supportedCodecs(m);
+    if (codecs.empty()) {
+      d.reject_reason = is_audio ? "no supported audio codec offered (Opus)"
+                                 : "no supported video codec offered (VP8, H264 packetization-mode=1)";
       continue;
     }
-    CodecMatch match = matchViewerCodec(m, *publisher);
-    if (!match.ok()) {
-      d.reject_reason = match.error;
-      const bool wants_media = m.direction == Direction::kRecvOnly || m.direction == Direction::kSendRecv;
-      if (wants_media && out.error.empty()) out.error = match.error;
-      continue;
+    std::size_t first = 0;
+    if (publisher) {
+      CodecMatch match = matchViewerCodec(m, *publisher);
+      if (!match.ok()) {
+        d.reject_reason = match.error;
+        const bool wants_media = m.direction == Direction::kRecvOnly || m.direction == Direction::kSendRecv;
+        if (wants_media && out.error.empty()) out.error = match.error;
+        continue;
+      }
+      for (std::size_t c = 0; c < codecs.size(); ++c) {
+        if (codecs[c].payload_type == match.codec->payload_type) first = c;
+      }
     }
-    d.codec = std::move(match.codec);
+    for (CodecChoice& c : codecs) c.rtx_payload_type.reset();
+    d.codec = std::move(codecs[first]);
+    for (std::size_t c = 0; c < codecs.size(); ++c) {
+      if (c != first) d.alternatives.push_back(std::move(codecs[c]));
+    }
     d.accepted = true;
     have_kind = true;
   }

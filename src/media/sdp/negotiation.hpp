@@ -43,6 +43,10 @@ struct MediaDecision {
   bool accepted = false;
   std::string reject_reason;  // when !accepted, e.g. "no supported video codec offered"
   std::optional<CodecChoice> codec;
+  // More codecs the answer also lists after `codec` (WHEP viewers: every supported codec they
+  // offered, so a publisher that connects later, or reconnects with another codec, can still be
+  // forwarded without renegotiation).
+  std::vector<CodecChoice> alternatives;
   std::vector<ExtMap> extmaps;  // the supported subset, offer ids, without direction
   bool rtcp_rsize = false;
   Direction offered_direction = Direction::kSendRecv;
@@ -79,9 +83,15 @@ struct CodecMatch {
 // level. A missing profile-level-id means RFC 6184's default, 420010 (Baseline, level 1.0).
 CodecMatch matchViewerCodec(const MediaSection& viewer, const PublisherCodec& publisher);
 
-// Viewer (WHEP) decisions: like negotiate(), but each audio/video section is matched against the
-// publisher's codec of that kind (absent: the section is rejected). `error` is set (and names the
-// codec) when a section that wants to receive a kind the publisher sends cannot receive its codec.
+// Every codec of `m` the server supports, in offer order (chooseCodec() is the first of them).
+std::vector<CodecChoice> supportedCodecs(const MediaSection& m);
+
+// Viewer (WHEP) decisions: like negotiate(), but each accepted section lists every supported codec
+// the viewer offered (`codec` first, then `alternatives`; no RTX: retransmissions go out on the
+// media SSRC). When the publisher's codec of that kind is known, `codec` is the viewer's match for
+// it and `error` is set (naming the codec) if a section that wants to receive that kind cannot
+// receive it. A kind the publisher does not send (yet) is accepted with all supported codecs: the
+// viewer waits for a publisher.
 struct ViewerNegotiation {
   std::vector<MediaDecision> media;
   std::string error;

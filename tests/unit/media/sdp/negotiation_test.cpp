@@ -165,8 +165,29 @@ TEST(SdpNegotiation, NegotiateViewerAgainstPublisher) {
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(bad.error, "the viewer cannot receive H264 (profile-level-id 640032)");
   EXPECT_FALSE(bad.media[0].accepted);
-  EXPECT_FALSE(bad.media[1].accepted);
-  EXPECT_EQ(bad.media[1].reject_reason, "the publisher sends no audio");
+  // No audio publisher yet: the viewer's audio waits with every supported codec it offered.
+  EXPECT_TRUE(bad.media[1].accepted);
+  EXPECT_TRUE(bad.media[1].codec->isOpus());
+}
+
+TEST(SdpNegotiation, WaitingViewerGetsEverySupportedCodecWithoutRtx) {
+  const SessionDescription viewer = fixture(kGstWhep);
+  const ViewerNegotiation waiting = negotiateViewer(viewer, std::nullopt, std::nullopt);
+  ASSERT_TRUE(waiting.ok()) << waiting.error;
+  const MediaDecision& video = waiting.media[0];
+  ASSERT_TRUE(video.accepted);
+  std::vector<CodecChoice> all = supportedCodecs(viewer.media[0]);
+  ASSERT_EQ(video.alternatives.size() + 1, all.size());
+  EXPECT_EQ(video.codec->payload_type, all[0].payload_type);  // offer order when nothing is live
+  EXPECT_FALSE(video.codec->rtx_payload_type.has_value());
+  for (const CodecChoice& c : video.alternatives) EXPECT_FALSE(c.rtx_payload_type.has_value());
+
+  // A live H.264 publisher puts the viewer's match first, the rest still follow.
+  const ViewerNegotiation live =
+      negotiateViewer(viewer, std::nullopt, PublisherCodec{"H264", "packetization-mode=1;profile-level-id=42001f"});
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live.media[0].codec->payload_type, 102);
+  EXPECT_EQ(live.media[0].alternatives.size() + 1, all.size());
 }
 
 }  // namespace
