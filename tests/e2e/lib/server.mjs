@@ -1,0 +1,231 @@
+// One `liveroom serve` child process per test file (or per test), on a free port of 127.0.0.1,
+// with its own temporary data directory; its log is kept for failure messages.
+//
+//   const server = await startLiveroom();            // LIVEROOM_BIN or build/liveroom
+//   ... server.url ('http://127.0.0.1:PORT'), server.logTail() ...
+//   await server.stop();
+//
+// Like tests/integration/liveroom_harness.py (LiveroomServer), except that the port is the
+// server's own choice (--listen 127.0.0.1:0), read from its "listening on http://HOST:PORT" line.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The binary: $LIVEROOM_BIN, else build/liveroom of this checkout. */
+export function liveroomBinary() {
+  return process.env.LIVEROOM_BIN || path.join(REPO, 'build', 'liveroom');
+}
+
+// Arguments after `serve --listen 127.0.0.1:0 --data-dir <tmp>` unless the caller gives `args`:
+// $LIVEROOM_E2E_SERVE_ARGS (split on spaces) or the media server's UDP port chosen by the OS.
+export function defaultServeArgs() {
+  const fromEnv = process.env.LIVEROOM_E2E_SERVE_ARGS;
+  if (fromEnv !== undefined) return fromEnv.split(/\s+/).filter(Boolean);
+  return ['--webrtc-port', '0'];
+}
+
+const LISTENING_RE = /listening on http:\/\/([^\s:]+|\[[^\]]+\]):(\d+)/;
+// eslint-disable-next-line no-control-regex
+const ANSI_RE = /\x1b\[[0-9;]*m/g;
+
+// The child's environment: ours without CLOUDFLARE_* / LIVEROOM_* (so a developer's shell cannot
+// switch the server to Cloudflare or another store), plus `extra`.
+function childEnv(extra) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('CLOUDFLARE_') && !k.startsWith('LIVEROOM_')) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+export class LiveroomProcess {
+  #logWaiters = new Set(); // callbacks run on each new log chunk
+
+  constructor({ bin, args, env, dataDir, ownsDataDir, host }) {
+    this.bin = bin;
+    this.args = args;
+    this.env = env;
+    this.dataDir = dataDir;
+    this.ownsDataDir = ownsDataDir;
+    this.host = host;
+    this.port = 0; // 0 until started; kept across restart()
+    this.proc = null;
+    this.exit = null; // { code, signal } once the process ended
+    this.logPath = path.join(dataDir, 'liveroom.log');
+    this.logText = '';
+  }
+
+  get url() {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  command() {
+    return [this.bin, 'serve', '--listen', `${this.host}:${this.port}`, '--data-dir', this.dataDir, ...this.args];
+  }
+
+  /** Starts the process and waits for its "listening on" line and a 200 from /healthz. */
+  async start({ timeout = 20000 } = {}) {
+    if (this.proc && !this.exit) throw new Error('liveroom already running');
+    const [cmd, ...argv] = this.command();
+    this.exit = null;
+    this.#append(`\n===== ${new Date().toISOString()} liveroom serve starting\n`);
+    const proc = spawn(cmd, argv, { env: this.env, cwd: this.dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    proc.stdout.setEncoding('utf8').on('data', (d) => this.#append(d));
+    proc.stderr.setEncoding('utf8').on('data', (d) => this.#append(d));
+    const exited = new Promise((resolve) => {
+      proc.on('error', (e) => {
+        this.#append(`\n===== spawn error: ${e.message}\n`);
+        this.exit = { code: null, signal: null, error: e };
+        resolve();
+      });
+      proc.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        this.#append(`\n===== liveroom exited (code ${code}, signal ${signal})\n`);
+        resolve();
+      });
+    });
+    this.exited = exited;
+    liveChildren.add(this);
+    exited.then(() => liveChildren.delete(this));
+
+    let match;
+    try {
+      match = await this.waitForLog(LISTENING_RE, { timeout, from: this.logText.lastIndexOf('===== ') });
+    } catch (e) {
+      await this.kill();
+      throw new Error(`liveroom did not start: ${e.message}\ncommand: ${this.command().join(' ')}`);
+    }
+    this.port = Number(match[2]);
+    const deadline = Date.now() + timeout;
+    let last = 'no attempt';
+    while (Date.now() < deadline && !this.exit) {
+      try {
+        const r = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
+        if (r.status === 200) return this;
+        last = `status ${r.status}`;
+      } catch (e) {
+        last = String(e);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.kill();
+    throw new Error(`liveroom /healthz not 200 (last: ${last})\ncommand: ${this.command().join(' ')}\n` +
+      `--- log ---\n${this.logTail()}`);
+  }
+
+  #append(text) {
+    const clean = text.replace(ANSI_RE, '');
+    this.logText += clean;
+    try {
+      fs.appendFileSync(this.logPath, clean);
+    } catch {
+      // the data dir may be gone after stop(); the in-memory copy stays
+    }
+    for (const w of this.#logWaiters) w();
+  }
+
+  /**
+   * Waits until the log (from character offset `from`, default: what this start wrote) matches
+   * `re`; returns the match. Rejects if the process exits first or after `timeout` ms.
+   */
+  waitForLog(re, { timeout = 20000, from = 0 } = {}) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = this.logText.slice(from).match(re);
+        if (m) return finish(null, m);
+        if (this.exit) return finish(new Error(`liveroom exited (${JSON.stringify(this.exit)}) before ${re} appeared in its log\n--- log ---\n${this.logTail()}`));
+        return undefined;
+      };
+      const timer = setTimeout(() => finish(new Error(`${re} not in the liveroom log after ${timeout} ms\n--- log ---\n${this.logTail()}`)), timeout);
+      const finish = (err, m) => {
+        clearTimeout(timer);
+        this.#logWaiters.delete(check);
+        if (err) reject(err);
+        else resolve(m);
+      };
+      this.#logWaiters.add(check);
+      check();
+    });
+  }
+
+  /** The last `chars` characters of the log (for failure messages). */
+  logTail(chars = 6000) {
+    return this.logText.slice(-chars);
+  }
+
+  /** SIGTERM, then SIGKILL after `timeout` ms. Returns the exit code (null if killed by a signal). */
+  async stop({ timeout = 10000 } = {}) {
+    if (this.proc && !this.exit) {
+      this.proc.kill('SIGTERM');
+      const timer = setTimeout(() => !this.exit && this.proc.kill('SIGKILL'), timeout);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exit?.code ?? null;
+  }
+
+  async kill() {
+    if (this.proc && !this.exit) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  /** stop() then start() on the same port and data directory. */
+  async restart(options) {
+    await this.stop();
+    return this.start(options);
+  }
+
+  /** Stops the server and removes its temporary data directory (unless LIVEROOM_E2E_KEEP=1). */
+  async close() {
+    await this.stop();
+    if (this.ownsDataDir && !process.env.LIVEROOM_E2E_KEEP) {
+      fs.rmSync(this.dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+// Children still running if the test process exits without closing them (a crashed test).
+const liveChildren = new Set();
+process.on('exit', () => {
+  for (const c of liveChildren) {
+    try {
+      c.proc.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
+ * Starts `liveroom serve --listen 127.0.0.1:0 --data-dir <new tmp dir> ...args` and resolves once
+ * /healthz answers 200.
+ *   args:      what follows; default defaultServeArgs() (['--webrtc-port', '0'])
+ *   extraArgs: appended after args (e.g. ['--api-key', 'k'])
+ *   env:       added to the child's environment (CLOUDFLARE_* / LIVEROOM_* of ours are dropped)
+ *   dataDir:   use this directory instead of a new temporary one (kept on close())
+ */
+export async function startLiveroom({ bin = liveroomBinary(), args = defaultServeArgs(), extraArgs = [], env = {},
+  dataDir, host = '127.0.0.1', timeout } = {}) {
+  if (!fs.existsSync(bin)) {
+    throw new Error(`liveroom binary ${bin} does not exist: run scripts/build (or set LIVEROOM_BIN)`);
+  }
+  const owns = !dataDir;
+  const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'liveroom-e2e-'));
+  fs.mkdirSync(dir, { recursive: true });
+  const server = new LiveroomProcess({ bin, args: [...args, ...extraArgs], env: childEnv(env), dataDir: dir,
+    ownsDataDir: owns, host });
+  try {
+    await server.start({ timeout });
+  } catch (e) {
+    await server.close(); // the error message carries the log
+    throw e;
+  }
+  return server;
+}
