@@ -1,0 +1,234 @@
+// The web pages' file server (see static_site.hpp).
+#include "web/static_site.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace liveroom::web {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Pages only load what this server sends, plus media and API calls to other origins (a
+// Cloudflare room's WHIP/WHEP and HLS URLs); hls.js runs its demuxer in a blob: worker.
+constexpr std::string_view kPageSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' https: http:; media-src 'self' blob: https: http:; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// "/name" or "/name/...".
+bool isUnder(std::string_view path, std::string_view prefix) {
+  return startsWith(path, prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+std::vector<std::string_view> splitSegments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+// A decoded path segment that may name a file under the root: no traversal, no hidden
+// files, nothing a filesystem would read as a separator or terminator.
+bool isSafeSegment(std::string_view segment) {
+  if (segment.empty() || segment.front() == '.') return false;  // also "." and ".."
+  return std::none_of(segment.begin(), segment.end(), [](char c) { return c == '/' || c == '\\' || c == '\0'; });
+}
+
+// Room ids in page routes: the characters room ids are made of, bounded.
+bool isRoomIdSegment(std::string_view segment) {
+  if (segment.empty() || segment.size() > 128) return false;
+  return std::all_of(segment.begin(), segment.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// `child` (canonical) is `root` or inside it.
+bool isInside(const fs::path& root, const fs::path& child) {
+  auto [root_end, child_it] = std::mismatch(root.begin(), root.end(), child.begin(), child.end());
+  return root_end == root.end() || (std::next(root_end) == root.end() && root_end->empty());
+}
+
+std::string entityTag(uintmax_t size, fs::file_time_type mtime) {
+  auto ticks = std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
+  std::ostringstream out;
+  out << '"' << std::hex << size << '-' << ticks << '"';
+  return out.str();
+}
+
+bool ifNoneMatchHits(const http::Request& req, std::string_view etag) {
+  auto header = req.header("if-none-match");
+  if (!header) return false;
+  std::string_view list = *header;
+  if (list == "*") return true;
+  // A list of tags, possibly weak (W/"..."): a weak match is enough for GET.
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view tag = list.substr(0, comma);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (startsWith(tag, "W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+http::Response plainTextError(int status, std::string_view, std::string_view message) {
+  http::Response res;
+  res.status = status;
+  res.body = std::string(message) + "\n";
+  res.set("Content-Type", "text/plain; charset=utf-8");
+  res.set("Cache-Control", "no-store");
+  return res;
+}
+
+}  // namespace
+
+std::string_view contentTypeFor(std::string_view file_name) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kTypes{{
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".map", "application/json"},
+      {".webmanifest", "application/manifest+json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".webp", "image/webp"},
+      {".ico", "image/x-icon"},
+      {".woff2", "font/woff2"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".wasm", "application/wasm"},
+  }};
+  size_t dot = file_name.rfind('.');
+  if (dot != std::string_view::npos && file_name.find('/', dot) == std::string_view::npos) {
+    std::string ext(file_name.substr(dot));
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (const auto& [known, type] : kTypes) {
+      if (ext == known) return type;
+    }
+  }
+  return "application/octet-stream";
+}
+
+bool isReservedPath(std::string_view path) {
+  if (isUnder(path, "/api") || isUnder(path, "/healthz") || isUnder(path, "/readyz") || isUnder(path, "/whip") ||
+      isUnder(path, "/whep")) {
+    return true;
+  }
+  // /<input>/webRTC/publish, /<input>/webRTC/play and their sessions (Cloudflare's URL
+  // shapes, which the embedded media server keeps).
+  auto segments = splitSegments(path);
+  return segments.size() >= 2 && segments[1] == "webRTC";
+}
+
+StaticSite::StaticSite(fs::path root, StaticSiteOptions options) : options_(std::move(options)) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(root, ec);
+  if (ec) absolute = root;
+  root_ = fs::weakly_canonical(absolute, ec);
+  if (ec) root_ = absolute.lexically_normal();
+  if (!options_.error_response) options_.error_response = plainTextError;
+}
+
+http::Response StaticSite::error(int status, std::string_view code, std::string_view message) const {
+  return options_.error_response(status, code, message);
+}
+
+std::optional<http::Response> StaticSite::handle(const http::Request& req) const {
+  const std::string& path = req.path;
+  if (path.empty() || path.front() != '/' || isReservedPath(path)) return std::nullopt;
+
+  auto raw_segments = splitSegments(path);
+  auto first = http::percentDecode(raw_segments.front(), false);
+  if (!first) return std::nullopt;  // not a name the site could hold
+
+  // Which file answers, and whether the path is the site's at all.
+  fs::path relative;
+  if (path == "/") {
+    relative = "index.html";
+  } else if (*first == "studio" || *first == "watch") {
+    if (raw_segments.size() != 2 || !isRoomIdSegment(raw_segments[1])) {
+      return error(404, "not_found", "no such page: " + path + " (expected /" + *first + "/<room_id>)");
+    }
+    relative = *first + ".html";
+  } else {
+    std::error_code ec;
+    if (!isSafeSegment(*first) || *first == "node_modules" || !fs::exists(fs::symlink_status(root_ / *first, ec))) {
+      return std::nullopt;
+    }
+    for (const auto& raw : raw_segments) {
+      auto segment = http::percentDecode(raw, false);
+      if (!segment) return error(400, "invalid_path", "the path is not valid percent-encoding");
+      if (!isSafeSegment(*segment)) return error(404, "not_found", "no such file: " + path);
+      relative /= *segment;
+    }
+  }
+
+  if (req.method != "GET" && req.method != "HEAD") {
+    http::Response res = error(405, "method_not_allowed", "method not allowed here; use GET");
+    res.set("Allow", "GET, HEAD");
+    return res;
+  }
+  return serveFile(req, relative);
+}
+
+http::Response StaticSite::serveFile(const http::Request& req, const fs::path& relative) const {
+  std::error_code ec;
+  // Symlinks are followed, but the file they land on must still be under the root.
+  fs::path full = fs::weakly_canonical(root_ / relative, ec);
+  if (ec || !isInside(root_, full) || !fs::is_regular_file(full, ec)) {
+    return error(404, "not_found", "no such file: " + req.path);
+  }
+  uintmax_t size = fs::file_size(full, ec);
+  if (ec) return error(404, "not_found", "no such file: " + req.path);
+  fs::file_time_type mtime = fs::last_write_time(full, ec);
+  if (ec) return error(404, "not_found", "no such file: " + req.path);
+
+  std::string type(contentTypeFor(full.filename().string()));
+  std::string etag = entityTag(size, mtime);
+  http::Response res;
+  res.headers.reserve(8);
+  res.set("Content-Type", type);
+  res.set("Cache-Control", "no-cache");  // revalidate every time: a 304 is cheap, and edits show at once
+  res.set("ETag", etag);
+  res.set("X-Content-Type-Options", "nosniff");
+  if (startsWith(type, "text/html")) {
+    res.set("Content-Security-Policy", std::string(kPageSecurityPolicy));
+    res.set("Referrer-Policy", "no-referrer");
+  }
+  if (ifNoneMatchHits(req, etag)) {
+    res.status = 304;
+    return res;
+  }
+
+  std::ifstream in(full, std::ios::binary);
+  if (!in) return error(404, "not_found", "no such file: " + req.path);
+  res.body.resize(static_cast<size_t>(size));
+  in.read(res.body.data(), static_cast<std::streamsize>(res.body.size()));
+  res.body.resize(static_cast<size_t>(in.gcount()));  // a file that shrank meanwhile
+  res.status = 200;
+  return res;
+}
+
+}  // namespace liveroom::web

@@ -1,0 +1,51 @@
+// Serves the web pages (web/: plain HTML, CSS and ES modules, no build step) from a
+// directory: the page routes (/, /studio/<room_id>, /watch/<room_id>) and the files
+// under the root. Paths that belong to the API, the probes or the media server are not
+// its business: it answers nullopt for them and the caller falls through.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/message.hpp"
+
+namespace liveroom::web {
+
+struct StaticSiteOptions {
+  // Builds error replies (404, 405, 400), so the body format can be the API's; the
+  // default answers plain text.
+  std::function<http::Response(int status, std::string_view code, std::string_view message)> error_response;
+};
+
+class StaticSite {
+ public:
+  // `root` need not exist yet (pages then answer 404); it is resolved once here.
+  explicit StaticSite(std::filesystem::path root, StaticSiteOptions options = {});
+
+  // The reply for a web path, or nullopt when the path is not the site's (the API, the
+  // probes, the WHIP/WHEP resources, or a first path segment the root does not hold).
+  // Files are read from disk on every request: they are small, the OS caches them, and
+  // an edited page shows on the next reload.
+  std::optional<http::Response> handle(const http::Request& req) const;
+
+  const std::filesystem::path& root() const { return root_; }
+
+ private:
+  http::Response serveFile(const http::Request& req, const std::filesystem::path& relative) const;
+  http::Response error(int status, std::string_view code, std::string_view message) const;
+
+  std::filesystem::path root_;  // canonical when it exists
+  StaticSiteOptions options_;
+};
+
+// Content-Type for a file name by its extension; application/octet-stream when unknown.
+std::string_view contentTypeFor(std::string_view file_name);
+
+// True for paths other handlers own: /api/..., /healthz, /readyz, /whip/..., and
+// /<something>/webRTC/... (the media server's WHIP/WHEP resources).
+bool isReservedPath(std::string_view path);
+
+}  // namespace liveroom::web
