@@ -27,6 +27,7 @@
 #include "store/mongo/mongo_room_store.hpp"
 #include "store/sqlite/sqlite_room_store.hpp"
 #include "stream/cloudflare/cloudflare_stream.hpp"
+#include "web/static_site.hpp"
 
 namespace liveroom::app {
 
@@ -95,6 +96,9 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
                   "threads for store calls, and as many again for stream provider calls")
       ->envname("LIVEROOM_BLOCKING_THREADS")
       ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve.add_option("--web-dir", c.web_dir, "directory of the web pages (lobby, studio, watch)")
+      ->envname("LIVEROOM_WEB_DIR")
       ->capture_default_str();
 }
 
@@ -184,7 +188,14 @@ int serve(ServeConfig config) {
   server_options.error_response = [](int status, std::string_view code, std::string_view message) {
     return api::errorResponse(status, code, message);
   };
-  http::Server server(server_options, [&rooms_api](http::Request&& req, http::Responder respond) {
+  web::StaticSiteOptions site_options;
+  site_options.error_response = server_options.error_response;
+  web::StaticSite site(config.web_dir, site_options);
+  if (!std::filesystem::is_regular_file(site.root() / "index.html")) {
+    spdlog::warn("--web-dir {}: no index.html there, the web pages will answer 404", site.root().string());
+  }
+  http::Server server(server_options, [&rooms_api, &site](http::Request&& req, http::Responder respond) {
+    if (auto page = site.handle(req)) return respond(std::move(*page));
     rooms_api.handle(std::move(req), std::move(respond));
   });
   try {

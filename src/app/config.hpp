@@ -26,6 +26,7 @@ struct ServeConfig {
   std::string log_level = "info";
   int http_threads = 0;  // 0: one per core
   int blocking_threads = 16;
+  std::string web_dir = LIVEROOM_WEB_DIR;  // the web pages (web/ of the source tree by default)
   std::optional<CloudflareConfig> cloudflare;
 };
 
