@@ -10,6 +10,20 @@ bool seqNewer(uint16_t a, uint16_t b) { return a != b && static_cast<uint16_t>(a
 
 RtpRewriter::RtpRewriter(const Config& config) : config_(config) {}
 
+void RtpRewriter::setMapping(const std::array<uint8_t, 128>& payload_types,
+                             const std::array<uint8_t, 256>& extension_ids, uint32_t clock_rate) {
+  config_.payload_types = payload_types;
+  config_.extension_ids = extension_ids;
+  config_.clock_rate = clock_rate;
+}
+
+std::optional<uint32_t> RtpRewriter::timestampAt(Clock::time_point now) const {
+  if (!started_ || last_out_time_ == Clock::time_point{}) return std::nullopt;
+  const auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last_out_time_).count();
+  const int64_t ticks = elapsed_us * static_cast<int64_t>(config_.clock_rate) / 1000000;
+  return static_cast<uint32_t>(last_out_ts_ + static_cast<uint32_t>(ticks));
+}
+
 bool RtpRewriter::rewrite(rtp::RtpPacket& packet, Clock::time_point now) {
   uint8_t viewer_pt = config_.payload_types[packet.payloadType() & 0x7F];
   if (viewer_pt == kDrop) return false;

@@ -28,6 +28,17 @@ class RtpRewriter {
 
   explicit RtpRewriter(const Config& config);
 
+  // New payload-type / extension maps and clock rate (a new publisher with other payload
+  // types); the viewer's SSRC and the sequence/timestamp continuity are kept.
+  void setMapping(const std::array<uint8_t, 128>& payload_types, const std::array<uint8_t, 256>& extension_ids,
+                  uint32_t clock_rate);
+  uint32_t ssrc() const noexcept { return config_.ssrc; }
+  uint32_t clockRate() const noexcept { return config_.clock_rate; }
+
+  // The RTP timestamp the viewer's stream has at `now` (last sent timestamp advanced by the
+  // wall time since), for sender reports; nullopt before the first packet.
+  std::optional<uint32_t> timestampAt(Clock::time_point now) const;
+
   // Rewrites `packet` for the viewer; false when the viewer must not get it (payload type
   // it did not negotiate, or a late packet of a previous publisher stream).
   bool rewrite(rtp::RtpPacket& packet, Clock::time_point now);

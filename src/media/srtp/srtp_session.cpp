@@ -41,9 +41,7 @@ bool looksLikeRtcp(const uint8_t* buf, size_t len) {
 
 }  // namespace
 
-const size_t SrtpSession::kMaxRtpTrailer = SRTP_MAX_TRAILER_LEN;
-// SRTCP adds the E flag + index word in front of the tag (RFC 3711 §3.4).
-const size_t SrtpSession::kMaxRtcpTrailer = SRTP_MAX_TRAILER_LEN + 4;
+static_assert(SrtpSession::kMaxRtpTrailer == SRTP_MAX_TRAILER_LEN);
 
 SrtpSession::SrtpSession(Direction direction, SrtpProfile profile, const SrtpKeys& keys)
     : SrtpSession(direction, profile, keys.keyAndSalt().data(), keys.key.size() + keys.salt.size()) {}

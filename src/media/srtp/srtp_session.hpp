@@ -16,8 +16,10 @@ class SrtpSession {
   enum class Direction { Inbound, Outbound };
 
   // Room a caller must leave after an RTP/RTCP packet for protectRtp/protectRtcp to succeed.
-  static const size_t kMaxRtpTrailer;
-  static const size_t kMaxRtcpTrailer;
+  // (libsrtp2's SRTP_MAX_TRAILER_LEN: 16-byte tag + 128-byte MKI; SRTCP adds the E flag and
+  // index word, RFC 3711 §3.4). Checked against the header in srtp_session.cpp.
+  static constexpr size_t kMaxRtpTrailer = 144;
+  static constexpr size_t kMaxRtcpTrailer = kMaxRtpTrailer + 4;
 
   // keyAndSalt is master key || master salt for the profile (see SrtpKeys::keyAndSalt).
   // Throws std::invalid_argument on a wrong key length, std::runtime_error if libsrtp refuses.

@@ -1,0 +1,24 @@
+// Fan-out of one input (see input_router.hpp).
+#include "media/router/input_router.hpp"
+
+namespace liveroom::media {
+
+size_t InputRouter::connectedViewers() const {
+  return static_cast<size_t>(
+      std::count_if(viewers_.begin(), viewers_.end(), [](const ViewerSession* v) { return v->connected(); }));
+}
+
+void InputRouter::remove(const Session* session) {
+  if (publisher_ == session) publisher_ = nullptr;
+  viewers_.erase(std::remove(viewers_.begin(), viewers_.end(), session), viewers_.end());
+}
+
+void InputRouter::forward(sdp::MediaKind kind, const rtp::RtpPacket& packet, Session::Clock::time_point now) {
+  for (ViewerSession* viewer : viewers_) viewer->sendMedia(kind, packet.data(), packet.size(), now);
+}
+
+void InputRouter::requestKeyFrame(Session::Clock::time_point now) {
+  if (publisher_ != nullptr && publisher_->connected()) publisher_->requestKeyFrame(now);
+}
+
+}  // namespace liveroom::media

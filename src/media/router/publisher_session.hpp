@@ -1,0 +1,76 @@
+// PublisherSession: a WHIP publisher. Its RTP is recorded (receive statistics, transport-wide
+// arrival times, a retransmission buffer for video) and handed to its InputRouter for fan-out;
+// RTCP goes back to it: transport-cc feedback (so the browser's bandwidth estimate ramps up),
+// receiver reports, REMB, and key-frame requests (PLI, rate-limited). Media thread only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "media/router/session.hpp"
+#include "media/rtcp/transport_cc.hpp"
+#include "media/rtp/receive_stats.hpp"
+#include "media/rtp/retransmission_buffer.hpp"
+#include "media/sdp/negotiation.hpp"
+#include "media/srtp/srtp_session.hpp"
+
+namespace liveroom::media {
+
+class InputRouter;
+
+struct PublisherTrack {
+  sdp::MediaKind kind = sdp::MediaKind::kVideo;
+  sdp::CodecChoice codec;            // in the publisher's payload-type space
+  std::vector<sdp::ExtMap> extmaps;  // the publisher's negotiated extension ids
+  uint32_t ssrc = 0;                 // learned from the first packet (0 before)
+  std::optional<rtp::ReceiveStats> stats;
+  std::unique_ptr<rtp::RetransmissionBuffer> buffer;  // video only
+  Session::Clock::time_point last_keyframe_request{};
+
+  sdp::PublisherCodec publisherCodec() const { return {codec.name, codec.fmtp}; }
+};
+
+class PublisherSession final : public Session {
+ public:
+  // Minimum spacing of key-frame requests to the encoder, however many viewers ask.
+  static constexpr std::chrono::milliseconds kKeyFrameInterval{500};
+
+  // `decisions`: the accepted sections of the publisher's offer (at most one per kind).
+  PublisherSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+                   const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
+                   const std::vector<sdp::MediaDecision>& decisions, InputRouter& router, uint64_t remb_bps);
+
+  const PublisherTrack* track(sdp::MediaKind kind) const;
+  // PLI to the encoder unless one went out less than kKeyFrameInterval ago.
+  void requestKeyFrame(Clock::time_point now);
+  // The publisher-side packet with this sequence number, if still buffered (video).
+  std::optional<std::span<const uint8_t>> storedPacket(sdp::MediaKind kind, uint16_t sequence,
+                                                       Clock::time_point now) const;
+
+  // Periodic RTCP, called by the server's timers.
+  void sendTransportFeedback();
+  void sendReports(Clock::time_point now);
+
+ private:
+  void onRtp(rtp::RtpPacket& packet) override;
+  void onRtcp(const uint8_t* data, size_t size) override;
+  PublisherTrack* trackFor(uint8_t payload_type);
+  void sendRtcp();
+
+  InputRouter& router_;
+  uint64_t remb_bps_;
+  uint32_t rtcp_ssrc_;
+  std::optional<PublisherTrack> video_;
+  std::optional<PublisherTrack> audio_;
+  uint8_t transport_cc_id_ = 0;  // the publisher's transport-wide-cc extension id (0: not negotiated)
+  bool send_remb_ = false;
+  rtcp::TransportCcRecorder transport_cc_;
+  std::vector<uint8_t> rtcp_;  // reused for every RTCP packet we send
+};
+
+}  // namespace liveroom::media

@@ -1,0 +1,65 @@
+// Session basics shared by publishers and viewers (see session.hpp).
+#include "media/router/session.hpp"
+
+#include <openssl/rand.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace liveroom::media {
+
+std::string randomHex(size_t bytes) {
+  std::vector<unsigned char> random(bytes);
+  if (RAND_bytes(random.data(), static_cast<int>(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char b : random) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0F]);
+  }
+  return out;
+}
+
+uint32_t randomSsrc() {
+  uint32_t ssrc = 0;
+  while (ssrc == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&ssrc), sizeof ssrc) != 1) {
+      throw std::runtime_error("RAND_bytes failed");
+    }
+  }
+  return ssrc;
+}
+
+Session::Session(Role role, std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+                 const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote)
+    : role_(role),
+      id_(std::move(id)),
+      input_uid_(std::move(input_uid)),
+      etag_("\"" + randomHex(8) + "\""),
+      remote_ufrag_(remote.iceUfrag),
+      remote_pwd_(remote.icePwd),
+      events_(events),
+      last_media_(Clock::now()),
+      transport_(std::make_unique<WebRtcTransport>(mux, certificate, std::move(remote),
+                                                   static_cast<WebRtcTransport::Listener&>(*this))) {}
+
+void Session::close() {
+  if (closed_) return;
+  closed_ = true;
+  transport_->close();
+}
+
+void Session::onTransportConnected() {
+  if (closed_) return;
+  ever_connected_ = true;
+  events_.onSessionConnected(*this);
+}
+
+void Session::onTransportClosed(const std::string& reason) {
+  if (closed_) return;
+  closed_ = true;
+  events_.onSessionClosed(*this, reason);
+}
+
+}  // namespace liveroom::media

@@ -1,0 +1,83 @@
+// Session: one WHIP publisher's or WHEP viewer's peer connection on the media server: its
+// WebRtcTransport plus the ids the HTTP side knows it by (session id in the Location URL,
+// ETag). PublisherSession and ViewerSession add the media roles; the owner (MediaServer)
+// learns of connection and loss through SessionEvents. Lives on the media thread.
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74 + C++20)
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "media/webrtc/webrtc_transport.hpp"
+
+namespace liveroom::media {
+
+class Session;
+
+class SessionEvents {
+ public:
+  virtual ~SessionEvents() = default;
+  virtual void onSessionConnected(Session& session) = 0;
+  // The peer left (ICE consent expired, DTLS close_notify or failure). Not called for close().
+  virtual void onSessionClosed(Session& session, const std::string& reason) = 0;
+};
+
+class Session : protected WebRtcTransport::Listener {
+ public:
+  using Clock = std::chrono::steady_clock;
+  enum class Role { Publisher, Viewer };
+
+  ~Session() override = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Role role() const noexcept { return role_; }
+  const std::string& id() const noexcept { return id_; }
+  const std::string& inputUid() const noexcept { return input_uid_; }
+  const std::string& etag() const noexcept { return etag_; }
+  // The peer's ICE credentials from its offer (a PATCH with others is an ICE restart).
+  const std::string& remoteUfrag() const noexcept { return remote_ufrag_; }
+  const std::string& remotePwd() const noexcept { return remote_pwd_; }
+  WebRtcTransport& transport() noexcept { return *transport_; }
+  const WebRtcTransport& transport() const noexcept { return *transport_; }
+  bool connected() const noexcept { return transport_->state() == WebRtcTransport::State::Connected; }
+  bool closed() const noexcept { return closed_; }
+  // Whether the transport ever connected (a viewer is counted from then until it goes).
+  bool everConnected() const noexcept { return ever_connected_; }
+  // When the peer last sent RTP or RTCP (or the session was created).
+  Clock::time_point lastMedia() const noexcept { return last_media_; }
+
+  // Local close: DTLS close_notify, no SessionEvents.
+  void close();
+  void tick(Clock::time_point now) { transport_->tick(now); }
+
+ protected:
+  Session(Role role, std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+          const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote);
+
+  void touch(Clock::time_point now) noexcept { last_media_ = now; }
+  // WebRtcTransport::Listener (onRtp/onRtcp are the roles' business).
+  void onTransportConnected() override;
+  void onTransportClosed(const std::string& reason) override;
+
+ private:
+  Role role_;
+  std::string id_;
+  std::string input_uid_;
+  std::string etag_;
+  std::string remote_ufrag_;
+  std::string remote_pwd_;
+  SessionEvents& events_;
+  bool closed_ = false;
+  bool ever_connected_ = false;
+  Clock::time_point last_media_;
+  std::unique_ptr<WebRtcTransport> transport_;
+};
+
+// 128 random bits as 32 lower-case hex digits (session ids, ETags); throws if OpenSSL's RNG fails.
+std::string randomHex(size_t bytes);
+uint32_t randomSsrc();
+
+}  // namespace liveroom::media

@@ -1,0 +1,151 @@
+// WHEP viewer: rewrite and send, relay key-frame requests, answer NACKs (see viewer_session.hpp).
+#include "media/router/viewer_session.hpp"
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "media/rtcp/feedback.hpp"
+#include "media/rtcp/report.hpp"
+#include "media/router/input_router.hpp"
+#include "media/router/publisher_session.hpp"
+
+namespace liveroom::media {
+
+namespace {
+
+// NTP time (RFC 3550 §4): seconds since 1900 in the high word, fraction in the low word.
+uint64_t ntpNow() {
+  constexpr uint64_t kUnixToNtp = 2208988800ULL;
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
+  const uint64_t seconds = static_cast<uint64_t>(us / 1000000) + kUnixToNtp;
+  const uint64_t fraction = (static_cast<uint64_t>(us % 1000000) << 32) / 1000000;
+  return (seconds << 32) | fraction;
+}
+
+}  // namespace
+
+ViewerSession::ViewerSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+                             const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
+                             std::vector<ViewerTrack> tracks, InputRouter& router)
+    : Session(Role::Viewer, std::move(id), std::move(input_uid), events, mux, certificate, std::move(remote)),
+      router_(router),
+      rtcp_ssrc_(randomSsrc()),
+      tracks_(std::move(tracks)) {
+  rtcp_.reserve(1500);
+}
+
+ViewerTrack* ViewerSession::track(sdp::MediaKind kind) {
+  for (ViewerTrack& t : tracks_) {
+    if (t.kind == kind) return &t;
+  }
+  return nullptr;
+}
+
+ViewerTrack* ViewerSession::trackBySsrc(uint32_t ssrc) {
+  for (ViewerTrack& t : tracks_) {
+    if (t.send.ssrc == ssrc) return &t;
+  }
+  return nullptr;
+}
+
+void ViewerSession::attachPublisher(const PublisherSession& publisher) {
+  for (ViewerTrack& t : tracks_) {
+    const PublisherTrack* source = publisher.track(t.kind);
+    t.mapped = false;
+    if (source == nullptr) continue;
+    const sdp::CodecMatch match = sdp::matchViewerCodec(t.offered, source->publisherCodec());
+    if (!match.ok()) {
+      spdlog::info("media: viewer {} of input {}: {}", id().substr(0, 8), inputUid(), match.error);
+      continue;
+    }
+    std::array<uint8_t, 128> payload_types{};
+    payload_types[static_cast<size_t>(source->codec.payload_type) & 0x7F] =
+        static_cast<uint8_t>(match.codec->payload_type);
+    std::array<uint8_t, 256> extension_ids{};
+    for (const sdp::ExtMap& mine : t.decision.extmaps) {
+      // The mid extension would carry the publisher's mid, which may name another of the
+      // viewer's sections: strip it (the viewer demuxes by the SSRCs in our answer).
+      if (mine.uri == sdp::kExtSdesMid) continue;
+      for (const sdp::ExtMap& theirs : source->extmaps) {
+        if (theirs.uri == mine.uri && theirs.id > 0 && theirs.id < 256) {
+          extension_ids[static_cast<size_t>(theirs.id)] = static_cast<uint8_t>(mine.id);
+        }
+      }
+    }
+    if (t.rewriter) {
+      t.rewriter->setMapping(payload_types, extension_ids, source->codec.clock_rate);
+    } else {
+      RtpRewriter::Config config;
+      config.ssrc = t.send.ssrc;
+      config.clock_rate = source->codec.clock_rate;
+      config.payload_types = payload_types;
+      config.extension_ids = extension_ids;
+      t.rewriter.emplace(config);
+    }
+    t.mapped = true;
+  }
+}
+
+void ViewerSession::sendMedia(sdp::MediaKind kind, const uint8_t* data, size_t size, Clock::time_point now) {
+  if (!connected() || closed()) return;
+  ViewerTrack* t = track(kind);
+  if (t != nullptr) forward(*t, data, size, now);
+}
+
+bool ViewerSession::forward(ViewerTrack& t, const uint8_t* data, size_t size, Clock::time_point now) {
+  if (!t.mapped || !t.rewriter || size > rtp::RetransmissionBuffer::kMaxPacketSize) return false;
+  std::memcpy(buffer_.data(), data, size);
+  auto packet = rtp::RtpPacket::parse(buffer_.data(), size);
+  if (!packet || !t.rewriter->rewrite(*packet, now)) return false;
+  t.packets_sent += 1;
+  t.octets_sent += static_cast<uint32_t>(packet->payloadSize());
+  return transport().sendRtp(buffer_.data(), size, buffer_.size());
+}
+
+void ViewerSession::retransmit(ViewerTrack& t, uint16_t viewer_sequence, Clock::time_point now) {
+  PublisherSession* publisher = router_.publisher();
+  if (publisher == nullptr || !t.rewriter) return;
+  const auto source_sequence = t.rewriter->publisherSequence(viewer_sequence);
+  if (!source_sequence) return;
+  const auto stored = publisher->storedPacket(t.kind, *source_sequence, now);
+  if (stored) forward(t, stored->data(), stored->size(), now);
+}
+
+void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
+  const Clock::time_point now = Clock::now();
+  touch(now);
+  rtcp::RtcpCompoundReader reader(data, size);
+  while (auto p = reader.next()) {
+    if (p->packet_type == rtcp::type::kPayloadFeedback &&
+        (p->count == rtcp::fmt::kPli || p->count == rtcp::fmt::kFir)) {
+      router_.requestKeyFrame(now);
+    } else if (p->packet_type == rtcp::type::kTransportFeedback && p->count == rtcp::fmt::kNack) {
+      const auto nack = rtcp::Nack::parse(*p);
+      if (!nack) continue;
+      ViewerTrack* t = trackBySsrc(nack->media_ssrc);
+      if (t == nullptr) continue;
+      nack->forEachLost([&](uint16_t seq) { retransmit(*t, seq, now); });
+      if (closed()) return;
+    }
+  }
+}
+
+void ViewerSession::sendReports(Clock::time_point now) {
+  if (!connected()) return;
+  rtcp_.clear();
+  const uint64_t ntp = ntpNow();
+  for (const ViewerTrack& t : tracks_) {
+    if (!t.rewriter || t.packets_sent == 0) continue;
+    const auto rtp_timestamp = t.rewriter->timestampAt(now);
+    if (!rtp_timestamp) continue;
+    rtcp::appendSenderReport(rtcp_, t.send.ssrc, ntp, *rtp_timestamp, t.packets_sent, t.octets_sent);
+  }
+  if (rtcp_.empty()) return;
+  const size_t len = rtcp_.size();
+  rtcp_.resize(len + SrtpSession::kMaxRtcpTrailer);
+  transport().sendRtcp(rtcp_.data(), len, rtcp_.size());
+}
+
+}  // namespace liveroom::media

@@ -1,0 +1,68 @@
+// ViewerSession: a WHEP viewer. Gets the publisher's RTP through its InputRouter, rewritten per
+// track (payload types and extension ids to what it negotiated, its own SSRC, continuous
+// sequence numbers and timestamps across publisher reconnects) in a buffer of its own: no
+// allocation per packet. Its PLI/FIR become (rate-limited) key-frame requests to the
+// publisher; its NACKs are answered from the publisher track's retransmission buffer; it gets
+// sender reports. Media thread only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "media/router/rtp_rewriter.hpp"
+#include "media/router/session.hpp"
+#include "media/rtp/retransmission_buffer.hpp"
+#include "media/sdp/answer_builder.hpp"
+#include "media/sdp/negotiation.hpp"
+#include "media/sdp/session_description.hpp"
+#include "media/srtp/srtp_session.hpp"
+
+namespace liveroom::media {
+
+class InputRouter;
+class PublisherSession;
+
+struct ViewerTrack {
+  sdp::MediaKind kind = sdp::MediaKind::kVideo;
+  sdp::MediaSection offered;  // the viewer's m-section, to match each new publisher's codec
+  sdp::MediaDecision decision;
+  sdp::SendTrack send;
+  std::optional<RtpRewriter> rewriter;
+  bool mapped = false;  // the current publisher's codec maps onto one of the viewer's
+  uint32_t packets_sent = 0;
+  uint32_t octets_sent = 0;
+};
+
+class ViewerSession final : public Session {
+ public:
+  ViewerSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+                const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
+                std::vector<ViewerTrack> tracks, InputRouter& router);
+
+  const std::vector<ViewerTrack>& tracks() const noexcept { return tracks_; }
+  // Maps every track onto what `publisher` sends (a track whose codec the viewer cannot
+  // receive stays silent).
+  void attachPublisher(const PublisherSession& publisher);
+  // Forwards one publisher packet of `kind` (copied, rewritten, protected, sent).
+  void sendMedia(sdp::MediaKind kind, const uint8_t* data, size_t size, Clock::time_point now);
+  void sendReports(Clock::time_point now);
+
+ private:
+  void onRtp(rtp::RtpPacket&) override {}  // a viewer sends no media we use
+  void onRtcp(const uint8_t* data, size_t size) override;
+  ViewerTrack* track(sdp::MediaKind kind);
+  ViewerTrack* trackBySsrc(uint32_t ssrc);
+  void retransmit(ViewerTrack& track, uint16_t viewer_sequence, Clock::time_point now);
+  bool forward(ViewerTrack& track, const uint8_t* data, size_t size, Clock::time_point now);
+
+  InputRouter& router_;
+  uint32_t rtcp_ssrc_;
+  std::vector<ViewerTrack> tracks_;
+  std::array<uint8_t, rtp::RetransmissionBuffer::kMaxPacketSize + SrtpSession::kMaxRtpTrailer> buffer_{};
+  std::vector<uint8_t> rtcp_;
+};
+
+}  // namespace liveroom::media

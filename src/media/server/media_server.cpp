@@ -1,0 +1,417 @@
+// The embedded media server's facade and session registry (see media_server.hpp).
+#include "media/server/media_server.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <future>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "media/sdp/negotiation.hpp"
+#include "media/sdp/session_description.hpp"
+#include "media/sdp/trickle_fragment.hpp"
+
+namespace liveroom::media {
+
+namespace {
+
+constexpr std::chrono::milliseconds kTimerPeriod{50};  // transport-cc feedback
+constexpr uint64_t kTicksPerTransportTick = 5;         // 250 ms: ICE consent, DTLS timers
+constexpr uint64_t kTicksPerReport = 20;               // 1 s: RR + REMB to publishers, SR to viewers
+
+// The ICE credentials and DTLS fingerprint of the first accepted section (BUNDLE: one
+// transport for all), or invalid_sdp.
+WebRtcTransport::RemoteParameters remoteParameters(const sdp::SessionDescription& offer,
+                                                   const std::vector<sdp::MediaDecision>& decisions) {
+  for (const sdp::MediaDecision& d : decisions) {
+    if (!d.accepted) continue;
+    const sdp::MediaSection& m = offer.media[d.index];
+    if (m.ice_ufrag.empty() || m.ice_pwd.empty()) throw Error(codes::kInvalidSdp, "the offer has no ICE credentials");
+    if (!m.fingerprint) throw Error(codes::kInvalidSdp, "the offer has no DTLS fingerprint");
+    if (m.fingerprint->algorithm != "sha-256") {
+      throw Error(codes::kInvalidSdp,
+                  "unsupported DTLS fingerprint algorithm " + m.fingerprint->algorithm + " (sha-256 is required)");
+    }
+    return {m.ice_ufrag, m.ice_pwd, m.fingerprint->value};
+  }
+  throw Error(codes::kInvalidSdp, "the offer has no usable media section");
+}
+
+// No accepted section: say why, naming what was offered.
+[[noreturn]] void throwNothingAccepted(const sdp::SessionDescription& offer,
+                                       const std::vector<sdp::MediaDecision>& decisions) {
+  bool any_av = false;
+  std::string reasons;
+  for (const sdp::MediaDecision& d : decisions) {
+    if (d.kind != sdp::MediaKind::kAudio && d.kind != sdp::MediaKind::kVideo) continue;
+    any_av = true;
+    if (!reasons.empty()) reasons += "; ";
+    reasons += std::string(sdp::toString(d.kind)) + ": " + d.reject_reason;
+  }
+  if (!any_av || offer.media.empty()) throw Error(codes::kInvalidSdp, "the offer has no audio or video section");
+  throw Error(codes::kUnsupportedCodec, reasons);
+}
+
+sdp::SessionDescription parseOffer(const std::string& text) {
+  try {
+    return sdp::parse(text);
+  } catch (const sdp::SdpError& e) {
+    throw Error(codes::kInvalidSdp, e.what());
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> localInterfaceAddresses() {
+  std::vector<std::string> out;
+  std::vector<std::string> loopback;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return {"127.0.0.1"};
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_UP) == 0) continue;
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    const boost::asio::ip::address_v4 address(ntohl(sin->sin_addr.s_addr));
+    const std::string text = address.to_string();
+    if (text.rfind("169.254.", 0) == 0) continue;  // link-local
+    auto& bucket = address.is_loopback() ? loopback : out;
+    if (std::find(bucket.begin(), bucket.end(), text) == bucket.end()) bucket.push_back(text);
+  }
+  freeifaddrs(list);
+  out.insert(out.end(), loopback.begin(), loopback.end());
+  if (out.empty()) out.push_back("127.0.0.1");
+  return out;
+}
+
+MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
+    : options_(std::move(options)),
+      listener_(listener),
+      work_(boost::asio::make_work_guard(ioc_)),
+      certificate_(DtlsCertificate::generate()),
+      timer_(ioc_) {
+  mux_ = std::make_unique<UdpMux>(ioc_, options_.bind_address, options_.port);
+  port_ = mux_->port();
+  if (!options_.advertised_addresses.empty()) {
+    addresses_ = options_.advertised_addresses;
+  } else if (options_.bind_address == "0.0.0.0") {
+    addresses_ = localInterfaceAddresses();
+  } else {
+    addresses_ = {options_.bind_address};
+  }
+  scheduleTimer();
+  thread_ = std::thread([this] { ioc_.run(); });
+}
+
+MediaServer::~MediaServer() {
+  boost::asio::post(ioc_, [this] {
+    for (auto& [id, session] : sessions_) session->close();
+    timer_.cancel();
+    work_.reset();
+  });
+  thread_.join();
+  sessions_.clear();
+  routers_.clear();
+  retired_.clear();
+}
+
+std::vector<sdp::LocalCandidate> MediaServer::candidates() const {
+  std::vector<sdp::LocalCandidate> out;
+  uint32_t local_preference = 65535;
+  for (size_t i = 0; i < addresses_.size(); ++i) {
+    // RFC 8445 §5.1.2.1: type preference 126 (host), then local preference, component 1.
+    const uint32_t priority = (126u << 24) | (local_preference << 8) | 255u;
+    out.push_back({std::to_string(i + 1), priority, addresses_[i], port_});
+    if (local_preference > 0) --local_preference;
+  }
+  return out;
+}
+
+InputRouter& MediaServer::router(const std::string& input_uid) {
+  auto& slot = routers_[input_uid];
+  if (!slot) slot = std::make_unique<InputRouter>(input_uid);
+  return *slot;
+}
+
+void MediaServer::dropRouterIfEmpty(const std::string& input_uid) {
+  auto it = routers_.find(input_uid);
+  if (it != routers_.end() && it->second->empty()) routers_.erase(it);
+}
+
+void MediaServer::publish(std::string input_uid, std::string offer, AnswerCallback done) {
+  boost::asio::post(ioc_, [this, uid = std::move(input_uid), offer = std::move(offer), done = std::move(done)] {
+    try {
+      done(doPublish(uid, offer));
+    } catch (const Error& e) {
+      done(e);
+    } catch (const std::exception& e) {
+      spdlog::error("media: publish failed: {}", e.what());
+      done(Error(codes::kMediaUnavailable, "the media server could not set up the session"));
+    }
+  });
+}
+
+void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback done) {
+  boost::asio::post(ioc_, [this, uid = std::move(input_uid), offer = std::move(offer), done = std::move(done)] {
+    try {
+      done(doPlay(uid, offer));
+    } catch (const Error& e) {
+      done(e);
+    } catch (const std::exception& e) {
+      spdlog::error("media: play failed: {}", e.what());
+      done(Error(codes::kMediaUnavailable, "the media server could not set up the session"));
+    }
+  });
+}
+
+SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::string& offer_text) {
+  const sdp::SessionDescription offer = parseOffer(offer_text);
+  const std::vector<sdp::MediaDecision> decisions = sdp::negotiate(offer);
+  if (std::none_of(decisions.begin(), decisions.end(), [](const auto& d) { return d.accepted; })) {
+    throwNothingAccepted(offer, decisions);
+  }
+  WebRtcTransport::RemoteParameters remote = remoteParameters(offer, decisions);
+
+  InputRouter& input = router(input_uid);
+  if (PublisherSession* current = input.publisher()) {
+    if (Session::Clock::now() - current->lastMedia() < options_.publisher_takeover_after) {
+      throw Error(codes::kPublisherExists, "this room already has a live broadcaster");
+    }
+    spdlog::info("media: input {}: a new publisher replaces a silent one", input_uid);
+    current->close();
+    retire(*current);
+  }
+
+  std::string id = randomHex(16);
+  std::unique_ptr<PublisherSession> session;
+  try {
+    session = std::make_unique<PublisherSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, certificate_,
+                                                 std::move(remote), decisions, input, options_.remb_bps);
+  } catch (const std::invalid_argument& e) {
+    dropRouterIfEmpty(input_uid);
+    throw Error(codes::kInvalidSdp, e.what());
+  }
+  sdp::AnswerParams params;
+  params.ice_ufrag = session->transport().localUfrag();
+  params.ice_pwd = session->transport().localPwd();
+  params.fingerprint_sha256 = session->transport().localFingerprint();
+  params.candidates = candidates();
+  params.sections = sdp::answerSections(decisions, offer, sdp::Role::kWhipPublisher);
+  SessionAnswer answer{id, session->etag(), sdp::buildAnswer(offer, params)};
+  input.setPublisher(session.get());
+  sessions_.emplace(id, std::move(session));
+  spdlog::info("media: input {}: publisher session {} created", input_uid, id.substr(0, 8));
+  return answer;
+}
+
+SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::string& offer_text) {
+  const sdp::SessionDescription offer = parseOffer(offer_text);
+  auto found = routers_.find(input_uid);
+  PublisherSession* publisher = found == routers_.end() ? nullptr : found->second->publisher();
+  std::optional<sdp::PublisherCodec> audio;
+  std::optional<sdp::PublisherCodec> video;
+  if (publisher != nullptr) {
+    if (const PublisherTrack* t = publisher->track(sdp::MediaKind::kAudio)) audio = t->publisherCodec();
+    if (const PublisherTrack* t = publisher->track(sdp::MediaKind::kVideo)) video = t->publisherCodec();
+  }
+  const sdp::ViewerNegotiation negotiation = sdp::negotiateViewer(offer, audio, video);
+  if (!negotiation.ok()) throw Error(codes::kUnsupportedCodec, negotiation.error);
+  if (std::none_of(negotiation.media.begin(), negotiation.media.end(), [](const auto& d) { return d.accepted; })) {
+    throwNothingAccepted(offer, negotiation.media);
+  }
+  WebRtcTransport::RemoteParameters remote = remoteParameters(offer, negotiation.media);
+
+  std::vector<sdp::AnswerSection> sections = sdp::answerSections(negotiation.media, offer, sdp::Role::kWhepViewer);
+  std::vector<ViewerTrack> tracks;
+  for (sdp::AnswerSection& section : sections) {
+    if (!section.decision.accepted) continue;
+    ViewerTrack& t = tracks.emplace_back();
+    t.kind = section.decision.kind;
+    t.offered = offer.media[section.decision.index];
+    t.decision = section.decision;
+    t.send.ssrc = randomSsrc();
+    t.send.cname = "liveroom";
+    t.send.stream_id = "liveroom";
+    t.send.track_id = t.kind == sdp::MediaKind::kVideo ? "video" : "audio";
+    section.send = t.send;
+  }
+
+  InputRouter& input = router(input_uid);
+  std::string id = randomHex(16);
+  std::unique_ptr<ViewerSession> session;
+  try {
+    session = std::make_unique<ViewerSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, certificate_,
+                                              std::move(remote), std::move(tracks), input);
+  } catch (const std::invalid_argument& e) {
+    dropRouterIfEmpty(input_uid);
+    throw Error(codes::kInvalidSdp, e.what());
+  }
+  sdp::AnswerParams params;
+  params.ice_ufrag = session->transport().localUfrag();
+  params.ice_pwd = session->transport().localPwd();
+  params.fingerprint_sha256 = session->transport().localFingerprint();
+  params.candidates = candidates();
+  params.sections = std::move(sections);
+  SessionAnswer answer{id, session->etag(), sdp::buildAnswer(offer, params)};
+  if (publisher != nullptr) session->attachPublisher(*publisher);
+  input.addViewer(session.get());
+  sessions_.emplace(id, std::move(session));
+  spdlog::debug("media: input {}: viewer session {} created", input_uid, id.substr(0, 8));
+  return answer;
+}
+
+void MediaServer::patch(std::string session_id, std::optional<std::string> if_match, std::string fragment,
+                        PatchCallback done) {
+  boost::asio::post(ioc_, [this, id = std::move(session_id), if_match = std::move(if_match),
+                           fragment = std::move(fragment), done = std::move(done)] {
+    try {
+      done(doPatch(id, if_match, fragment));
+    } catch (const Error& e) {
+      done(e);
+    }
+  });
+}
+
+std::string MediaServer::doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
+                                 const std::string& fragment_text) {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) throw Error(codes::kSessionNotFound, "no such session");
+  Session& session = *it->second;
+  if (if_match && *if_match != "*" && *if_match != session.etag()) {
+    throw Error(codes::kPreconditionFailed, "If-Match does not match the session's current ETag");
+  }
+  sdp::TrickleFragment fragment;
+  try {
+    fragment = sdp::parseTrickleFragment(fragment_text);
+  } catch (const sdp::SdpError& e) {
+    throw Error(codes::kInvalidSdp, e.what());
+  }
+  if (sdp::isIceRestart(fragment, session.remoteUfrag(), session.remotePwd())) {
+    throw Error(codes::kIceRestartUnsupported,
+                "ICE restarts are not supported: DELETE this session and POST a new offer");
+  }
+  return session.etag();
+}
+
+void MediaServer::remove(std::string session_id, std::function<void(bool)> done) {
+  boost::asio::post(ioc_, [this, id = std::move(session_id), done = std::move(done)] {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) {
+      done(false);
+      return;
+    }
+    Session& session = *it->second;
+    session.close();
+    retire(session);
+    done(true);
+  });
+}
+
+void MediaServer::closeInput(std::string input_uid) {
+  boost::asio::post(ioc_, [this, uid = std::move(input_uid)] {
+    auto it = routers_.find(uid);
+    if (it == routers_.end()) return;
+    std::vector<Session*> sessions(it->second->viewers().begin(), it->second->viewers().end());
+    if (it->second->publisher() != nullptr) sessions.push_back(it->second->publisher());
+    for (Session* s : sessions) {
+      s->close();
+      retire(*s);
+    }
+  });
+}
+
+MediaServer::Stats MediaServer::stats() {
+  std::promise<Stats> promise;
+  auto future = promise.get_future();
+  boost::asio::post(ioc_, [this, &promise] {
+    promise.set_value(Stats{sessions_.size(), routers_.size(), mux_->droppedDatagrams()});
+  });
+  return future.get();
+}
+
+void MediaServer::onSessionConnected(Session& session) {
+  auto found = routers_.find(session.inputUid());
+  if (found == routers_.end()) return;
+  InputRouter& input = *found->second;
+  const auto now = Session::Clock::now();
+  if (session.role() == Session::Role::Publisher) {
+    if (input.publisher() != &session) return;
+    for (ViewerSession* viewer : input.viewers()) viewer->attachPublisher(*input.publisher());
+    spdlog::info("media: input {}: publisher connected", input.uid());
+    if (listener_ != nullptr) listener_->onPublisherLive(input.uid(), true);
+  } else {
+    if (input.publisher() != nullptr) {
+      static_cast<ViewerSession&>(session).attachPublisher(*input.publisher());
+      input.requestKeyFrame(now);  // the new viewer's first frame should not wait for the next key frame
+    }
+    notifyViewers(input);
+  }
+}
+
+void MediaServer::onSessionClosed(Session& session, const std::string& reason) {
+  spdlog::info("media: input {}: {} session {} closed: {}", session.inputUid(),
+               session.role() == Session::Role::Publisher ? "publisher" : "viewer", session.id().substr(0, 8), reason);
+  retire(session);
+}
+
+void MediaServer::retire(Session& session) {
+  auto it = sessions_.find(session.id());
+  if (it == sessions_.end()) return;
+  std::unique_ptr<Session> owned = std::move(it->second);
+  sessions_.erase(it);
+  const std::string uid = owned->inputUid();
+  if (auto found = routers_.find(uid); found != routers_.end()) {
+    InputRouter& input = *found->second;
+    const bool was_publisher = input.publisher() == owned.get();
+    const bool was_counted_viewer = owned->role() == Session::Role::Viewer && owned->everConnected();
+    input.remove(owned.get());
+    if (was_publisher) {
+      if (listener_ != nullptr) listener_->onPublisherLive(uid, false);
+    } else if (was_counted_viewer) {
+      notifyViewers(input);
+    }
+  }
+  dropRouterIfEmpty(uid);
+  // Destroyed later: we may be inside one of its transport's callbacks right now.
+  retired_.push_back(std::move(owned));
+  if (retired_.size() == 1) boost::asio::post(ioc_, [this] { retired_.clear(); });
+}
+
+void MediaServer::notifyViewers(const InputRouter& input) {
+  if (listener_ != nullptr) listener_->onViewerCount(input.uid(), input.connectedViewers());
+}
+
+void MediaServer::scheduleTimer() {
+  timer_.expires_after(kTimerPeriod);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    onTimer();
+    scheduleTimer();
+  });
+}
+
+void MediaServer::onTimer() {
+  ++timer_ticks_;
+  const auto now = Session::Clock::now();
+  // A snapshot: ticking may close sessions, which moves them out of sessions_ (they are
+  // destroyed only later, so the pointers stay valid for this loop).
+  scratch_.clear();
+  for (auto& [id, session] : sessions_) scratch_.push_back(session.get());
+  const bool transport_tick = timer_ticks_ % kTicksPerTransportTick == 0;
+  const bool report_tick = timer_ticks_ % kTicksPerReport == 0;
+  for (Session* s : scratch_) {
+    if (s->closed()) continue;
+    if (s->role() == Session::Role::Publisher) {
+      auto* publisher = static_cast<PublisherSession*>(s);
+      publisher->sendTransportFeedback();
+      if (report_tick) publisher->sendReports(now);
+    } else if (report_tick) {
+      static_cast<ViewerSession*>(s)->sendReports(now);
+    }
+    if (transport_tick && !s->closed()) s->tick(now);
+  }
+}
+
+}  // namespace liveroom::media

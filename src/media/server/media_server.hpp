@@ -1,0 +1,147 @@
+// MediaServer: the embedded WHIP/WHEP media server behind one UDP port, run on one media
+// thread with its own io_context (a mediasoup worker, in-process). The HTTP side calls the
+// thread-safe methods below from any thread; each posts onto the media thread and answers
+// through its callback, called on the media thread. Sessions, inputs and routing live only on
+// that thread, so nothing inside takes a lock. It knows nothing of rooms: an input is a uid.
+#pragma once
+
+#include <utility>  // before Asio (Boost 1.74 + C++20)
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/error.hpp"
+#include "media/dtls/dtls_certificate.hpp"
+#include "media/router/input_router.hpp"
+#include "media/router/session.hpp"
+#include "media/sdp/answer_builder.hpp"
+#include "media/transport/udp_mux.hpp"
+
+namespace liveroom::media {
+
+// Error codes of the media server (liveroom::Error::code()); api/errors.cpp maps them.
+namespace codes {
+inline constexpr const char* kInvalidSdp = "invalid_sdp";                         // 400
+inline constexpr const char* kSessionNotFound = "session_not_found";              // 404
+inline constexpr const char* kPublisherExists = "publisher_exists";               // 409
+inline constexpr const char* kPreconditionFailed = "precondition_failed";         // 412
+inline constexpr const char* kUnsupportedCodec = "unsupported_codec";             // 422
+inline constexpr const char* kIceRestartUnsupported = "ice_restart_unsupported";  // 422
+inline constexpr const char* kMediaUnavailable = "media_unavailable";             // 503
+}  // namespace codes
+
+struct MediaServerOptions {
+  std::string bind_address = "0.0.0.0";
+  uint16_t port = 8189;  // 0: any free port (tests)
+  // Addresses put in answers as host candidates; empty: every IPv4 address of the machine's
+  // interfaces (loopback included) when bound to 0.0.0.0, else the bound address.
+  std::vector<std::string> advertised_addresses;
+  // REMB sent to publishers that negotiated goog-remb: a cap for their encoder, not a target.
+  uint64_t remb_bps = 10'000'000;
+  // A publisher silent this long may be replaced by a new one (a crashed tab, a lost
+  // network) instead of the new one getting publisher_exists until consent expires.
+  std::chrono::seconds publisher_takeover_after{5};
+};
+
+struct SessionAnswer {
+  std::string session_id;  // 32 hex digits, unguessable: the Location names it
+  std::string etag;
+  std::string sdp;
+};
+
+class MediaServer final : private SessionEvents {
+ public:
+  // Called on the media thread: do not block (post elsewhere for I/O).
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void onPublisherLive(const std::string& input_uid, bool live) = 0;
+    virtual void onViewerCount(const std::string& input_uid, size_t viewers) = 0;
+  };
+
+  using AnswerCallback = std::function<void(std::variant<SessionAnswer, Error>)>;
+  using PatchCallback = std::function<void(std::variant<std::string, Error>)>;  // the (new) ETag
+
+  // Binds the UDP port and starts the media thread. Throws std::runtime_error naming the
+  // address when the port cannot be bound. `listener` may be null and must outlive this.
+  MediaServer(MediaServerOptions options, Listener* listener);
+  ~MediaServer() override;  // closes every session, stops the thread
+
+  MediaServer(const MediaServer&) = delete;
+  MediaServer& operator=(const MediaServer&) = delete;
+
+  uint16_t port() const noexcept { return port_; }
+  const std::vector<std::string>& advertisedAddresses() const noexcept { return addresses_; }
+
+  // WHIP: a publisher's offer for `input_uid` -> answer, or invalid_sdp, unsupported_codec,
+  // publisher_exists.
+  void publish(std::string input_uid, std::string offer, AnswerCallback done);
+  // WHEP: a viewer's offer. Without a publisher yet the viewer waits (gets media once one
+  // connects); with one, a viewer that cannot receive its codec gets unsupported_codec.
+  void play(std::string input_uid, std::string offer, AnswerCallback done);
+  // Trickle ICE (application/trickle-ice-sdpfrag): candidates are accepted (an ICE-lite agent
+  // learns addresses from the checks anyway); an ICE restart is ice_restart_unsupported; a
+  // stale If-Match is precondition_failed; an unknown session session_not_found.
+  void patch(std::string session_id, std::optional<std::string> if_match, std::string fragment, PatchCallback done);
+  // Ends a session (DELETE); false when unknown.
+  void remove(std::string session_id, std::function<void(bool)> done);
+  // Ends every session of an input (the room ended).
+  void closeInput(std::string input_uid);
+
+  struct Stats {
+    size_t sessions = 0;
+    size_t inputs = 0;
+    uint64_t dropped_datagrams = 0;
+  };
+  Stats stats();  // blocks until the media thread answers (tests, diagnostics)
+
+ private:
+  void onSessionConnected(Session& session) override;
+  void onSessionClosed(Session& session, const std::string& reason) override;
+
+  SessionAnswer doPublish(const std::string& input_uid, const std::string& offer);
+  SessionAnswer doPlay(const std::string& input_uid, const std::string& offer);
+  std::string doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
+                      const std::string& fragment);
+  // Detaches a closed session from its input, tells the listener, destroys it later.
+  void retire(Session& session);
+  InputRouter& router(const std::string& input_uid);
+  void dropRouterIfEmpty(const std::string& input_uid);
+  std::vector<sdp::LocalCandidate> candidates() const;
+  void scheduleTimer();
+  void onTimer();
+  void notifyViewers(const InputRouter& router);
+
+  MediaServerOptions options_;
+  Listener* listener_;
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::unique_ptr<UdpMux> mux_;
+  uint16_t port_ = 0;
+  std::vector<std::string> addresses_;
+  DtlsCertificate certificate_;
+  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<std::string, std::unique_ptr<InputRouter>> routers_;
+  std::vector<std::unique_ptr<Session>> retired_;
+  std::vector<Session*> scratch_;
+  boost::asio::steady_timer timer_;
+  uint64_t timer_ticks_ = 0;
+  std::thread thread_;
+};
+
+// The machine's IPv4 interface addresses (up, not link-local), loopback last.
+std::vector<std::string> localInterfaceAddresses();
+
+}  // namespace liveroom::media
