@@ -1,0 +1,128 @@
+// A small WHIP (RFC 9725) and WHEP client on the browser's RTCPeerConnection.
+//
+// The exchange is the same both ways: make an offer, wait for ICE gathering (at most
+// ICE_GATHERING_TIMEOUT_MS, then send the candidates found so far: servers here are
+// ICE-lite and list theirs in the answer, so no trickle is needed), POST the SDP, take
+// the answer and the session URL from Location. stop() DELETEs that URL.
+
+import { ApiError, errorFromResponse } from "./api.js";
+
+const ICE_GATHERING_TIMEOUT_MS = 1000;
+
+function waitForIceGathering(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", onChange);
+      pc.removeEventListener("icecandidate", onCandidate);
+      resolve();
+    };
+    const onChange = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const onCandidate = (event) => {
+      if (!event.candidate) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", onChange);
+    pc.addEventListener("icecandidate", onCandidate);
+  });
+}
+
+function authHeaders(token) {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function exchange(pc, url, { token, signal, what }) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitForIceGathering(pc, ICE_GATHERING_TIMEOUT_MS);
+  let res;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp", ...authHeaders(token) },
+      body: pc.localDescription.sdp,
+      signal,
+      cache: "no-store",
+    });
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    throw new ApiError(`Cannot reach the ${what} at ${new URL(url, location.href).host}.`);
+  }
+  if (!res.ok) throw await errorFromResponse(res, `The ${what}`);
+  const answer = await res.text();
+  const where = res.headers.get("Location");
+  const sessionUrl = where ? new URL(where, new URL(url, location.href)).href : null;
+  try {
+    await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  } catch (err) {
+    // The server made a session we cannot use: end it before reporting.
+    if (sessionUrl) deleteSession(sessionUrl, token);
+    throw new ApiError(`The ${what}'s answer was not usable: ${err.message}`, { code: "bad_answer" });
+  }
+  return sessionUrl;
+}
+
+function deleteSession(sessionUrl, token) {
+  return fetch(sessionUrl, { method: "DELETE", headers: authHeaders(token), keepalive: true }).catch(() => {});
+}
+
+// One WHIP or WHEP session: its peer connection and the URL that ends it.
+export class Session {
+  constructor(pc, sessionUrl, token) {
+    this.pc = pc;
+    this.url = sessionUrl;
+    this.token = token;
+    this.stopped = false;
+  }
+
+  // Closes the peer connection and DELETEs the session (fire and forget: the server
+  // also notices the peer going quiet).
+  stop() {
+    if (this.stopped) return Promise.resolve();
+    this.stopped = true;
+    this.pc.close();
+    return this.url ? deleteSession(this.url, this.token) : Promise.resolve();
+  }
+}
+
+// Publishes `stream` over WHIP. One sendonly transceiver each for audio and video, even
+// when the stream lacks that kind, so a camera or microphone picked later can be sent
+// with replaceTrack() (see Session.pc.getSenders()) without a new negotiation.
+export async function publish(url, stream, { token, signal } = {}) {
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  try {
+    for (const kind of ["audio", "video"]) {
+      const track = stream.getTracks().find((t) => t.kind === kind);
+      pc.addTransceiver(track || kind, { direction: "sendonly", streams: [stream] });
+    }
+    const sessionUrl = await exchange(pc, url, { token, signal, what: "media server" });
+    return new Session(pc, sessionUrl, token);
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
+
+// Plays over WHEP. `onTrack(stream)` is called with the one MediaStream that gathers
+// the received tracks, each time a track arrives.
+export async function play(url, { token, signal, onTrack } = {}) {
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  const stream = new MediaStream();
+  pc.addEventListener("track", (event) => {
+    if (!stream.getTracks().includes(event.track)) stream.addTrack(event.track);
+    if (onTrack) onTrack(stream);
+  });
+  try {
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    const sessionUrl = await exchange(pc, url, { token, signal, what: "media server" });
+    const session = new Session(pc, sessionUrl, token);
+    session.stream = stream;
+    return session;
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
