@@ -41,6 +41,7 @@ nlohmann::json publicView(const RoomRecord& room) {
           {"title", room.title},
           {"host", room.host},
           {"mode", room.mode},
+          {"provider", room.provider},
           {"status", room.status},
           {"live", room.live},
           {"viewers", 0},

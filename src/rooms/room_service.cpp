@@ -18,6 +18,17 @@ int64_t systemNowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
+
+// A room's live input belongs to the provider that created it: acting on it (ending it,
+// handing out its ingest secrets) needs that provider, never whichever one runs now.
+void requireRoomProvider(const RoomRecord& room, const StreamProvider* provider, std::string_view action) {
+  if (provider && provider->name() == room.provider) return;
+  std::string settings = room.provider == "cloudflare" ? "the Cloudflare settings (CLOUDFLARE_ACCOUNT_ID, ...)"
+                         : room.provider == "local"    ? "--stream local"
+                                                       : "its stream provider";
+  throw Error(codes::kStreamProviderUnavailable, "this room runs on " + room.provider + "; start liveroom with " +
+                                                     settings + " to " + std::string(action));
+}
 }  // namespace
 
 RoomService::RoomService(RoomStore& store, StreamProvider* provider, RoomServiceOptions options)
@@ -55,6 +66,7 @@ CreatedRoom RoomService::create(std::string_view title_in, std::string_view host
   room.host = std::string(host);
   room.mode = std::string(toString(mode));
   room.status = "active";
+  room.provider = std::string(provider_->name());
   room.session_id = input.uid;
   room.ingest = std::move(input.ingest);
   room.playback = std::move(input.playback);
@@ -124,10 +136,7 @@ RoomRecord RoomService::update(std::string_view room_id, std::string_view host_t
 RoomRecord RoomService::end(std::string_view room_id, std::string_view host_token) {
   RoomRecord room = authorized(room_id, host_token);
   if (room.status == "ended") return room;
-  if (!provider_) {
-    throw Error(codes::kStreamProviderUnavailable,
-                "the room's live input cannot be deleted: no stream provider is configured");
-  }
+  requireRoomProvider(room, provider_, "end it");
   provider_->deleteInput(room.session_id);  // throws on failure: the room stays active
   auto ended = store_.markEnded(room_id, now());
   if (!ended) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
@@ -139,6 +148,7 @@ RoomRecord RoomService::end(std::string_view room_id, std::string_view host_toke
 RoomRecord RoomService::ingest(std::string_view room_id, std::string_view host_token) {
   RoomRecord room = authorized(room_id, host_token);
   if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
+  requireRoomProvider(room, provider_, "get its ingest settings");
   return room;
 }
 

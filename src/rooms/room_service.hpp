@@ -59,6 +59,8 @@ class RoomService {
   // Host-only operations: throw room_not_found, forbidden (wrong token), room_ended.
   RoomRecord update(std::string_view room_id, std::string_view host_token, std::string_view title);
   // Idempotent: ending an ended room returns it unchanged without calling the provider.
+  // end and ingest need the provider that created the room (RoomRecord::provider); under
+  // another one (or none) they throw stream_provider_unavailable.
   RoomRecord end(std::string_view room_id, std::string_view host_token);
   RoomRecord ingest(std::string_view room_id, std::string_view host_token);
 

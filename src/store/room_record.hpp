@@ -16,6 +16,7 @@ struct RoomRecord {
   std::string mode;        // "webrtc" | "broadcast"
   std::string status;      // "active" | "ended"
   bool live = false;       // a broadcaster is publishing right now
+  std::string provider;    // the StreamProvider that created it: "cloudflare" | "local"
   std::string session_id;  // the provider's live input uid
   IngestEndpoints ingest;  // secrets: host only
   PlaybackEndpoints playback;

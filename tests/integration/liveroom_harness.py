@@ -53,7 +53,7 @@ ROOM_ID_RE = re.compile(r"^live_[A-Za-z0-9]{12,}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 PUBLIC_VIEW_KEYS = {
-    "room_id", "title", "host", "mode", "status", "live", "viewers",
+    "room_id", "title", "host", "mode", "provider", "status", "live", "viewers",
     "created_at", "ended_at", "whep_url", "playback",
 }
 # Key names that must never appear anywhere (at any depth) in a public body.
@@ -249,6 +249,7 @@ def assert_public_view(view: dict, secret_values: Iterable[str] = ()) -> None:
     assert not missing, f"public view lacks {sorted(missing)}: {view}"
     assert ROOM_ID_RE.match(view["room_id"]), view
     assert view["mode"] in ("webrtc", "broadcast"), view
+    assert view["provider"] in ("cloudflare", "local"), view
     assert view["status"] in ("active", "ended"), view
     assert isinstance(view["live"], bool), view
     assert view["viewers"] is None or (isinstance(view["viewers"], int)

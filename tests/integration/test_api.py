@@ -58,6 +58,7 @@ def test_create_webrtc_room_shape_and_cloudflare_request(cf_server, fake_cloudfl
     assert room["title"] == VI_TITLE
     assert room["host"] == "user_123"
     assert room["mode"] == "webrtc"
+    assert room["provider"] == "cloudflare"
     assert room["status"] == "active"
     assert room["live"] is False
     assert_timestamp(room["created_at"], "created_at")

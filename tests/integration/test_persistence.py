@@ -1,6 +1,7 @@
 """SQLite persistence: rooms created, updated and ended survive a restart of the server on
 the same data directory (public views, ended state, listing order, host-token checks and
-the live input uid used by a later end), and nothing is served from Cloudflare."""
+the live input uid used by a later end), and nothing is served from Cloudflare; a room
+remembers its provider (no end through another one)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,29 @@ def test_new_rooms_after_restart_do_not_collide(cf_server):
     second = cf_server.create()
     assert second["room_id"] != first["room_id"]
     assert {x["room_id"] for x in cf_server.all_rooms()} == {first["room_id"], second["room_id"]}
+
+
+def test_cloudflare_rooms_are_not_ended_without_cloudflare(server, fake_cloudflare):
+    """A room remembers the provider that made it: restarted without the Cloudflare
+    settings, liveroom still serves the room but will not end it (nor hand out its
+    ingest secrets) through another provider: 503 naming the settings it needs."""
+    cf = server(cf=fake_cloudflare)
+    room = cf.create(title="On Cloudflare", host="teacher")
+    gone = cf.create(title="Ended", host="teacher")
+    assert room["provider"] == "cloudflare"
+    assert cf.end(gone["room_id"], gone["host_token"]).status == 200
+    cf.stop()
+    deletes_before = len(fake_cloudflare.deletes())
+
+    bare = server(data_dir=cf.data_dir)  # no CLOUDFLARE_* at all
+    view = bare.join(room["room_id"])
+    assert view.status == 200 and view.json()["provider"] == "cloudflare", view.describe()
+    assert_error(bare.end(room["room_id"], room["host_token"]), 503, "stream_provider_unavailable",
+                 mentions="runs on cloudflare")
+    assert_error(bare.ingest(room["room_id"], room["host_token"]), 503, "stream_provider_unavailable",
+                 mentions="cloudflare")
+    assert_error(bare.end(room["room_id"], "not-the-token"), 403, "forbidden")
+    assert bare.room(room["room_id"]).json()["status"] == "active"
+    # Ending an already ended room stays idempotent whatever the provider.
+    assert bare.end(gone["room_id"], gone["host_token"]).status == 200
+    assert len(fake_cloudflare.deletes()) == deletes_before

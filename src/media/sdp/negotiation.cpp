@@ -41,19 +41,37 @@ bool isHex(std::string_view s) {
 }
 
 struct H264ProfileLevel {
-  std::string profile;  // 4 lower-case hex digits: profile_idc + constraint flags
+  std::string profile;  // the profile class (see h264Profile), or the 4 hex digits when unclassified
   unsigned level = 0;
 };
+
+unsigned hexValue(std::string_view hex) {
+  unsigned value = 0;
+  for (const char c : hex) {
+    const char l = text::toLower(c);
+    value = value * 16 + static_cast<unsigned>(l <= '9' ? l - '0' : l - 'a' + 10);
+  }
+  return value;
+}
+
+// The H.264 profile a profile_idc + profile-iop pair means (RFC 6184 §8.1, table 5, as libwebrtc
+// reads it): Constrained Baseline has several spellings (42e0 from browsers, 42c0 from x264 and
+// OpenH264, 4d80 ...), and a decoder of one spelling decodes them all.
+std::string h264Profile(std::string_view hex4) {
+  const unsigned idc = hexValue(hex4.substr(0, 2));
+  const unsigned iop = hexValue(hex4.substr(2, 2));
+  if (idc == 0x42) return (iop & 0x40) != 0 ? "constrained-baseline" : "baseline";
+  if (idc == 0x4d) return (iop & 0x80) != 0 ? "constrained-baseline" : "main";
+  if (idc == 0x58 && (iop & 0xC0) == 0xC0) return "constrained-baseline";
+  if (idc == 0x64 && iop == 0x00) return "high";
+  if (idc == 0x64 && iop == 0x0C) return "constrained-high";
+  return text::lower(hex4);
+}
 
 std::optional<H264ProfileLevel> parseProfileLevelId(std::string_view plid) {
   if (plid.empty()) plid = kDefaultH264ProfileLevelId;
   if (plid.size() != 6 || !isHex(plid)) return std::nullopt;
-  unsigned level = 0;
-  for (const char c : plid.substr(4)) {
-    const char l = text::toLower(c);
-    level = level * 16 + static_cast<unsigned>(l <= '9' ? l - '0' : l - 'a' + 10);
-  }
-  return H264ProfileLevel{text::lower(plid.substr(0, 4)), level};
+  return H264ProfileLevel{h264Profile(plid.substr(0, 4)), hexValue(plid.substr(4))};
 }
 
 std::optional<int> rtxFor(const MediaSection& m, int pt) {
@@ -82,13 +100,18 @@ CodecChoice makeChoice(const MediaSection& m, int pt, const RtpMap& rtpmap) {
 
 // Fills the codec-independent parts of a decision; returns a reject reason if the section
 // cannot carry media at all.
-std::string prepareDecision(const MediaSection& m, std::size_t index, MediaDecision& d) {
+std::string prepareDecision(const SessionDescription& offer, const MediaSection& m, std::size_t index,
+                            MediaDecision& d) {
   d.index = index;
   d.mid = m.mid;
   d.kind = m.kind;
   d.offered_direction = m.direction;
   d.rtcp_rsize = m.rtcp_rsize;
-  if (m.port == 0) return "rejected in the offer";
+  // Port 0 rejects a section, except a bundle-only one (RFC 8843 §7.5.1; GStreamer's
+  // max-bundle offers send every section after the first this way).
+  const Group* bundle = offer.bundleGroup();
+  const bool bundled = bundle != nullptr && std::find(bundle->mids.begin(), bundle->mids.end(), m.mid) != bundle->mids.end();
+  if (m.port == 0 && !(m.bundle_only && bundled)) return "rejected in the offer";
   if (m.kind != MediaKind::kAudio && m.kind != MediaKind::kVideo) return "unsupported media kind " + m.kind_name;
   if (m.proto.find("SAVPF") == std::string::npos) return "unsupported transport " + m.proto;
   for (const ExtMap& e : m.extmaps) {
@@ -135,7 +158,7 @@ std::vector<MediaDecision> negotiate(const SessionDescription& offer) {
   for (std::size_t i = 0; i < offer.media.size(); ++i) {
     const MediaSection& m = offer.media[i];
     MediaDecision& d = out.emplace_back();
-    d.reject_reason = prepareDecision(m, i, d);
+    d.reject_reason = prepareDecision(offer, m, i, d);
     if (!d.reject_reason.empty()) continue;
     bool& have_kind = m.kind == MediaKind::kAudio ? have_audio : have_video;
     if (have_kind) {
@@ -190,7 +213,7 @@ ViewerNegotiation negotiateViewer(const SessionDescription& offer, const std::op
   for (std::size_t i = 0; i < offer.media.size(); ++i) {
     const MediaSection& m = offer.media[i];
     MediaDecision& d = out.media.emplace_back();
-    d.reject_reason = prepareDecision(m, i, d);
+    d.reject_reason = prepareDecision(offer, m, i, d);
     if (!d.reject_reason.empty()) continue;
     const bool is_audio = m.kind == MediaKind::kAudio;
     bool& have_kind = is_audio ? have_audio : have_video;

@@ -78,8 +78,9 @@ struct CodecMatch {
 // Finds, in the viewer's m-section, the first offered payload type that can carry what the
 // publisher sends. Rule: same codec name (case-insensitive) and clock rate; Opus and VP8 match on
 // that alone. H.264 additionally needs packetization-mode=1 on the viewer's side and a
-// profile-level-id whose profile part (first 4 hex digits: profile_idc + constraint flags,
-// case-insensitive) equals the publisher's, with a level (last 2 hex digits) >= the publisher's
+// profile-level-id of the same profile as the publisher's (the first 4 hex digits, profile_idc +
+// constraint flags, read as RFC 6184 table 5 does: 42e0, 42c0 and 4d80 are all Constrained
+// Baseline), with a level (last 2 hex digits) >= the publisher's
 // level. A missing profile-level-id means RFC 6184's default, 420010 (Baseline, level 1.0).
 CodecMatch matchViewerCodec(const MediaSection& viewer, const PublisherCodec& publisher);
 

@@ -118,6 +118,8 @@ RoomRecord readRoom(const bson_t* doc) {
   room.mode = readText(doc, "mode").value_or("");
   room.status = readText(doc, "status").value_or("");
   room.live = readBool(doc, "live");
+  // Documents written before rooms recorded their provider were all made on Cloudflare.
+  room.provider = readText(doc, "provider").value_or("cloudflare");
   room.session_id = readText(doc, "session_id").value_or("");
   room.ingest.whip_url = readText(doc, "whip_url");
   room.ingest.rtmps_url = readText(doc, "ingest.rtmps_url");
@@ -137,6 +139,7 @@ RoomRecord readRoom(const bson_t* doc) {
 
 void writeRoom(bson_t* doc, const RoomRecord& room) {
   appendText(doc, "room_id", room.room_id);
+  appendText(doc, "provider", room.provider);
   appendText(doc, "session_id", room.session_id);
   appendOptionalText(doc, "whip_url", room.ingest.whip_url);
   appendText(doc, "host", room.host);

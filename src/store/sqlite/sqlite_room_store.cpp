@@ -34,7 +34,7 @@ using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 constexpr const char* kRoomColumns =
     "room_id, title, host, mode, status, live, session_id, "
     "whip_url, rtmps_url, rtmps_stream_key, srt_url, srt_stream_id, srt_passphrase, "
-    "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at";
+    "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at, provider";
 
 // Migrations by target version; index i brings a database from version i to i + 1.
 const char* const kMigrations[] = {
@@ -70,6 +70,11 @@ CREATE INDEX rooms_by_host ON rooms (host, created_at DESC, room_id DESC);
     // v2: provider events (Cloudflare webhooks) name the live input, not the room.
     R"sql(
 CREATE INDEX rooms_by_session ON rooms (session_id);
+)sql",
+    // v3: the StreamProvider that created the room ("cloudflare" | "local"); rooms made
+    // before it were all on Cloudflare, the only provider then.
+    R"sql(
+ALTER TABLE rooms ADD COLUMN provider TEXT NOT NULL DEFAULT 'cloudflare';
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteRoomStore::kSchemaVersion);
@@ -223,6 +228,7 @@ RoomRecord readRoom(sqlite3_stmt* statement) {
   if (sqlite3_column_type(statement, 19) != SQLITE_NULL) {
     room.ended_at_ms = sqlite3_column_int64(statement, 19);
   }
+  room.provider = text(statement, 20);
   return room;
 }
 
@@ -333,7 +339,7 @@ void SqliteRoomStore::returnReader(std::unique_ptr<Connection> connection) {
 void SqliteRoomStore::insert(const RoomRecord& room) {
   static const std::string sql = fmt::format(
       "INSERT INTO rooms ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-      "?15, ?16, ?17, ?18, ?19, ?20)",
+      "?15, ?16, ?17, ?18, ?19, ?20, ?21)",
       kRoomColumns);
   std::lock_guard lock(writer_mutex_);
   StatementUse use(*writer_, sql);
@@ -357,6 +363,7 @@ void SqliteRoomStore::insert(const RoomRecord& room) {
   use.bind(18, room.created_at_ms);
   use.bind(19, room.updated_at_ms);
   use.bind(20, room.ended_at_ms);
+  use.bind(21, std::string_view(room.provider));
   use.step();
 }
 

@@ -20,7 +20,7 @@ namespace liveroom {
 class SqliteRoomStore : public RoomStore {
  public:
   // The schema version this build creates and migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating the file and its parent directories if needed) and migrates the
   // database at `path`. Throws Error(store_unavailable) when it cannot.

@@ -17,7 +17,7 @@ namespace {
 
 class RecordingProvider : public StreamProvider {
  public:
-  std::string_view name() const override { return "recording"; }
+  std::string_view name() const override { return provider_name; }
   LiveInput createInput(std::string_view title, RoomMode mode) override {
     if (fail_create) throw Error(codes::kProviderError, "create refused");
     LiveInput in;
@@ -36,6 +36,7 @@ class RecordingProvider : public StreamProvider {
   }
   std::vector<LiveInput> listInputs() override { return {}; }
 
+  std::string provider_name = "recording";
   int created = 0;
   bool fail_create = false;
   bool fail_delete = false;
@@ -198,6 +199,86 @@ TEST_F(RoomServiceTest, ProviderFailureOnEndLeavesTheRoomActive) {
   EXPECT_EQ(store_->get(created.room.room_id)->status, "active");
   provider_.fail_delete = false;
   EXPECT_EQ(service_->end(created.room.room_id, created.host_token).status, "ended");
+}
+
+TEST_F(RoomServiceTest, CreateRecordsTheProviderThatMadeTheRoom) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  EXPECT_EQ(created.room.provider, "recording");
+  EXPECT_EQ(store_->get(created.room.room_id)->provider, "recording");
+}
+
+// A room another provider created (e.g. on Cloudflare, before liveroom was restarted on
+// the embedded server): its live input is not ours to delete nor its secrets ours to hand out.
+TEST_F(RoomServiceTest, EndAndIngestRefuseARoomOfAnotherProvider) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  const auto& id = created.room.room_id;
+  RecordingProvider local;
+  local.provider_name = "local";
+  RoomService other(*store_, &local);
+
+  auto messageOf = [&](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), codes::kStreamProviderUnavailable) << e.what();
+      return std::string(e.what());
+    }
+    ADD_FAILURE() << "no error";
+    return std::string();
+  };
+  std::string message = messageOf([&] { other.end(id, created.host_token); });
+  EXPECT_NE(message.find("this room runs on recording"), std::string::npos) << message;
+  EXPECT_NE(message.find("end it"), std::string::npos) << message;
+  messageOf([&] { other.ingest(id, created.host_token); });
+  EXPECT_TRUE(local.deleted.empty());
+  EXPECT_TRUE(provider_.deleted.empty());
+  EXPECT_EQ(store_->get(id)->status, "active");
+  // Host checks still come first.
+  EXPECT_EQ(codeOf([&] { other.end(id, "wrong"); }), codes::kForbidden);
+
+  // Its own provider ends it; ending it again anywhere stays idempotent.
+  EXPECT_EQ(service_->end(id, created.host_token).status, "ended");
+  EXPECT_EQ(provider_.deleted, std::vector<std::string>{"uid1"});
+  EXPECT_EQ(other.end(id, created.host_token).status, "ended");
+  EXPECT_TRUE(local.deleted.empty());
+  EXPECT_EQ(codeOf([&] { other.ingest(id, created.host_token); }), codes::kRoomEnded);
+}
+
+TEST_F(RoomServiceTest, CloudflareRoomUnderLocalProviderNamesTheCloudflareSettings) {
+  RoomRecord room;
+  room.room_id = "live_cloudflare0001";
+  room.title = "t";
+  room.host = "u";
+  room.mode = "webrtc";
+  room.status = "active";
+  room.provider = "cloudflare";
+  room.session_id = "cf-uid";
+  room.host_token_hash = sha256Hex("lrh_token");
+  room.created_at_ms = room.updated_at_ms = now_ms_;
+  store_->insert(room);
+  provider_.provider_name = "local";
+  try {
+    service_->end(room.room_id, "lrh_token");
+    FAIL() << "ended a Cloudflare room through the local provider";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), codes::kStreamProviderUnavailable);
+    EXPECT_NE(std::string(e.what()).find("this room runs on cloudflare; start liveroom with the Cloudflare settings"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(provider_.deleted.empty());
+  EXPECT_EQ(store_->get(room.room_id)->status, "active");
+}
+
+TEST_F(RoomServiceTest, EndAndIngestWithoutAProviderAnswerUnavailable) {
+  auto created = service_->create("t", "u", RoomMode::webrtc);
+  const auto& id = created.room.room_id;
+  RoomService bare(*store_, nullptr);
+  EXPECT_EQ(codeOf([&] { bare.end(id, created.host_token); }), codes::kStreamProviderUnavailable);
+  EXPECT_EQ(codeOf([&] { bare.ingest(id, created.host_token); }), codes::kStreamProviderUnavailable);
+  EXPECT_EQ(store_->get(id)->status, "active");
+  service_->end(id, created.host_token);
+  EXPECT_EQ(bare.end(id, created.host_token).status, "ended");  // already ended: idempotent
 }
 
 TEST_F(RoomServiceTest, ListPagesWithCursor) {

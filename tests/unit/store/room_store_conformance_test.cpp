@@ -133,6 +133,7 @@ RoomRecord makeRoom(const std::string& id, int64_t created_at_ms, const std::str
   room.mode = "webrtc";
   room.status = status;
   room.live = false;
+  room.provider = "cloudflare";
   room.session_id = "uid_" + id;
   room.ingest.whip_url = "https://media.example/secret" + id + "/webRTC/publish";
   room.playback.whep_url = "https://media.example/uid_" + id + "/webRTC/play";
@@ -201,6 +202,7 @@ TEST_P(RoomStoreConformanceTest, InsertThenGetRoundTripsEveryField) {
   full.title = "Lớp học online 🎥";
   full.mode = "broadcast";
   full.live = true;
+  full.provider = "local";
   full.ingest.rtmps_url = "rtmps://live.example:443/live/";
   full.ingest.rtmps_stream_key = "stream-key";
   full.ingest.srt_url = "srt://live.example:778";
@@ -220,6 +222,24 @@ TEST_P(RoomStoreConformanceTest, InsertThenGetRoundTripsEveryField) {
   store_->insert(bare);
   EXPECT_EQ(store_->get("live_full"), full);
   EXPECT_EQ(store_->get("live_bare"), bare);
+}
+
+TEST_P(RoomStoreConformanceTest, ProviderRoundTripsThroughEveryOperation) {
+  RoomRecord cloudflare = makeRoom("live_pc", kT0);
+  RoomRecord local = makeRoom("live_pl", kT0 + 1);
+  local.provider = "local";
+  store_->insert(cloudflare);
+  store_->insert(local);
+  EXPECT_EQ(store_->get("live_pc")->provider, "cloudflare");
+  EXPECT_EQ(store_->get("live_pl")->provider, "local");
+  EXPECT_EQ(store_->getBySessionId("uid_live_pl")->provider, "local");
+  EXPECT_EQ(store_->updateTitle("live_pl", "t", kT0 + 2)->provider, "local");
+  EXPECT_EQ(store_->setLive("live_pl", true, kT0 + 3)->provider, "local");
+  EXPECT_EQ(store_->markEnded("live_pl", kT0 + 4)->provider, "local");
+  std::vector<RoomRecord> listed = store_->list({});
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].provider, "local");
+  EXPECT_EQ(listed[1].provider, "cloudflare");
 }
 
 TEST_P(RoomStoreConformanceTest, DuplicateIdIsRejectedWithRoomExists) {
@@ -458,6 +478,86 @@ TEST(SqliteRoomStoreTest, RefusesANewerSchemaVersion) {
   }
 }
 
+// A database as schema version 2 left it (the v1 + v2 DDL, user_version 2) with one room:
+// opening it migrates to the current version, and rows made before rooms recorded their
+// provider read as "cloudflare", the only provider back then.
+TEST(SqliteRoomStoreTest, MigratesAVersion2DatabaseRoomsBecomeCloudflare) {
+  SqliteHarness harness;
+  std::filesystem::create_directories(std::filesystem::path(harness.file()).parent_path());
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(harness.file().c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+    const char* v2 = R"sql(
+CREATE TABLE rooms (
+  room_id          TEXT PRIMARY KEY NOT NULL,
+  title            TEXT NOT NULL,
+  host             TEXT NOT NULL,
+  mode             TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  live             INTEGER NOT NULL DEFAULT 0,
+  session_id       TEXT NOT NULL,
+  whip_url         TEXT,
+  rtmps_url        TEXT,
+  rtmps_stream_key TEXT,
+  srt_url          TEXT,
+  srt_stream_id    TEXT,
+  srt_passphrase   TEXT,
+  whep_url         TEXT,
+  hls_url          TEXT,
+  dash_url         TEXT,
+  host_token_hash  TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  ended_at         INTEGER
+);
+CREATE INDEX rooms_by_created ON rooms (created_at DESC, room_id DESC);
+CREATE INDEX rooms_by_status ON rooms (status, created_at DESC, room_id DESC);
+CREATE INDEX rooms_by_host ON rooms (host, created_at DESC, room_id DESC);
+CREATE INDEX rooms_by_session ON rooms (session_id);
+INSERT INTO rooms (room_id, title, host, mode, status, live, session_id, whip_url, whep_url,
+                   host_token_hash, created_at, updated_at)
+VALUES ('live_old', 'Old room', 'alice', 'webrtc', 'active', 1, 'uid_old',
+        'https://media.example/secret/webRTC/publish', 'https://media.example/uid_old/webRTC/play',
+        'aaaa', 1700000000000, 1700000000005);
+PRAGMA user_version=2;
+)sql";
+    char* message = nullptr;
+    ASSERT_EQ(sqlite3_exec(db.get(), v2, nullptr, nullptr, &message), SQLITE_OK) << (message ? message : "");
+  }
+
+  std::unique_ptr<RoomStore> store = harness.open();
+  std::optional<RoomRecord> old = store->get("live_old");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->provider, "cloudflare");
+  EXPECT_EQ(old->title, "Old room");
+  EXPECT_TRUE(old->live);
+  EXPECT_EQ(old->session_id, "uid_old");
+  EXPECT_EQ(old->ingest.whip_url, "https://media.example/secret/webRTC/publish");
+  EXPECT_EQ(old->updated_at_ms, kT0 + 5);
+
+  RoomRecord local = makeRoom("live_new", kT0 + 10);
+  local.provider = "local";
+  store->insert(local);
+  EXPECT_EQ(store->get("live_new"), local);
+  EXPECT_EQ(store->getBySessionId("uid_old")->provider, "cloudflare");
+
+  // Reopening the migrated file changes nothing.
+  store.reset();
+  store = harness.open();
+  EXPECT_EQ(store->get("live_old")->provider, "cloudflare");
+  EXPECT_EQ(store->get("live_new"), local);
+
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(harness.file().c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db.get(), "PRAGMA user_version", -1, &statement, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(statement, 0), SqliteRoomStore::kSchemaVersion);
+  sqlite3_finalize(statement);
+}
+
 TEST(SqliteRoomStoreTest, UnwritableLocationIsStoreUnavailable) {
   try {
     SqliteRoomStore store("/proc/liveroom-cannot-be-here/liveroom.db");
@@ -591,6 +691,51 @@ TEST_F(MongoRoomStoreServerTest, DocumentUsesTheSpecFieldNames) {
 
   store_->markEnded("live_doc", kT0 + 9);
   EXPECT_EQ(store_->get("live_doc")->ended_at_ms, kT0 + 9);
+}
+
+TEST_F(MongoRoomStoreServerTest, DocumentWithoutProviderReadsAsCloudflare) {
+  RoomRecord local = makeRoom("live_newdoc", kT0 + 1);
+  local.provider = "local";
+  store_->insert(local);
+
+  // A room as stores before the provider field wrote it: no `provider` at all.
+  MongoClient client = harness_->connect();
+  mongoc_collection_t* collection =
+      mongoc_client_get_collection(client.get(), harness_->database().c_str(), "livestreams");
+  bson_t doc;
+  bson_init(&doc);
+  BSON_APPEND_UTF8(&doc, "room_id", "live_olddoc");
+  BSON_APPEND_UTF8(&doc, "session_id", "uid_olddoc");
+  BSON_APPEND_UTF8(&doc, "host", "alice");
+  BSON_APPEND_UTF8(&doc, "status", "active");
+  BSON_APPEND_DATE_TIME(&doc, "created_at", kT0);
+  BSON_APPEND_UTF8(&doc, "title", "Old room");
+  BSON_APPEND_UTF8(&doc, "mode", "webrtc");
+  BSON_APPEND_BOOL(&doc, "live", false);
+  BSON_APPEND_DATE_TIME(&doc, "updated_at", kT0);
+  BSON_APPEND_NULL(&doc, "ended_at");
+  BSON_APPEND_UTF8(&doc, "host_token_hash", std::string(64, 'a').c_str());
+  bson_error_t error;
+  EXPECT_TRUE(mongoc_collection_insert_one(collection, &doc, nullptr, nullptr, &error)) << error.message;
+
+  bson_t filter;
+  bson_init(&filter);
+  BSON_APPEND_UTF8(&filter, "room_id", "live_newdoc");
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(collection, &filter, nullptr, nullptr);
+  const bson_t* found = nullptr;
+  ASSERT_TRUE(mongoc_cursor_next(cursor, &found));
+  bson_iter_t iter;
+  ASSERT_TRUE(bson_iter_init_find(&iter, found, "provider"));
+  EXPECT_STREQ(bson_iter_utf8(&iter, nullptr), "local");
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(&filter);
+  bson_destroy(&doc);
+  mongoc_collection_destroy(collection);
+
+  EXPECT_EQ(store_->get("live_olddoc")->provider, "cloudflare");
+  EXPECT_EQ(store_->getBySessionId("uid_olddoc")->provider, "cloudflare");
+  EXPECT_EQ(store_->markEnded("live_olddoc", kT0 + 2)->provider, "cloudflare");
+  EXPECT_EQ(store_->get("live_newdoc"), local);
 }
 
 TEST_F(MongoRoomStoreServerTest, DatabaseComesFromTheUriPath) {

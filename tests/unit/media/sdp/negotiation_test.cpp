@@ -170,6 +170,30 @@ TEST(SdpNegotiation, NegotiateViewerAgainstPublisher) {
   EXPECT_TRUE(bad.media[1].codec->isOpus());
 }
 
+TEST(SdpNegotiation, ConstrainedBaselineSpellingsMatch) {
+  // x264enc / openh264enc publish 42c01e; browsers offer 42e01f for Constrained Baseline.
+  const SessionDescription viewer = fixture(kGstWhep);
+  const CodecMatch cb = matchViewerCodec(viewer.media[0], {"H264", "packetization-mode=1;profile-level-id=42c01e"});
+  ASSERT_TRUE(cb.ok()) << cb.error;
+  EXPECT_EQ(parseFmtpParameters(cb.codec->fmtp).at("profile-level-id").substr(0, 4), "42e0");
+  const SessionDescription vp8_and_high = edited(kGstWhep,
+                                                 "96 97 98 99 100 101 35 36 37 38 102 103 104 107 108 109 114 115 116 "
+                                                 "117 39 40 41 42 43 44 45 46 47 48 118 119 120 49",
+                                                 "96 97");
+  EXPECT_FALSE(
+      matchViewerCodec(vp8_and_high.media[0], {"H264", "packetization-mode=1;profile-level-id=42c01e"}).ok());
+}
+
+TEST(SdpNegotiation, BundleOnlySectionsWithPortZeroAreAccepted) {
+  // GStreamer webrtcbin (max-bundle) offers its second section as port 0 + a=bundle-only.
+  const std::string text = sdpFixtureFromE2e("gst122-webrtcbin-whip-offer-vp8.sdp");
+  const SessionDescription offer = parse(text);
+  const std::vector<MediaDecision> decisions = negotiate(offer);
+  ASSERT_EQ(decisions.size(), 2u);
+  EXPECT_TRUE(decisions[0].accepted) << decisions[0].reject_reason;
+  EXPECT_TRUE(decisions[1].accepted) << decisions[1].reject_reason;
+}
+
 TEST(SdpNegotiation, WaitingViewerGetsEverySupportedCodecWithoutRtx) {
   const SessionDescription viewer = fixture(kGstWhep);
   const ViewerNegotiation waiting = negotiateViewer(viewer, std::nullopt, std::nullopt);

@@ -10,13 +10,22 @@
 
 namespace liveroom::media::sdp::fixtures {
 
-std::string sdpFixture(const char* name) {
-  const std::filesystem::path path = std::filesystem::path(LIVEROOM_FIXTURES_DIR) / "sdp" / name;
+namespace {
+std::string readFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("missing fixture " + path.string());
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+}  // namespace
+
+std::string sdpFixture(const char* name) {
+  return readFile(std::filesystem::path(LIVEROOM_FIXTURES_DIR) / "sdp" / name);
+}
+
+std::string sdpFixtureFromE2e(const char* name) {
+  return readFile(std::filesystem::path(LIVEROOM_E2E_FIXTURES_DIR) / name);
 }
 
 }  // namespace liveroom::media::sdp::fixtures

@@ -13,5 +13,7 @@ inline constexpr const char* kTricklePatch2 = "simple-whip-client-patch-2.sdpfra
 
 // The bytes of fixtures/sdp/<name>.
 std::string sdpFixture(const char* name);
+// The bytes of tests/e2e/fixtures/<name>: offers captured from our own end-to-end clients.
+std::string sdpFixtureFromE2e(const char* name);
 
 }  // namespace liveroom::media::sdp::fixtures
