@@ -34,7 +34,7 @@ std::string formatTimestamp(int64_t epoch_ms) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
-nlohmann::json publicView(const RoomRecord& room) {
+nlohmann::json publicView(const RoomRecord& room, size_t viewers) {
   nlohmann::json playback = playbackView(room);
   nlohmann::json whep = playback["whep_url"];
   return {{"room_id", room.room_id},
@@ -44,15 +44,15 @@ nlohmann::json publicView(const RoomRecord& room) {
           {"provider", room.provider},
           {"status", room.status},
           {"live", room.live},
-          {"viewers", 0},
+          {"viewers", room.status == "ended" ? 0 : viewers},
           {"created_at", formatTimestamp(room.created_at_ms)},
           {"ended_at", room.ended_at_ms ? nlohmann::json(formatTimestamp(*room.ended_at_ms)) : nlohmann::json(nullptr)},
           {"whep_url", std::move(whep)},
           {"playback", std::move(playback)}};
 }
 
-std::string renderPublicView(const RoomRecord& room) {
-  return publicView(room).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string renderPublicView(const RoomRecord& room, size_t viewers) {
+  return publicView(room, viewers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json ingestView(const RoomRecord& room) {

@@ -15,9 +15,9 @@ namespace liveroom::api {
 std::string formatTimestamp(int64_t epoch_ms);
 
 // Never contains whip_url, ingest, keys, passphrases, tokens or the session id.
-nlohmann::json publicView(const RoomRecord& room);
+nlohmann::json publicView(const RoomRecord& room, size_t viewers = 0);
 // publicView serialized: what the join cache keeps (RoomServiceOptions::render_public_view).
-std::string renderPublicView(const RoomRecord& room);
+std::string renderPublicView(const RoomRecord& room, size_t viewers);
 nlohmann::json ingestView(const RoomRecord& room);
 nlohmann::json createdView(const RoomRecord& room, const std::string& host_token);
 

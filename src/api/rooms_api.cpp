@@ -7,6 +7,7 @@
 
 #include "api/cursor.hpp"
 #include "api/errors.hpp"
+#include "api/http_helpers.hpp"
 #include "api/json_body.hpp"
 #include "api/room_views.hpp"
 #include "common/error.hpp"
@@ -19,45 +20,6 @@ namespace liveroom::api {
 namespace {
 
 constexpr std::string_view kPrefix = "/api/livestream/";
-
-http::Response jsonText(int status, std::string body) {
-  http::Response res;
-  res.status = status;
-  res.body = std::move(body);
-  res.headers.reserve(4);
-  res.set("Content-Type", "application/json");
-  res.set("Cache-Control", "no-store");
-  return res;
-}
-
-http::Response json(int status, const nlohmann::json& body) {
-  return jsonText(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
-http::Response fromError(const Error& e) {
-  http::Response res = errorResponse(e.code(), e.what());
-  if (auto retry = e.retryAfterSeconds()) res.set("Retry-After", std::to_string(*retry));
-  return res;
-}
-
-http::Response methodNotAllowed(std::string_view allow) {
-  http::Response res = errorResponse("method_not_allowed", "method not allowed here; use " + std::string(allow));
-  res.set("Allow", std::string(allow) + ", OPTIONS");
-  return res;
-}
-
-// The bearer token of the request; throws unauthorized when there is none.
-std::string bearerToken(const http::Request& req) {
-  auto auth = req.header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!auth || auth->size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), auth->begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-      })) {
-    throw Error(codes::kUnauthorized, "missing Authorization: Bearer <token>");
-  }
-  return std::string(rooms::trimAscii(auth->substr(kBearer.size())));
-}
 
 std::string requireRoomId(std::optional<std::string> room_id) {
   if (!room_id || room_id->empty()) throw Error(codes::kInvalidField, "room_id is required");
@@ -75,20 +37,7 @@ RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunn
       run_provider_calls_(std::move(run_provider_calls)) {}
 
 void RoomsApi::applyCors(const http::Request& req, http::Response& res) const {
-  if (options_.cors_origins.empty()) return;
-  if (options_.cors_origins.size() == 1 && options_.cors_origins[0] == "*") {
-    res.set("Access-Control-Allow-Origin", "*");
-    return;
-  }
-  res.set("Vary", "Origin");
-  if (auto origin = req.header("origin")) {
-    for (const auto& allowed : options_.cors_origins) {
-      if (allowed == *origin) {
-        res.set("Access-Control-Allow-Origin", allowed);
-        return;
-      }
-    }
-  }
+  api::applyCors(options_.cors_origins, req, res);
 }
 
 void RoomsApi::runBlocking(const BlockingRunner& runner, const http::Request& req, http::Responder respond,
@@ -225,7 +174,8 @@ http::Response RoomsApi::update(const http::Request& req) {
   auto body = parseJsonObjectBody(req);
   auto room_id = requireRoomId(optionalString(body, "room_id"));
   std::string title = requireString(body, "title");
-  return json(200, publicView(service_.update(room_id, token, title)));
+  const RoomRecord room = service_.update(room_id, token, title);
+  return json(200, publicView(room, service_.viewerCount(room.session_id)));
 }
 
 http::Response RoomsApi::end(const http::Request& req) {
@@ -262,7 +212,7 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
   }
   auto page = service_.list(query);
   nlohmann::json rooms = nlohmann::json::array();
-  for (const auto& room : page.rooms) rooms.push_back(publicView(room));
+  for (const auto& room : page.rooms) rooms.push_back(publicView(room, service_.viewerCount(room.session_id)));
   return json(200, {{"rooms", std::move(rooms)},
                     {"next_cursor", page.next ? nlohmann::json(encodeCursor(*page.next)) : nullptr}});
 }

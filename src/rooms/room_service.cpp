@@ -43,7 +43,9 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
   auto snapshot = std::make_shared<RoomSnapshot>();
   snapshot->room_id = room.room_id;
   snapshot->ended = room.status == "ended";
-  if (options_.render_public_view) snapshot->public_view = options_.render_public_view(room);
+  if (options_.render_public_view) {
+    snapshot->public_view = options_.render_public_view(room, viewerCount(room.session_id));
+  }
   cache_.put(snapshot, RoomCache::Clock::now());
   return snapshot;
 }
@@ -175,6 +177,30 @@ std::optional<std::string> RoomService::setLiveByInput(std::string_view session_
   if (room->live != live) setLive(room->room_id, live);
   spdlog::info("room {} is {}", room->room_id, live ? "live" : "not live");
   return room->room_id;
+}
+
+std::optional<RoomRecord> RoomService::findByInput(std::string_view session_id) {
+  if (session_id.empty()) return std::nullopt;
+  return store_.getBySessionId(session_id);
+}
+
+void RoomService::setViewersByInput(std::string_view session_id, size_t viewers) {
+  {
+    std::lock_guard lock(viewers_mutex_);
+    if (viewers == 0) {
+      viewers_.erase(std::string(session_id));
+    } else {
+      viewers_[std::string(session_id)] = viewers;
+    }
+  }
+  auto room = store_.getBySessionId(session_id);
+  if (room && room->status != "ended") remember(*room);
+}
+
+size_t RoomService::viewerCount(std::string_view session_id) const {
+  std::lock_guard lock(viewers_mutex_);
+  auto it = viewers_.find(std::string(session_id));
+  return it == viewers_.end() ? 0 : it->second;
 }
 
 bool RoomService::ready() {

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +27,8 @@ struct RoomServiceOptions {
   size_t cache_capacity = 100000;
   // Renders the public view of a room (the api's JSON); kept in the read cache so joins
   // do not render it again. Must show nothing secret.
-  std::function<std::string(const RoomRecord&)> render_public_view;
+  // `viewers`: how many watch the room's input right now (viewer counts of the provider).
+  std::function<std::string(const RoomRecord&, size_t viewers)> render_public_view;
   // Epoch milliseconds; replaceable so tests control time.
   std::function<int64_t()> now_ms;
 };
@@ -72,6 +75,13 @@ class RoomService {
   // Unknown inputs and ended rooms are left alone; returns the room it applied to.
   std::optional<std::string> setLiveByInput(std::string_view session_id, bool live);
 
+  // The room of a provider live input (its session_id), any status; nullopt when none.
+  std::optional<RoomRecord> findByInput(std::string_view session_id);
+  // Provider event: how many viewers an input has now. Refreshes the room's cached view.
+  void setViewersByInput(std::string_view session_id, size_t viewers);
+  // The last count reported for an input (0 when none). Non-blocking.
+  size_t viewerCount(std::string_view session_id) const;
+
   bool ready();
   bool hasProvider() const { return provider_ != nullptr; }
 
@@ -84,6 +94,8 @@ class RoomService {
   StreamProvider* provider_;
   RoomServiceOptions options_;
   RoomCache cache_;
+  mutable std::mutex viewers_mutex_;
+  std::unordered_map<std::string, size_t> viewers_;  // input session_id -> viewers (only non-zero)
 };
 
 }  // namespace liveroom::rooms

@@ -85,7 +85,7 @@ class RoomServiceTest : public ::testing::Test {
     RoomServiceOptions options;
     options.cache_ttl = std::chrono::milliseconds(60000);
     options.now_ms = [this] { return now_ms_; };
-    options.render_public_view = [](const RoomRecord& r) { return r.title + (r.live ? "|live" : "|idle"); };
+    options.render_public_view = [](const RoomRecord& r, size_t) { return r.title + (r.live ? "|live" : "|idle"); };
     service_ = std::make_unique<RoomService>(*store_, &provider_, options);
   }
   void TearDown() override {

@@ -1,0 +1,68 @@
+// Shared response/request helpers of the api (see http_helpers.hpp).
+#include "api/http_helpers.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "api/errors.hpp"
+#include "rooms/validation.hpp"
+
+namespace liveroom::api {
+
+http::Response jsonText(int status, std::string body) {
+  http::Response res;
+  res.status = status;
+  res.body = std::move(body);
+  res.headers.reserve(4);
+  res.set("Content-Type", "application/json");
+  res.set("Cache-Control", "no-store");
+  return res;
+}
+
+http::Response json(int status, const nlohmann::json& body) {
+  return jsonText(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+http::Response fromError(const Error& e) {
+  http::Response res = errorResponse(e.code(), e.what());
+  if (auto retry = e.retryAfterSeconds()) res.set("Retry-After", std::to_string(*retry));
+  return res;
+}
+
+http::Response methodNotAllowed(std::string_view allow) {
+  http::Response res = errorResponse("method_not_allowed", "method not allowed here; use " + std::string(allow));
+  res.set("Allow", std::string(allow) + ", OPTIONS");
+  return res;
+}
+
+// The bearer token of the request; throws unauthorized when there is none.
+std::string bearerToken(const http::Request& req) {
+  auto auth = req.header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!auth || auth->size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), auth->begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    throw Error(codes::kUnauthorized, "missing Authorization: Bearer <token>");
+  }
+  return std::string(rooms::trimAscii(auth->substr(kBearer.size())));
+}
+
+void applyCors(const std::vector<std::string>& origins, const http::Request& req, http::Response& res) {
+  if (origins.empty()) return;
+  if (origins.size() == 1 && origins[0] == "*") {
+    res.set("Access-Control-Allow-Origin", "*");
+    return;
+  }
+  res.set("Vary", "Origin");
+  if (auto origin = req.header("origin")) {
+    for (const auto& allowed : origins) {
+      if (allowed == *origin) {
+        res.set("Access-Control-Allow-Origin", allowed);
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace liveroom::api

@@ -1,0 +1,26 @@
+// Response and request helpers shared by the api's route families (rooms, WHIP/WHEP):
+// JSON replies, the error envelope from liveroom::Error, 405s, bearer tokens, CORS.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "http/message.hpp"
+
+namespace liveroom::api {
+
+http::Response jsonText(int status, std::string body);
+http::Response json(int status, const nlohmann::json& body);
+// The error envelope for `e` (status from errors.cpp), with Retry-After when it has one.
+http::Response fromError(const Error& e);
+http::Response methodNotAllowed(std::string_view allow);
+// The bearer token of the request; throws unauthorized when there is none.
+std::string bearerToken(const http::Request& req);
+// Access-Control-Allow-Origin for `origins` ("*" or an allow-list echoing a listed Origin).
+void applyCors(const std::vector<std::string>& origins, const http::Request& req, http::Response& res);
+
+}  // namespace liveroom::api
