@@ -11,7 +11,7 @@
 namespace liveroom::api {
 
 int httpStatusFor(std::string_view code) {
-  static constexpr std::array<std::pair<std::string_view, int>, 21> kTable{{
+  static constexpr std::array<std::pair<std::string_view, int>, 28> kTable{{
       {codes::kInvalidJson, 400},
       {codes::kInvalidField, 400},
       {"bad_request", 400},
@@ -20,9 +20,15 @@ int httpStatusFor(std::string_view code) {
       {codes::kForbidden, 403},
       {codes::kRoomNotFound, 404},
       {"not_found", 404},
+      {"session_not_found", 404},
       {"method_not_allowed", 405},
       {codes::kRoomExists, 409},
       {codes::kRoomEnded, 410},
+      {"publisher_exists", 409},
+      {"precondition_failed", 412},
+      {"unsupported_codec", 422},
+      {"ice_restart_unsupported", 422},
+      {"mode_unsupported", 422},
       {"payload_too_large", 413},
       {"unsupported_media_type", 415},
       {"headers_too_large", 431},
@@ -32,6 +38,7 @@ int httpStatusFor(std::string_view code) {
       {codes::kProviderRateLimited, 503},
       {codes::kStoreUnavailable, 503},
       {codes::kStreamProviderUnavailable, 503},
+      {"media_unavailable", 503},
       {"internal_error", 500},
   }};
   for (const auto& [c, status] : kTable) {

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -28,6 +29,9 @@
 #include "store/sqlite/sqlite_room_store.hpp"
 #include "stream/cloudflare/cloudflare_stream.hpp"
 #include "web/static_site.hpp"
+#include "api/webrtc_api.hpp"
+#include "media/server/media_server.hpp"
+#include "stream/local/local_stream.hpp"
 
 namespace liveroom::app {
 
@@ -100,7 +104,47 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_option("--web-dir", c.web_dir, "directory of the web pages (lobby, studio, watch)")
       ->envname("LIVEROOM_WEB_DIR")
       ->capture_default_str();
+  serve.add_option("--webrtc-port", c.webrtc_port, "UDP port of the embedded media server (--stream local)")
+      ->envname("LIVEROOM_WEBRTC_PORT")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  serve
+      .add_option("--webrtc-ip", c.webrtc_ips,
+                  "IPv4 addresses the media server advertises to browsers (default: every interface address); "
+                  "repeat or comma-separate")
+      ->envname("LIVEROOM_WEBRTC_IP")
+      ->delimiter(',')
+      ->check(CLI::ValidIPV4);
 }
+
+// Media server events -> rooms: live flag and viewer counts. Store writes run on the store
+// pool, in order (one strand), never on the media thread.
+class RoomMediaEvents final : public media::MediaServer::Listener {
+ public:
+  explicit RoomMediaEvents(boost::asio::thread_pool& pool) : strand_(boost::asio::make_strand(pool)) {}
+  // Before any traffic: the service exists only after the provider that needs this listener.
+  void attach(rooms::RoomService& service) { service_ = &service; }
+
+  void onPublisherLive(const std::string& input_uid, bool live) override {
+    boost::asio::post(strand_, [this, input_uid, live] { run([&] { service_->setLiveByInput(input_uid, live); }); });
+  }
+  void onViewerCount(const std::string& input_uid, size_t viewers) override {
+    boost::asio::post(strand_,
+                      [this, input_uid, viewers] { run([&] { service_->setViewersByInput(input_uid, viewers); }); });
+  }
+
+ private:
+  template <typename F>
+  static void run(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      spdlog::warn("media event not applied to its room: {}", e.what());
+    }
+  }
+  rooms::RoomService* service_ = nullptr;
+  boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
+};
 
 // SIGINT/SIGTERM are blocked in every thread and awaited here.
 void blockStopSignals(sigset_t& set) {
@@ -133,8 +177,38 @@ int serve(ServeConfig config) {
   blockStopSignals(stop_signals);
   setupLogging(config.log_level);
 
+  // Store calls and provider calls get separate pools: a slow Cloudflare (each call may
+  // take its whole timeout) then delays only creates and ends, never joins.
+  boost::asio::thread_pool store_pool(static_cast<size_t>(config.blocking_threads));
+  boost::asio::thread_pool provider_pool(static_cast<size_t>(config.blocking_threads));
+
   std::unique_ptr<StreamProvider> provider;
-  if (config.stream == "cloudflare") {
+  RoomMediaEvents media_events(store_pool);
+  std::unique_ptr<media::MediaServer> media_server;
+  LocalStream* local_stream = nullptr;
+  if (config.stream == "local") {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) return configError("--data-dir: cannot create " + config.data_dir + ": " + ec.message());
+    std::string secret;
+    try {
+      secret = LocalStream::loadOrCreateSecret(std::filesystem::path(config.data_dir) / "media-secret");
+    } catch (const std::exception& e) {
+      return configError(std::string("--data-dir: ") + e.what());
+    }
+    media::MediaServerOptions media_options;
+    media_options.port = static_cast<uint16_t>(config.webrtc_port);
+    media_options.advertised_addresses = config.webrtc_ips;
+    try {
+      media_server = std::make_unique<media::MediaServer>(media_options, &media_events);
+    } catch (const std::exception& e) {
+      return configError(std::string("--webrtc-port: ") + e.what());
+    }
+    // The public URL is known once the HTTP port is bound (port 0 in tests): set below.
+    auto local = std::make_unique<LocalStream>(config.public_url, std::move(secret), *media_server);
+    local_stream = local.get();
+    provider = std::move(local);
+  } else if (config.stream == "cloudflare") {
     try {
       provider = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
     } catch (const std::invalid_argument& e) {
@@ -165,11 +239,7 @@ int serve(ServeConfig config) {
   service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
   service_options.render_public_view = api::renderPublicView;
   rooms::RoomService service(*store, provider.get(), service_options);
-
-  // Store calls and provider calls get separate pools: a slow Cloudflare (each call may
-  // take its whole timeout) then delays only creates and ends, never joins.
-  boost::asio::thread_pool store_pool(static_cast<size_t>(config.blocking_threads));
-  boost::asio::thread_pool provider_pool(static_cast<size_t>(config.blocking_threads));
+  media_events.attach(service);
   api::ApiOptions api_options;
   api_options.cors_origins = config.cors_origins;
   api_options.api_key = config.api_key;
@@ -194,7 +264,16 @@ int serve(ServeConfig config) {
   if (!std::filesystem::is_regular_file(site.root() / "index.html")) {
     spdlog::warn("--web-dir {}: no index.html there, the web pages will answer 404", site.root().string());
   }
-  http::Server server(server_options, [&rooms_api, &site](http::Request&& req, http::Responder respond) {
+  std::unique_ptr<api::WebRtcApi> webrtc_api;
+  if (local_stream != nullptr) {
+    api::WebRtcApiOptions webrtc_options;
+    webrtc_options.cors_origins = config.cors_origins;
+    webrtc_api = std::make_unique<api::WebRtcApi>(
+        service, *local_stream, *media_server, webrtc_options,
+        [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); });
+  }
+  http::Server server(server_options, [&rooms_api, &site, &webrtc_api](http::Request&& req, http::Responder respond) {
+    if (webrtc_api && api::WebRtcApi::owns(req.path)) return webrtc_api->handle(std::move(req), std::move(respond));
     if (auto page = site.handle(req)) return respond(std::move(*page));
     rooms_api.handle(std::move(req), std::move(respond));
   });
@@ -206,6 +285,11 @@ int serve(ServeConfig config) {
 
   std::string url =
       config.public_url.empty() ? "http://" + listen.first + ":" + std::to_string(server.port()) : config.public_url;
+  if (local_stream != nullptr) {
+    local_stream->setPublicUrl(url);
+    spdlog::info("media server on UDP port {} (candidates {})", media_server->port(),
+                 fmt::join(media_server->advertisedAddresses(), ", "));
+  }
   spdlog::info("liveroom {} listening on http://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION, listen.first,
                server.port(), url, store->name(), provider ? provider->name() : "none");
   if (!provider) {
@@ -218,8 +302,9 @@ int serve(ServeConfig config) {
   sigwait(&stop_signals, &signal);
   spdlog::info("stopping (signal {})", signal);
   server.stop();
+  provider_pool.join();  // ends in flight may still close inputs on the media server
+  media_server.reset();  // closes every session; its last events go to the store pool
   store_pool.join();
-  provider_pool.join();
   return 0;
 }
 

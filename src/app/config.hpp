@@ -26,7 +26,9 @@ struct ServeConfig {
   std::string log_level = "info";
   int http_threads = 0;  // 0: one per core
   int blocking_threads = 16;
-  std::string web_dir = LIVEROOM_WEB_DIR;  // the web pages (web/ of the source tree by default)
+  std::string web_dir = LIVEROOM_WEB_DIR;
+  int webrtc_port = 8189;               // the embedded media server's one UDP port (0: any)
+  std::vector<std::string> webrtc_ips;  // advertised host candidates; empty: every interface address  // the web pages (web/ of the source tree by default)
   std::optional<CloudflareConfig> cloudflare;
 };
 

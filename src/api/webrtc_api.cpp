@@ -1,0 +1,205 @@
+// WHIP/WHEP routes (see webrtc_api.hpp).
+#include "api/webrtc_api.hpp"
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "api/errors.hpp"
+#include "api/http_helpers.hpp"
+#include "common/error.hpp"
+#include "rooms/validation.hpp"
+
+namespace liveroom::api {
+
+namespace {
+
+constexpr std::string_view kPublishSuffix = "/webRTC/publish";
+constexpr std::string_view kPlaySuffix = "/webRTC/play";
+constexpr std::string_view kAliasPrefix = "/whip/";
+constexpr std::string_view kSessionPrefix = "/webRTC/sessions/";
+constexpr std::string_view kAllow = "POST, GET, HEAD, OPTIONS";
+constexpr std::string_view kSessionAllow = "PATCH, DELETE, GET, HEAD, OPTIONS";
+
+bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool isHex32(std::string_view s) { return LocalStream::isValidUid(s); }
+
+// The media type of a Content-Type value, lower-cased, without parameters.
+std::string mediaType(std::optional<std::string_view> content_type) {
+  if (!content_type) return {};
+  std::string_view v = content_type->substr(0, content_type->find(';'));
+  std::string out(rooms::trimAscii(v));
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+http::Response noContent() {
+  http::Response res;
+  res.status = 204;
+  return res;
+}
+
+}  // namespace
+
+WebRtcApi::WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaServer& media,
+                     WebRtcApiOptions options, BlockingRunner run_store_calls)
+    : service_(service),
+      stream_(stream),
+      media_(media),
+      options_(std::move(options)),
+      run_store_calls_(std::move(run_store_calls)) {}
+
+bool WebRtcApi::owns(std::string_view path) {
+  return endsWith(path, kPublishSuffix) || endsWith(path, kPlaySuffix) || path.rfind(kAliasPrefix, 0) == 0 ||
+         path.rfind(kSessionPrefix, 0) == 0;
+}
+
+http::Response WebRtcApi::decorate(const http::Request& req, http::Response res) const {
+  applyCors(options_.cors_origins, req, res);
+  res.set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
+  res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
+  res.set("Access-Control-Allow-Methods", "POST, PATCH, DELETE, GET, HEAD, OPTIONS");
+  res.set("Cache-Control", "no-store");
+  return res;
+}
+
+std::string WebRtcApi::sessionUrl(const http::Request& req, const std::string& session_id) const {
+  std::string base = stream_.publicUrl();  // when the request names no Host
+  if (auto host = req.header("host"); host && !host->empty() && host->find_first_of("/\r\n ") == std::string::npos) {
+    base = "http://" + std::string(*host);
+  }
+  return base + std::string(kSessionPrefix) + session_id;
+}
+
+void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
+  const std::string path = req.path;
+  auto answer = [&](http::Response res) { respond(decorate(req, std::move(res))); };
+  try {
+    Kind kind;
+    std::string target;  // uid, room id or session id
+    if (path.rfind(kSessionPrefix, 0) == 0) {
+      kind = Kind::Session;
+      target = path.substr(kSessionPrefix.size());
+      if (!isHex32(target)) throw Error("session_not_found", "no such session");
+    } else if (path.rfind(kAliasPrefix, 0) == 0) {
+      kind = Kind::PublishAlias;
+      target = path.substr(kAliasPrefix.size());
+      if (!rooms::isWellFormedRoomId(target)) throw Error(codes::kRoomNotFound, "no room with id " + target);
+    } else if (endsWith(path, kPublishSuffix)) {
+      kind = Kind::Publish;
+      // "/" + 32 hex key + "k" + 32 hex uid + suffix
+      const std::string_view id = std::string_view(path).substr(1, path.size() - 1 - kPublishSuffix.size());
+      const size_t k = id.find('k');
+      if (k == std::string_view::npos || !stream_.verifyPublishKey(id.substr(k + 1), id.substr(0, k))) {
+        throw Error("not_found", "no live input for this publish URL");
+      }
+      target = std::string(id.substr(k + 1));
+    } else {
+      kind = Kind::Play;
+      target = path.substr(1, path.size() - 1 - kPlaySuffix.size());
+      if (!isHex32(target)) throw Error("not_found", "no live input for this play URL");
+    }
+
+    const std::string& method = req.method;
+    if (method == "OPTIONS") {
+      http::Response res = noContent();
+      if (kind == Kind::Session) {
+        res.set("Allow", std::string(kSessionAllow));
+        res.set("Accept-Patch", "application/trickle-ice-sdpfrag");
+      } else {
+        res.set("Allow", std::string(kAllow));
+        res.set("Accept-Post", "application/sdp");
+      }
+      res.set("Access-Control-Max-Age", "600");
+      return answer(std::move(res));
+    }
+    if (method == "GET" || method == "HEAD") return answer(noContent());
+    if (kind == Kind::Session) return session(target, std::move(req), std::move(respond));
+    if (method != "POST") return answer(methodNotAllowed(kAllow.substr(0, 4)));
+    if (mediaType(req.header("content-type")) != "application/sdp") {
+      throw Error("unsupported_media_type", "send the SDP offer with Content-Type: application/sdp");
+    }
+    post(kind, std::move(target), std::move(req), std::move(respond));
+  } catch (const Error& e) {
+    answer(fromError(e));
+  }
+}
+
+void WebRtcApi::post(Kind kind, std::string target, http::Request&& req, http::Responder respond) {
+  auto shared = std::make_shared<http::Request>(std::move(req));
+  run_store_calls_([this, kind, target = std::move(target), shared, respond = std::move(respond)]() mutable {
+    auto fail = [&](const Error& e) { respond(decorate(*shared, fromError(e))); };
+    std::string uid;
+    try {
+      if (kind == Kind::PublishAlias) {
+        // Checks the host token; throws room_not_found, forbidden, unauthorized, room_ended.
+        const RoomRecord room = service_.ingest(target, bearerToken(*shared));
+        if (room.provider != LocalStream::kName) {
+          throw Error("not_found", "this room publishes to Cloudflare Stream: use its whip_url");
+        }
+        uid = room.session_id;
+      } else {
+        auto room = service_.findByInput(target);
+        if (!room || room->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+        if (room->status == "ended") throw Error(codes::kRoomEnded, "the room has ended");
+        uid = target;
+      }
+    } catch (const Error& e) {
+      return fail(e);
+    } catch (const std::exception& e) {
+      spdlog::error("webrtc api: room lookup failed: {}", e.what());
+      return fail(Error("internal_error", "internal error"));
+    }
+    auto done = [this, shared, respond = std::move(respond)](std::variant<media::SessionAnswer, Error> result) {
+      if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
+      auto& answer = std::get<media::SessionAnswer>(result);
+      http::Response res;
+      res.status = 201;
+      res.body = std::move(answer.sdp);
+      res.set("Content-Type", "application/sdp");
+      res.set("Location", sessionUrl(*shared, answer.session_id));
+      res.set("ETag", answer.etag);
+      respond(decorate(*shared, std::move(res)));
+    };
+    std::string offer = std::move(shared->body);
+    if (kind == Kind::Play) {
+      media_.play(uid, std::move(offer), std::move(done));
+    } else {
+      media_.publish(uid, std::move(offer), std::move(done));
+    }
+  });
+}
+
+void WebRtcApi::session(const std::string& session_id, http::Request&& req, http::Responder respond) {
+  auto shared = std::make_shared<http::Request>(std::move(req));
+  if (shared->method == "DELETE") {
+    media_.remove(session_id, [this, shared, respond = std::move(respond)](bool found) {
+      if (!found) return respond(decorate(*shared, fromError(Error("session_not_found", "no such session"))));
+      http::Response res;
+      res.status = 200;
+      respond(decorate(*shared, std::move(res)));
+    });
+    return;
+  }
+  if (shared->method != "PATCH") return respond(decorate(*shared, methodNotAllowed("PATCH, DELETE")));
+  if (mediaType(shared->header("content-type")) != "application/trickle-ice-sdpfrag") {
+    return respond(decorate(*shared, fromError(Error("unsupported_media_type",
+                                                     "send trickle candidates with Content-Type: "
+                                                     "application/trickle-ice-sdpfrag"))));
+  }
+  std::optional<std::string> if_match;
+  if (auto h = shared->header("if-match")) if_match = std::string(rooms::trimAscii(*h));
+  std::string body = std::move(shared->body);
+  media_.patch(session_id, std::move(if_match), std::move(body),
+               [this, shared, respond = std::move(respond)](std::variant<std::string, Error> result) {
+                 if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
+                 http::Response res = noContent();
+                 res.set("ETag", std::get<std::string>(result));
+                 respond(decorate(*shared, std::move(res)));
+               });
+}
+
+}  // namespace liveroom::api

@@ -1,0 +1,54 @@
+// The WHIP (RFC 9725) and WHEP (draft-ietf-wish-whep) HTTP resources of the embedded media
+// server, in Cloudflare Stream's URL shapes so a front end written for one works with the other:
+//   POST /<32-hex key>k<uid>/webRTC/publish   WHIP, the key proves the right to publish
+//   POST /whip/<room_id>                      WHIP with Authorization: Bearer <host token> (OBS 30+)
+//   POST /<uid>/webRTC/play                   WHEP
+//   PATCH|DELETE|GET|HEAD /webRTC/sessions/<32-hex session id>   the session (Location)
+// plus OPTIONS (Accept-Post: application/sdp) and GET/HEAD (204) on every one of them, and CORS
+// on every reply. Room checks (does the input exist, has the room ended, is the token right) run
+// on the store pool; the media work on the media thread.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/message.hpp"
+#include "media/server/media_server.hpp"
+#include "rooms/room_service.hpp"
+#include "stream/local/local_stream.hpp"
+
+namespace liveroom::api {
+
+struct WebRtcApiOptions {
+  std::vector<std::string> cors_origins{"*"};
+};
+
+class WebRtcApi {
+ public:
+  using BlockingRunner = std::function<void(std::function<void()>)>;
+
+  WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaServer& media, WebRtcApiOptions options,
+            BlockingRunner run_store_calls);
+
+  // True for the paths above (and malformed ones of the same families, answered 404 here).
+  static bool owns(std::string_view path);
+  void handle(http::Request&& req, http::Responder respond);
+
+ private:
+  enum class Kind { Publish, PublishAlias, Play, Session };
+  void post(Kind kind, std::string target, http::Request&& req, http::Responder respond);
+  void session(const std::string& session_id, http::Request&& req, http::Responder respond);
+  http::Response decorate(const http::Request& req, http::Response res) const;
+  std::string sessionUrl(const http::Request& req, const std::string& session_id) const;
+
+  rooms::RoomService& service_;
+  LocalStream& stream_;
+  media::MediaServer& media_;
+  WebRtcApiOptions options_;
+  BlockingRunner run_store_calls_;
+};
+
+}  // namespace liveroom::api
