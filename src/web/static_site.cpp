@@ -136,10 +136,10 @@ bool isReservedPath(std::string_view path) {
       isUnder(path, "/whep")) {
     return true;
   }
-  // /<input>/webRTC/publish, /<input>/webRTC/play and their sessions (Cloudflare's URL
-  // shapes, which the embedded media server keeps).
+  // /<input>/webRTC/publish, /<input>/webRTC/play (Cloudflare's URL shapes, which the
+  // embedded media server keeps) and its sessions under /webRTC/.
   auto segments = splitSegments(path);
-  return segments.size() >= 2 && segments[1] == "webRTC";
+  return segments[0] == "webRTC" || (segments.size() >= 2 && segments[1] == "webRTC");
 }
 
 StaticSite::StaticSite(fs::path root, StaticSiteOptions options) : options_(std::move(options)) {

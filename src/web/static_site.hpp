@@ -45,7 +45,7 @@ class StaticSite {
 std::string_view contentTypeFor(std::string_view file_name);
 
 // True for paths other handlers own: /api/..., /healthz, /readyz, /whip/..., and
-// /<something>/webRTC/... (the media server's WHIP/WHEP resources).
+// /<something>/webRTC/... and /webRTC/... (the media server's WHIP/WHEP resources).
 bool isReservedPath(std::string_view path);
 
 }  // namespace liveroom::web

@@ -139,8 +139,9 @@ TEST_F(StaticSiteTest, LeavesOtherRoutesToTheCaller) {
   }
   EXPECT_TRUE(isReservedPath("/api/livestream/create"));
   EXPECT_TRUE(isReservedPath("/x/webRTC/publish"));
+  EXPECT_TRUE(isReservedPath("/webRTC/sessions/0123"));
   EXPECT_FALSE(isReservedPath("/apis"));
-  EXPECT_FALSE(isReservedPath("/webRTC/x"));
+  EXPECT_FALSE(isReservedPath("/js/x/webRTC"));
 }
 
 TEST_F(StaticSiteTest, OtherMethodsAre405) {
