@@ -36,6 +36,7 @@ let ended = false;
 // What is being sent: one MediaStream whose tracks follow the pickers.
 const stream = new MediaStream();
 let session = null; // the WHIP session, while there is one
+let stopping = null; // the previous session's stop(), awaited before publishing again
 let wantLive = false; // the host pressed Go live and not Stop
 let connecting = false;
 let attempt = 0;
@@ -255,7 +256,7 @@ function scheduleRetry() {
 }
 
 function dropSession() {
-  if (session) session.stop();
+  if (session) stopping = session.stop();
   session = null;
 }
 
@@ -308,6 +309,8 @@ async function connect() {
   connecting = true;
   render();
   try {
+    // The server allows one publisher per room: let the previous session go first.
+    if (stopping) await stopping;
     const s = await publish(target.url, stream, { token: target.token });
     if (!wantLive || ended) {
       s.stop();
@@ -536,6 +539,11 @@ async function onEnd() {
   button.disabled = true;
   clearError();
   try {
+    // Stop our own broadcast first, so its session ends by our DELETE, not by the end.
+    wantLive = false;
+    clearTimers();
+    dropSession();
+    if (stopping) await stopping;
     await endRoom(roomId, token);
     showEnded();
   } catch (err) {

@@ -8,6 +8,7 @@
 import { ApiError, errorFromResponse } from "./api.js";
 
 const ICE_GATHERING_TIMEOUT_MS = 1000;
+const STOP_GRACE_MS = 1000;
 
 function waitForIceGathering(pc, timeoutMs) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -74,16 +75,20 @@ export class Session {
     this.pc = pc;
     this.url = sessionUrl;
     this.token = token;
-    this.stopped = false;
+    this.stopping = null;
   }
 
-  // Closes the peer connection and DELETEs the session (fire and forget: the server
-  // also notices the peer going quiet).
+  // DELETEs the session, then closes the peer connection once the server has answered
+  // (at most STOP_GRACE_MS later): closing first would end the session from the media
+  // side and leave the DELETE to find nothing. The promise settles when both are done;
+  // it never rejects (the server also notices a peer going quiet).
   stop() {
-    if (this.stopped) return Promise.resolve();
-    this.stopped = true;
-    this.pc.close();
-    return this.url ? deleteSession(this.url, this.token) : Promise.resolve();
+    if (!this.stopping) {
+      const deleted = this.url ? deleteSession(this.url, this.token) : Promise.resolve();
+      const grace = new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS));
+      this.stopping = Promise.race([deleted, grace]).then(() => this.pc.close());
+    }
+    return this.stopping;
   }
 }
 
