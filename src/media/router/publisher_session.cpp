@@ -89,12 +89,18 @@ void PublisherSession::onRtcp(const uint8_t* data, size_t size) {
 void PublisherSession::requestKeyFrame(Clock::time_point now) {
   if (!video_ || video_->ssrc == 0 || !connected()) return;
   if (video_->last_keyframe_request != Clock::time_point{} && now - video_->last_keyframe_request < kKeyFrameInterval) {
+    video_->keyframe_request_pending = true;
     return;
   }
   video_->last_keyframe_request = now;
+  video_->keyframe_request_pending = false;
   rtcp_.clear();
   rtcp::appendPli(rtcp_, rtcp_ssrc_, video_->ssrc);
   sendRtcp();
+}
+
+void PublisherSession::flushKeyFrameRequest(Clock::time_point now) {
+  if (video_ && video_->keyframe_request_pending) requestKeyFrame(now);
 }
 
 std::optional<std::span<const uint8_t>> PublisherSession::storedPacket(sdp::MediaKind kind, uint16_t sequence,

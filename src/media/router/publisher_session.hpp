@@ -31,6 +31,7 @@ struct PublisherTrack {
   std::optional<rtp::ReceiveStats> stats;
   std::unique_ptr<rtp::RetransmissionBuffer> buffer;  // video only
   Session::Clock::time_point last_keyframe_request{};
+  bool keyframe_request_pending = false;
 
   sdp::PublisherCodec publisherCodec() const { return {codec.name, codec.fmtp}; }
 };
@@ -38,7 +39,7 @@ struct PublisherTrack {
 class PublisherSession final : public Session {
  public:
   // Minimum spacing of key-frame requests to the encoder, however many viewers ask.
-  static constexpr std::chrono::milliseconds kKeyFrameInterval{500};
+  static constexpr std::chrono::milliseconds kKeyFrameInterval{250};
 
   // `decisions`: the accepted sections of the publisher's offer (at most one per kind).
   PublisherSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
@@ -46,8 +47,11 @@ class PublisherSession final : public Session {
                    const std::vector<sdp::MediaDecision>& decisions, InputRouter& router, uint64_t remb_bps);
 
   const PublisherTrack* track(sdp::MediaKind kind) const;
-  // PLI to the encoder unless one went out less than kKeyFrameInterval ago.
+  // PLI to the encoder now, or, when one went out less than kKeyFrameInterval ago, as soon
+  // as the interval has passed (flushKeyFrameRequest): a viewer joining right after another
+  // still gets its key frame promptly instead of waiting for its own decoder to ask again.
   void requestKeyFrame(Clock::time_point now);
+  void flushKeyFrameRequest(Clock::time_point now);
   // The publisher-side packet with this sequence number, if still buffered (video).
   std::optional<std::span<const uint8_t>> storedPacket(sdp::MediaKind kind, uint16_t sequence,
                                                        Clock::time_point now) const;

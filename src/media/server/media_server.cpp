@@ -108,13 +108,16 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
 MediaServer::~MediaServer() {
   boost::asio::post(ioc_, [this] {
     for (auto& [id, session] : sessions_) session->close();
+    // Sessions unregister from the mux when destroyed: before it goes. Closing the socket
+    // then ends the pending receive, the last work keeping the io_context running.
+    sessions_.clear();
+    routers_.clear();
+    retired_.clear();
+    mux_.reset();
     timer_.cancel();
     work_.reset();
   });
   thread_.join();
-  sessions_.clear();
-  routers_.clear();
-  retired_.clear();
 }
 
 std::vector<sdp::LocalCandidate> MediaServer::candidates() const {
@@ -167,6 +170,7 @@ void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback 
 }
 
 SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::string& offer_text) {
+  if (!mux_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
   const sdp::SessionDescription offer = parseOffer(offer_text);
   const std::vector<sdp::MediaDecision> decisions = sdp::negotiate(offer);
   if (std::none_of(decisions.begin(), decisions.end(), [](const auto& d) { return d.accepted; })) {
@@ -207,6 +211,7 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
 }
 
 SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::string& offer_text) {
+  if (!mux_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
   const sdp::SessionDescription offer = parseOffer(offer_text);
   auto found = routers_.find(input_uid);
   PublisherSession* publisher = found == routers_.end() ? nullptr : found->second->publisher();
@@ -326,7 +331,7 @@ MediaServer::Stats MediaServer::stats() {
   std::promise<Stats> promise;
   auto future = promise.get_future();
   boost::asio::post(ioc_, [this, &promise] {
-    promise.set_value(Stats{sessions_.size(), routers_.size(), mux_->droppedDatagrams()});
+    promise.set_value(Stats{sessions_.size(), routers_.size(), mux_ ? mux_->droppedDatagrams() : 0});
   });
   return future.get();
 }
@@ -368,7 +373,7 @@ void MediaServer::retire(Session& session) {
     const bool was_counted_viewer = owned->role() == Session::Role::Viewer && owned->everConnected();
     input.remove(owned.get());
     if (was_publisher) {
-      if (listener_ != nullptr) listener_->onPublisherLive(uid, false);
+      if (listener_ != nullptr && owned->everConnected()) listener_->onPublisherLive(uid, false);
     } else if (was_counted_viewer) {
       notifyViewers(input);
     }
@@ -406,6 +411,7 @@ void MediaServer::onTimer() {
     if (s->role() == Session::Role::Publisher) {
       auto* publisher = static_cast<PublisherSession*>(s);
       publisher->sendTransportFeedback();
+      publisher->flushKeyFrameRequest(now);
       if (report_tick) publisher->sendReports(now);
     } else if (report_tick) {
       static_cast<ViewerSession*>(s)->sendReports(now);
