@@ -64,6 +64,7 @@ function render() {
   $("stop").disabled = !usable || !wantLive;
   $("camera").disabled = ended;
   $("microphone").disabled = ended;
+  $("codec").disabled = ended || wantLive; // chosen before going live (a new offer)
   $("end-room").disabled = ended;
 }
 
@@ -311,7 +312,7 @@ async function connect() {
   try {
     // The server allows one publisher per room: let the previous session go first.
     if (stopping) await stopping;
-    const s = await publish(target.url, stream, { token: target.token });
+    const s = await publish(target.url, stream, { token: target.token, videoCodec: $("codec").value });
     if (!wantLive || ended) {
       s.stop();
       return;

@@ -95,12 +95,15 @@ export class Session {
 // Publishes `stream` over WHIP. One sendonly transceiver each for audio and video, even
 // when the stream lacks that kind, so a camera or microphone picked later can be sent
 // with replaceTrack() (see Session.pc.getSenders()) without a new negotiation.
-export async function publish(url, stream, { token, signal } = {}) {
+// `videoCodec` ("vp8", "h264"; empty: the browser's order) is offered first: the server
+// takes the first codec of the offer it supports.
+export async function publish(url, stream, { token, signal, videoCodec } = {}) {
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
   try {
     for (const kind of ["audio", "video"]) {
       const track = stream.getTracks().find((t) => t.kind === kind);
-      pc.addTransceiver(track || kind, { direction: "sendonly", streams: [stream] });
+      const transceiver = pc.addTransceiver(track || kind, { direction: "sendonly", streams: [stream] });
+      if (kind === "video" && videoCodec) preferCodec(transceiver, videoCodec);
     }
     const sessionUrl = await exchange(pc, url, { token, signal, what: "media server" });
     return new Session(pc, sessionUrl, token);
@@ -108,6 +111,18 @@ export async function publish(url, stream, { token, signal } = {}) {
     pc.close();
     throw err;
   }
+}
+
+// Puts the codecs named `name` (case-insensitive, e.g. "h264") first in the offer; the
+// browser's order is kept when it cannot send that codec or cannot reorder.
+export function preferCodec(transceiver, name) {
+  const caps = globalThis.RTCRtpSender?.getCapabilities?.("video");
+  if (!caps || typeof transceiver.setCodecPreferences !== "function") return false;
+  const wanted = `video/${name}`.toLowerCase();
+  const first = caps.codecs.filter((c) => c.mimeType.toLowerCase() === wanted);
+  if (first.length === 0) return false;
+  transceiver.setCodecPreferences([...first, ...caps.codecs.filter((c) => c.mimeType.toLowerCase() !== wanted)]);
+  return true;
 }
 
 // Plays over WHEP. `onTrack(stream)` is called with the one MediaStream that gathers
