@@ -606,6 +606,10 @@ class LiveroomServer:
             cmd += ["--listen", f"127.0.0.1:{self.port}"]
         if self.pass_data_dir:
             cmd += ["--data-dir", str(self.data_dir)]
+        # The embedded media server's UDP port: any free one, so servers never collide
+        # (with each other, or with a `scripts/run` on 8189), unless the test picks one.
+        if "--webrtc-port" not in self.extra_args and "LIVEROOM_WEBRTC_PORT" not in self.env:
+            cmd += ["--webrtc-port", "0"]
         return cmd + self.extra_args
 
     def start(self, wait: bool = True, timeout: float = 15.0) -> "LiveroomServer":

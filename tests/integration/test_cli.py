@@ -56,7 +56,8 @@ def _bad_config(args: list[str], env: dict[str, str], tmp_path, timeout: float =
     """Runs `liveroom serve` expecting it to refuse; returns its one stderr line."""
     port = free_port()
     argv = ["serve"] + ([] if "--listen" in args else ["--listen", f"127.0.0.1:{port}"]) + \
-        ([] if "--data-dir" in args else ["--data-dir", str(tmp_path / "data")]) + list(args)
+        ([] if "--data-dir" in args else ["--data-dir", str(tmp_path / "data")]) + \
+        ([] if "--webrtc-port" in args or "LIVEROOM_WEBRTC_PORT" in env else ["--webrtc-port", "0"]) + list(args)
     try:
         p = run_cli(argv, env=env, timeout=timeout, cwd=tmp_path)
     except subprocess.TimeoutExpired:
@@ -110,7 +111,7 @@ def test_bad_configuration_does_not_leak_the_token(tmp_path):
 
 # ---- no stream provider --------------------------------------------------------------
 
-def test_without_provider_serves_reads_and_refuses_create(server):
+def test_without_cloudflare_rooms_run_on_the_embedded_media_server(server):
     srv = server()  # no CLOUDFLARE_* at all
     assert srv.get("/healthz").status == 200
     assert srv.get("/readyz").status == 200
@@ -119,9 +120,29 @@ def test_without_provider_serves_reads_and_refuses_create(server):
     assert r.json() == {"rooms": [], "next_cursor": None}, r.describe()
     assert_error(srv.join("live_AAAAAAAAAAAAAAAA"), 404, "room_not_found")
     r = srv.post("/api/livestream/create", {"title": "Lớp học online", "host": "user_123"})
-    assert_error(r, 503, "stream_provider_unavailable", mentions="CLOUDFLARE_ACCOUNT_ID")
-    # Still nothing created.
-    assert srv.list_rooms().json()["rooms"] == []
+    assert r.status == 201, r.describe()
+    room = r.json()
+    assert room["provider"] == "local"
+    assert room["whip_url"].startswith(srv.base_url + "/") and room["whip_url"].endswith("/webRTC/publish")
+    uid = room["whip_url"][len(srv.base_url) + 1:].split("/")[0].split("k")[1]
+    assert room["playback"]["whep_url"] == f"{srv.base_url}/{uid}/webRTC/play"
+    # Broadcast rooms (RTMPS/SRT in, HLS out) need Cloudflare.
+    r = srv.post("/api/livestream/create", {"title": "t", "host": "h", "mode": "broadcast"})
+    assert_error(r, 422, "mode_unsupported", mentions="Cloudflare")
+    assert [x["room_id"] for x in srv.list_rooms().json()["rooms"]] == [room["room_id"]]
+
+
+def test_webrtc_port_in_use_is_reported(tmp_path):
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("0.0.0.0", 0))
+        port = busy.getsockname()[1]
+        p = run_cli(["serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
+                     "--webrtc-port", str(port)], timeout=30, cwd=tmp_path)
+    err = p.stderr.decode("utf-8", "replace")
+    assert p.returncode == 2, err
+    last = [ln for ln in err.splitlines() if ln.strip()][-1]
+    assert "--webrtc-port" in last, last
 
 
 def test_without_provider_validation_still_runs_first(server):
@@ -191,8 +212,8 @@ def test_listen_address_in_use_is_reported(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        p = run_cli(["serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "d")],
-                    timeout=30, cwd=tmp_path)
+        p = run_cli(["serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "d"),
+                     "--webrtc-port", "0"], timeout=30, cwd=tmp_path)
     err = p.stderr.decode("utf-8", "replace")
     assert p.returncode != 0, err
     last = [ln for ln in err.splitlines() if ln.strip()][-1]
