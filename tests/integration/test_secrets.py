@@ -114,3 +114,39 @@ def test_startup_log_does_not_print_credentials(server, fake_cloudflare):
     srv.stop()
     log = srv.log_text()
     assert CF_TOKEN not in log and API_KEY not in log, log[-3000:]
+
+
+def test_no_local_media_secrets_in_debug_logs(server):
+    """The embedded media server's secrets: the publish key inside whip_url, the host token
+    used as the OBS bearer token, the server's media-secret file and the full session ids
+    (Location URLs are capabilities) stay out of a debug log through a publish/play cycle."""
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "sdp"
+    offer = (fixtures / "chromium156-whip-offer-nontrickle-nowait.sdp").read_text()
+    viewer_offer = (fixtures / "gst122-webrtcbin-whep-offer.sdp").read_text()
+    srv = server("--log-level", "debug")
+    room = srv.create(title="local secrets")
+    sdp = {"Content-Type": "application/sdp"}
+    found = [room["host_token"], room["whip_url"]]
+    sessions = []
+    r = srv.call("POST", urllib.parse.urlsplit(room["whip_url"]).path, body=offer, headers=sdp)
+    assert r.status == 201, r.describe()
+    sessions.append(r.headers["location"])
+    assert srv.call("DELETE", urllib.parse.urlsplit(sessions[0]).path).status == 200
+    r = srv.call("POST", f"/whip/{room['room_id']}", body=offer, headers=sdp, token=room["host_token"])
+    assert r.status == 201, r.describe()
+    sessions.append(r.headers["location"])
+    r = srv.call("POST", f"/whip/{room['room_id']}", body=offer, headers=sdp, token="lrh_wrong" + "x" * 39)
+    assert r.status in (401, 403), r.describe()
+    r = srv.call("POST", urllib.parse.urlsplit(room["playback"]["whep_url"]).path, body=viewer_offer, headers=sdp)
+    assert r.status == 201, r.describe()
+    sessions.append(r.headers["location"])
+    assert srv.end(room["room_id"], room["host_token"]).status == 200
+    srv.stop()
+    media_secret = (srv.data_dir / "media-secret").read_text().strip()
+    assert len(media_secret) == 64
+    secrets = {"media_secret": media_secret, **_named(found)}
+    for i, loc in enumerate(sessions):
+        secrets[f"session{i}"] = loc.rstrip("/").split("/")[-1]
+    _assert_absent(srv.log_text(), secrets, "the server log")
