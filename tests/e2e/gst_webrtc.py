@@ -27,6 +27,10 @@ send, offers the second m-section as port 0 + a=bundle-only; max-compat gives it
 --h264-encoder x264enc|openh264enc, --profile-level-id (both encoders write constrained baseline
 as 42c01e; browsers say 42e01f), --no-delete, --no-audio.
 
+Progress goes to stderr; `play` writes "first video frame decoded (WxH)", "N video frames decoded"
+(every 30) and "first audio buffer decoded" as they happen (lib/gst.mjs waitForLog), so a test
+can act while the player still runs.
+
 SIGTERM ends a publish/play run early the normal way (stats, DELETE, JSON); SIGKILL is a client
 that vanished. Exit status: 0 when the run did what it is for (201 + packets sent; 201 + frames
 decoded; selftest: every case), 1 otherwise, 2 on bad usage. The JSON is printed either way.
@@ -431,10 +435,19 @@ class Peer:
                     s = caps.get_structure(0)
                     self.width = s.get_value("width") or 0
                     self.height = s.get_value("height") or 0
+            n = self.frames
+        # Progress lines the tests can wait for while the player runs (lib/gst.mjs waitForLog).
+        if n == 1:
+            log(f"{self.name}: first video frame decoded ({self.width}x{self.height})")
+        elif n % 30 == 0:
+            log(f"{self.name}: {n} video frames decoded")
 
     def _on_audio_buffer(self, _sink, _buf, _pad) -> None:
         with self.lock:
             self.audio_buffers += 1
+            first = self.audio_buffers == 1
+        if first:
+            log(f"{self.name}: first audio buffer decoded")
 
     # -- state ------------------------------------------------------------------------------
 
