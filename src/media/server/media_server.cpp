@@ -116,6 +116,7 @@ MediaServer::~MediaServer() {
     mux_.reset();
     timer_.cancel();
     work_.reset();
+    ioc_.stop();  // a receive that completed before the close must not run on the destroyed mux
   });
   thread_.join();
 }

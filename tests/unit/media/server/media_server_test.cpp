@@ -1,0 +1,1228 @@
+// MediaServer end to end over loopback UDP: WHIP publishers and WHEP viewers made of the media
+// primitives (LoopbackPeer: STUN checks, client DtlsTransport, SrtpSession) offer, connect and
+// exchange RTP/RTCP with a server running on its own media thread. Covers forwarding with
+// per-viewer rewriting, a viewer waiting for its publisher, publisher reconnects, the RTCP policy
+// (PLI relay and rate limit, NACK from the retransmission buffer, transport-cc feedback, RR, REMB,
+// SR), the API's errors and robustness against junk datagrams. Waits are bounded by generous
+// deadlines that only stop a hang; nothing asserts on elapsed time.
+#include <utility>  // before Asio (Boost 1.74 + C++20)
+
+#include "media/server/media_server.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include "media/router/publisher_session.hpp"
+#include "media/rtcp/feedback.hpp"
+#include "media/rtcp/report.hpp"
+#include "media/rtcp/rtcp_packet.hpp"
+#include "media/rtp/rtp_packet.hpp"
+#include "media/sdp/negotiation.hpp"
+#include "media/sdp/session_description.hpp"
+#include "unit/media/webrtc/loopback_peer.hpp"
+
+namespace liveroom::media {
+namespace {
+
+namespace net = boost::asio;
+using udp = net::ip::udp;
+using test::Bytes;
+using test::LoopbackPeer;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using namespace std::chrono_literals;
+
+constexpr std::chrono::seconds kCallTimeout{10};
+constexpr uint8_t kPublisherTwccId = 3;
+constexpr uint8_t kPublisherMidId = 4;
+constexpr uint8_t kViewerAbsSendTimeId = 3;  // the publisher's transport-cc id, on purpose
+constexpr uint8_t kViewerTwccId = 7;
+
+// ---------------------------------------------------------------------------------------------
+// Offers and answers
+
+struct VideoCodec {
+  int payload_type = 96;
+  std::string name = "VP8";
+  std::string fmtp;
+  std::optional<int> rtx_payload_type;
+};
+
+struct OfferSpec {
+  sdp::Direction direction = sdp::Direction::kSendOnly;
+  std::optional<int> audio_payload_type = 111;  // Opus; nullopt: no audio section
+  std::vector<VideoCodec> video = {{96, "VP8", "", 97}};
+  std::vector<std::pair<int, std::string_view>> extmaps = {{kPublisherTwccId, sdp::kExtTransportWideCc},
+                                                           {kPublisherMidId, sdp::kExtSdesMid}};
+  bool fingerprint = true;
+};
+
+// A browser-like WHIP offer: sendonly Opus + VP8 (RTX), transport-cc, nack/pli/fir/goog-remb.
+OfferSpec whipSpec() { return {}; }
+
+// A WHEP offer whose payload types and extension ids differ from the publisher's: VP8 at 120,
+// H.264 at 125, Opus at 109; abs-send-time takes the id the publisher uses for transport-cc.
+OfferSpec whepSpec() {
+  OfferSpec spec;
+  spec.direction = sdp::Direction::kRecvOnly;
+  spec.audio_payload_type = 109;
+  spec.video = {{120, "VP8", "", std::nullopt},
+                {125, "H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", std::nullopt}};
+  spec.extmaps = {{kViewerAbsSendTimeId, sdp::kExtAbsSendTime},
+                  {kPublisherMidId, sdp::kExtSdesMid},
+                  {kViewerTwccId, sdp::kExtTransportWideCc}};
+  return spec;
+}
+
+std::string buildOffer(const LoopbackPeer& peer, const OfferSpec& spec) {
+  std::string s;
+  const auto line = [&s](const std::string& text) { s += text + "\r\n"; };
+  std::string bundle = "a=group:BUNDLE";
+  if (spec.audio_payload_type) bundle += " 0";
+  if (!spec.video.empty()) bundle += " 1";
+  line("v=0");
+  line("o=- 4611731400430051336 2 IN IP4 127.0.0.1");
+  line("s=-");
+  line("t=0 0");
+  line(bundle);
+  line("a=extmap-allow-mixed");
+  line("a=msid-semantic: WMS stream");
+  const auto common = [&](const std::string& mid) {
+    line("c=IN IP4 0.0.0.0");
+    line("a=rtcp:9 IN IP4 0.0.0.0");
+    line("a=ice-ufrag:" + peer.iceUfrag());
+    line("a=ice-pwd:" + peer.icePwd());
+    line("a=ice-options:trickle");
+    if (spec.fingerprint) line("a=fingerprint:sha-256 " + peer.fingerprint());
+    line("a=setup:actpass");
+    line("a=mid:" + mid);
+    for (const auto& [id, uri] : spec.extmaps) line("a=extmap:" + std::to_string(id) + " " + std::string(uri));
+    line("a=" + std::string(sdp::toString(spec.direction)));
+    line("a=rtcp-mux");
+    line("a=rtcp-rsize");
+  };
+  if (spec.audio_payload_type) {
+    const std::string pt = std::to_string(*spec.audio_payload_type);
+    line("m=audio 9 UDP/TLS/RTP/SAVPF " + pt + " 0");
+    common("0");
+    if (spec.direction == sdp::Direction::kSendOnly) line("a=msid:stream audio");
+    line("a=rtpmap:" + pt + " opus/48000/2");
+    line("a=rtcp-fb:" + pt + " transport-cc");
+    line("a=fmtp:" + pt + " minptime=10;useinbandfec=1");
+    line("a=rtpmap:0 PCMU/8000");
+  }
+  if (!spec.video.empty()) {
+    std::string formats;
+    for (const VideoCodec& c : spec.video) {
+      formats += " " + std::to_string(c.payload_type);
+      if (c.rtx_payload_type) formats += " " + std::to_string(*c.rtx_payload_type);
+    }
+    line("m=video 9 UDP/TLS/RTP/SAVPF" + formats);
+    common("1");
+    if (spec.direction == sdp::Direction::kSendOnly) line("a=msid:stream video");
+    for (const VideoCodec& c : spec.video) {
+      const std::string pt = std::to_string(c.payload_type);
+      line("a=rtpmap:" + pt + " " + c.name + "/90000");
+      for (const char* fb : {"goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"}) {
+        line("a=rtcp-fb:" + pt + " " + fb);
+      }
+      if (!c.fmtp.empty()) line("a=fmtp:" + pt + " " + c.fmtp);
+      if (c.rtx_payload_type) {
+        line("a=rtpmap:" + std::to_string(*c.rtx_payload_type) + " rtx/90000");
+        line("a=fmtp:" + std::to_string(*c.rtx_payload_type) + " apt=" + pt);
+      }
+    }
+  }
+  return s;
+}
+
+// What a client needs from the server's answer.
+struct AnswerInfo {
+  struct Track {
+    std::string mid;
+    int payload_type = 0;  // the first format: the codec the server picked
+    uint32_t ssrc = 0;     // WHEP: the server's SSRC for this track
+    sdp::Direction direction = sdp::Direction::kInactive;
+    uint16_t port = 0;
+  };
+  SessionAnswer answer;
+  std::optional<Track> audio;
+  std::optional<Track> video;
+  LoopbackPeer::Remote remote;
+};
+
+// Throws (gtest reports it) when the answer lacks what every answer must have.
+AnswerInfo parseAnswer(const SessionAnswer& answer) {
+  AnswerInfo info;
+  info.answer = answer;
+  const sdp::SessionDescription sdp = sdp::parse(answer.sdp);
+  for (const sdp::MediaSection& m : sdp.media) {
+    if (m.port == 0) continue;
+    AnswerInfo::Track t;
+    t.mid = m.mid;
+    t.payload_type = m.payload_types.empty() ? -1 : m.payload_types.front();
+    t.ssrc = m.ssrcs.empty() ? 0 : m.ssrcs.front().ssrc;
+    t.direction = m.direction;
+    t.port = m.port;
+    (m.kind == sdp::MediaKind::kAudio ? info.audio : info.video) = t;
+    if (info.remote.ice_ufrag.empty()) {
+      if (m.candidates.empty() || !m.fingerprint) throw std::runtime_error("answer section without candidate");
+      info.remote.endpoint =
+          udp::endpoint(net::ip::make_address(m.candidates.front().address), m.candidates.front().port);
+      info.remote.ice_ufrag = m.ice_ufrag;
+      info.remote.ice_pwd = m.ice_pwd;
+      info.remote.fingerprint = m.fingerprint->value;
+    }
+  }
+  if (info.remote.ice_ufrag.empty()) throw std::runtime_error("answer without an accepted section");
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RTP and RTCP
+
+// The RTP a publisher sends: VP8 and Opus with the transport-wide sequence number and mid
+// extensions (one-byte form), payloads that name the packet so the viewer's copy can be checked.
+class MediaSender {
+ public:
+  MediaSender(uint8_t video_pt, uint8_t audio_pt, uint32_t seed) : video_pt_(video_pt), audio_pt_(audio_pt) {
+    std::mt19937 random(seed);
+    video_ssrc = random() | 1;
+    audio_ssrc = random() | 2;
+    video_seq_ = static_cast<uint16_t>(random());
+    audio_seq_ = static_cast<uint16_t>(random());
+    video_ts_ = random();
+    audio_ts_ = random();
+    twcc_seq_ = static_cast<uint16_t>(random());
+  }
+
+  Bytes video() {
+    Bytes p = build(video_pt_, video_seq_++, video_ts_, video_ssrc, '1', 0x10);
+    video_ts_ += 3000;
+    sent_video.push_back(p);
+    return p;
+  }
+  Bytes audio() {
+    Bytes p = build(audio_pt_, audio_seq_++, audio_ts_, audio_ssrc, '0', 0xFC);
+    audio_ts_ += 960;
+    sent_audio.push_back(p);
+    return p;
+  }
+  void setNextVideoSequence(uint16_t seq) { video_seq_ = seq; }
+  uint16_t nextTwcc() const { return twcc_seq_; }
+
+  uint32_t video_ssrc = 0;
+  uint32_t audio_ssrc = 0;
+  std::vector<Bytes> sent_video;
+  std::vector<Bytes> sent_audio;
+
+ private:
+  Bytes build(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, char mid, uint8_t first_payload) {
+    const uint16_t twcc = twcc_seq_++;
+    Bytes p = {0x90,
+               static_cast<uint8_t>(0x80 | pt),  // marker: every packet is a whole frame here
+               static_cast<uint8_t>(seq >> 8),
+               static_cast<uint8_t>(seq),
+               static_cast<uint8_t>(ts >> 24),
+               static_cast<uint8_t>(ts >> 16),
+               static_cast<uint8_t>(ts >> 8),
+               static_cast<uint8_t>(ts),
+               static_cast<uint8_t>(ssrc >> 24),
+               static_cast<uint8_t>(ssrc >> 16),
+               static_cast<uint8_t>(ssrc >> 8),
+               static_cast<uint8_t>(ssrc),
+               0xBE,
+               0xDE,
+               0x00,
+               0x02,  // two words of one-byte extensions
+               static_cast<uint8_t>(kPublisherTwccId << 4 | 1),
+               static_cast<uint8_t>(twcc >> 8),
+               static_cast<uint8_t>(twcc),
+               static_cast<uint8_t>(kPublisherMidId << 4),  // one byte: the mid
+               static_cast<uint8_t>(mid)};
+    while (p.size() % 4 != 0) p.push_back(0);
+    p.push_back(first_payload);
+    for (int i = 0; i < 60; ++i) p.push_back(static_cast<uint8_t>(seq * 31 + ts * 7 + i));
+    return p;
+  }
+
+  uint8_t video_pt_;
+  uint8_t audio_pt_;
+  uint16_t video_seq_ = 0;
+  uint16_t audio_seq_ = 0;
+  uint32_t video_ts_ = 0;
+  uint32_t audio_ts_ = 0;
+  uint16_t twcc_seq_ = 0;
+};
+
+// A parsed copy of an RTP packet (the view needs a mutable buffer of its own).
+struct ParsedRtp {
+  Bytes bytes;
+  rtp::RtpPacket packet;
+  std::span<const uint8_t> payload() const { return {packet.payload().data(), packet.payload().size()}; }
+};
+
+ParsedRtp parseRtp(const Bytes& bytes) {
+  Bytes copy = bytes;
+  auto packet = rtp::RtpPacket::parse(copy.data(), copy.size());
+  if (!packet) throw std::runtime_error("not an RTP packet");
+  // A moved vector keeps its heap buffer, so the view stays valid inside the struct.
+  return ParsedRtp{std::move(copy), *packet};
+}
+
+uint32_t ssrcOf(const Bytes& rtp) {
+  return rtp.size() < 12 ? 0 : (uint32_t{rtp[8]} << 24 | uint32_t{rtp[9]} << 16 | uint32_t{rtp[10]} << 8 | rtp[11]);
+}
+uint16_t seqOf(const Bytes& rtp) { return static_cast<uint16_t>(rtp[2] << 8 | rtp[3]); }
+
+// Waits until `peer` received `count` RTP packets with `ssrc` and takes those out (others stay).
+std::vector<Bytes> receiveRtp(LoopbackPeer& peer, uint32_t ssrc, size_t count) {
+  const auto matching = [&] {
+    return static_cast<size_t>(
+        std::count_if(peer.rtp.begin(), peer.rtp.end(), [&](const Bytes& p) { return ssrcOf(p) == ssrc; }));
+  };
+  peer.waitUntil([&] { return matching() >= count; });
+  std::vector<Bytes> out;
+  for (auto it = peer.rtp.begin(); it != peer.rtp.end() && out.size() < count;) {
+    if (ssrcOf(*it) == ssrc) {
+      out.push_back(std::move(*it));
+      it = peer.rtp.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+// Every RTCP packet a peer got, compounds split, in arrival order.
+class RtcpLog {
+ public:
+  explicit RtcpLog(LoopbackPeer& peer) : peer_(peer) {}
+
+  void collect() {
+    for (const Bytes& datagram : peer_.rtcp) {
+      rtcp::RtcpCompoundReader reader(datagram.data(), datagram.size());
+      while (auto p = reader.next()) packets_.emplace_back(p->data, p->data + p->size);
+    }
+    peer_.rtcp.clear();
+  }
+  // Handles what has arrived until `done` holds for the log (or the peer's timeout).
+  bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = LoopbackPeer::kTimeout) {
+    return peer_.waitUntil(
+        [&] {
+          collect();
+          return done();
+        },
+        timeout);
+  }
+  void clear() {
+    peer_.poll();
+    collect();
+    packets_.clear();
+  }
+
+  template <typename Visit>
+  void forEach(uint8_t packet_type, Visit&& visit) const {
+    for (const Bytes& bytes : packets_) {
+      rtcp::RtcpCompoundReader reader(bytes.data(), bytes.size());
+      auto p = reader.next();
+      if (p && p->packet_type == packet_type) visit(*p);
+    }
+  }
+  std::vector<rtcp::Pli> plis() const {
+    std::vector<rtcp::Pli> out;
+    forEach(rtcp::type::kPayloadFeedback, [&](const rtcp::RtcpPacketView& p) {
+      if (p.count != rtcp::fmt::kPli) return;
+      if (auto pli = rtcp::Pli::parse(p)) out.push_back(*pli);
+    });
+    return out;
+  }
+  std::vector<rtcp::TransportCcHeader> transportCc() const {
+    std::vector<rtcp::TransportCcHeader> out;
+    forEach(rtcp::type::kTransportFeedback, [&](const rtcp::RtcpPacketView& p) {
+      if (p.count != rtcp::fmt::kTransportCc) return;
+      if (auto h = rtcp::TransportCcHeader::parse(p)) out.push_back(*h);
+    });
+    return out;
+  }
+  std::vector<rtcp::ReceiverReport> receiverReports() const {
+    std::vector<rtcp::ReceiverReport> out;
+    forEach(rtcp::type::kReceiverReport, [&](const rtcp::RtcpPacketView& p) {
+      if (auto rr = rtcp::ReceiverReport::parse(p)) out.push_back(*rr);
+    });
+    return out;
+  }
+  std::vector<rtcp::SenderReport> senderReports() const {
+    std::vector<rtcp::SenderReport> out;
+    forEach(rtcp::type::kSenderReport, [&](const rtcp::RtcpPacketView& p) {
+      if (auto sr = rtcp::SenderReport::parse(p)) out.push_back(*sr);
+    });
+    return out;
+  }
+  // REMB values (bitrate, first SSRC, SSRC count).
+  struct RembInfo {
+    uint64_t bitrate = 0;
+    std::vector<uint32_t> ssrcs;
+  };
+  std::vector<RembInfo> rembs() const {
+    std::vector<RembInfo> out;
+    forEach(rtcp::type::kPayloadFeedback, [&](const rtcp::RtcpPacketView& p) {
+      if (p.count != rtcp::fmt::kAfb) return;
+      auto remb = rtcp::Remb::parse(p);
+      if (!remb) return;
+      RembInfo info{remb->bitrate_bps, {}};
+      for (size_t i = 0; i < remb->ssrc_count; ++i) info.ssrcs.push_back(remb->ssrc(i));
+      out.push_back(info);
+    });
+    return out;
+  }
+
+ private:
+  LoopbackPeer& peer_;
+  std::vector<Bytes> packets_;
+};
+
+Bytes pli(uint32_t sender, uint32_t media) {
+  std::vector<uint8_t> out;
+  rtcp::appendPli(out, sender, media);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server side
+
+class RecordingListener final : public MediaServer::Listener {
+ public:
+  void onPublisherLive(const std::string& input_uid, bool live) override {
+    push((live ? "live " : "offline ") + input_uid);
+  }
+  void onViewerCount(const std::string& input_uid, size_t viewers) override {
+    push("viewers " + input_uid + " " + std::to_string(viewers));
+  }
+
+  std::vector<std::string> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  // Waits until `event` has been recorded `times` times in all.
+  bool waitFor(const std::string& event, size_t times = 1) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kCallTimeout, [&] {
+      return static_cast<size_t>(std::count(events_.begin(), events_.end(), event)) >= times;
+    });
+  }
+
+ private:
+  void push(std::string event) {
+    {
+      std::lock_guard lock(mutex_);
+      events_.push_back(std::move(event));
+    }
+    changed_.notify_all();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> events_;
+};
+
+template <typename T>
+T awaitResult(std::future<T>& future) {
+  if (future.wait_for(kCallTimeout) != std::future_status::ready)
+    throw std::runtime_error("no answer from MediaServer");
+  return future.get();
+}
+
+using AnswerResult = std::variant<SessionAnswer, Error>;
+using PatchResult = std::variant<std::string, Error>;
+
+// A client with its answer, connected or not.
+struct Client {
+  std::unique_ptr<LoopbackPeer> peer;
+  AnswerInfo info;
+  const std::string& sessionId() const { return info.answer.session_id; }
+};
+
+class MediaServerTest : public ::testing::Test {
+ protected:
+  MediaServerTest() { startServer({}); }
+
+  void startServer(MediaServerOptions options) {
+    server_.reset();
+    options.bind_address = "127.0.0.1";
+    options.port = 0;
+    server_ = std::make_unique<MediaServer>(std::move(options), &listener_);
+  }
+
+  AnswerResult publish(const std::string& uid, const std::string& offer) {
+    auto promise = std::make_shared<std::promise<AnswerResult>>();
+    auto future = promise->get_future();
+    server_->publish(uid, offer, [promise](AnswerResult r) { promise->set_value(std::move(r)); });
+    return awaitResult(future);
+  }
+  AnswerResult play(const std::string& uid, const std::string& offer) {
+    auto promise = std::make_shared<std::promise<AnswerResult>>();
+    auto future = promise->get_future();
+    server_->play(uid, offer, [promise](AnswerResult r) { promise->set_value(std::move(r)); });
+    return awaitResult(future);
+  }
+  PatchResult patch(const std::string& session, std::optional<std::string> if_match, const std::string& fragment) {
+    auto promise = std::make_shared<std::promise<PatchResult>>();
+    auto future = promise->get_future();
+    server_->patch(session, std::move(if_match), fragment,
+                   [promise](PatchResult r) { promise->set_value(std::move(r)); });
+    return awaitResult(future);
+  }
+  bool remove(const std::string& session) {
+    auto promise = std::make_shared<std::promise<bool>>();
+    auto future = promise->get_future();
+    server_->remove(session, [promise](bool found) { promise->set_value(found); });
+    return awaitResult(future);
+  }
+
+  static std::unique_ptr<LoopbackPeer> newPeer(const std::string& name) {
+    return std::make_unique<LoopbackPeer>(name, name + "-password-0123456789abcdef");
+  }
+
+  // Offers (publish or play) and, if `connect`, runs ICE + DTLS. Fatal failures on any error.
+  void offer(bool publisher, const std::string& uid, Client& out, const OfferSpec& spec, bool connect = true) {
+    static int counter = 0;
+    out.peer = newPeer(std::string(publisher ? "pub" : "view") + std::to_string(++counter));
+    const std::string text = buildOffer(*out.peer, spec);
+    AnswerResult result = publisher ? publish(uid, text) : play(uid, text);
+    if (const Error* e = std::get_if<Error>(&result)) {
+      FAIL() << e->code() << ": " << e->what();
+    }
+    ASSERT_NO_THROW(out.info = parseAnswer(std::get<SessionAnswer>(result)));
+    out.peer->setRemote(out.info.remote);
+    if (connect) {
+      ASSERT_TRUE(out.peer->connect()) << out.peer->failure();
+    }
+  }
+  void connectPublisher(const std::string& uid, Client& out, const OfferSpec& spec = whipSpec()) {
+    ASSERT_NO_FATAL_FAILURE(offer(true, uid, out, spec));
+    ASSERT_TRUE(listener_.waitFor("live " + uid, ++live_events_[uid]));
+  }
+  void connectViewer(const std::string& uid, Client& out, const OfferSpec& spec = whepSpec()) {
+    ASSERT_NO_FATAL_FAILURE(offer(false, uid, out, spec));
+  }
+
+  // Sends `video` VP8 and `audio` Opus packets, interleaved.
+  static void sendMedia(LoopbackPeer& peer, MediaSender& sender, int video, int audio) {
+    for (int i = 0; i < std::max(video, audio); ++i) {
+      if (i < video) {
+        ASSERT_TRUE(peer.sendRtp(sender.video()));
+      }
+      if (i < audio) {
+        ASSERT_TRUE(peer.sendRtp(sender.audio()));
+      }
+    }
+  }
+
+  // Checks what a viewer got for `sent` (the publisher's packets, in order): the viewer's payload
+  // type and SSRC, contiguous sequence numbers from `first_seq` (when given), timestamps that
+  // advance like the publisher's, the same payload and marker, extensions remapped.
+  static void expectForwarded(const std::vector<Bytes>& received, std::span<const Bytes> sent, int viewer_pt,
+                              uint32_t viewer_ssrc, std::optional<uint16_t> first_seq = std::nullopt) {
+    ASSERT_EQ(received.size(), sent.size());
+    const ParsedRtp first_in = parseRtp(sent.front());
+    const ParsedRtp first_out = parseRtp(received.front());
+    if (first_seq) {
+      EXPECT_EQ(first_out.packet.sequenceNumber(), *first_seq);
+    }
+    for (size_t i = 0; i < received.size(); ++i) {
+      SCOPED_TRACE("packet " + std::to_string(i));
+      const ParsedRtp in = parseRtp(sent[i]);
+      const ParsedRtp out = parseRtp(received[i]);
+      EXPECT_EQ(out.packet.payloadType(), viewer_pt);
+      EXPECT_EQ(out.packet.ssrc(), viewer_ssrc);
+      EXPECT_EQ(out.packet.sequenceNumber(), static_cast<uint16_t>(first_out.packet.sequenceNumber() + i));
+      EXPECT_EQ(out.packet.timestamp() - first_out.packet.timestamp(),
+                in.packet.timestamp() - first_in.packet.timestamp());
+      EXPECT_EQ(out.packet.marker(), in.packet.marker());
+      EXPECT_TRUE(std::ranges::equal(out.payload(), in.payload()));
+      // The publisher's transport-wide sequence number under the viewer's id; the publisher's
+      // ids (3 is the viewer's abs-send-time) and its mid are gone.
+      const auto twcc_in = in.packet.findExtension(kPublisherTwccId);
+      const auto twcc_out = out.packet.findExtension(kViewerTwccId);
+      ASSERT_TRUE(twcc_in && twcc_out);
+      EXPECT_TRUE(std::ranges::equal(*twcc_in, *twcc_out));
+      EXPECT_FALSE(out.packet.findExtension(kViewerAbsSendTimeId));
+      EXPECT_FALSE(out.packet.findExtension(kPublisherMidId));
+    }
+  }
+
+  MediaServer::Stats stats() { return server_->stats(); }
+
+  RecordingListener listener_;
+  std::unique_ptr<MediaServer> server_;
+  std::map<std::string, size_t> live_events_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Forwarding
+
+TEST_F(MediaServerTest, PublishAndPlayForwardRewrittenMedia) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  ASSERT_TRUE(pub.info.video && pub.info.audio);
+  EXPECT_EQ(pub.info.video->payload_type, 96);
+  EXPECT_EQ(pub.info.video->direction, sdp::Direction::kRecvOnly);
+  EXPECT_EQ(pub.info.audio->payload_type, 111);
+  EXPECT_EQ(pub.info.answer.session_id.size(), 32u);
+  EXPECT_FALSE(pub.info.answer.etag.empty());
+  EXPECT_EQ(pub.info.remote.endpoint.port(), server_->port());
+
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  EXPECT_THAT(listener_.events(), ElementsAre("live in1", "viewers in1 1"));
+  ASSERT_TRUE(view.info.video && view.info.audio);
+  EXPECT_EQ(view.info.video->payload_type, 120);
+  EXPECT_EQ(view.info.video->direction, sdp::Direction::kSendOnly);
+  EXPECT_EQ(view.info.audio->payload_type, 109);
+  EXPECT_NE(view.info.video->ssrc, 0u);
+  EXPECT_NE(view.info.audio->ssrc, 0u);
+  EXPECT_NE(view.info.video->ssrc, view.info.audio->ssrc);
+  EXPECT_NE(view.sessionId(), pub.sessionId());
+
+  MediaSender sender(96, 111, 1);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 20, 10));
+  const auto video = receiveRtp(*view.peer, view.info.video->ssrc, 20);
+  const auto audio = receiveRtp(*view.peer, view.info.audio->ssrc, 10);
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(video, sender.sent_video, 120, view.info.video->ssrc));
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(audio, sender.sent_audio, 109, view.info.audio->ssrc));
+  EXPECT_EQ(view.peer->undecryptable, 0u);
+
+  const MediaServer::Stats s = stats();
+  EXPECT_EQ(s.sessions, 2u);
+  EXPECT_EQ(s.inputs, 1u);
+}
+
+TEST_F(MediaServerTest, ViewersOfOneInputEachGetTheirOwnRewriting) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client a;
+  Client b;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", a));
+  OfferSpec other = whepSpec();
+  other.audio_payload_type = 100;
+  other.video = {{98, "VP8", "", std::nullopt}};
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", b, other));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 2"));
+  EXPECT_EQ(b.info.video->payload_type, 98);
+  EXPECT_NE(a.info.video->ssrc, b.info.video->ssrc);
+
+  MediaSender sender(96, 111, 2);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 10, 10));
+  ASSERT_NO_FATAL_FAILURE(
+      expectForwarded(receiveRtp(*a.peer, a.info.video->ssrc, 10), sender.sent_video, 120, a.info.video->ssrc));
+  ASSERT_NO_FATAL_FAILURE(
+      expectForwarded(receiveRtp(*b.peer, b.info.video->ssrc, 10), sender.sent_video, 98, b.info.video->ssrc));
+  ASSERT_NO_FATAL_FAILURE(
+      expectForwarded(receiveRtp(*b.peer, b.info.audio->ssrc, 10), sender.sent_audio, 100, b.info.audio->ssrc));
+}
+
+TEST_F(MediaServerTest, ViewerWaitingBeforePublishGetsMediaOnceThePublisherConnects) {
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  ASSERT_TRUE(view.info.video && view.info.audio);
+  EXPECT_EQ(view.info.video->payload_type, 120);  // every codec it offered, its first first
+  EXPECT_EQ(stats().sessions, 1u);
+
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  EXPECT_THAT(listener_.events(), ElementsAre("viewers in1 1", "live in1"));
+
+  MediaSender sender(96, 111, 3);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 10, 5));
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(receiveRtp(*view.peer, view.info.video->ssrc, 10), sender.sent_video, 120,
+                                          view.info.video->ssrc));
+  ASSERT_NO_FATAL_FAILURE(
+      expectForwarded(receiveRtp(*view.peer, view.info.audio->ssrc, 5), sender.sent_audio, 109, view.info.audio->ssrc));
+}
+
+TEST_F(MediaServerTest, WaitingViewerGetsAnH264PublisherOnItsH264PayloadType) {
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  OfferSpec h264 = whipSpec();
+  h264.video = {{102, "H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", 103}};
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub, h264));
+  EXPECT_EQ(pub.info.video->payload_type, 102);
+
+  MediaSender sender(102, 111, 4);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 0));
+  ASSERT_NO_FATAL_FAILURE(
+      expectForwarded(receiveRtp(*view.peer, view.info.video->ssrc, 5), sender.sent_video, 125, view.info.video->ssrc));
+}
+
+TEST_F(MediaServerTest, AudioOnlyViewerGetsOnlyAudio) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  OfferSpec audio_only = whepSpec();
+  audio_only.video.clear();
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view, audio_only));
+  ASSERT_TRUE(view.info.audio);
+  EXPECT_FALSE(view.info.video);
+  MediaSender sender(96, 111, 14);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 5));
+  ASSERT_NO_FATAL_FAILURE(
+      expectForwarded(receiveRtp(*view.peer, view.info.audio->ssrc, 5), sender.sent_audio, 109, view.info.audio->ssrc));
+  const auto barrier = view.peer->check(view.info.remote.ice_pwd, false);
+  ASSERT_TRUE(barrier);
+  view.peer->poll();
+  EXPECT_TRUE(view.peer->rtp.empty()) << view.peer->rtp.size() << " unexpected packets";
+}
+
+TEST_F(MediaServerTest, PublisherReconnectKeepsViewerSsrcAndSequenceContinuity) {
+  Client first;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", first));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  MediaSender before(96, 111, 5);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*first.peer, before, 6, 4));
+  const auto video_before = receiveRtp(*view.peer, view.info.video->ssrc, 6);
+  const auto audio_before = receiveRtp(*view.peer, view.info.audio->ssrc, 4);
+  ASSERT_EQ(video_before.size(), 6u);
+  ASSERT_EQ(audio_before.size(), 4u);
+
+  // DELETE, then a new publisher with other payload types, SSRCs and random bases; its video
+  // sequence numbers wrap around.
+  ASSERT_TRUE(remove(first.sessionId()));
+  ASSERT_TRUE(listener_.waitFor("offline in1"));
+  EXPECT_TRUE(first.peer->waitUntil([&] { return first.peer->dtlsClosed(); }));
+  OfferSpec again = whipSpec();
+  again.audio_payload_type = 110;
+  again.video = {{100, "VP8", "", 101}};
+  Client second;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", second, again));
+  MediaSender after(100, 110, 6);
+  after.setNextVideoSequence(65533);
+  ASSERT_NE(after.video_ssrc, before.video_ssrc);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*second.peer, after, 8, 4));
+
+  const auto video_after = receiveRtp(*view.peer, view.info.video->ssrc, 8);
+  const auto audio_after = receiveRtp(*view.peer, view.info.audio->ssrc, 4);
+  const uint16_t next_video = static_cast<uint16_t>(seqOf(video_before.back()) + 1);
+  const uint16_t next_audio = static_cast<uint16_t>(seqOf(audio_before.back()) + 1);
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(video_after, after.sent_video, 120, view.info.video->ssrc, next_video));
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(audio_after, after.sent_audio, 109, view.info.audio->ssrc, next_audio));
+  // Timestamps move forward across the switch (RTP serial arithmetic).
+  const uint32_t ts_step =
+      parseRtp(video_after.front()).packet.timestamp() - parseRtp(video_before.back()).packet.timestamp();
+  EXPECT_GT(ts_step, 0u);
+  EXPECT_LT(ts_step, 0x80000000u);
+  EXPECT_THAT(listener_.events(), ElementsAre("live in1", "viewers in1 1", "offline in1", "live in1"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// RTCP policy
+
+TEST_F(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  MediaSender sender(96, 111, 7);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 3, 0));
+  RtcpLog log(*pub.peer);
+
+  // A viewer joining a live publisher: a PLI right away.
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(log.waitUntil([&] { return !log.plis().empty(); }));
+  ASSERT_EQ(log.plis().size(), 1u);
+  EXPECT_EQ(log.plis().front().media_ssrc, sender.video_ssrc);
+  EXPECT_NE(log.plis().front().sender_ssrc, 0u);
+
+  // Past the rate limit, a viewer's PLI goes straight through; more inside the window are
+  // coalesced into one more PLI, sent when the window ends.
+  std::this_thread::sleep_for(PublisherSession::kKeyFrameInterval + 100ms);
+  log.clear();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(view.peer->sendRtcp(pli(0x5EE, view.info.video->ssrc)));
+  // The server has handled all three once it answered a later check from the same viewer; what
+  // it sent the publisher meanwhile has arrived by the time the first PLI is there.
+  const auto barrier = view.peer->check(view.info.remote.ice_pwd, false);
+  ASSERT_TRUE(barrier && barrier->message_class == stun::StunClass::SuccessResponse);
+  ASSERT_TRUE(log.waitUntil([&] { return !log.plis().empty(); }));
+  pub.peer->poll();
+  log.collect();
+  ASSERT_EQ(log.plis().size(), 1u);
+  EXPECT_EQ(log.plis().front().media_ssrc, sender.video_ssrc);
+  ASSERT_TRUE(log.waitUntil([&] { return log.plis().size() >= 2; }));
+  log.waitUntil([] { return false; }, PublisherSession::kKeyFrameInterval + 200ms);  // and nothing more
+  EXPECT_EQ(log.plis().size(), 2u);
+
+  // A FIR counts as a key-frame request too.
+  std::this_thread::sleep_for(PublisherSession::kKeyFrameInterval + 100ms);
+  log.clear();
+  std::vector<uint8_t> fir;
+  rtcp::appendFir(fir, 0x5EE, view.info.video->ssrc, 1);
+  ASSERT_TRUE(view.peer->sendRtcp(fir));
+  ASSERT_TRUE(log.waitUntil([&] { return !log.plis().empty(); }));
+  EXPECT_EQ(log.plis().front().media_ssrc, sender.video_ssrc);
+}
+
+TEST_F(MediaServerTest, ViewerNackIsAnsweredFromTheRetransmissionBuffer) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+
+  // The network loses the viewer's 4th and 6th video packets.
+  const uint32_t video_ssrc = view.info.video->ssrc;
+  std::vector<uint16_t> lost;
+  int seen = 0;
+  view.peer->drop_rtp = [&](const Bytes& srtp) {
+    if (ssrcOf(srtp) != video_ssrc) return false;
+    ++seen;
+    if (seen != 4 && seen != 6) return false;
+    lost.push_back(seqOf(srtp));
+    return true;
+  };
+  MediaSender sender(96, 111, 8);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 10, 0));
+  const auto received = receiveRtp(*view.peer, video_ssrc, 8);
+  ASSERT_EQ(received.size(), 8u);
+  ASSERT_EQ(lost.size(), 2u);
+  EXPECT_EQ(lost[0], static_cast<uint16_t>(seqOf(received[2]) + 1));
+  EXPECT_EQ(lost[1], static_cast<uint16_t>(seqOf(received[3]) + 1));
+  view.peer->drop_rtp = nullptr;
+
+  // One NACK item (PID + BLP) for both, plus one for a packet that was never sent.
+  std::vector<uint8_t> nack;
+  rtcp::appendNack(nack, 0x5EE, video_ssrc, std::vector<uint16_t>{lost[0], lost[1]});
+  rtcp::appendNack(nack, 0x5EE, video_ssrc, std::vector<uint16_t>{static_cast<uint16_t>(lost[1] + 1000)});
+  ASSERT_TRUE(view.peer->sendRtcp(nack));
+  const auto resent = receiveRtp(*view.peer, video_ssrc, 2);
+  ASSERT_EQ(resent.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    SCOPED_TRACE("retransmission " + std::to_string(i));
+    const ParsedRtp out = parseRtp(resent[i]);
+    const ParsedRtp in = parseRtp(sender.sent_video[i == 0 ? 3 : 5]);
+    EXPECT_EQ(out.packet.sequenceNumber(), lost[i]);
+    EXPECT_EQ(out.packet.payloadType(), 120);
+    EXPECT_EQ(out.packet.ssrc(), video_ssrc);
+    EXPECT_TRUE(std::ranges::equal(out.payload(), in.payload()));
+  }
+  // Nothing for the unknown sequence number: the next packet after a barrier is new media.
+  const auto barrier = view.peer->check(view.info.remote.ice_pwd, false);
+  ASSERT_TRUE(barrier);
+  view.peer->poll();
+  EXPECT_TRUE(std::none_of(view.peer->rtp.begin(), view.peer->rtp.end(),
+                           [&](const Bytes& p) { return ssrcOf(p) == video_ssrc; }));
+  EXPECT_EQ(view.peer->undecryptable, 0u);
+}
+
+TEST_F(MediaServerTest, PublisherGetsTransportCcReportsAndRembViewerGetsSenderReports) {
+  MediaServerOptions options;
+  options.remb_bps = 2'500'000;
+  startServer(options);
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+
+  MediaSender sender(96, 111, 9);
+  const uint16_t first_twcc = sender.nextTwcc();
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 20, 10));
+  const uint16_t last_twcc = static_cast<uint16_t>(sender.nextTwcc() - 1);
+  const auto video = receiveRtp(*view.peer, view.info.video->ssrc, 20);
+  const auto audio = receiveRtp(*view.peer, view.info.audio->ssrc, 10);
+  ASSERT_EQ(video.size(), 20u);
+  ASSERT_EQ(audio.size(), 10u);
+
+  // Publisher: transport-cc feedback covering every transport-wide sequence number it sent,
+  // a receiver report on both streams and a REMB.
+  RtcpLog log(*pub.peer);
+  const auto covered = [&] {
+    std::vector<bool> seen(static_cast<uint16_t>(last_twcc - first_twcc) + 1u);
+    for (const auto& h : log.transportCc()) {
+      for (uint16_t i = 0; i < h.packet_status_count; ++i) {
+        const uint16_t offset = static_cast<uint16_t>(h.base_sequence + i - first_twcc);
+        if (offset < seen.size()) seen[offset] = true;
+      }
+    }
+    return std::all_of(seen.begin(), seen.end(), [](bool b) { return b; });
+  };
+  const auto reported = [&](uint32_t ssrc, uint16_t highest) {
+    for (const auto& rr : log.receiverReports()) {
+      for (const auto& block : rr.reportBlocks()) {
+        if (block.ssrc == ssrc && static_cast<uint16_t>(block.extended_highest_sequence) == highest) return true;
+      }
+    }
+    return false;
+  };
+  const uint16_t last_video = seqOf(sender.sent_video.back());
+  const uint16_t last_audio = seqOf(sender.sent_audio.back());
+  ASSERT_TRUE(log.waitUntil([&] {
+    return covered() && reported(sender.video_ssrc, last_video) && reported(sender.audio_ssrc, last_audio) &&
+           !log.rembs().empty();
+  })) << "transport-cc: "
+      << log.transportCc().size() << ", RR: " << log.receiverReports().size() << ", REMB: " << log.rembs().size();
+  const auto twcc = log.transportCc();
+  EXPECT_EQ(twcc.front().base_sequence, first_twcc);
+  EXPECT_EQ(twcc.front().media_ssrc, sender.video_ssrc);
+  for (const auto& rr : log.receiverReports()) {
+    EXPECT_EQ(rr.ssrc, twcc.front().sender_ssrc);
+    for (const auto& block : rr.reportBlocks()) {
+      EXPECT_EQ(block.cumulative_lost, 0);
+      EXPECT_EQ(block.fraction_lost, 0);
+    }
+  }
+  const auto remb = log.rembs().front();
+  EXPECT_EQ(remb.bitrate, 2'500'000u);
+  EXPECT_THAT(remb.ssrcs, Contains(sender.video_ssrc));
+
+  // Viewer: sender reports on its own SSRCs counting what it was sent.
+  RtcpLog viewer_log(*view.peer);
+  const auto counted = [&](uint32_t ssrc, uint32_t packets) {
+    for (const auto& sr : viewer_log.senderReports()) {
+      if (sr.ssrc == ssrc && sr.packet_count == packets) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(viewer_log.waitUntil([&] {
+    return counted(view.info.video->ssrc, 20) && counted(view.info.audio->ssrc, 10);
+  })) << "SRs: "
+      << viewer_log.senderReports().size();
+  for (const auto& sr : viewer_log.senderReports()) {
+    if (sr.ssrc == view.info.video->ssrc && sr.packet_count == 20) {
+      uint32_t octets = 0;
+      for (const Bytes& p : sender.sent_video) octets += static_cast<uint32_t>(parseRtp(p).payload().size());
+      EXPECT_EQ(sr.octet_count, octets);
+      EXPECT_NE(sr.ntp_timestamp, 0u);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and the session API
+
+TEST_F(MediaServerTest, SecondPublisherOnALiveInputIsRefused) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  MediaSender sender(96, 111, 10);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 2, 2));
+  auto other = newPeer("intruder");
+  const AnswerResult result = publish("in1", buildOffer(*other, whipSpec()));
+  ASSERT_TRUE(std::holds_alternative<Error>(result));
+  EXPECT_EQ(std::get<Error>(result).code(), codes::kPublisherExists);
+  EXPECT_EQ(stats().sessions, 1u);
+  // Another input is independent.
+  EXPECT_TRUE(std::holds_alternative<SessionAnswer>(publish("in2", buildOffer(*other, whipSpec()))));
+}
+
+TEST_F(MediaServerTest, SilentPublisherIsReplacedAndItsViewersFollow) {
+  MediaServerOptions options;
+  options.publisher_takeover_after = std::chrono::seconds(0);  // every publisher counts as silent
+  startServer(options);
+  Client first;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", first));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  MediaSender before(96, 111, 12);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*first.peer, before, 3, 0));
+  const auto video_before = receiveRtp(*view.peer, view.info.video->ssrc, 3);
+  ASSERT_EQ(video_before.size(), 3u);
+
+  Client second;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", second));
+  EXPECT_THAT(listener_.events(), ElementsAre("live in1", "viewers in1 1", "offline in1", "live in1"));
+  EXPECT_TRUE(first.peer->waitUntil([&] { return first.peer->dtlsClosed(); }));
+  EXPECT_EQ(stats().sessions, 2u);
+  MediaSender after(96, 111, 13);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*second.peer, after, 3, 0));
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(receiveRtp(*view.peer, view.info.video->ssrc, 3), after.sent_video, 120,
+                                          view.info.video->ssrc,
+                                          static_cast<uint16_t>(seqOf(video_before.back()) + 1)));
+}
+
+// Without viewers, replacing the silent publisher leaves the input with no publisher at all:
+// doPublish's `input` reference outlives the InputRouter that retire() drops (see the report).
+TEST_F(MediaServerTest, SilentPublisherOfAnInputWithoutViewersIsReplaced) {
+  MediaServerOptions options;
+  options.publisher_takeover_after = std::chrono::seconds(0);
+  startServer(options);
+  Client first;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", first));
+  Client second;
+  ASSERT_NO_FATAL_FAILURE(offer(true, "in1", second, whipSpec(), false));
+  const MediaServer::Stats s = stats();
+  EXPECT_EQ(s.sessions, 1u);
+  ASSERT_EQ(s.inputs, 1u) << "the input lost track of its new publisher";
+  ASSERT_TRUE(second.peer->connect()) << second.peer->failure();
+  ASSERT_TRUE(listener_.waitFor("live in1", 2));
+  EXPECT_THAT(listener_.events(), ElementsAre("live in1", "offline in1", "live in1"));
+  EXPECT_TRUE(first.peer->waitUntil([&] { return first.peer->dtlsClosed(); }));
+}
+
+TEST_F(MediaServerTest, ViewerThatCannotReceiveThePublishersCodecIsRefused) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  OfferSpec h264_only = whepSpec();
+  h264_only.video = {{125, "H264", "packetization-mode=1;profile-level-id=42e01f", std::nullopt}};
+  auto peer = newPeer("h264viewer");
+  const AnswerResult result = play("in1", buildOffer(*peer, h264_only));
+  ASSERT_TRUE(std::holds_alternative<Error>(result));
+  EXPECT_EQ(std::get<Error>(result).code(), codes::kUnsupportedCodec);
+  EXPECT_THAT(std::get<Error>(result).what(), HasSubstr("VP8"));
+  EXPECT_EQ(stats().sessions, 1u);
+}
+
+TEST_F(MediaServerTest, UnusableOffersAreInvalidSdp) {
+  auto peer = newPeer("bad");
+  const std::string no_media = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+  const std::string data_only = no_media +
+                                "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+                                "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 " +
+                                peer->fingerprint() + "\r\na=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\n";
+  OfferSpec no_fingerprint = whipSpec();
+  no_fingerprint.fingerprint = false;
+  for (const std::string& offer : {std::string("garbage"), std::string("\x01\x02\xff", 3), no_media, data_only,
+                                   buildOffer(*peer, no_fingerprint)}) {
+    SCOPED_TRACE(offer.substr(0, 40));
+    for (bool publisher : {true, false}) {
+      const AnswerResult result = publisher ? publish("in1", offer) : play("in1", offer);
+      ASSERT_TRUE(std::holds_alternative<Error>(result));
+      EXPECT_EQ(std::get<Error>(result).code(), codes::kInvalidSdp) << std::get<Error>(result).what();
+    }
+  }
+  // Media sections, but nothing the server can carry.
+  OfferSpec unsupported = whipSpec();
+  unsupported.audio_payload_type.reset();
+  unsupported.video = {{34, "H263", "", std::nullopt}};
+  const AnswerResult result = publish("in1", buildOffer(*peer, unsupported));
+  ASSERT_TRUE(std::holds_alternative<Error>(result));
+  EXPECT_EQ(std::get<Error>(result).code(), codes::kUnsupportedCodec);
+  const MediaServer::Stats s = stats();
+  EXPECT_EQ(s.sessions, 0u);
+  EXPECT_EQ(s.inputs, 0u);
+}
+
+TEST_F(MediaServerTest, PatchAcceptsCandidatesAndRefusesRestartsAndStaleETags) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(offer(true, "in1", pub, whipSpec(), false));
+  const std::string& id = pub.sessionId();
+  const std::string& etag = pub.info.answer.etag;
+  const std::string candidate =
+      "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 UDP 2015363327 192.0.2.2 40229 typ host\r\n";
+  const std::string same_credentials =
+      "a=ice-ufrag:" + pub.peer->iceUfrag() + "\r\na=ice-pwd:" + pub.peer->icePwd() + "\r\n" + candidate;
+  const std::string restart = "a=ice-ufrag:newU\r\na=ice-pwd:a-new-password-0123456789\r\n" + candidate;
+
+  const auto expectEtag = [&](const PatchResult& r) {
+    ASSERT_TRUE(std::holds_alternative<std::string>(r)) << std::get<Error>(r).code();
+    EXPECT_EQ(std::get<std::string>(r), etag);
+  };
+  const auto expectError = [](const PatchResult& r, const char* code) {
+    ASSERT_TRUE(std::holds_alternative<Error>(r));
+    EXPECT_EQ(std::get<Error>(r).code(), code);
+  };
+  ASSERT_NO_FATAL_FAILURE(expectEtag(patch(id, etag, candidate)));
+  ASSERT_NO_FATAL_FAILURE(expectEtag(patch(id, std::nullopt, same_credentials)));
+  ASSERT_NO_FATAL_FAILURE(expectEtag(patch(id, "*", candidate + "a=end-of-candidates\r\n")));
+  ASSERT_NO_FATAL_FAILURE(expectError(patch(id, "\"0123456789abcdef\"", candidate), codes::kPreconditionFailed));
+  ASSERT_NO_FATAL_FAILURE(expectError(patch(id, etag, restart), codes::kIceRestartUnsupported));
+  ASSERT_NO_FATAL_FAILURE(expectError(patch(id, etag, "not an sdpfrag"), codes::kInvalidSdp));
+  ASSERT_NO_FATAL_FAILURE(
+      expectError(patch("0123456789abcdef0123456789abcdef", etag, candidate), codes::kSessionNotFound));
+  // The session still connects afterwards.
+  ASSERT_TRUE(pub.peer->connect()) << pub.peer->failure();
+  EXPECT_TRUE(listener_.waitFor("live in1"));
+}
+
+TEST_F(MediaServerTest, RemoveEndsASessionOnce) {
+  EXPECT_FALSE(remove("0123456789abcdef0123456789abcdef"));
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  EXPECT_TRUE(remove(view.sessionId()));
+  EXPECT_FALSE(remove(view.sessionId()));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 0"));
+  EXPECT_TRUE(view.peer->waitUntil([&] { return view.peer->dtlsClosed(); }));
+  EXPECT_EQ(stats().sessions, 1u);
+  EXPECT_TRUE(remove(pub.sessionId()));
+  ASSERT_TRUE(listener_.waitFor("offline in1"));
+  const MediaServer::Stats s = stats();
+  EXPECT_EQ(s.sessions, 0u);
+  EXPECT_EQ(s.inputs, 0u);
+}
+
+TEST_F(MediaServerTest, ViewerHangingUpIsUncounted) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  view.peer->close();  // DTLS close_notify
+  ASSERT_TRUE(listener_.waitFor("viewers in1 0"));
+  EXPECT_EQ(stats().sessions, 1u);
+  pub.peer->close();
+  ASSERT_TRUE(listener_.waitFor("offline in1"));
+  EXPECT_EQ(stats().sessions, 0u);
+  EXPECT_THAT(listener_.events(), ElementsAre("live in1", "viewers in1 1", "viewers in1 0", "offline in1"));
+}
+
+TEST_F(MediaServerTest, UnconnectedPublisherThatGoesAwayNeverReportsOffline) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(offer(true, "in1", pub, whipSpec(), false));
+  EXPECT_TRUE(remove(pub.sessionId()));
+  EXPECT_EQ(stats().sessions, 0u);  // the media thread is done with the remove
+  // It never was live: the listener must not hear that it went offline.
+  EXPECT_THAT(listener_.events(), IsEmpty());
+}
+
+TEST_F(MediaServerTest, CloseInputEndsThePublisherAndEveryViewer) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client a;
+  Client b;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", a));
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", b));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 2"));
+  Client other;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in2", other));
+
+  server_->closeInput("nope");  // unknown: nothing happens
+  server_->closeInput("in1");
+  ASSERT_TRUE(listener_.waitFor("viewers in1 0"));
+  ASSERT_TRUE(listener_.waitFor("offline in1"));
+  for (Client* c : {&pub, &a, &b}) EXPECT_TRUE(c->peer->waitUntil([&] { return c->peer->dtlsClosed(); }));
+  MediaServer::Stats s = stats();
+  EXPECT_EQ(s.sessions, 1u);  // in2's publisher
+  EXPECT_EQ(s.inputs, 1u);
+  EXPECT_FALSE(other.peer->dtlsClosed());
+  const auto events = listener_.events();
+  EXPECT_EQ(std::count(events.begin(), events.end(), "offline in2"), 0);
+
+  server_->closeInput("in2");
+  ASSERT_TRUE(listener_.waitFor("offline in2"));
+  s = stats();
+  EXPECT_EQ(s.sessions, 0u);
+  EXPECT_EQ(s.inputs, 0u);
+  // The input can go live again.
+  Client again;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", again));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robustness
+
+TEST_F(MediaServerTest, JunkDatagramsAreDroppedWhileMediaKeepsFlowing) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  MediaSender sender(96, 111, 11);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 5));
+  const auto before = receiveRtp(*view.peer, view.info.video->ssrc, 5);
+  ASSERT_EQ(before.size(), 5u);
+  ASSERT_EQ(receiveRtp(*view.peer, view.info.audio->ssrc, 5).size(), 5u);
+  const uint64_t dropped_before = stats().dropped_datagrams;
+
+  // From an address nobody validated: random bytes in each RFC 7983 range, truncated headers.
+  LoopbackPeer stranger("stranger", "stranger-password-0123456789");
+  stranger.setRemote(pub.info.remote);
+  std::mt19937 random(12345);
+  std::vector<Bytes> junk = {{},         {0x00}, {0x00, 0x01},       {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4},
+                             {22, 0xFE}, {0x80}, {0x80, 0x60, 0x00}, {0x81, 0xC8}};
+  for (const auto& [low, high] :
+       std::vector<std::pair<int, int>>{{0, 3}, {20, 63}, {128, 191}, {64, 127}, {192, 255}}) {
+    for (int i = 0; i < 20; ++i) {
+      Bytes datagram(1 + random() % 400);
+      for (uint8_t& b : datagram) b = static_cast<uint8_t>(random());
+      datagram[0] = static_cast<uint8_t>(low + random() % (high - low + 1));
+      junk.push_back(std::move(datagram));
+    }
+  }
+  for (const Bytes& datagram : junk) stranger.sendRaw(datagram);
+
+  // STUN checks with the right username but the wrong password, from the stranger and from the
+  // publisher's own address: 401, and nothing changes.
+  const auto wrong = stranger.check("not-the-password-0123456789");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->message_class, stun::StunClass::ErrorResponse);
+  EXPECT_EQ(wrong->error_code, 401);
+  const auto wrong_own = pub.peer->check("not-the-password-0123456789");
+  ASSERT_TRUE(wrong_own);
+  EXPECT_EQ(wrong_own->error_code, 401);
+
+  // Junk from the validated tuples themselves reaches the sessions, which discard it.
+  for (LoopbackPeer* peer : {pub.peer.get(), view.peer.get()}) {
+    for (int i = 0; i < 20; ++i) {
+      Bytes datagram(1 + random() % 300);
+      for (uint8_t& b : datagram) b = static_cast<uint8_t>(random());
+      datagram[0] = static_cast<uint8_t>(i % 2 == 0 ? 128 + random() % 64 : 20 + random() % 3);
+      peer->sendRaw(datagram);
+    }
+  }
+
+  // Every stranger datagram is counted as dropped.
+  const uint64_t expected = dropped_before + junk.size();
+  uint64_t dropped = 0;
+  ASSERT_TRUE(pub.peer->waitUntil([&] { return (dropped = stats().dropped_datagrams) >= expected; }))
+      << dropped << " < " << expected;
+
+  // Media keeps flowing, contiguously, and nobody was disconnected.
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 0));
+  const auto after = receiveRtp(*view.peer, view.info.video->ssrc, 5);
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(after, std::span(sender.sent_video).subspan(5), 120, view.info.video->ssrc,
+                                          static_cast<uint16_t>(seqOf(before.back()) + 1)));
+  EXPECT_EQ(stats().sessions, 2u);
+  EXPECT_THAT(listener_.events(), ElementsAre("live in1", "viewers in1 1"));
+}
+
+// Stopping the server while datagrams pour in: a receive that already completed must not run
+// on a UdpMux that is gone. Twenty rounds make the race all but certain to show.
+TEST_F(MediaServerTest, StopsCleanlyWhileDatagramsKeepArriving) {
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    startServer({});
+    const udp::endpoint target(net::ip::make_address("127.0.0.1"), server_->port());
+    std::atomic<bool> stop{false};
+    std::thread flood([&] {
+      net::io_context ioc;
+      udp::socket socket(ioc, udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+      const Bytes junk(100, 0xFF);
+      boost::system::error_code ec;
+      while (!stop) socket.send_to(net::buffer(junk), target, 0, ec);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + kCallTimeout;
+    while (stats().dropped_datagrams == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    server_.reset();
+    stop = true;
+    flood.join();
+  }
+}
+
+}  // namespace
+}  // namespace liveroom::media
