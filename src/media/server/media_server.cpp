@@ -179,15 +179,16 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
   }
   WebRtcTransport::RemoteParameters remote = remoteParameters(offer, decisions);
 
-  InputRouter& input = router(input_uid);
-  if (PublisherSession* current = input.publisher()) {
+  if (auto found = routers_.find(input_uid); found != routers_.end() && found->second->publisher() != nullptr) {
+    PublisherSession* current = found->second->publisher();
     if (Session::Clock::now() - current->lastMedia() < options_.publisher_takeover_after) {
       throw Error(codes::kPublisherExists, "this room already has a live broadcaster");
     }
     spdlog::info("media: input {}: a new publisher replaces a silent one", input_uid);
     current->close();
-    retire(*current);
+    retire(*current);  // may drop the input's router when nobody else is on it
   }
+  InputRouter& input = router(input_uid);
 
   std::string id = randomHex(16);
   std::unique_ptr<PublisherSession> session;
