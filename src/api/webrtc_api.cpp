@@ -57,11 +57,15 @@ bool WebRtcApi::owns(std::string_view path) {
          path.rfind(kSessionPrefix, 0) == 0;
 }
 
-http::Response WebRtcApi::decorate(const http::Request& req, http::Response res) const {
-  applyCors(options_.cors_origins, req, res);
+void WebRtcApi::addCorsHeaders(http::Response& res) {
   res.set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
   res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
   res.set("Access-Control-Allow-Methods", "POST, PATCH, DELETE, GET, HEAD, OPTIONS");
+}
+
+http::Response WebRtcApi::decorate(const http::Request& req, http::Response res) const {
+  applyCors(options_.cors_origins, req, res);
+  addCorsHeaders(res);
   res.set("Cache-Control", "no-store");
   return res;
 }

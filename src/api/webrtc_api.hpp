@@ -35,6 +35,8 @@ class WebRtcApi {
 
   // True for the paths above (and malformed ones of the same families, answered 404 here).
   static bool owns(std::string_view path);
+  // The CORS headers every WHIP/WHEP reply carries besides Access-Control-Allow-Origin.
+  static void addCorsHeaders(http::Response& res);
   void handle(http::Request&& req, http::Responder respond);
 
  private:

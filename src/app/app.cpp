@@ -29,6 +29,7 @@
 #include "store/sqlite/sqlite_room_store.hpp"
 #include "stream/cloudflare/cloudflare_stream.hpp"
 #include "web/static_site.hpp"
+#include "api/http_helpers.hpp"
 #include "api/webrtc_api.hpp"
 #include "media/server/media_server.hpp"
 #include "stream/local/local_stream.hpp"
@@ -257,6 +258,10 @@ int serve(ServeConfig config) {
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   server_options.error_response = [](int status, std::string_view code, std::string_view message) {
     return api::errorResponse(status, code, message);
+  };
+  server_options.decorate_own_response = [&config](const http::Request& partial, http::Response& res) {
+    api::applyCors(config.cors_origins, partial, res);
+    if (api::WebRtcApi::owns(partial.path)) api::WebRtcApi::addCorsHeaders(res);
   };
   web::StaticSiteOptions site_options;
   site_options.error_response = server_options.error_response;

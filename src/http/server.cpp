@@ -93,6 +93,21 @@ class Session : public std::enable_shared_from_this<Session> {
       res.status = status;
       res.body = std::string(message);
     }
+    if (options_.decorate_own_response) {
+      Request partial;
+      if (parser_) {  // whatever was parsed (a body over the limit: all the headers)
+        const auto& msg = parser_->get();
+        partial.method = std::string(msg.method_string());
+        partial.target = std::string(msg.target());
+        partial.path = partial.target.substr(0, partial.target.find('?'));
+        for (const auto& field : msg) {
+          auto name = field.name_string();
+          partial.headers.emplace_back(lowercase(std::string_view(name.data(), name.size())),
+                                       std::string(field.value()));
+        }
+      }
+      options_.decorate_own_response(partial, res);
+    }
     write(std::move(res));
   }
 

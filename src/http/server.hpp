@@ -31,6 +31,10 @@ struct ServerOptions {
   // Builds the reply the server sends on its own (413, 400 on unparsable requests), so
   // the error body format stays the API's business.
   std::function<Response(int status, std::string_view code, std::string_view message)> error_response;
+  // Adds headers to those replies (CORS, so a browser can read a 413 too). `partial` has the
+  // method, path and headers when they were parsed (a 413 for a body over the limit), else
+  // is empty.
+  std::function<void(const Request& partial, Response& res)> decorate_own_response;
 };
 
 class Server {

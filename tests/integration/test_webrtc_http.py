@@ -447,6 +447,16 @@ def test_offer_without_media_is_400(media):
     media.publish(room)
 
 
+def test_offer_in_the_wrong_direction_is_400(media):
+    """A viewer's (recvonly) offer on a publish URL must not take the broadcaster's place,
+    and a publisher's (sendonly) offer on a play URL receives nothing."""
+    srv, room = media.srv, media.room()
+    assert_error(post_offer(srv, room.whip, sdp_fixture(GST_WHEP)), 400, "invalid_sdp", "sendonly")
+    assert_error(post_offer(srv, room.alias, sdp_fixture(GST_WHEP), token=room.host_token), 400, "invalid_sdp")
+    assert_error(post_offer(srv, room.whep, sdp_fixture(CHROMIUM_WHIP)), 400, "invalid_sdp", "recvonly")
+    media.publish(room)  # the publisher slot is still free
+
+
 def test_offer_with_an_unknown_fingerprint_algorithm_is_400(media):
     srv, room = media.srv, media.room()
     offer = sdp_fixture(CHROMIUM_WHIP).replace("a=fingerprint:sha-256 ", "a=fingerprint:md5 ")

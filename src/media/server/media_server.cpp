@@ -56,6 +56,20 @@ WebRtcTransport::RemoteParameters remoteParameters(const sdp::SessionDescription
   throw Error(codes::kUnsupportedCodec, reasons);
 }
 
+// A WHIP offer must send media and a WHEP offer receive it: a viewer's offer posted to a publish
+// URL would otherwise take the broadcaster's place while sending nothing.
+void requireDirection(const std::vector<sdp::MediaDecision>& decisions, bool publisher) {
+  for (const sdp::MediaDecision& d : decisions) {
+    if (!d.accepted) continue;
+    const sdp::Direction dir = d.offered_direction;
+    if (dir == sdp::Direction::kSendRecv) return;
+    if (publisher && dir == sdp::Direction::kSendOnly) return;
+    if (!publisher && dir == sdp::Direction::kRecvOnly) return;
+  }
+  throw Error(codes::kInvalidSdp, publisher ? "a WHIP offer must send audio or video (a=sendonly)"
+                                            : "a WHEP offer must receive audio or video (a=recvonly)");
+}
+
 sdp::SessionDescription parseOffer(const std::string& text) {
   try {
     return sdp::parse(text);
@@ -177,6 +191,7 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
   if (std::none_of(decisions.begin(), decisions.end(), [](const auto& d) { return d.accepted; })) {
     throwNothingAccepted(offer, decisions);
   }
+  requireDirection(decisions, true);
   WebRtcTransport::RemoteParameters remote = remoteParameters(offer, decisions);
 
   if (auto found = routers_.find(input_uid); found != routers_.end() && found->second->publisher() != nullptr) {
@@ -228,6 +243,7 @@ SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::strin
   if (std::none_of(negotiation.media.begin(), negotiation.media.end(), [](const auto& d) { return d.accepted; })) {
     throwNothingAccepted(offer, negotiation.media);
   }
+  requireDirection(negotiation.media, false);
   WebRtcTransport::RemoteParameters remote = remoteParameters(offer, negotiation.media);
 
   std::vector<sdp::AnswerSection> sections = sdp::answerSections(negotiation.media, offer, sdp::Role::kWhepViewer);
