@@ -121,7 +121,7 @@ TEST(ReceiveStatsTest, CountsSequenceWraps) {
   for (int i = 0; i < 70000; ++i, ++sequence) {
     if (sequence == 65535 || sequence == 65536 + 65536) continue;
     twice.onPacket(static_cast<uint16_t>(sequence), 3000u * static_cast<uint32_t>(i),
-                   kStart + microseconds(33'333 * i));
+                   kStart + microseconds(33'333LL * i));
   }
   block = twice.reportBlock(kStart + std::chrono::hours(1));
   ASSERT_TRUE(block);
