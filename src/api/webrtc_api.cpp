@@ -71,8 +71,9 @@ http::Response WebRtcApi::decorate(const http::Request& req, http::Response res)
 }
 
 std::string WebRtcApi::sessionUrl(const http::Request& req, const std::string& session_id) const {
-  std::string base = stream_.publicUrl();  // when the request names no Host
-  if (auto host = req.header("host"); host && !host->empty() && host->find_first_of("/\r\n ") == std::string::npos) {
+  std::string base = stream_.publicUrl();
+  auto host = req.header("host");
+  if (options_.location_from_host && host && !host->empty() && host->find_first_of("/\r\n ") == std::string::npos) {
     base = "http://" + std::string(*host);
   }
   return base + std::string(kSessionPrefix) + session_id;

@@ -24,6 +24,10 @@ namespace liveroom::api {
 
 struct WebRtcApiOptions {
   std::vector<std::string> cors_origins{"*"};
+  // Location URLs: true (no --public-url given) builds them from the request's Host, so they
+  // match what the client used (localhost or 127.0.0.1); false uses the public URL (a
+  // server behind an HTTPS proxy).
+  bool location_from_host = true;
 };
 
 class WebRtcApi {

@@ -273,6 +273,7 @@ int serve(ServeConfig config) {
   if (local_stream != nullptr) {
     api::WebRtcApiOptions webrtc_options;
     webrtc_options.cors_origins = config.cors_origins;
+    webrtc_options.location_from_host = config.public_url.empty();
     webrtc_api = std::make_unique<api::WebRtcApi>(
         service, *local_stream, *media_server, webrtc_options,
         [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); });

@@ -359,6 +359,18 @@ def test_whip_offer_gets_an_answer(media):
     assert ("127.0.0.1", media.udp_port) in answer.candidates, answer.candidates
 
 
+def test_locations_follow_the_public_url_when_one_is_given(server):
+    """Behind a proxy (--public-url https://...), session URLs are the public ones; without
+    it they follow the Host the client used."""
+    srv = server("--webrtc-port", "0", "--public-url", "https://live.example.com/")
+    m = Media(srv)
+    room = m.room()
+    assert room.whip_url.startswith("https://live.example.com/"), room.whip_url
+    r = post_offer(srv, room.whip, sdp_fixture(CHROMIUM_WHIP))
+    assert r.status == 201, r.describe()
+    assert r.headers["location"].startswith("https://live.example.com/webRTC/sessions/"), r.headers["location"]
+
+
 def test_second_publisher_conflicts_until_the_first_session_is_deleted(media):
     srv, room = media.srv, media.room()
     first = media.publish(room)
