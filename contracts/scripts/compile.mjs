@@ -23,6 +23,7 @@ export function compile() {
     sources: { 'src/RoomRegistry.sol': { content: source } },
     settings: {
       optimizer: { enabled: true, runs: 10000 },
+      viaIR: true,
       evmVersion: EVM_VERSION,
       // No metadata hash: the bytecode depends only on the source and settings.
       metadata: { bytecodeHash: 'none', appendCBOR: false },
