@@ -4,23 +4,14 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { ethers } from 'ethers';
+import { anvilBinary } from '../scripts/anvil.mjs';
 
-const require = createRequire(import.meta.url);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ABI = JSON.parse(fs.readFileSync(path.join(ROOT, 'build/RoomRegistry.abi.json'), 'utf8'));
 export const BYTECODE = '0x' + fs.readFileSync(path.join(ROOT, 'build/RoomRegistry.bin'), 'utf8').trim();
-
-function anvilBinary() {
-  if (process.env.ANVIL_BIN) return process.env.ANVIL_BIN;
-  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch];
-  const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`;
-  const dir = path.dirname(require.resolve(`${pkg}/package.json`));
-  return path.join(dir, 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
-}
 
 /** Starts anvil on a free port; resolves to { url, provider, stop }. */
 export async function startChain() {
