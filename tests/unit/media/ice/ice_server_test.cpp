@@ -146,7 +146,9 @@ TEST_F(IceServerTest, NonRequestsAndBadFingerprintsAreDropped) {
   auto request = bindingRequest("srvU:peerU", "server-password-0123456789", true);
   request.back() ^= 0xFF;  // corrupt the FINGERPRINT value
   auto msg = StunMessage::parse(request.data(), request.size());
-  if (msg) EXPECT_FALSE(ice_.handleStun(*msg, nic_, now_));
+  if (msg) {
+    EXPECT_FALSE(ice_.handleStun(*msg, nic_, now_));
+  }
   std::vector<uint8_t> indication;
   StunMessageWriter w(indication);
   w.begin(StunClass::Indication, stun::kMethodBinding, stun::TransactionId{});
