@@ -132,6 +132,47 @@ TEST(AbiEncode, SolidityDocsDynamicExample) {
   EXPECT_EQ(back[3].bytes(), strBytes("Hello, world!"));
 }
 
+// The room registry's createRoom: three strings (one UTF-8) after static heads. Expected
+// bytes produced by ethers 6.17 AbiCoder (Interface.encodeFunctionData) for the same values.
+TEST(AbiEncode, CrossCheckedWithEthers) {
+  Address host{};
+  for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<uint8_t>(0xa0 + i);
+  Bytes call = encodeCall("createRoom(bytes32,address,bytes16,string,string,string)",
+                          {Value::ofFixedBytes(Bytes(32, 0x42)), Value::ofAddress(host),
+                           Value::ofFixedBytes(Bytes(16, 0x07)), Value::ofString("Lớp học online"), Value::ofString(""),
+                           Value::ofString("meta meta meta meta meta meta meta meta meta")});
+  std::string expected =
+      "9ce2358b"
+      "4242424242424242424242424242424242424242424242424242424242424242"
+      "000000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
+      "0707070707070707070707070707070700000000000000000000000000000000"
+      "00000000000000000000000000000000000000000000000000000000000000c0"
+      "0000000000000000000000000000000000000000000000000000000000000100"
+      "0000000000000000000000000000000000000000000000000000000000000120"
+      "0000000000000000000000000000000000000000000000000000000000000012"
+      "4ce1bb9b702068e1bb8d63206f6e6c696e650000000000000000000000000000"
+      "0000000000000000000000000000000000000000000000000000000000000000"
+      "000000000000000000000000000000000000000000000000000000000000002c"
+      "6d657461206d657461206d657461206d657461206d657461206d657461206d65"
+      "7461206d657461206d6574610000000000000000000000000000000000000000";
+  EXPECT_EQ(hex(call), expected);
+}
+
+// getRoom returns a static struct: encoded in place, identical to the flat list of its members.
+TEST(AbiDecode, StaticStructReturn) {
+  Address host{};
+  host[0] = 0xf3;
+  std::vector<Value> members = {Value::ofAddress(host), Value::ofUint(1), Value::ofUint(1700000000), Value::ofUint(0),
+                                Value::ofFixedBytes(Bytes(16, 0x07))};
+  Bytes flat = encode(types("address,uint8,uint64,uint64,bytes16"), members);
+  auto v = decode("(address,uint8,uint64,uint64,bytes16)", flat);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0], Value::ofTuple(members));
+  EXPECT_EQ(v[0].items()[4].bytes(), Bytes(16, 0x07));
+  flat[32 * 4 + 16] = 1;  // bytes16 padding
+  EXPECT_THROW(decode("(address,uint8,uint64,uint64,bytes16)", flat), DecodeError);
+}
+
 TEST(AbiEncode, RejectsValuesThatDoNotFit) {
   EXPECT_THROW(encode(types("uint8"), {Value::ofUint(256)}), EncodeError);
   EXPECT_NO_THROW(encode(types("uint8"), {Value::ofUint(255)}));
