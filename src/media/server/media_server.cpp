@@ -159,29 +159,26 @@ void MediaServer::dropRouterIfEmpty(const std::string& input_uid) {
 }
 
 void MediaServer::publish(std::string input_uid, std::string offer, AnswerCallback done) {
-  boost::asio::post(ioc_, [this, uid = std::move(input_uid), offer = std::move(offer), done = std::move(done)] {
-    try {
-      done(doPublish(uid, offer));
-    } catch (const Error& e) {
-      done(e);
-    } catch (const std::exception& e) {
-      spdlog::error("media: publish failed: {}", e.what());
-      done(Error(codes::kMediaUnavailable, "the media server could not set up the session"));
-    }
-  });
+  answerOnMediaThread("publish", &MediaServer::doPublish, std::move(input_uid), std::move(offer), std::move(done));
 }
 
 void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback done) {
-  boost::asio::post(ioc_, [this, uid = std::move(input_uid), offer = std::move(offer), done = std::move(done)] {
-    try {
-      done(doPlay(uid, offer));
-    } catch (const Error& e) {
-      done(e);
-    } catch (const std::exception& e) {
-      spdlog::error("media: play failed: {}", e.what());
-      done(Error(codes::kMediaUnavailable, "the media server could not set up the session"));
-    }
-  });
+  answerOnMediaThread("play", &MediaServer::doPlay, std::move(input_uid), std::move(offer), std::move(done));
+}
+
+void MediaServer::answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
+                                      AnswerCallback done) {
+  boost::asio::post(
+      ioc_, [this, what, handler, uid = std::move(input_uid), offer = std::move(offer), done = std::move(done)] {
+        try {
+          done((this->*handler)(uid, offer));
+        } catch (const Error& e) {
+          done(e);
+        } catch (const std::exception& e) {
+          spdlog::error("media: {} failed: {}", what, e.what());
+          done(Error(codes::kMediaUnavailable, "the media server could not set up the session"));
+        }
+      });
 }
 
 SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::string& offer_text) {

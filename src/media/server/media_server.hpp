@@ -111,6 +111,10 @@ class MediaServer final : private SessionEvents {
   void onSessionConnected(Session& session) override;
   void onSessionClosed(Session& session, const std::string& reason) override;
 
+  using OfferHandler = SessionAnswer (MediaServer::*)(const std::string& input_uid, const std::string& offer);
+  // Runs `handler` on the media thread and answers `done` with its answer or error.
+  void answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
+                           AnswerCallback done);
   SessionAnswer doPublish(const std::string& input_uid, const std::string& offer);
   SessionAnswer doPlay(const std::string& input_uid, const std::string& offer);
   std::string doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
