@@ -5,18 +5,10 @@
 #include "eth/json_rpc.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <thread>
 
 #include "http/curl_http_client.hpp"
+#include "support/anvil.hpp"
 #include "support/fake_http_server.hpp"
-
-extern char** environ;
 
 namespace liveroom::eth {
 namespace {
@@ -138,63 +130,16 @@ TEST(JsonRpcClient, FeeSuggestionFromFeeHistory) {
   EXPECT_EQ(fees.max_fee_per_gas, 2u * 875'000'000u + 1'000'000'000u);
 }
 
-// A real anvil (the binary scripts/setup --test installs with the contract toolchain).
-class Anvil {
- public:
-  static std::optional<std::filesystem::path> binary() {
-    if (const char* env = std::getenv("LIVEROOM_ANVIL_BIN")) return std::filesystem::path(env);
-    const auto p =
-        std::filesystem::path(LIVEROOM_SOURCE_DIR) / "contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
-    if (std::filesystem::exists(p)) return p;
-    return std::nullopt;
-  }
-  Anvil(const std::filesystem::path& bin, uint16_t port) : port_(port) {
-    const std::string port_text = std::to_string(port);
-    const std::string bin_text = bin.string();
-    std::vector<char*> argv = {const_cast<char*>(bin_text.c_str()), const_cast<char*>("--port"),
-                               const_cast<char*>(port_text.c_str()), const_cast<char*>("--silent"), nullptr};
-    if (posix_spawn(&pid_, bin_text.c_str(), nullptr, nullptr, argv.data(), environ) != 0) pid_ = 0;
-  }
-  ~Anvil() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool started() const { return pid_ > 0; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  pid_t pid_ = 0;
-  uint16_t port_;
-};
-
 TEST(JsonRpcAnvil, TalksToARealChain) {
-  const auto bin = Anvil::binary();
-  if (!bin) {
-    if (std::getenv("LIVEROOM_REQUIRE_CHAIN")) FAIL() << "anvil is not installed (scripts/setup --test)";
-    GTEST_SKIP() << "anvil is not installed (scripts/setup --test)";
-  }
-  uint16_t port = 0;
-  {
-    FakeHttpServer probe;  // borrow a free port number
-    port = probe.port();
-  }
-  Anvil anvil(*bin, port);
-  ASSERT_TRUE(anvil.started());
+  LIVEROOM_REQUIRE_ANVIL(bin);
+  test_support::Anvil anvil(*bin);
+  ASSERT_TRUE(anvil.ready());
   JsonRpcClient c(anvil.url(), std::make_shared<http::CurlHttpClient>(), std::chrono::seconds(5));
-  uint64_t chain = 0;
-  for (int i = 0; i < 200 && chain == 0; ++i) {  // until anvil listens (bounded, not timed)
-    try {
-      chain = c.chainId();
-    } catch (const RpcUnavailable&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
+  const uint64_t chain = c.chainId();
   ASSERT_EQ(chain, 31337u);
   EXPECT_EQ(c.blockNumber(), 0u);
   // Anvil's public dev account #0 (never on a real network) has sent nothing yet.
-  EXPECT_EQ(c.transactionCount("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"), 0u);
+  EXPECT_EQ(c.transactionCount(test_support::Anvil::kDevAddress), 0u);
   const FeeSuggestion fees = c.suggestFees();
   EXPECT_GT(fees.max_fee_per_gas, fees.max_priority_fee_per_gas);
   EXPECT_EQ(c.ethCall({{"to", "0x0000000000000000000000000000000000000000"}, {"data", "0x"}}), "0x");
