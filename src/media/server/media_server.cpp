@@ -181,6 +181,17 @@ void MediaServer::answerOnMediaThread(const char* what, OfferHandler handler, st
       });
 }
 
+SessionAnswer MediaServer::answerFor(const Session& session, const sdp::SessionDescription& offer,
+                                     std::vector<sdp::AnswerSection> sections) const {
+  sdp::AnswerParams params;
+  params.ice_ufrag = session.transport().localUfrag();
+  params.ice_pwd = session.transport().localPwd();
+  params.fingerprint_sha256 = session.transport().localFingerprint();
+  params.candidates = candidates();
+  params.sections = std::move(sections);
+  return SessionAnswer{session.id(), session.etag(), sdp::buildAnswer(offer, params)};
+}
+
 SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::string& offer_text) {
   if (!mux_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
   const sdp::SessionDescription offer = parseOffer(offer_text);
@@ -211,13 +222,7 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
     dropRouterIfEmpty(input_uid);
     throw Error(codes::kInvalidSdp, e.what());
   }
-  sdp::AnswerParams params;
-  params.ice_ufrag = session->transport().localUfrag();
-  params.ice_pwd = session->transport().localPwd();
-  params.fingerprint_sha256 = session->transport().localFingerprint();
-  params.candidates = candidates();
-  params.sections = sdp::answerSections(decisions, offer, sdp::Role::kWhipPublisher);
-  SessionAnswer answer{id, session->etag(), sdp::buildAnswer(offer, params)};
+  SessionAnswer answer = answerFor(*session, offer, sdp::answerSections(decisions, offer, sdp::Role::kWhipPublisher));
   input.setPublisher(session.get());
   sessions_.emplace(id, std::move(session));
   spdlog::info("media: input {}: publisher session {} created", input_uid, id.substr(0, 8));
@@ -268,13 +273,7 @@ SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::strin
     dropRouterIfEmpty(input_uid);
     throw Error(codes::kInvalidSdp, e.what());
   }
-  sdp::AnswerParams params;
-  params.ice_ufrag = session->transport().localUfrag();
-  params.ice_pwd = session->transport().localPwd();
-  params.fingerprint_sha256 = session->transport().localFingerprint();
-  params.candidates = candidates();
-  params.sections = std::move(sections);
-  SessionAnswer answer{id, session->etag(), sdp::buildAnswer(offer, params)};
+  SessionAnswer answer = answerFor(*session, offer, std::move(sections));
   if (publisher != nullptr) session->attachPublisher(*publisher);
   input.addViewer(session.get());
   sessions_.emplace(id, std::move(session));

@@ -115,6 +115,9 @@ class MediaServer final : private SessionEvents {
   // Runs `handler` on the media thread and answers `done` with its answer or error.
   void answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
                            AnswerCallback done);
+  // The SDP answer of a new session (its ICE credentials, fingerprint and our candidates).
+  SessionAnswer answerFor(const Session& session, const sdp::SessionDescription& offer,
+                          std::vector<sdp::AnswerSection> sections) const;
   SessionAnswer doPublish(const std::string& input_uid, const std::string& offer);
   SessionAnswer doPlay(const std::string& input_uid, const std::string& offer);
   std::string doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
