@@ -12,29 +12,16 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "store/sqlite/sqlite_db.hpp"
 
 namespace liveroom {
 
 namespace {
 
-// Long enough to ride out a checkpoint or another process holding the write lock,
-// short enough that a wedged database surfaces as store_unavailable to the caller.
-constexpr int kBusyTimeoutMs = 5000;
-
-struct DatabaseCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using DatabaseHandle = std::unique_ptr<sqlite3, DatabaseCloser>;
-using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
-
-// Column order shared by every SELECT/RETURNING and readRoom().
-constexpr const char* kRoomColumns =
-    "room_id, title, host, mode, status, live, session_id, "
-    "whip_url, rtmps_url, rtmps_stream_key, srt_url, srt_stream_id, srt_passphrase, "
-    "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at, provider";
+using sqlite::kRoomColumns;
+using sqlite::readRoom;
+using sqlite::singleRoom;
+using sqlite::StatementUse;
 
 // Migrations by target version; index i brings a database from version i to i + 1.
 const char* const kMigrations[] = {
@@ -81,195 +68,6 @@ static_assert(std::size(kMigrations) == SqliteRoomStore::kSchemaVersion);
 
 }  // namespace
 
-class SqliteRoomStore::Connection {
- public:
-  Connection(const std::string& path, bool read_only) : path_(path) {
-    sqlite3* raw = nullptr;
-    // NOMUTEX: a connection is used by one thread at a time (the writer mutex or the
-    // reader pool guarantees it), so SQLite's own per-connection mutex is redundant.
-    int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-    db_.reset(raw);
-    if (rc != SQLITE_OK) {
-      throw Error(codes::kStoreUnavailable, fmt::format("cannot open SQLite database {}: {}", path,
-                                                        raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-    }
-    sqlite3_extended_result_codes(db_.get(), 1);
-    sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
-    if (!read_only) {
-      exec("PRAGMA journal_mode=WAL");
-      // NORMAL is durable across application crashes in WAL mode; only a power loss can
-      // drop the last transactions, which is acceptable for room metadata.
-      exec("PRAGMA synchronous=NORMAL");
-    }
-  }
-
-  sqlite3* db() const { return db_.get(); }
-
-  void exec(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
-      std::string text = message ? message : sqlite3_errmsg(db_.get());
-      sqlite3_free(message);
-      throw Error(codes::kStoreUnavailable, fmt::format("SQLite {}: {}", path_, text));
-    }
-  }
-
-  // Prepared once per connection and reused: keyed by the SQL text.
-  sqlite3_stmt* statement(const std::string& sql) {
-    auto found = statements_.find(sql);
-    if (found != statements_.end()) return found->second.get();
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw,
-                           nullptr) != SQLITE_OK) {
-      throw failure("prepare");
-    }
-    return statements_.emplace(sql, StatementHandle(raw)).first->second.get();
-  }
-
-  Error failure(std::string_view what) const {
-    return Error(codes::kStoreUnavailable,
-                 fmt::format("SQLite {} failed on {}: {}", what, path_, sqlite3_errmsg(db_.get())));
-  }
-
- private:
-  std::string path_;
-  DatabaseHandle db_;
-  std::map<std::string, StatementHandle, std::less<>> statements_;
-};
-
-namespace {
-
-// Resets and unbinds a cached statement when the call using it ends, however it ends.
-class StatementUse {
- public:
-  StatementUse(SqliteRoomStore::Connection& connection, const std::string& sql)
-      : connection_(connection), statement_(connection.statement(sql)) {}
-  ~StatementUse() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-  StatementUse(const StatementUse&) = delete;
-  StatementUse& operator=(const StatementUse&) = delete;
-
-  sqlite3_stmt* get() const { return statement_; }
-
-  void bind(int index, std::string_view text) {
-    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
-  }
-  void bind(int index, const std::optional<std::string>& text) {
-    if (text) {
-      bind(index, std::string_view(*text));
-    } else {
-      check(sqlite3_bind_null(statement_, index));
-    }
-  }
-  void bind(int index, int64_t value) { check(sqlite3_bind_int64(statement_, index, value)); }
-  void bind(int index, std::optional<int64_t> value) {
-    if (value) {
-      bind(index, *value);
-    } else {
-      check(sqlite3_bind_null(statement_, index));
-    }
-  }
-
-  // SQLITE_ROW -> true, SQLITE_DONE -> false, anything else throws.
-  bool step() {
-    int rc = sqlite3_step(statement_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT && (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)) {
-      throw Error(codes::kRoomExists, "a room with this id already exists");
-    }
-    throw connection_.failure("query");
-  }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) throw connection_.failure("bind");
-  }
-
-  SqliteRoomStore::Connection& connection_;
-  sqlite3_stmt* statement_;
-};
-
-std::optional<std::string> optionalText(sqlite3_stmt* statement, int column) {
-  if (sqlite3_column_type(statement, column) == SQLITE_NULL) return std::nullopt;
-  return std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, column)),
-                     static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
-}
-
-std::string text(sqlite3_stmt* statement, int column) {
-  return optionalText(statement, column).value_or(std::string());
-}
-
-// Reads one row laid out as kRoomColumns.
-RoomRecord readRoom(sqlite3_stmt* statement) {
-  RoomRecord room;
-  room.room_id = text(statement, 0);
-  room.title = text(statement, 1);
-  room.host = text(statement, 2);
-  room.mode = text(statement, 3);
-  room.status = text(statement, 4);
-  room.live = sqlite3_column_int(statement, 5) != 0;
-  room.session_id = text(statement, 6);
-  room.ingest.whip_url = optionalText(statement, 7);
-  room.ingest.rtmps_url = optionalText(statement, 8);
-  room.ingest.rtmps_stream_key = optionalText(statement, 9);
-  room.ingest.srt_url = optionalText(statement, 10);
-  room.ingest.srt_stream_id = optionalText(statement, 11);
-  room.ingest.srt_passphrase = optionalText(statement, 12);
-  room.playback.whep_url = optionalText(statement, 13);
-  room.playback.hls_url = optionalText(statement, 14);
-  room.playback.dash_url = optionalText(statement, 15);
-  room.host_token_hash = text(statement, 16);
-  room.created_at_ms = sqlite3_column_int64(statement, 17);
-  room.updated_at_ms = sqlite3_column_int64(statement, 18);
-  if (sqlite3_column_type(statement, 19) != SQLITE_NULL) {
-    room.ended_at_ms = sqlite3_column_int64(statement, 19);
-  }
-  room.provider = text(statement, 20);
-  return room;
-}
-
-// Runs a statement expected to yield at most one room (SELECT by id, UPDATE ... RETURNING).
-std::optional<RoomRecord> singleRoom(StatementUse& use) {
-  if (!use.step()) return std::nullopt;
-  RoomRecord room = readRoom(use.get());
-  // Drain so an UPDATE ... RETURNING completes and commits before the reset.
-  while (use.step()) {
-  }
-  return room;
-}
-
-void migrate(SqliteRoomStore::Connection& connection, const std::string& path) {
-  // IMMEDIATE takes the write lock up front, so two processes starting together on the
-  // same file migrate one after the other instead of both trying.
-  connection.exec("BEGIN IMMEDIATE");
-  try {
-    StatementUse version_query(connection, "PRAGMA user_version");
-    int version = version_query.step() ? sqlite3_column_int(version_query.get(), 0) : 0;
-    if (version > SqliteRoomStore::kSchemaVersion) {
-      throw Error(codes::kStoreUnavailable,
-                  fmt::format("SQLite database {} has schema version {}, newer than the {} this "
-                              "liveroom knows: upgrade liveroom",
-                              path, version, SqliteRoomStore::kSchemaVersion));
-    }
-    for (int next = version; next < SqliteRoomStore::kSchemaVersion; ++next) {
-      connection.exec(kMigrations[next]);
-      spdlog::info("sqlite store: migrated {} to schema version {}", path, next + 1);
-    }
-    // PRAGMA takes no bound parameters; the value is our own constant.
-    connection.exec(fmt::format("PRAGMA user_version={}", SqliteRoomStore::kSchemaVersion).c_str());
-    connection.exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(connection.db(), "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
-}
-
-}  // namespace
-
 // Hands a reader connection back to the pool when the call is done with it.
 class SqliteRoomStore::ReaderLease {
  public:
@@ -302,7 +100,7 @@ SqliteRoomStore::SqliteRoomStore(std::string path, std::size_t max_readers)
     }
   }
   writer_ = std::make_unique<Connection>(path_, /*read_only=*/false);
-  migrate(*writer_, path_);
+  sqlite::migrate(*writer_, kMigrations, "sqlite store");
 }
 
 SqliteRoomStore::~SqliteRoomStore() = default;

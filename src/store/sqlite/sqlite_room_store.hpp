@@ -17,6 +17,10 @@
 
 namespace liveroom {
 
+namespace sqlite {
+class Connection;
+}
+
 class SqliteRoomStore : public RoomStore {
  public:
   // The schema version this build creates and migrates to (PRAGMA user_version).
@@ -42,10 +46,8 @@ class SqliteRoomStore : public RoomStore {
 
   const std::string& path() const { return path_; }
 
-  // One open connection with its prepared statements; defined in the .cpp.
-  class Connection;
-
  private:
+  using Connection = sqlite::Connection;
   class ReaderLease;
 
   ReaderLease leaseReader();

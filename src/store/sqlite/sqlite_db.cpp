@@ -1,0 +1,175 @@
+// Shared SQLite helpers (see sqlite_db.hpp).
+#include "store/sqlite/sqlite_db.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace liveroom::sqlite {
+
+namespace {
+// Long enough to ride out a checkpoint or another process holding the write lock,
+// short enough that a wedged database surfaces as store_unavailable to the caller.
+constexpr int kBusyTimeoutMs = 5000;
+}  // namespace
+
+Connection::Connection(const std::string& path, bool read_only) : path_(path) {
+  sqlite3* raw = nullptr;
+  // NOMUTEX: a connection is used by one thread at a time (its owner serializes use), so
+  // SQLite's own per-connection mutex is redundant.
+  int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  db_.reset(raw);
+  if (rc != SQLITE_OK) {
+    throw Error(codes::kStoreUnavailable,
+                fmt::format("cannot open SQLite database {}: {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(db_.get(), 1);
+  sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
+  if (!read_only) {
+    exec("PRAGMA journal_mode=WAL");
+    // NORMAL is durable across application crashes in WAL mode; only a power loss can
+    // drop the last transactions, which is acceptable for room metadata.
+    exec("PRAGMA synchronous=NORMAL");
+  }
+}
+
+void Connection::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : sqlite3_errmsg(db_.get());
+    sqlite3_free(message);
+    throw Error(codes::kStoreUnavailable, fmt::format("SQLite {}: {}", path_, text));
+  }
+}
+
+sqlite3_stmt* Connection::statement(const std::string& sql) {
+  auto found = statements_.find(sql);
+  if (found != statements_.end()) return found->second.get();
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw,
+                         nullptr) != SQLITE_OK) {
+    throw failure("prepare");
+  }
+  return statements_.emplace(sql, std::unique_ptr<sqlite3_stmt, StatementFinalizer>(raw)).first->second.get();
+}
+
+Error Connection::failure(std::string_view what) const {
+  return Error(codes::kStoreUnavailable,
+               fmt::format("SQLite {} failed on {}: {}", what, path_, sqlite3_errmsg(db_.get())));
+}
+
+void StatementUse::bind(int index, std::string_view text) {
+  check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+}
+void StatementUse::bind(int index, const std::optional<std::string>& text) {
+  if (text) {
+    bind(index, std::string_view(*text));
+  } else {
+    check(sqlite3_bind_null(statement_, index));
+  }
+}
+void StatementUse::bind(int index, int64_t value) { check(sqlite3_bind_int64(statement_, index, value)); }
+void StatementUse::bind(int index, std::optional<int64_t> value) {
+  if (value) {
+    bind(index, *value);
+  } else {
+    check(sqlite3_bind_null(statement_, index));
+  }
+}
+
+bool StatementUse::step() {
+  int rc = sqlite3_step(statement_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+    throw Error(codes::kRoomExists, "a room with this id already exists");
+  }
+  throw connection_.failure("query");
+}
+
+void StatementUse::check(int rc) {
+  if (rc != SQLITE_OK) throw connection_.failure("bind");
+}
+
+std::optional<std::string> optionalText(sqlite3_stmt* statement, int column) {
+  if (sqlite3_column_type(statement, column) == SQLITE_NULL) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, column)),
+                     static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
+}
+
+std::string text(sqlite3_stmt* statement, int column) {
+  return optionalText(statement, column).value_or(std::string());
+}
+
+std::optional<int64_t> optionalInt(sqlite3_stmt* statement, int column) {
+  if (sqlite3_column_type(statement, column) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(statement, column);
+}
+
+void transaction(Connection& connection, const std::function<void()>& body) {
+  connection.exec("BEGIN IMMEDIATE");
+  try {
+    body();
+    connection.exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(connection.db(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void migrate(Connection& connection, std::span<const char* const> migrations, std::string_view what) {
+  const int target = static_cast<int>(migrations.size());
+  // IMMEDIATE takes the write lock up front, so two processes starting together on the
+  // same file migrate one after the other instead of both trying.
+  transaction(connection, [&] {
+    StatementUse version_query(connection, "PRAGMA user_version");
+    int version = version_query.step() ? sqlite3_column_int(version_query.get(), 0) : 0;
+    if (version > target) {
+      throw Error(codes::kStoreUnavailable, fmt::format("SQLite database {} has schema version {}, newer than the {} "
+                                                        "this liveroom knows: upgrade liveroom",
+                                                        connection.path(), version, target));
+    }
+    for (int next = version; next < target; ++next) {
+      connection.exec(migrations[static_cast<size_t>(next)]);
+      spdlog::info("{}: migrated {} to schema version {}", what, connection.path(), next + 1);
+    }
+    // PRAGMA takes no bound parameters; the value is our own constant.
+    connection.exec(fmt::format("PRAGMA user_version={}", target).c_str());
+  });
+}
+
+RoomRecord readRoom(sqlite3_stmt* statement) {
+  RoomRecord room;
+  room.room_id = text(statement, 0);
+  room.title = text(statement, 1);
+  room.host = text(statement, 2);
+  room.mode = text(statement, 3);
+  room.status = text(statement, 4);
+  room.live = sqlite3_column_int(statement, 5) != 0;
+  room.session_id = text(statement, 6);
+  room.ingest.whip_url = optionalText(statement, 7);
+  room.ingest.rtmps_url = optionalText(statement, 8);
+  room.ingest.rtmps_stream_key = optionalText(statement, 9);
+  room.ingest.srt_url = optionalText(statement, 10);
+  room.ingest.srt_stream_id = optionalText(statement, 11);
+  room.ingest.srt_passphrase = optionalText(statement, 12);
+  room.playback.whep_url = optionalText(statement, 13);
+  room.playback.hls_url = optionalText(statement, 14);
+  room.playback.dash_url = optionalText(statement, 15);
+  room.host_token_hash = text(statement, 16);
+  room.created_at_ms = sqlite3_column_int64(statement, 17);
+  room.updated_at_ms = sqlite3_column_int64(statement, 18);
+  room.ended_at_ms = optionalInt(statement, 19);
+  room.provider = text(statement, 20);
+  return room;
+}
+
+std::optional<RoomRecord> singleRoom(StatementUse& use) {
+  if (!use.step()) return std::nullopt;
+  RoomRecord room = readRoom(use.get());
+  while (use.step()) {
+  }
+  return room;
+}
+
+}  // namespace liveroom::sqlite
