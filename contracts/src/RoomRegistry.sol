@@ -16,6 +16,12 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 contract RoomRegistry is AccessControl {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
+    /// @notice The block the registry was deployed in, where an event indexer starts scanning:
+    ///         no earlier block can hold its events, so the backend needs no start-block setting.
+    /// @dev Immutable: the value lives in the runtime bytecode, not in a storage slot, so the
+    ///      storage layout below is unchanged.
+    uint64 public immutable deployBlock;
+
     /// None = no such room (the zero value of an unwritten slot).
     enum Status {
         None,
@@ -52,8 +58,10 @@ contract RoomRegistry is AccessControl {
     error InvalidTransition(bytes32 id, uint8 status);
     error NotAuthorized(address account);
 
-    /// @notice The deployer gets DEFAULT_ADMIN_ROLE and OPERATOR_ROLE (no constructor arguments).
+    /// @notice The deployer gets DEFAULT_ADMIN_ROLE and OPERATOR_ROLE (no constructor arguments);
+    ///         deployBlock records the deployment block.
     constructor() {
+        deployBlock = uint64(block.number);
         _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
         _grantRole(OPERATOR_ROLE, msg.sender);
     }

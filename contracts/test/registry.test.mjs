@@ -46,6 +46,24 @@ test('constructor: deployer is admin and operator; role constants', async () => 
   assert.equal(await reg.supportsInterface('0x7965db0b'), true); // IAccessControl
 });
 
+test('deployBlock is the block of the deployment transaction', async () => {
+  const rc = await chain.provider.getTransactionReceipt(reg.deploymentTransaction().hash);
+  assert.equal(await reg.deployBlock(), BigInt(rc.blockNumber));
+  // a later deployment, after some empty blocks, records its own block, not a fixed value
+  await chain.provider.send('anvil_mine', ['0x40']);
+  const later = await deploy(admin);
+  const laterRc = await chain.provider.getTransactionReceipt(later.deploymentTransaction().hash);
+  assert.ok(laterRc.blockNumber > rc.blockNumber + 64);
+  assert.equal(await later.deployBlock(), BigInt(laterRc.blockNumber));
+  // immutable: the value is a word of the runtime code and no storage slot holds it (slots 0
+  // and 1 are the two mappings' roots, which stay zero; nothing follows them)
+  const code = (await chain.provider.getCode(later.target)).toLowerCase();
+  assert.ok(code.includes(ethers.toBeHex(laterRc.blockNumber, 32).slice(2)));
+  for (const slot of [0, 1, 2, 3]) {
+    assert.equal(BigInt(await chain.provider.getStorage(later.target, slot)), 0n, `slot ${slot}`);
+  }
+});
+
 test('createRoom stores the packed room and emits RoomCreated', async () => {
   const r = newRoom();
   const ts = (await chain.provider.getBlock('latest')).timestamp + 100;
