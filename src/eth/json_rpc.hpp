@@ -5,6 +5,7 @@
 // Blocking; no liveroom knowledge. Never logs request bodies (they carry signed transactions).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -94,7 +95,7 @@ class JsonRpcClient {
   std::string url_;
   std::shared_ptr<http::HttpClient> http_;
   std::chrono::milliseconds timeout_;
-  uint64_t next_id_ = 1;
+  std::atomic<uint64_t> next_id_{1};  // calls come from several threads
 };
 
 }  // namespace liveroom::eth

@@ -5,15 +5,16 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.hpp"
+
 namespace liveroom::rooms {
 
 inline constexpr size_t kMaxTitleChars = 200;
 inline constexpr size_t kMaxHostChars = 64;
 
-// True when `s` is well-formed UTF-8 (no overlongs, surrogates, or code points > U+10FFFF).
-bool isValidUtf8(std::string_view s);
-// Number of code points in well-formed UTF-8.
-size_t utf8Length(std::string_view s);
+using liveroom::isValidUtf8;
+using liveroom::utf8Length;
+
 // Trims ASCII whitespace at both ends.
 std::string_view trimAscii(std::string_view s);
 

@@ -1,6 +1,8 @@
 // The RoomStore contract, checked once against every implementation (SQLite always;
 // MongoDB when LIVEROOM_TEST_MONGODB_URI points at a server, e.g. FerretDB through
-// scripts/with-ferretdb), plus the checks specific to each backend.
+// scripts/with-ferretdb; the RoomRegistry contract on a local anvil chain when the contract
+// toolchain is installed), plus the checks specific to SQLite and MongoDB (the contract
+// store's own are in contract_room_store_test.cpp).
 #include <mongoc/mongoc.h>
 #include <unistd.h>
 
@@ -21,9 +23,12 @@
 #include <sqlite3.h>
 
 #include "common/error.hpp"
+#include "eth/keys.hpp"
+#include "store/contract/contract_room_store.hpp"
 #include "store/mongo/mongo_room_store.hpp"
 #include "store/room_store.hpp"
 #include "store/sqlite/sqlite_room_store.hpp"
+#include "support/anvil.hpp"
 
 namespace liveroom {
 namespace {
@@ -103,10 +108,67 @@ class MongoHarness final : public StoreHarness {
   std::string uri_;
 };
 
-enum class Backend { sqlite, mongodb };
+// A fresh RoomRegistry on a local anvil chain per test, deployed by anvil's first dev key
+// (admin and operator); the index file in a temp dir. The scanner polls every 20 ms so it
+// races the store's own writes, as it would in a busy server.
+class ContractHarness final : public StoreHarness {
+ public:
+  explicit ContractHarness(const std::filesystem::path& anvil_bin)
+      : anvil_(anvil_bin), dir_(std::filesystem::temp_directory_path() / ("liveroom_contract_test_" + uniqueSuffix())) {}
+  ~ContractHarness() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  // Waits for anvil and deploys; false (with a test failure) when anvil does not come up.
+  bool start() {
+    if (!anvil_.ready()) {
+      ADD_FAILURE() << "anvil did not start";
+      return false;
+    }
+    rpc_ = std::make_unique<eth::JsonRpcClient>(anvil_.url(), std::make_shared<http::CurlHttpClient>());
+    eth::SenderOptions options;
+    options.chain_id = 31337;
+    options.poll_interval = std::chrono::milliseconds(5);
+    options.receipt_timeout = std::chrono::seconds(30);
+    sender_ = std::make_unique<eth::TransactionSender>(
+        *rpc_, eth::PrivateKey::fromHex(test_support::Anvil::kDevKey), options);
+    contract_ = contract::RoomRegistry::deploy(*sender_).address;
+    return true;
+  }
+  std::unique_ptr<RoomStore> open() override { return openContract(dir_ / "index.db"); }
+  std::unique_ptr<contract::ContractRoomStore> openContract(const std::filesystem::path& index,
+                                                            uint64_t max_block_range = 2000) {
+    contract::ContractStoreOptions options;
+    options.index_path = index.string();
+    options.poll_interval = std::chrono::milliseconds(20);
+    options.max_block_range = max_block_range;
+    return std::make_unique<contract::ContractRoomStore>(*rpc_, *sender_, contract_, 31337, options);
+  }
+  eth::JsonRpcClient& rpc() { return *rpc_; }
+  eth::TransactionSender& sender() { return *sender_; }
+  const eth::Address& contract() const { return contract_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  test_support::Anvil anvil_;
+  std::filesystem::path dir_;
+  std::unique_ptr<eth::JsonRpcClient> rpc_;
+  std::unique_ptr<eth::TransactionSender> sender_;
+  eth::Address contract_{};
+};
+
+enum class Backend { sqlite, mongodb, contract };
 
 std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::sqlite ? "Sqlite" : "MongoDB";
+  switch (info.param) {
+    case Backend::sqlite:
+      return "Sqlite";
+    case Backend::mongodb:
+      return "MongoDB";
+    case Backend::contract:
+      return "Contract";
+  }
+  return "Unknown";
 }
 
 const char* mongoUriFromEnv() {
@@ -183,6 +245,11 @@ class RoomStoreConformanceTest : public ::testing::TestWithParam<Backend> {
         GTEST_SKIP() << kNoMongoMessage;
       }
       harness_ = std::make_unique<MongoHarness>(uri);
+    } else if (GetParam() == Backend::contract) {
+      LIVEROOM_REQUIRE_ANVIL(anvil_bin);
+      auto harness = std::make_unique<ContractHarness>(*anvil_bin);
+      if (!harness->start()) return;
+      harness_ = std::move(harness);
     } else {
       harness_ = std::make_unique<SqliteHarness>();
     }
@@ -435,8 +502,8 @@ TEST_P(RoomStoreConformanceTest, PingAnswersAndNameIsSet) {
   EXPECT_FALSE(store_->name().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStores, RoomStoreConformanceTest, ::testing::Values(Backend::sqlite, Backend::mongodb),
-                         backendName);
+INSTANTIATE_TEST_SUITE_P(AllStores, RoomStoreConformanceTest,
+                         ::testing::Values(Backend::sqlite, Backend::mongodb, Backend::contract), backendName);
 
 // ---- SQLite specifics ----
 

@@ -1,0 +1,348 @@
+// Rooms on the RoomRegistry contract (see contract_room_store.hpp).
+#include "store/contract/contract_room_store.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "common/utf8.hpp"
+#include "eth/hex.hpp"
+
+namespace liveroom::contract {
+
+namespace {
+
+constexpr size_t kMaxChainText = 1024;  // bytes of any text taken from an event
+
+std::string keyHex(std::string_view room_id) { return eth::toHex(roomKey(room_id), true); }
+
+// Event text is untrusted (anyone with the operator role wrote it): kept only when it is
+// well-formed UTF-8 of a sane size, so it can always be rendered as JSON.
+std::string chainText(std::string text) {
+  if (text.size() > kMaxChainText || !isValidUtf8(text)) return std::string();
+  return text;
+}
+
+std::string metaString(const nlohmann::json& meta, const char* field) {
+  auto it = meta.find(field);
+  if (it == meta.end() || !it->is_string()) return std::string();
+  return chainText(it->get<std::string>());
+}
+
+}  // namespace
+
+std::string ContractRoomStore::encodeMeta(const RoomRecord& room) {
+  // Public fields only: anything here is readable by everyone, forever.
+  nlohmann::json meta = {{"host", room.host}, {"mode", room.mode}, {"provider", room.provider}};
+  if (!inputUidBytes(room.session_id)) meta["session"] = room.session_id;  // no bytes16 form
+  return meta.dump();
+}
+
+IndexedRoom ContractRoomStore::indexedRoom(const RoomCreated& event, int64_t position) {
+  IndexedRoom room;
+  room.room_id = event.room_id;  // decodeEvent checked it hashes to the key
+  room.key = eth::toHex(event.key, true);
+  room.title = chainText(event.title);
+  room.created_at_ms = static_cast<int64_t>(std::min<uint64_t>(event.created_at_s, 1ull << 40) * 1000);
+  room.position = position;
+  nlohmann::json meta = nlohmann::json::parse(event.meta, nullptr, /*allow_exceptions=*/false);
+  if (!meta.is_object()) meta = nlohmann::json::object();
+  room.host = metaString(meta, "host");
+  room.mode = metaString(meta, "mode");
+  if (room.mode != "webrtc" && room.mode != "broadcast") room.mode = "webrtc";
+  room.provider = metaString(meta, "provider");
+  room.session_id = metaString(meta, "session");
+  if (room.session_id.empty() && event.input_uid != InputUid{}) room.session_id = eth::toHex(event.input_uid);
+  return room;
+}
+
+ContractRoomStore::ContractRoomStore(eth::JsonRpcClient& rpc, eth::TransactionSender& sender,
+                                     const eth::Address& contract, uint64_t chain_id, ContractStoreOptions options)
+    : rpc_(rpc),
+      sender_(sender),
+      registry_(rpc, sender, contract),
+      options_(std::move(options)),
+      index_(options_.index_path),
+      block_range_(std::max<uint64_t>(1, options_.max_block_range)) {
+  const std::string where = fmt::format("{} on chain {}", registry_.addressHex(), chain_id);
+  uint64_t deploy_block = 0;
+  try {
+    if (!registry_.hasCode()) {
+      throw Error(codes::kStoreUnavailable,
+                  fmt::format("there is no contract at {} (deploy one with `liveroom contract deploy`)", where));
+    }
+    try {
+      deploy_block = registry_.deployBlock();
+    } catch (const eth::TransactionReverted&) {
+      throw Error(codes::kStoreUnavailable, fmt::format("the contract at {} is not a liveroom RoomRegistry", where));
+    }
+    if (!registry_.isOperator(sender_.address())) {
+      throw Error(codes::kStoreUnavailable,
+                  fmt::format("the key of {} is not an operator of the RoomRegistry at {}: have its admin run "
+                              "`liveroom contract grant-operator {}`",
+                              sender_.addressHex(), where, sender_.addressHex()));
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (...) {
+    throw chainError("check the RoomRegistry");
+  }
+  const uint64_t next = index_.bind(chain_id, eth::toHex(contract, true), deploy_block);
+  spdlog::info("contract store: RoomRegistry {} (deployed in block {}), operator {}, indexing from block {}", where,
+               deploy_block, sender_.addressHex(), next);
+  try {
+    catchUp();
+  } catch (const Error&) {
+    throw;
+  } catch (...) {
+    throw chainError("read the registry's events");
+  }
+  spdlog::info("contract store: {} rooms indexed up to block {}", index_.count(), index_.nextBlock() - 1);
+  scanner_ = std::thread([this] { scanLoop(); });
+}
+
+ContractRoomStore::~ContractRoomStore() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (scanner_.joinable()) scanner_.join();
+}
+
+Error ContractRoomStore::chainError(std::string_view action) const {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return e;
+  } catch (const eth::TransactionReverted& e) {
+    switch (classify(e.revert())) {
+      case RegistryError::RoomExists:
+        return Error(codes::kRoomExists, "a room with this id already exists on the RoomRegistry");
+      case RegistryError::InvalidTransition:
+        return Error(codes::kRoomEnded, "the room has ended on the RoomRegistry");
+      case RegistryError::RoomNotFound:
+        return Error(codes::kRoomNotFound, "the RoomRegistry has no such room");
+      case RegistryError::MissingRole:
+      case RegistryError::NotAuthorized:
+        return Error(codes::kStoreUnavailable,
+                     fmt::format("cannot {}: the key of {} is not an operator of the RoomRegistry at {} (have its "
+                                 "admin run `liveroom contract grant-operator {}`)",
+                                 action, sender_.addressHex(), registry_.addressHex(), sender_.addressHex()));
+      case RegistryError::Other:
+        break;
+    }
+    return Error(codes::kStoreUnavailable, fmt::format("cannot {}: the RoomRegistry at {} reverted ({})", action,
+                                                       registry_.addressHex(), e.revert().describe()));
+  } catch (const eth::ReceiptTimeout& e) {
+    return Error(codes::kStoreUnavailable,
+                 fmt::format("cannot {}: transaction {} was not confirmed in time", action, e.hash()));
+  } catch (const eth::RpcUnavailable& e) {
+    return Error(codes::kStoreUnavailable, fmt::format("cannot {}: {}", action, e.what()));
+  } catch (const eth::RpcError& e) {
+    return Error(codes::kStoreUnavailable,
+                 fmt::format("cannot {}: the Ethereum node refused ({}, code {}; is key {} funded?)", action, e.what(),
+                             e.code(), sender_.addressHex()));
+  } catch (const std::exception& e) {
+    return Error(codes::kStoreUnavailable, fmt::format("cannot {}: {}", action, e.what()));
+  }
+}
+
+std::optional<int64_t> ContractRoomStore::eventPosition(const eth::SentTransaction& sent, size_t topic) const {
+  for (const eth::LogEntry& log : sent.receipt.logs) {
+    auto event = decodeEvent(log);
+    if (event && event->event.index() == topic) return event->position();
+  }
+  return std::nullopt;
+}
+
+void ContractRoomStore::catchUp() {
+  std::lock_guard lock(scan_mutex_);
+  const uint64_t head = rpc_.blockNumber();
+  if (head + 1 < options_.confirmations) return;
+  const uint64_t safe = head + 1 - options_.confirmations;
+  uint64_t next = index_.nextBlock();
+  while (next <= safe) {
+    {
+      std::lock_guard stop(stop_mutex_);
+      if (stopping_) return;
+    }
+    const uint64_t to = std::min(safe, next + block_range_ - 1);
+    std::vector<RegistryEvent> events;
+    size_t skipped = 0;
+    try {
+      events = registry_.events(next, to, &skipped);
+    } catch (const eth::RpcError& e) {
+      // Providers cap eth_getLogs by range or result count: narrow the range and retry.
+      if (block_range_ == 1) throw;
+      block_range_ = std::max<uint64_t>(1, block_range_ / 2);
+      spdlog::warn("contract store: eth_getLogs refused blocks {}-{} ({}); scanning {} blocks at a time", next, to,
+                   e.what(), block_range_);
+      continue;
+    }
+    if (skipped > 0) {
+      spdlog::warn("contract store: ignored {} malformed or foreign logs in blocks {}-{}", skipped, next, to);
+    }
+    std::vector<IndexChange> changes;
+    changes.reserve(events.size());
+    for (const RegistryEvent& event : events) {
+      if (const auto* created = std::get_if<RoomCreated>(&event.event)) {
+        changes.emplace_back(indexedRoom(*created, event.position()));
+      } else if (const auto* updated = std::get_if<RoomUpdated>(&event.event)) {
+        changes.emplace_back(IndexedTitle{eth::toHex(updated->key, true), chainText(updated->title), event.position()});
+      } else if (const auto* ended = std::get_if<RoomEnded>(&event.event)) {
+        const auto ms = static_cast<int64_t>(std::min<uint64_t>(ended->ended_at_s, 1ull << 40) * 1000);
+        changes.emplace_back(IndexedEnd{eth::toHex(ended->key, true), ms, false});
+      }
+    }
+    index_.apply(changes, to + 1);
+    next = to + 1;
+  }
+}
+
+void ContractRoomStore::scanLoop() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stop_cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    std::string failure;
+    try {
+      catchUp();
+    } catch (...) {
+      failure = chainError("index the registry's events").what();
+    }
+    lock.lock();
+    if (!failure.empty() && !scan_failing_) spdlog::warn("contract store: {}; retrying", failure);
+    if (failure.empty() && scan_failing_) spdlog::info("contract store: indexing the registry's events again");
+    scan_failing_ = !failure.empty();
+  }
+}
+
+void ContractRoomStore::insert(const RoomRecord& room) {
+  const eth::Hash key = roomKey(room.room_id);
+  const InputUid uid = inputUidBytes(room.session_id).value_or(InputUid{});
+  index_.insertOffchain(room);  // room_exists when this file knows the id already
+  eth::SentTransaction sent;
+  try {
+    sent = registry_.createRoom(key, eth::Address{}, uid, room.room_id, room.title, encodeMeta(room));
+  } catch (...) {
+    Error error = chainError("create the room");
+    try {
+      index_.deleteOffchain(room.room_id);
+    } catch (const std::exception& e) {
+      spdlog::error("contract store: could not remove the side row of {} after a failed create: {}", room.room_id,
+                    e.what());
+    }
+    throw error;
+  }
+  IndexedRoom indexed;
+  indexed.room_id = room.room_id;
+  indexed.key = eth::toHex(key, true);
+  indexed.title = room.title;
+  indexed.host = room.host;
+  indexed.mode = room.mode;
+  indexed.provider = room.provider;
+  indexed.session_id = room.session_id;
+  indexed.created_at_ms = room.created_at_ms;
+  indexed.position =
+      eventPosition(sent, 0).value_or(static_cast<int64_t>(sent.receipt.block_number << 24 | ((1u << 24) - 1)));
+  index_.apply({indexed});
+  if (room.status == "ended") {  // an import: the API only creates active rooms
+    try {
+      registry_.endRoom(key);
+    } catch (...) {
+      throw chainError("end the imported room");
+    }
+    index_.apply({IndexedEnd{indexed.key, room.ended_at_ms.value_or(room.updated_at_ms), true}});
+  }
+}
+
+std::optional<RoomRecord> ContractRoomStore::get(std::string_view room_id) {
+  const std::string key = keyHex(room_id);
+  ChainRoom chain;
+  try {
+    chain = registry_.getRoom(roomKey(room_id));
+  } catch (...) {
+    throw chainError("read the room");
+  }
+  if (chain.status == RoomStatus::None) return std::nullopt;
+  std::optional<RoomRecord> room = index_.get(room_id);
+  if (!room) {  // created elsewhere since the last scan
+    try {
+      catchUp();
+    } catch (...) {
+      throw chainError("read the registry's events");
+    }
+    room = index_.get(room_id);
+    if (!room) return std::nullopt;  // not yet `confirmations` deep
+  }
+  if (chain.status == RoomStatus::Ended && room->status != "ended") {  // ended on chain since the last scan
+    const auto ms = static_cast<int64_t>(std::min<uint64_t>(chain.ended_at_s, 1ull << 40) * 1000);
+    index_.apply({IndexedEnd{key, ms, false}});
+    room = index_.get(room_id);
+  }
+  return room;
+}
+
+std::optional<RoomRecord> ContractRoomStore::getBySessionId(std::string_view session_id) {
+  return index_.getBySessionId(session_id);
+}
+
+std::optional<RoomRecord> ContractRoomStore::updateTitle(std::string_view room_id, std::string_view title,
+                                                         int64_t now_ms) {
+  if (!index_.get(room_id) && !get(room_id)) return std::nullopt;
+  const std::string key = keyHex(room_id);
+  eth::SentTransaction sent;
+  try {
+    sent = registry_.updateRoom(roomKey(room_id), title);
+  } catch (...) {
+    Error error = chainError("update the room");
+    if (error.code() == codes::kRoomNotFound) return std::nullopt;
+    throw error;
+  }
+  const int64_t position =
+      eventPosition(sent, 1).value_or(static_cast<int64_t>(sent.receipt.block_number << 24 | ((1u << 24) - 1)));
+  index_.apply({IndexedTitle{key, std::string(title), position}});
+  index_.touchOffchain(room_id, now_ms);
+  return index_.get(room_id);
+}
+
+std::optional<RoomRecord> ContractRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms) {
+  std::optional<RoomRecord> room = index_.get(room_id);
+  if (!room) room = get(room_id);
+  if (!room) return std::nullopt;
+  if (room->status == "ended") return room;
+  const std::string key = keyHex(room_id);
+  try {
+    registry_.endRoom(roomKey(room_id));
+  } catch (...) {
+    Error error = chainError("end the room");
+    if (error.code() == codes::kRoomNotFound) return std::nullopt;
+    if (error.code() != codes::kRoomEnded) throw error;
+    return get(room_id);  // ended on chain by someone else: take the chain's time
+  }
+  index_.endOffchain(room_id, ended_at_ms);
+  index_.apply({IndexedEnd{key, ended_at_ms, true}});
+  return index_.get(room_id);
+}
+
+std::optional<RoomRecord> ContractRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
+  return index_.setLive(room_id, live, now_ms);
+}
+
+std::vector<RoomRecord> ContractRoomStore::list(const ListQuery& query) { return index_.list(query); }
+
+bool ContractRoomStore::ping() {
+  try {
+    rpc_.blockNumber();
+    index_.ping();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("contract store: ping failed: {}", e.what());
+    return false;
+  }
+}
+
+}  // namespace liveroom::contract

@@ -1,0 +1,87 @@
+// ContractRoomStore: rooms on the RoomRegistry smart contract (contracts/). Each write is one
+// transaction from the server's operator key (createRoom, updateRoom, endRoom; an insert of an
+// already-ended room, which the API never makes, is two). One room is read with eth_call
+// getRoom (the chain decides whether it exists and whether it ended) merged with the local
+// index; lists, session lookups and the live flag come from the local index only (RoomIndex),
+// kept current by a scanner that applies the registry's events in bounded block ranges from the
+// registry's deployBlock, `confirmations` blocks behind the head, every poll interval. What
+// the contract must never see (ingest secrets, host token hash) stays in the index file's side
+// table. Chain failures become Error(store_unavailable) naming what to fix; contract reverts map
+// to room_exists / room_ended / nullopt (unknown room).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/error.hpp"
+#include "eth/json_rpc.hpp"
+#include "eth/sender.hpp"
+#include "store/contract/room_index.hpp"
+#include "store/contract/room_registry.hpp"
+#include "store/room_store.hpp"
+
+namespace liveroom::contract {
+
+struct ContractStoreOptions {
+  std::string index_path;  // the SQLite file of the index and side table
+  uint64_t confirmations = 1;  // events are indexed once this many blocks include them
+  std::chrono::milliseconds poll_interval{1000};
+  uint64_t max_block_range = 2000;  // eth_getLogs range; halved while the node refuses it
+};
+
+class ContractRoomStore final : public RoomStore {
+ public:
+  // Checks the registry (code at the address, its deployBlock, the sender's operator role),
+  // opens the index and catches up with the chain before returning, then scans in the
+  // background. Throws Error(store_unavailable) saying what to fix.
+  ContractRoomStore(eth::JsonRpcClient& rpc, eth::TransactionSender& sender, const eth::Address& contract,
+                    uint64_t chain_id, ContractStoreOptions options);
+  ~ContractRoomStore() override;
+  ContractRoomStore(const ContractRoomStore&) = delete;
+  ContractRoomStore& operator=(const ContractRoomStore&) = delete;
+
+  void insert(const RoomRecord& room) override;
+  std::optional<RoomRecord> get(std::string_view room_id) override;
+  std::optional<RoomRecord> getBySessionId(std::string_view session_id) override;
+  std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title, int64_t now_ms) override;
+  std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) override;
+  std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) override;
+  std::vector<RoomRecord> list(const ListQuery& query) override;
+  bool ping() override;
+  std::string_view name() const override { return "contract"; }
+
+  // Applies the registry's events up to the confirmed head. Thread-safe; the scanner calls it.
+  void catchUp();
+  uint64_t nextBlock() { return index_.nextBlock(); }
+
+  // The public metadata a room's RoomCreated event carries (never secrets), and back.
+  static std::string encodeMeta(const RoomRecord& room);
+  static IndexedRoom indexedRoom(const RoomCreated& event, int64_t position);
+
+ private:
+  Error chainError(std::string_view action) const;  // call inside a catch block
+  std::optional<int64_t> eventPosition(const eth::SentTransaction& sent, size_t topic) const;
+  void scanLoop();
+
+  eth::JsonRpcClient& rpc_;
+  eth::TransactionSender& sender_;
+  RoomRegistry registry_;
+  ContractStoreOptions options_;
+  RoomIndex index_;
+
+  std::mutex scan_mutex_;  // one catch-up at a time
+  uint64_t block_range_;   // guarded by scan_mutex_
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  bool scan_failing_ = false;  // guarded by stop_mutex_: log a failure streak once
+  std::thread scanner_;
+};
+
+}  // namespace liveroom::contract

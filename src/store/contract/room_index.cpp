@@ -1,0 +1,302 @@
+// The contract store's local index and side table (see room_index.hpp).
+#include "store/contract/room_index.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+
+namespace liveroom::contract {
+
+namespace {
+
+using sqlite::StatementUse;
+
+const char* const kMigrations[] = {
+    // v1. chain_rooms: the public index, rebuilt from events; title_position orders title
+    // changes (RegistryEvent::position). room_offchain: the side table, never on chain.
+    R"sql(
+CREATE TABLE chain_rooms (
+  room_id        TEXT PRIMARY KEY NOT NULL,
+  room_key       TEXT NOT NULL UNIQUE,
+  title          TEXT NOT NULL,
+  host           TEXT NOT NULL,
+  mode           TEXT NOT NULL,
+  provider       TEXT NOT NULL,
+  session_id     TEXT NOT NULL,
+  status         TEXT NOT NULL,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  ended_at       INTEGER,
+  title_position INTEGER NOT NULL
+);
+CREATE INDEX chain_rooms_by_created ON chain_rooms (created_at DESC, room_id DESC);
+CREATE INDEX chain_rooms_by_status ON chain_rooms (status, created_at DESC, room_id DESC);
+CREATE INDEX chain_rooms_by_host ON chain_rooms (host, created_at DESC, room_id DESC);
+CREATE INDEX chain_rooms_by_session ON chain_rooms (session_id);
+CREATE TABLE room_offchain (
+  room_id          TEXT PRIMARY KEY NOT NULL,
+  whip_url         TEXT,
+  rtmps_url        TEXT,
+  rtmps_stream_key TEXT,
+  srt_url          TEXT,
+  srt_stream_id    TEXT,
+  srt_passphrase   TEXT,
+  whep_url         TEXT,
+  hls_url          TEXT,
+  dash_url         TEXT,
+  host_token_hash  TEXT,
+  created_at       INTEGER,
+  updated_at       INTEGER,
+  ended_at         INTEGER,
+  live             INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE index_state (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  chain_id   INTEGER NOT NULL,
+  contract   TEXT NOT NULL,
+  next_block INTEGER NOT NULL
+);
+)sql",
+};
+static_assert(std::size(kMigrations) == RoomIndex::kSchemaVersion);
+
+// The merged room, in sqlite::kRoomColumns order. A room ended on chain by someone else
+// (no ended_at of ours) is not live, whatever the side row last said.
+constexpr const char* kMergedColumns =
+    "c.room_id, c.title, c.host, c.mode, c.status, "
+    "CASE WHEN c.status = 'ended' AND o.ended_at IS NULL THEN 0 ELSE COALESCE(o.live, 0) END, c.session_id, "
+    "o.whip_url, o.rtmps_url, o.rtmps_stream_key, o.srt_url, o.srt_stream_id, o.srt_passphrase, "
+    "o.whep_url, o.hls_url, o.dash_url, COALESCE(o.host_token_hash, ''), c.created_at, "
+    "COALESCE(o.updated_at, c.updated_at), c.ended_at, c.provider";
+constexpr const char* kMergedFrom = "chain_rooms c LEFT JOIN room_offchain o ON o.room_id = c.room_id";
+
+std::string selectWhere(const char* condition) {
+  return fmt::format("SELECT {} FROM {} WHERE {}", kMergedColumns, kMergedFrom, condition);
+}
+
+}  // namespace
+
+RoomIndex::RoomIndex(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw Error(codes::kStoreUnavailable, fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+  }
+  db_ = std::make_unique<sqlite::Connection>(path, /*read_only=*/false);
+  sqlite::migrate(*db_, kMigrations, "contract store index");
+}
+
+RoomIndex::~RoomIndex() = default;
+
+uint64_t RoomIndex::bind(uint64_t chain_id, const std::string& contract, uint64_t deploy_block) {
+  std::lock_guard lock(mutex_);
+  StatementUse read(*db_, "SELECT chain_id, contract, next_block FROM index_state WHERE id = 1");
+  if (read.step()) {
+    const auto stored_chain = static_cast<uint64_t>(sqlite3_column_int64(read.get(), 0));
+    const std::string stored_contract = sqlite::text(read.get(), 1);
+    if (stored_chain != chain_id || stored_contract != contract) {
+      throw Error(codes::kStoreUnavailable,
+                  fmt::format("{} indexes contract {} on chain {}, not {} on chain {}", db_->path(), stored_contract,
+                              stored_chain, contract, chain_id));
+    }
+    return static_cast<uint64_t>(sqlite3_column_int64(read.get(), 2));
+  }
+  StatementUse write(*db_, "INSERT INTO index_state (id, chain_id, contract, next_block) VALUES (1, ?1, ?2, ?3)");
+  write.bind(1, static_cast<int64_t>(chain_id));
+  write.bind(2, std::string_view(contract));
+  write.bind(3, static_cast<int64_t>(deploy_block));
+  write.step();
+  return deploy_block;
+}
+
+uint64_t RoomIndex::nextBlock() {
+  std::lock_guard lock(mutex_);
+  StatementUse read(*db_, "SELECT next_block FROM index_state WHERE id = 1");
+  if (!read.step()) throw Error(codes::kStoreUnavailable, "the contract index is not bound to a registry");
+  return static_cast<uint64_t>(sqlite3_column_int64(read.get(), 0));
+}
+
+void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uint64_t> next_block) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction(*db_, [&] {
+    for (const IndexChange& change : changes) {
+      if (const auto* room = std::get_if<IndexedRoom>(&change)) {
+        StatementUse use(*db_,
+                         "INSERT INTO chain_rooms (room_id, room_key, title, host, mode, provider, session_id, status, "
+                         "created_at, updated_at, ended_at, title_position) "
+                         "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', t, t, NULL, ?9 FROM (SELECT COALESCE("
+                         "(SELECT created_at FROM room_offchain WHERE room_id = ?1), ?8) AS t) "
+                         "WHERE true ON CONFLICT DO NOTHING");
+        use.bind(1, std::string_view(room->room_id));
+        use.bind(2, std::string_view(room->key));
+        use.bind(3, std::string_view(room->title));
+        use.bind(4, std::string_view(room->host));
+        use.bind(5, std::string_view(room->mode));
+        use.bind(6, std::string_view(room->provider));
+        use.bind(7, std::string_view(room->session_id));
+        use.bind(8, room->created_at_ms);
+        use.bind(9, room->position);
+        use.step();
+      } else if (const auto* title = std::get_if<IndexedTitle>(&change)) {
+        StatementUse use(*db_,
+                         "UPDATE chain_rooms SET title = ?2, title_position = ?3 "
+                         "WHERE room_key = ?1 AND title_position < ?3");
+        use.bind(1, std::string_view(title->key));
+        use.bind(2, std::string_view(title->title));
+        use.bind(3, title->position);
+        use.step();
+      } else if (const auto* end = std::get_if<IndexedEnd>(&change)) {
+        // The first end wins, ours over the block's: this server's time is the one its API
+        // answered with, and the side row keeps it across a rebuild.
+        StatementUse use(*db_, end->own ? "UPDATE chain_rooms SET status = 'ended', ended_at = ?2, updated_at = ?2 "
+                                          "WHERE room_key = ?1"
+                                        : "UPDATE chain_rooms SET status = 'ended', ended_at = COALESCE(ended_at, "
+                                          "(SELECT ended_at FROM room_offchain o WHERE o.room_id = chain_rooms.room_id), "
+                                          "?2), updated_at = CASE WHEN ended_at IS NULL THEN ?2 ELSE updated_at END "
+                                          "WHERE room_key = ?1");
+        use.bind(1, std::string_view(end->key));
+        use.bind(2, end->ended_at_ms);
+        use.step();
+      }
+    }
+    if (next_block) {
+      StatementUse cursor(*db_, "UPDATE index_state SET next_block = ?1 WHERE id = 1");
+      cursor.bind(1, static_cast<int64_t>(*next_block));
+      cursor.step();
+    }
+  });
+}
+
+void RoomIndex::insertOffchain(const RoomRecord& room) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction(*db_, [&] {
+    StatementUse known(*db_, "SELECT 1 FROM chain_rooms WHERE room_id = ?1");
+    known.bind(1, std::string_view(room.room_id));
+    if (known.step()) throw Error(codes::kRoomExists, "a room with this id already exists");
+    StatementUse use(*db_,
+                     "INSERT INTO room_offchain (room_id, whip_url, rtmps_url, rtmps_stream_key, srt_url, "
+                     "srt_stream_id, srt_passphrase, whep_url, hls_url, dash_url, host_token_hash, created_at, "
+                     "updated_at, ended_at, live) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                     "?14, ?15)");
+    use.bind(1, std::string_view(room.room_id));
+    use.bind(2, room.ingest.whip_url);
+    use.bind(3, room.ingest.rtmps_url);
+    use.bind(4, room.ingest.rtmps_stream_key);
+    use.bind(5, room.ingest.srt_url);
+    use.bind(6, room.ingest.srt_stream_id);
+    use.bind(7, room.ingest.srt_passphrase);
+    use.bind(8, room.playback.whep_url);
+    use.bind(9, room.playback.hls_url);
+    use.bind(10, room.playback.dash_url);
+    use.bind(11, std::string_view(room.host_token_hash));
+    use.bind(12, room.created_at_ms);
+    use.bind(13, room.updated_at_ms);
+    use.bind(14, room.ended_at_ms);
+    use.bind(15, int64_t{room.live ? 1 : 0});
+    use.step();
+  });
+}
+
+void RoomIndex::deleteOffchain(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, "DELETE FROM room_offchain WHERE room_id = ?1");
+  use.bind(1, room_id);
+  use.step();
+}
+
+void RoomIndex::endOffchain(std::string_view room_id, int64_t ended_at_ms) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_,
+                   "INSERT INTO room_offchain (room_id, updated_at, ended_at, live) VALUES (?1, ?2, ?2, 0) "
+                   "ON CONFLICT (room_id) DO UPDATE SET live = 0, updated_at = ?2, ended_at = ?2");
+  use.bind(1, room_id);
+  use.bind(2, ended_at_ms);
+  use.step();
+}
+
+void RoomIndex::touchOffchain(std::string_view room_id, int64_t updated_at_ms) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_,
+                   "INSERT INTO room_offchain (room_id, updated_at) VALUES (?1, ?2) "
+                   "ON CONFLICT (room_id) DO UPDATE SET updated_at = ?2");
+  use.bind(1, room_id);
+  use.bind(2, updated_at_ms);
+  use.step();
+}
+
+std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live, int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  std::optional<RoomRecord> room;
+  sqlite::transaction(*db_, [&] {
+    StatementUse known(*db_, "SELECT 1 FROM chain_rooms WHERE room_id = ?1");
+    known.bind(1, room_id);
+    if (!known.step()) return;
+    StatementUse use(*db_,
+                     "INSERT INTO room_offchain (room_id, updated_at, live) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT (room_id) DO UPDATE SET updated_at = ?2, live = ?3");
+    use.bind(1, room_id);
+    use.bind(2, now_ms);
+    use.bind(3, int64_t{live ? 1 : 0});
+    use.step();
+    static const std::string sql = selectWhere("c.room_id = ?1");
+    StatementUse read(*db_, sql);
+    read.bind(1, room_id);
+    room = sqlite::singleRoom(read);
+  });
+  return room;
+}
+
+std::optional<RoomRecord> RoomIndex::get(std::string_view room_id) {
+  static const std::string sql = selectWhere("c.room_id = ?1");
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, sql);
+  use.bind(1, room_id);
+  return sqlite::singleRoom(use);
+}
+
+std::optional<RoomRecord> RoomIndex::getBySessionId(std::string_view session_id) {
+  static const std::string sql = selectWhere("c.session_id = ?1") + " ORDER BY c.created_at DESC LIMIT 1";
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, sql);
+  use.bind(1, session_id);
+  return sqlite::singleRoom(use);
+}
+
+std::vector<RoomRecord> RoomIndex::list(const ListQuery& query) {
+  std::string sql = fmt::format("SELECT {} FROM {} WHERE 1", kMergedColumns, kMergedFrom);
+  if (query.status) sql += " AND c.status = ?1";
+  if (query.host) sql += " AND c.host = ?2";
+  if (query.after) sql += " AND (c.created_at, c.room_id) < (?3, ?4)";
+  sql += " ORDER BY c.created_at DESC, c.room_id DESC LIMIT ?5";
+  std::vector<RoomRecord> rooms;
+  if (query.limit <= 0) return rooms;
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, sql);
+  if (query.status) use.bind(1, std::string_view(*query.status));
+  if (query.host) use.bind(2, std::string_view(*query.host));
+  if (query.after) {
+    use.bind(3, query.after->created_at_ms);
+    use.bind(4, std::string_view(query.after->room_id));
+  }
+  use.bind(5, int64_t{query.limit});
+  while (use.step()) rooms.push_back(sqlite::readRoom(use.get()));
+  return rooms;
+}
+
+int64_t RoomIndex::count() {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, "SELECT count(*) FROM chain_rooms");
+  return use.step() ? sqlite3_column_int64(use.get(), 0) : 0;
+}
+
+void RoomIndex::ping() {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, "SELECT 1 FROM index_state LIMIT 1");
+  use.step();
+}
+
+}  // namespace liveroom::contract

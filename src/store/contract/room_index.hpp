@@ -1,0 +1,99 @@
+// RoomIndex: the contract store's local SQLite file (one per chain and registry, under
+// --data-dir). Two parts with different lifetimes:
+//  - the public index (table chain_rooms): what the registry's events say about every room
+//    (id, title, host name, mode, provider, input uid, status, times). It can always be
+//    rebuilt from the chain; `next_block` (table index_state) is how far the events are applied.
+//  - the side table (room_offchain): what the contract never sees, for rooms this server
+//    created: ingest secrets, host token hash, playback URLs, millisecond times, the live flag.
+//    It is never on chain and cannot be rebuilt: it is the one part to back up.
+// A room read merges both (LEFT JOIN: a room created elsewhere has no side row). Writers are
+// the store (its own transactions, as soon as their receipts arrive) and the event scanner;
+// both go through apply(), whose rules make the order between them irrelevant: a create that
+// exists is kept, a title change applies only if its event is newer than the title's, an end
+// keeps the first ended_at. Thread-safe (one connection behind a mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "store/room_record.hpp"
+#include "store/room_store.hpp"
+
+namespace liveroom::sqlite {
+class Connection;
+}
+
+namespace liveroom::contract {
+
+// A room as its RoomCreated event announces it.
+struct IndexedRoom {
+  std::string room_id;
+  std::string key;  // 0x-prefixed keccak256(room_id)
+  std::string title;
+  std::string host;
+  std::string mode;
+  std::string provider;
+  std::string session_id;
+  int64_t created_at_ms = 0;  // a side row's created_at wins over this (block time)
+  int64_t position = 0;       // RegistryEvent::position() of the event
+};
+struct IndexedTitle {
+  std::string key;
+  std::string title;
+  int64_t position = 0;
+};
+struct IndexedEnd {
+  std::string key;
+  int64_t ended_at_ms = 0;
+  bool own = false;  // from this server's own endRoom: its time replaces the block's
+};
+using IndexChange = std::variant<IndexedRoom, IndexedTitle, IndexedEnd>;
+
+class RoomIndex {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens or creates the file at `path`.
+  explicit RoomIndex(const std::string& path);
+  ~RoomIndex();
+  RoomIndex(const RoomIndex&) = delete;
+  RoomIndex& operator=(const RoomIndex&) = delete;
+
+  // Ties the file to one registry on first use; afterwards refuses (store_unavailable) a
+  // different chain or contract. Returns the next block to scan (deploy_block when new).
+  uint64_t bind(uint64_t chain_id, const std::string& contract, uint64_t deploy_block);
+  uint64_t nextBlock();
+
+  // Applies changes in order in one SQLite transaction; with `next_block`, also moves the
+  // cursor (the scanner's batches, so a crash never skips or half-applies a block range).
+  void apply(const std::vector<IndexChange>& changes, std::optional<uint64_t> next_block = std::nullopt);
+
+  // Side table. insertOffchain fails with room_exists when the id is taken here or in the
+  // index (a room made elsewhere).
+  void insertOffchain(const RoomRecord& room);
+  void deleteOffchain(std::string_view room_id);
+  // This server ended the room (its transaction confirmed): not live, ended_at and updated_at.
+  void endOffchain(std::string_view room_id, int64_t ended_at_ms);
+  void touchOffchain(std::string_view room_id, int64_t updated_at_ms);
+  // Sets the live flag (a side row is created for a room made elsewhere); nullopt if unknown.
+  std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms);
+
+  std::optional<RoomRecord> get(std::string_view room_id);
+  std::optional<RoomRecord> getBySessionId(std::string_view session_id);
+  std::vector<RoomRecord> list(const ListQuery& query);
+  // Rooms in the public index (rooms this file knows from the chain).
+  int64_t count();
+  void ping();
+
+ private:
+  std::mutex mutex_;
+  std::unique_ptr<sqlite::Connection> db_;
+};
+
+}  // namespace liveroom::contract
