@@ -5,6 +5,8 @@
 #include <cctype>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "eth/hex.hpp"
 
 namespace liveroom::eth {
@@ -104,6 +106,10 @@ SentTransaction TransactionSender::send(const std::optional<Address>& to, const 
   tx.data = data;
 
   std::string hash;
+  // Nonces reach the node in order: a node that gets N+1 before N queues it, and anvil's
+  // automine then leaves it unmined until another transaction arrives (seen as a stall under
+  // concurrent creates). Only the send is serialized; estimates and receipts stay parallel.
+  std::lock_guard in_order(send_mutex_);
   for (int attempt = 0;; ++attempt) {
     tx.nonce = allocateNonce();
     const SignedEip1559Transaction signed_tx = sign(tx, key_);
@@ -112,6 +118,7 @@ SentTransaction TransactionSender::send(const std::optional<Address>& to, const 
       break;
     } catch (const RpcError& e) {
       // The nonce was not consumed (or another process used it): count again from the node.
+      spdlog::warn("eth: the node refused transaction nonce {} ({}); counting nonces again", tx.nonce, e.what());
       resyncNonce();
       if (attempt == 0 && (mentions(e.what(), "nonce too low") || mentions(e.what(), "nonce has already been used") ||
                            mentions(e.what(), "already known"))) {

@@ -86,6 +86,7 @@ class TransactionSender {
   PrivateKey key_;
   SenderOptions options_;
   Address address_;
+  std::mutex send_mutex_;  // held from nonce allocation to the node's answer
   std::mutex mutex_;
   std::optional<uint64_t> next_nonce_;  // guarded by mutex_
 };
