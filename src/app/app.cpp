@@ -25,11 +25,13 @@
 #include "http/curl_http_client.hpp"
 #include "http/server.hpp"
 #include "rooms/room_service.hpp"
+#include "store/contract/contract_room_store.hpp"
 #include "store/mongo/mongo_room_store.hpp"
 #include "store/sqlite/sqlite_room_store.hpp"
 #include "stream/cloudflare/cloudflare_stream.hpp"
 #include "web/static_site.hpp"
 #include "api/http_helpers.hpp"
+#include "eth/hex.hpp"
 #include "api/webrtc_api.hpp"
 #include "media/server/media_server.hpp"
 #include "stream/local/local_stream.hpp"
@@ -60,9 +62,9 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_option("--data-dir", c.data_dir, "directory for the SQLite store")
       ->envname("LIVEROOM_DATA_DIR")
       ->capture_default_str();
-  serve.add_option("--store", c.store, "room store: sqlite or mongodb")
+  serve.add_option("--store", c.store, "room store: sqlite, mongodb or contract (a RoomRegistry on an EVM chain)")
       ->envname("LIVEROOM_STORE")
-      ->check(CLI::IsMember({"sqlite", "mongodb"}))
+      ->check(CLI::IsMember({"sqlite", "mongodb", "contract"}))
       ->capture_default_str();
   serve.add_option("--mongodb-uri", c.mongodb_uri, "MongoDB URI for --store mongodb (database from its path)")
       ->envname("LIVEROOM_MONGODB_URI")
@@ -116,6 +118,7 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->envname("LIVEROOM_WEBRTC_IP")
       ->delimiter(',')
       ->check(CLI::ValidIPV4);
+  addChainOptions(serve, c.chain, /*with_contract=*/true);
 }
 
 // Media server events -> rooms: live flag and viewer counts. Store writes run on the store
@@ -217,8 +220,38 @@ int serve(ServeConfig config) {
     }
   }
 
+  ChainClient chain;  // --store contract; declared first so it outlives the store
   std::unique_ptr<RoomStore> store;
-  if (config.store == "mongodb") {
+  if (config.store == "contract") {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) return configError("--data-dir: cannot create " + config.data_dir + ": " + ec.message());
+    if (config.chain.contract.empty()) {
+      return configError("--store contract needs --contract (LIVEROOM_CONTRACT): deploy one with `liveroom contract "
+                         "deploy`");
+    }
+    eth::Address registry{};
+    try {
+      registry = eth::parseAddress(config.chain.contract);
+    } catch (const std::invalid_argument& e) {
+      return configError(std::string("--contract (LIVEROOM_CONTRACT): ") + e.what());
+    }
+    try {
+      chain = connectChain(config.chain, [](const char* name) { return std::getenv(name); });
+      contract::ContractStoreOptions options;
+      // One file per chain and registry: pointing at another contract never mixes indexes.
+      options.index_path = (std::filesystem::path(config.data_dir) /
+                            fmt::format("contract-{}-{}.db", config.chain.chain_id, eth::toHex(registry, true)))
+                               .string();
+      options.confirmations = config.chain.confirmations;
+      store = std::make_unique<contract::ContractRoomStore>(*chain.rpc, *chain.sender, registry,
+                                                            config.chain.chain_id, options);
+    } catch (const std::exception& e) {
+      return configError(std::string("--store contract: ") + e.what());
+    }
+    spdlog::info("rooms on RoomRegistry {} (chain {} at {}), operator {}", eth::checksumAddress(registry),
+                 config.chain.chain_id, redactUrl(config.chain.rpc_url), eth::checksumAddress(chain.sender->address()));
+  } else if (config.store == "mongodb") {
     try {
       store = std::make_unique<MongoRoomStore>(config.mongodb_uri);
     } catch (const std::exception& e) {
@@ -323,6 +356,9 @@ int main(int argc, char** argv) {
   auto* serve_cmd = cli.add_subcommand("serve", "run the rooms API server");
   addServeOptions(*serve_cmd, config);
   cli.add_subcommand("version", "print the version");
+  ContractCommand contract_command;
+  auto* contract_cmd = cli.add_subcommand("contract", "deploy and administer the RoomRegistry contract");
+  addContractCommands(*contract_cmd, contract_command);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -331,6 +367,10 @@ int main(int argc, char** argv) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
     return configError(e.what());
+  }
+  if (contract_cmd->parsed()) {
+    setupLogging("warn");
+    return runContractCommand(contract_command);
   }
   if (cli.got_subcommand("version")) {
     std::cout << "liveroom " << LIVEROOM_VERSION << "\n";

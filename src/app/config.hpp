@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/chain.hpp"
 #include "stream/cloudflare/cloudflare_stream.hpp"
 
 namespace liveroom::app {
@@ -16,7 +17,7 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:8080";
   std::string public_url;  // empty: http://<listen>
   std::string data_dir = "./data";
-  std::string store = "sqlite";  // sqlite | mongodb
+  std::string store = "sqlite";  // sqlite | mongodb | contract
   std::string mongodb_uri = "mongodb://127.0.0.1:27017/liveroom";
   std::string stream;  // local | cloudflare (resolved: never empty after parsing)
   std::optional<std::string> api_key;
@@ -28,8 +29,9 @@ struct ServeConfig {
   int blocking_threads = 16;
   std::string web_dir = LIVEROOM_WEB_DIR;
   int webrtc_port = 8189;               // the embedded media server's one UDP port (0: any)
-  std::vector<std::string> webrtc_ips;  // advertised host candidates; empty: every interface address  // the web pages (web/ of the source tree by default)
+  std::vector<std::string> webrtc_ips;  // advertised host candidates; empty: every interface address
   std::optional<CloudflareConfig> cloudflare;
+  ChainConfig chain;  // --store contract
 };
 
 // Thrown for configuration the server cannot run with; the message names the setting.

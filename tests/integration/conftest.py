@@ -10,6 +10,9 @@ Environment:
   LIVEROOM_REQUIRE_MONGODB=1   fail instead of skipping MongoDB tests when it is unset
   LIVEROOM_FERRETDB_BIN        FerretDB binary for tests that kill their own (default
                                <repo>/.cache/bin/ferretdb)
+  LIVEROOM_ANVIL_BIN           anvil for the contract store tests (default: the one in
+                               contracts/node_modules; ANVIL_BIN works too)
+  LIVEROOM_REQUIRE_CHAIN=1     fail instead of skipping the contract store tests without anvil
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from liveroom_harness import (  # noqa: E402
 def pytest_configure(config):
     config.addinivalue_line("markers", "mongodb: needs the FerretDB of the test runner")
     config.addinivalue_line("markers", "ferretdb_process: starts and kills its own FerretDB")
+    config.addinivalue_line("markers", "chain: needs anvil, a local EVM chain (LIVEROOM_REQUIRE_CHAIN=1 "
+                            "makes a missing anvil a failure)")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -570,8 +570,10 @@ class FakeCloudflare:
 # --------------------------------------------------------------------------------------
 
 def child_env(extra: dict[str, str] | None) -> dict[str, str]:
+    # ETH_* too (ETH_RPC_URL, ETH_PRIVATE_KEY, ...): a key exported in the developer's shell
+    # must not reach a server under test or change which chain it talks to.
     env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("CLOUDFLARE_") or k.startswith("LIVEROOM_"))}
+           if not (k.startswith("CLOUDFLARE_") or k.startswith("LIVEROOM_") or k.startswith("ETH_"))}
     env.update(extra or {})
     return env
 

@@ -83,7 +83,7 @@ ContractRoomStore::ContractRoomStore(eth::JsonRpcClient& rpc, eth::TransactionSe
       throw Error(codes::kStoreUnavailable,
                   fmt::format("the key of {} is not an operator of the RoomRegistry at {}: have its admin run "
                               "`liveroom contract grant-operator {}`",
-                              sender_.addressHex(), where, sender_.addressHex()));
+                              eth::checksumAddress(sender_.address()), where, eth::checksumAddress(sender_.address())));
     }
   } catch (const Error&) {
     throw;
@@ -92,7 +92,7 @@ ContractRoomStore::ContractRoomStore(eth::JsonRpcClient& rpc, eth::TransactionSe
   }
   const uint64_t next = index_.bind(chain_id, eth::toHex(contract, true), deploy_block);
   spdlog::info("contract store: RoomRegistry {} (deployed in block {}), operator {}, indexing from block {}", where,
-               deploy_block, sender_.addressHex(), next);
+               deploy_block, eth::checksumAddress(sender_.address()), next);
   try {
     catchUp();
   } catch (const Error&) {
@@ -131,7 +131,7 @@ Error ContractRoomStore::chainError(std::string_view action) const {
         return Error(codes::kStoreUnavailable,
                      fmt::format("cannot {}: the key of {} is not an operator of the RoomRegistry at {} (have its "
                                  "admin run `liveroom contract grant-operator {}`)",
-                                 action, sender_.addressHex(), registry_.addressHex(), sender_.addressHex()));
+                                 action, eth::checksumAddress(sender_.address()), registry_.addressHex(), eth::checksumAddress(sender_.address())));
       case RegistryError::Other:
         break;
     }
@@ -145,7 +145,7 @@ Error ContractRoomStore::chainError(std::string_view action) const {
   } catch (const eth::RpcError& e) {
     return Error(codes::kStoreUnavailable,
                  fmt::format("cannot {}: the Ethereum node refused ({}, code {}; is key {} funded?)", action, e.what(),
-                             e.code(), sender_.addressHex()));
+                             e.code(), eth::checksumAddress(sender_.address())));
   } catch (const std::exception& e) {
     return Error(codes::kStoreUnavailable, fmt::format("cannot {}: {}", action, e.what()));
   }
