@@ -23,12 +23,10 @@
 #include <sqlite3.h>
 
 #include "common/error.hpp"
-#include "eth/keys.hpp"
-#include "store/contract/contract_room_store.hpp"
 #include "store/mongo/mongo_room_store.hpp"
 #include "store/room_store.hpp"
 #include "store/sqlite/sqlite_room_store.hpp"
-#include "support/anvil.hpp"
+#include "support/registry_chain.hpp"
 
 namespace liveroom {
 namespace {
@@ -108,53 +106,21 @@ class MongoHarness final : public StoreHarness {
   std::string uri_;
 };
 
-// A fresh RoomRegistry on a local anvil chain per test, deployed by anvil's first dev key
-// (admin and operator); the index file in a temp dir. The scanner polls every 20 ms so it
-// races the store's own writes, as it would in a busy server.
+// A fresh RoomRegistry on a local anvil chain per test; the index file in a temp dir.
 class ContractHarness final : public StoreHarness {
  public:
   explicit ContractHarness(const std::filesystem::path& anvil_bin)
-      : anvil_(anvil_bin), dir_(std::filesystem::temp_directory_path() / ("liveroom_contract_test_" + uniqueSuffix())) {}
+      : chain_(anvil_bin), dir_(std::filesystem::temp_directory_path() / ("liveroom_contract_test_" + uniqueSuffix())) {}
   ~ContractHarness() override {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
-  // Waits for anvil and deploys; false (with a test failure) when anvil does not come up.
-  bool start() {
-    if (!anvil_.ready()) {
-      ADD_FAILURE() << "anvil did not start";
-      return false;
-    }
-    rpc_ = std::make_unique<eth::JsonRpcClient>(anvil_.url(), std::make_shared<http::CurlHttpClient>());
-    eth::SenderOptions options;
-    options.chain_id = 31337;
-    options.poll_interval = std::chrono::milliseconds(5);
-    options.receipt_timeout = std::chrono::seconds(30);
-    sender_ = std::make_unique<eth::TransactionSender>(
-        *rpc_, eth::PrivateKey::fromHex(test_support::Anvil::kDevKey), options);
-    contract_ = contract::RoomRegistry::deploy(*sender_).address;
-    return true;
-  }
-  std::unique_ptr<RoomStore> open() override { return openContract(dir_ / "index.db"); }
-  std::unique_ptr<contract::ContractRoomStore> openContract(const std::filesystem::path& index,
-                                                            uint64_t max_block_range = 2000) {
-    contract::ContractStoreOptions options;
-    options.index_path = index.string();
-    options.poll_interval = std::chrono::milliseconds(20);
-    options.max_block_range = max_block_range;
-    return std::make_unique<contract::ContractRoomStore>(*rpc_, *sender_, contract_, 31337, options);
-  }
-  eth::JsonRpcClient& rpc() { return *rpc_; }
-  eth::TransactionSender& sender() { return *sender_; }
-  const eth::Address& contract() const { return contract_; }
-  const std::filesystem::path& dir() const { return dir_; }
+  bool start() { return chain_.start(); }
+  std::unique_ptr<RoomStore> open() override { return chain_.openStore(dir_ / "index.db"); }
 
  private:
-  test_support::Anvil anvil_;
+  test_support::RegistryChain chain_;
   std::filesystem::path dir_;
-  std::unique_ptr<eth::JsonRpcClient> rpc_;
-  std::unique_ptr<eth::TransactionSender> sender_;
-  eth::Address contract_{};
 };
 
 enum class Backend { sqlite, mongodb, contract };
