@@ -338,3 +338,20 @@ class Anvil:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+def abi_encode_strings_call(sel: bytes, static_words: list[bytes], strings: list[bytes]) -> bytes:
+    """Calldata for a function whose arguments are some static 32-byte words followed by
+    dynamic `string`s (passed as raw bytes, so tests can send malformed UTF-8)."""
+    head_len = 32 * (len(static_words) + len(strings))
+    head, tail = b"".join(static_words), b""
+    for s in strings:
+        head += (head_len + len(tail)).to_bytes(32, "big")
+        tail += len(s).to_bytes(32, "big") + s + b"\x00" * (-len(s) % 32)
+    return sel + head + tail
+
+
+def create_room_calldata(key: bytes, room_id: bytes, title: bytes, meta: bytes,
+                         input_uid: bytes = b"", host: str = "0x" + "00" * 20) -> bytes:
+    uid = input_uid.ljust(32, b"\x00")
+    return abi_encode_strings_call(SEL_CREATE, [key, word_address(host), uid], [room_id, title, meta])

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ import pytest
 
 from chain import (
     ANVIL_BIN, CHAIN_ID, DEV_ADDRESSES, DEV_KEYS, SEL_CREATE, SEL_END, SEL_UPDATE, STATUS_ACTIVE,
-    STATUS_ENDED, T_CREATED, T_ENDED, T_UPDATED, Anvil, Chain, to_checksum,
+    STATUS_ENDED, STATUS_NONE, T_CREATED, T_ENDED, T_UPDATED, Anvil, Chain, create_room_calldata,
+    room_key, to_checksum,
 )
 from liveroom_harness import (
     FakeCloudflare, assert_error, assert_public_view, assert_timestamp, child_env,
@@ -546,6 +548,108 @@ def test_chain_down_create_503_deletes_input_and_not_ready(server, registry, fak
     lobby = srv.get("/")
     assert lobby.status == 200 and b"<" in lobby.body, lobby.describe()
     assert srv.proc.poll() is None, "serve exited when the chain went down"
+
+
+def test_frozen_chain_answers_503_then_recovers(server, registry):
+    """A node that accepts connections and never answers (SIGSTOP): create gives up with 503
+    store_unavailable instead of hanging, reads of the local index still answer, and once
+    the node runs again the server recovers; the refused create left nothing on chain."""
+    reg, chain = registry, registry.chain
+    srv = serve_contract(server, reg)
+    first = srv.create(title="before the freeze")
+    txs = OperatorTxs(reg)
+    os.kill(reg.node.proc.pid, signal.SIGSTOP)
+    try:
+        r = srv.post(CREATE, {"title": "during the freeze", "host": "user_123"}, timeout=300)
+        assert_error(r, 503, "store_unavailable")
+        assert srv.get("/healthz").status == 200
+        ready = srv.get("/readyz", timeout=300)
+        assert ready.status == 503, f"readyz with a frozen node: {ready.describe()}"
+    finally:
+        os.kill(reg.node.proc.pid, signal.SIGCONT)
+    wait_until(lambda: srv.get("/readyz", timeout=60).status == 200, 60, "readyz to recover")
+    txs.expect(0, what="the create refused while the node was frozen")
+    assert len(chain.logs(reg.address, [T_CREATED])) == 1, "the refused create reached the chain"
+    assert [x["room_id"] for x in srv.all_rooms()] == [first["room_id"]]
+    second = srv.create(title="after the freeze")
+    txs.expect(1, SEL_CREATE, "create after recovery")
+    assert srv.end(first["room_id"], first["host_token"]).status == 200
+    txs.expect(1, SEL_END, "end after recovery")
+    assert {x["room_id"] for x in srv.all_rooms()} == {first["room_id"], second["room_id"]}
+
+
+# --------------------------------------------------------------------------------------
+# two servers, and rooms created on chain by someone else
+# --------------------------------------------------------------------------------------
+
+def test_second_server_follows_the_chain(server, registry, tmp_path):
+    """Server B (another operator key, its own data dir) sees A's rooms through the event
+    scanner, and A sees B's; neither can use the other's host tokens."""
+    reg = registry
+    other_key = write_key(tmp_path / "other.key", OTHER_KEY)
+    r = chain_cli(reg.node, "grant-operator", OTHER, "--contract", reg.address, key_file=reg.key_file)
+    assert r.returncode == 0, cli_text(r)
+    a = serve_contract(server, reg)
+    b = serve_contract(server, reg, "--cache-ttl-ms", "200", key_file=other_key)
+    ra = a.create(title="made by A", host="alice")
+
+    def listed(srv, rid, status=None):
+        return [x for x in srv.list_rooms(status=status).json()["rooms"] if x["room_id"] == rid]
+
+    wait_until(lambda: listed(b, ra["room_id"]), 20, "server B to index A's room from its event")
+    assert listed(b, ra["room_id"])[0]["title"] == "made by A"
+    jb = b.join(ra["room_id"])
+    assert jb.status == 200 and jb.json()["title"] == "made by A", jb.describe()
+    assert_error(b.end(ra["room_id"], ra["host_token"]), 403, "forbidden")
+
+    assert a.update(ra["room_id"], "renamed by A", ra["host_token"]).status == 200
+    wait_until(lambda: [x["title"] for x in listed(b, ra["room_id"])] == ["renamed by A"], 20,
+               "server B to index the RoomUpdated event")
+    assert a.end(ra["room_id"], ra["host_token"]).status == 200
+    wait_until(lambda: listed(b, ra["room_id"], "ended"), 20, "server B to index the RoomEnded event")
+    wait_until(lambda: b.join(ra["room_id"]).status == 410, 20, "server B's join to answer 410")
+
+    rb = b.create(title="made by B", host="bob")
+    wait_until(lambda: listed(a, rb["room_id"]), 20, "server A to index B's room")
+    assert_error(a.update(rb["room_id"], "x", rb["host_token"]), 403, "forbidden")
+    assert b.end(rb["room_id"], rb["host_token"]).status == 200
+
+
+def test_rooms_created_on_chain_by_others(server, registry):
+    """Rooms another operator wrote straight to the registry: one well formed (listed with
+    its title, host and mode from the meta; joinable; no host token works), one with
+    malformed meta and a title that is not UTF-8 (listed, valid JSON), one whose roomId
+    does not hash to its id (ignored)."""
+    reg, chain = registry, registry.chain
+    good_id, odd_id, fake_id = "live_ForeignRoom00001", "live_ForeignRoom00002", "live_Impostor0000001"
+    meta = json.dumps({"host": "outsider", "mode": "broadcast", "provider": "local"}).encode()
+    for key, rid, title, m in [
+        (room_key(good_id), good_id.encode(), "Made elsewhere".encode(), meta),
+        (room_key(odd_id), odd_id.encode(), b"\xff\xfe not utf-8 \xc3", b"{not json"),
+        (room_key("live_Mismatch00000001"), fake_id.encode(), b"impostor", meta),
+    ]:
+        rec = chain.send(OPERATOR, reg.address, create_room_calldata(key, rid, title, m, bytes(range(16))))
+        assert int(rec["status"], 16) == 1, rec
+    srv = serve_contract(server, reg)
+    rooms = {x["room_id"]: x for x in srv.all_rooms()}
+    assert set(rooms) == {good_id, odd_id}, f"listed: {sorted(rooms)}"
+    g = rooms[good_id]
+    assert (g["title"], g["host"], g["mode"], g["status"]) == ("Made elsewhere", "outsider", "broadcast", "active"), g
+    assert isinstance(rooms[odd_id]["title"], str) and rooms[odd_id]["mode"] in ("webrtc", "broadcast")
+    j = srv.join(good_id)
+    assert j.status == 200 and j.json()["title"] == "Made elsewhere", j.describe()
+    assert srv.join(odd_id).status == 200
+    assert_error(srv.join(fake_id), 404, "room_not_found")
+    assert chain.get_room(reg.address, fake_id).status == STATUS_NONE
+    assert_error(srv.end(good_id, "lrh_" + "A" * 43), 403, "forbidden")
+
+    # Ended on chain by its operator while this server runs: the scanner notices.
+    chain.end_room(OPERATOR, reg.address, good_id)
+    wait_until(lambda: any(x["room_id"] == good_id for x in srv.list_rooms(status="ended").json()["rooms"]),
+               20, "the scanner to index the RoomEnded event")
+    # (joins may serve the cached view for --cache-ttl-ms, 2 s)
+    wait_until(lambda: srv.join(good_id).status == 410, 20, "the join to answer 410")
+    assert_error(srv.join(good_id), 410, "room_ended")
 
 
 # --------------------------------------------------------------------------------------
