@@ -415,6 +415,7 @@ def _url_secrets(prefix: str, url: str) -> dict[str, str]:
         if m:
             out[prefix + " key+uid"] = part
             out[prefix + " key"] = m.group(1)
+    assert prefix + " key" in out, f"no <key>k<uid> part in the publish URL {url!r}: the scan would miss the key"
     return out
 
 
