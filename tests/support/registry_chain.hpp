@@ -42,11 +42,12 @@ class RegistryChain {
   }
   void stop() { anvil_.reset(); }
 
-  std::unique_ptr<eth::TransactionSender> newSender(const char* key_hex) {
+  std::unique_ptr<eth::TransactionSender> newSender(const char* key_hex,
+                                                    std::chrono::milliseconds receipt_timeout = std::chrono::seconds(30)) {
     eth::SenderOptions options;
     options.chain_id = kChainId;
     options.poll_interval = std::chrono::milliseconds(5);
-    options.receipt_timeout = std::chrono::seconds(30);
+    options.receipt_timeout = receipt_timeout;
     return std::make_unique<eth::TransactionSender>(*rpc_, eth::PrivateKey::fromHex(key_hex), options);
   }
 

@@ -201,6 +201,7 @@ void ContractRoomStore::catchUp() {
     index_.apply(changes, to + 1);
     next = to + 1;
   }
+  endAbandonedRooms();
 }
 
 void ContractRoomStore::scanLoop() {
@@ -227,14 +228,13 @@ void ContractRoomStore::insert(const RoomRecord& room) {
   eth::SentTransaction sent;
   try {
     sent = registry_.createRoom(key, eth::Address{}, uid, room.room_id, room.title, encodeMeta(room));
-  } catch (...) {
+  } catch (const eth::TransactionReverted&) {  // refused by the contract: nothing on chain
     Error error = chainError("create the room");
-    try {
-      index_.deleteOffchain(room.room_id);
-    } catch (const std::exception& e) {
-      spdlog::error("contract store: could not remove the side row of {} after a failed create: {}", room.room_id,
-                    e.what());
-    }
+    dropFailedCreate(room.room_id, /*maybe_sent=*/false);
+    throw error;
+  } catch (...) {  // the transaction may be out there and still be mined
+    Error error = chainError("create the room");
+    dropFailedCreate(room.room_id, /*maybe_sent=*/true);
     throw error;
   }
   IndexedRoom indexed;
@@ -256,6 +256,37 @@ void ContractRoomStore::insert(const RoomRecord& room) {
       throw chainError("end the imported room");
     }
     index_.apply({IndexedEnd{indexed.key, room.ended_at_ms.value_or(room.updated_at_ms), true}});
+  }
+}
+
+void ContractRoomStore::dropFailedCreate(const std::string& room_id, bool maybe_sent) {
+  try {
+    if (maybe_sent) {
+      index_.abandonOffchain(room_id);
+      spdlog::warn("contract store: the create of {} failed; if its transaction is mined later, the room is ended",
+                   room_id);
+    } else {
+      index_.deleteOffchain(room_id);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("contract store: could not clear the side row of {} after a failed create: {}", room_id, e.what());
+  }
+}
+
+void ContractRoomStore::endAbandonedRooms() {
+  for (const std::string& room_id : index_.abandonedActiveRooms()) {
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    try {
+      registry_.endRoom(roomKey(room_id));
+    } catch (const eth::TransactionReverted& e) {
+      if (classify(e.revert()) != RegistryError::InvalidTransition) throw;  // InvalidTransition: ended already
+    }
+    index_.endOffchain(room_id, now_ms);
+    index_.apply({IndexedEnd{keyHex(room_id), now_ms, true}});
+    spdlog::warn("contract store: ended room {}: its create was answered as failed, but the transaction was mined",
+                 room_id);
   }
 }
 

@@ -7,7 +7,8 @@
 // registry's deployBlock, `confirmations` blocks behind the head, every poll interval. What
 // the contract must never see (ingest secrets, host token hash) stays in the index file's side
 // table. Chain failures become Error(store_unavailable) naming what to fix; contract reverts map
-// to room_exists / room_ended / nullopt (unknown room).
+// to room_exists / room_ended / nullopt (unknown room). A create that failed after its
+// transaction may have been sent is remembered; if the scanner sees it mined, it ends the room.
 #pragma once
 
 #include <chrono>
@@ -67,6 +68,9 @@ class ContractRoomStore final : public RoomStore {
   Error chainError(std::string_view action) const;  // call inside a catch block
   std::optional<int64_t> eventPosition(const eth::SentTransaction& sent, size_t topic) const;
   void scanLoop();
+  void dropFailedCreate(const std::string& room_id, bool maybe_sent);
+  // Ends the rooms whose create failed from the API's view but was mined after all.
+  void endAbandonedRooms();
 
   eth::JsonRpcClient& rpc_;
   eth::TransactionSender& sender_;

@@ -51,7 +51,8 @@ CREATE TABLE room_offchain (
   created_at       INTEGER,
   updated_at       INTEGER,
   ended_at         INTEGER,
-  live             INTEGER NOT NULL DEFAULT 0
+  live             INTEGER NOT NULL DEFAULT 0,
+  abandoned        INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE index_state (
   id         INTEGER PRIMARY KEY CHECK (id = 1),
@@ -206,6 +207,23 @@ void RoomIndex::deleteOffchain(std::string_view room_id) {
   StatementUse use(*db_, "DELETE FROM room_offchain WHERE room_id = ?1");
   use.bind(1, room_id);
   use.step();
+}
+
+void RoomIndex::abandonOffchain(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, "UPDATE room_offchain SET abandoned = 1 WHERE room_id = ?1");
+  use.bind(1, room_id);
+  use.step();
+}
+
+std::vector<std::string> RoomIndex::abandonedActiveRooms() {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_,
+                   "SELECT c.room_id FROM chain_rooms c JOIN room_offchain o ON o.room_id = c.room_id "
+                   "WHERE o.abandoned = 1 AND c.status = 'active' LIMIT 100");
+  std::vector<std::string> rooms;
+  while (use.step()) rooms.push_back(sqlite::text(use.get(), 0));
+  return rooms;
 }
 
 void RoomIndex::endOffchain(std::string_view room_id, int64_t ended_at_ms) {

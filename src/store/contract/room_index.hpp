@@ -78,6 +78,11 @@ class RoomIndex {
   // index (a room made elsewhere).
   void insertOffchain(const RoomRecord& room);
   void deleteOffchain(std::string_view room_id);
+  // A create that failed after its transaction may have been sent (no receipt in time, node
+  // gone): the row stays, marked, so a room that is mined after all can be recognised and ended.
+  void abandonOffchain(std::string_view room_id);
+  // Abandoned creates that were mined after all and are still active (at most 100).
+  std::vector<std::string> abandonedActiveRooms();
   // This server ended the room (its transaction confirmed): not live, ended_at and updated_at.
   void endOffchain(std::string_view room_id, int64_t ended_at_ms);
   void touchOffchain(std::string_view room_id, int64_t updated_at_ms);

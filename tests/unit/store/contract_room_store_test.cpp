@@ -223,10 +223,9 @@ TEST_F(ContractRoomStoreTest, ANodeThatWentAwayFailsWritesAndReadsWithStoreUnava
   auto store = chain_->openStore(dir_ / "a.db");
   store->insert(makeRoom("live_before", kT0, uid(1)));
   chain_->stop();
-  for (auto attempt : {0, 1}) {
-    (void)attempt;
+  for (const char* id : {"live_down", "live_down2"}) {
     try {
-      store->insert(makeRoom("live_down", kT0 + 1, uid(2)));
+      store->insert(makeRoom(id, kT0 + 1, uid(2)));
       FAIL() << "insert succeeded without a chain";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), codes::kStoreUnavailable) << e.what();
@@ -239,19 +238,46 @@ TEST_F(ContractRoomStoreTest, ANodeThatWentAwayFailsWritesAndReadsWithStoreUnava
     EXPECT_EQ(e.code(), codes::kStoreUnavailable) << e.what();
   }
   EXPECT_FALSE(store->ping());
-  // The index still answers lists; the failed create left no side row behind.
+  // The index still answers lists without the failed room; its side row is only kept, marked
+  // abandoned, in case the transaction was sent after all.
   EXPECT_EQ(store->list({}).size(), 1u);
+  EXPECT_EQ(store->getBySessionId(uid(2)), std::nullopt);
   store.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "a.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* statement = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM room_offchain WHERE room_id = 'live_down'", -1, &statement,
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT abandoned FROM room_offchain WHERE room_id = 'live_down'", -1, &statement,
                                nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(statement, 0), 0);
+  EXPECT_EQ(sqlite3_column_int(statement, 0), 1);
   sqlite3_finalize(statement);
   sqlite3_close(db);
+}
+
+TEST_F(ContractRoomStoreTest, ACreateReportedFailedButMinedLaterIsEndedByTheScanner) {
+  auto impatient = chain_->newSender(test_support::Anvil::kDevKey, std::chrono::milliseconds(300));
+  auto store = chain_->openStore(dir_ / "a.db", impatient.get());
+  chain_->rpc().call("evm_setAutomine", {false});  // the node takes the transaction, mines nothing
+  try {
+    store->insert(makeRoom("live_late", kT0, uid(1)));
+    FAIL() << "insert returned without a receipt";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), codes::kStoreUnavailable) << e.what();
+  }
+  EXPECT_EQ(store->list({}).size(), 0u);
+  chain_->rpc().call("evm_setAutomine", {true});
+  chain_->rpc().call("evm_mine");  // ... and then mines it after all
+  EXPECT_EQ(chain_->registry().getRoom(roomKey("live_late")).status, RoomStatus::Active);
+  const uint64_t before = nonce();
+  store->catchUp();
+  EXPECT_EQ(chain_->registry().getRoom(roomKey("live_late")).status, RoomStatus::Ended);
+  EXPECT_EQ(nonce(), before + 1);
+  std::optional<RoomRecord> room = store->get("live_late");
+  ASSERT_TRUE(room);
+  EXPECT_EQ(room->status, "ended");
+  store->catchUp();  // nothing left to end
+  EXPECT_EQ(nonce(), before + 1);
 }
 
 TEST_F(ContractRoomStoreTest, AKeyWithoutTheOperatorRoleIsRefusedUntilGrantedAndAfterRevoked) {
