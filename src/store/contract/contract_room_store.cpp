@@ -281,7 +281,13 @@ void ContractRoomStore::endAbandonedRooms() {
     try {
       registry_.endRoom(roomKey(room_id));
     } catch (const eth::TransactionReverted& e) {
-      if (classify(e.revert()) != RegistryError::InvalidTransition) throw;  // InvalidTransition: ended already
+      if (classify(e.revert()) != RegistryError::InvalidTransition) {  // InvalidTransition: ended already
+        spdlog::warn("contract store: cannot end abandoned room {} yet: {}", room_id, e.what());
+        continue;
+      }
+    } catch (const std::exception& e) {  // tried again after the next scan
+      spdlog::warn("contract store: cannot end abandoned room {} yet: {}", room_id, e.what());
+      continue;
     }
     index_.endOffchain(room_id, now_ms);
     index_.apply({IndexedEnd{keyHex(room_id), now_ms, true}});
