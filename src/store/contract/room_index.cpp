@@ -184,15 +184,7 @@ void RoomIndex::insertOffchain(const RoomRecord& room) {
                      "updated_at, ended_at, live) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
                      "?14, ?15)");
     use.bind(1, std::string_view(room.room_id));
-    use.bind(2, room.ingest.whip_url);
-    use.bind(3, room.ingest.rtmps_url);
-    use.bind(4, room.ingest.rtmps_stream_key);
-    use.bind(5, room.ingest.srt_url);
-    use.bind(6, room.ingest.srt_stream_id);
-    use.bind(7, room.ingest.srt_passphrase);
-    use.bind(8, room.playback.whep_url);
-    use.bind(9, room.playback.hls_url);
-    use.bind(10, room.playback.dash_url);
+    sqlite::bindEndpoints(use, 2, room);
     use.bind(11, std::string_view(room.host_token_hash));
     use.bind(12, room.created_at_ms);
     use.bind(13, room.updated_at_ms);
@@ -285,24 +277,9 @@ std::optional<RoomRecord> RoomIndex::getBySessionId(std::string_view session_id)
 }
 
 std::vector<RoomRecord> RoomIndex::list(const ListQuery& query) {
-  std::string sql = fmt::format("SELECT {} FROM {} WHERE 1", kMergedColumns, kMergedFrom);
-  if (query.status) sql += " AND c.status = ?1";
-  if (query.host) sql += " AND c.host = ?2";
-  if (query.after) sql += " AND (c.created_at, c.room_id) < (?3, ?4)";
-  sql += " ORDER BY c.created_at DESC, c.room_id DESC LIMIT ?5";
-  std::vector<RoomRecord> rooms;
-  if (query.limit <= 0) return rooms;
+  static const std::string select = fmt::format("SELECT {} FROM {}", kMergedColumns, kMergedFrom);
   std::lock_guard lock(mutex_);
-  StatementUse use(*db_, sql);
-  if (query.status) use.bind(1, std::string_view(*query.status));
-  if (query.host) use.bind(2, std::string_view(*query.host));
-  if (query.after) {
-    use.bind(3, query.after->created_at_ms);
-    use.bind(4, std::string_view(query.after->room_id));
-  }
-  use.bind(5, int64_t{query.limit});
-  while (use.step()) rooms.push_back(sqlite::readRoom(use.get()));
-  return rooms;
+  return sqlite::listRooms(*db_, select, "c.", query);
 }
 
 int64_t RoomIndex::count() {

@@ -1,6 +1,8 @@
 // Shared SQLite helpers (see sqlite_db.hpp).
 #include "store/sqlite/sqlite_db.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -162,6 +164,40 @@ RoomRecord readRoom(sqlite3_stmt* statement) {
   room.ended_at_ms = optionalInt(statement, 19);
   room.provider = text(statement, 20);
   return room;
+}
+
+void bindEndpoints(StatementUse& use, int first, const RoomRecord& room) {
+  use.bind(first, room.ingest.whip_url);
+  use.bind(first + 1, room.ingest.rtmps_url);
+  use.bind(first + 2, room.ingest.rtmps_stream_key);
+  use.bind(first + 3, room.ingest.srt_url);
+  use.bind(first + 4, room.ingest.srt_stream_id);
+  use.bind(first + 5, room.ingest.srt_passphrase);
+  use.bind(first + 6, room.playback.whep_url);
+  use.bind(first + 7, room.playback.hls_url);
+  use.bind(first + 8, room.playback.dash_url);
+}
+
+std::vector<RoomRecord> listRooms(Connection& connection, const std::string& select, std::string_view prefix,
+                                  const ListQuery& query) {
+  std::vector<RoomRecord> rooms;
+  if (query.limit <= 0) return rooms;
+  std::string sql = select + " WHERE 1";
+  if (query.status) sql += fmt::format(" AND {}status = ?1", prefix);
+  if (query.host) sql += fmt::format(" AND {}host = ?2", prefix);
+  if (query.after) sql += fmt::format(" AND ({0}created_at, {0}room_id) < (?3, ?4)", prefix);
+  sql += fmt::format(" ORDER BY {0}created_at DESC, {0}room_id DESC LIMIT ?5", prefix);
+  StatementUse use(connection, sql);
+  if (query.status) use.bind(1, std::string_view(*query.status));
+  if (query.host) use.bind(2, std::string_view(*query.host));
+  if (query.after) {
+    use.bind(3, query.after->created_at_ms);
+    use.bind(4, std::string_view(query.after->room_id));
+  }
+  use.bind(5, int64_t{query.limit});
+  rooms.reserve(std::min<std::size_t>(static_cast<std::size_t>(query.limit), 100));
+  while (use.step()) rooms.push_back(readRoom(use.get()));
+  return rooms;
 }
 
 std::optional<RoomRecord> singleRoom(StatementUse& use) {

@@ -15,9 +15,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 #include "store/room_record.hpp"
+#include "store/room_store.hpp"
 
 namespace liveroom::sqlite {
 
@@ -95,6 +97,15 @@ inline constexpr const char* kRoomColumns =
     "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at, provider";
 
 RoomRecord readRoom(sqlite3_stmt* statement);
+// Binds the ingest and playback URLs to ?first .. ?first+8, in kRoomColumns order (whip_url ..
+// dash_url).
+void bindEndpoints(StatementUse& use, int first, const RoomRecord& room);
+// The newest-first page of `query`: `select` is "SELECT <room columns> FROM <tables>" and
+// `prefix` qualifies status, host, created_at and room_id ("" or "c."). One SQL text per filter
+// combination (at most 8), each prepared once per connection; spelled without "x IS NULL OR"
+// tricks so the planner can use the matching index.
+std::vector<RoomRecord> listRooms(Connection& connection, const std::string& select, std::string_view prefix,
+                                  const ListQuery& query);
 // Runs a statement expected to yield at most one room (SELECT by id, UPDATE ... RETURNING),
 // draining it so an UPDATE ... RETURNING completes before the reset.
 std::optional<RoomRecord> singleRoom(StatementUse& use);

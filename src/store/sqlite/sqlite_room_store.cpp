@@ -148,15 +148,7 @@ void SqliteRoomStore::insert(const RoomRecord& room) {
   use.bind(5, std::string_view(room.status));
   use.bind(6, int64_t{room.live ? 1 : 0});
   use.bind(7, std::string_view(room.session_id));
-  use.bind(8, room.ingest.whip_url);
-  use.bind(9, room.ingest.rtmps_url);
-  use.bind(10, room.ingest.rtmps_stream_key);
-  use.bind(11, room.ingest.srt_url);
-  use.bind(12, room.ingest.srt_stream_id);
-  use.bind(13, room.ingest.srt_passphrase);
-  use.bind(14, room.playback.whep_url);
-  use.bind(15, room.playback.hls_url);
-  use.bind(16, room.playback.dash_url);
+  sqlite::bindEndpoints(use, 8, room);
   use.bind(17, std::string_view(room.host_token_hash));
   use.bind(18, room.created_at_ms);
   use.bind(19, room.updated_at_ms);
@@ -221,28 +213,10 @@ std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, boo
 }
 
 std::vector<RoomRecord> SqliteRoomStore::list(const ListQuery& query) {
-  // One SQL text per filter combination (at most 8), each prepared once per connection;
-  // spelled without "x IS NULL OR" tricks so the planner can use the matching index.
-  std::string sql = fmt::format("SELECT {} FROM rooms WHERE 1", kRoomColumns);
-  if (query.status) sql += " AND status = ?1";
-  if (query.host) sql += " AND host = ?2";
-  if (query.after) sql += " AND (created_at, room_id) < (?3, ?4)";
-  sql += " ORDER BY created_at DESC, room_id DESC LIMIT ?5";
-
-  std::vector<RoomRecord> rooms;
-  if (query.limit <= 0) return rooms;
+  static const std::string select = fmt::format("SELECT {} FROM rooms", kRoomColumns);
+  if (query.limit <= 0) return {};
   ReaderLease reader = leaseReader();
-  StatementUse use(*reader, sql);
-  if (query.status) use.bind(1, std::string_view(*query.status));
-  if (query.host) use.bind(2, std::string_view(*query.host));
-  if (query.after) {
-    use.bind(3, query.after->created_at_ms);
-    use.bind(4, std::string_view(query.after->room_id));
-  }
-  use.bind(5, int64_t{query.limit});
-  rooms.reserve(std::min<std::size_t>(static_cast<std::size_t>(query.limit), 100));
-  while (use.step()) rooms.push_back(readRoom(use.get()));
-  return rooms;
+  return sqlite::listRooms(*reader, select, "", query);
 }
 
 bool SqliteRoomStore::ping() {
