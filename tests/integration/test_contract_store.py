@@ -524,7 +524,8 @@ def test_deploy_output_does_not_show_the_key(anvil, tmp_path):
 # --------------------------------------------------------------------------------------
 
 def test_chain_down_create_503_deletes_input_and_not_ready(server, registry, fake_cloudflare):
-    srv = serve_contract(server, registry, cf=fake_cloudflare)
+    # No join cache: every join below reaches the store.
+    srv = serve_contract(server, registry, "--cache-ttl-ms", "0", cf=fake_cloudflare)
     first = srv.create(title="before the outage")
     first_uid = fake_cloudflare.last_created()["uid"]
     assert srv.get("/readyz").status == 200
@@ -544,6 +545,9 @@ def test_chain_down_create_503_deletes_input_and_not_ready(server, registry, fak
     assert ready.status == 503, f"readyz with the chain down: {ready.describe()}"
     # An unknown room while the chain is down is not "not found".
     assert_error(srv.join("live_QQQQQQQQQQQQQQQQ"), 503, "store_unavailable")
+    # A room the index knows still answers joins.
+    joined = srv.join(first["room_id"])
+    assert joined.status == 200, f"join of an indexed room with the chain down: {joined.describe()}"
     # The process keeps serving.
     assert srv.get("/healthz").status == 200
     lobby = srv.get("/")

@@ -302,7 +302,11 @@ std::optional<RoomRecord> ContractRoomStore::get(std::string_view room_id) {
   try {
     chain = registry_.getRoom(roomKey(room_id));
   } catch (...) {
-    throw chainError("read the room");
+    Error error = chainError("read the room");
+    // While the chain cannot answer, a room the index knows is served from it (joins keep
+    // working); an unknown one stays an error: the chain may know it.
+    if (std::optional<RoomRecord> indexed = index_.get(room_id)) return indexed;
+    throw error;
   }
   if (chain.status == RoomStatus::None) return std::nullopt;
   std::optional<RoomRecord> room = index_.get(room_id);
