@@ -19,6 +19,10 @@ constexpr size_t kMaxChainText = 1024;  // bytes of any text taken from an event
 
 std::string keyHex(std::string_view room_id) { return eth::toHex(roomKey(room_id), true); }
 
+// A block timestamp (seconds, from a remote node) as epoch milliseconds, clamped so a hostile
+// value cannot overflow.
+int64_t blockTimeMs(uint64_t seconds) { return static_cast<int64_t>(std::min<uint64_t>(seconds, 1ull << 40) * 1000); }
+
 // Event text is untrusted (anyone with the operator role wrote it): kept only when it is
 // well-formed UTF-8 of a sane size, so it can always be rendered as JSON.
 std::string chainText(std::string text) {
@@ -46,7 +50,7 @@ IndexedRoom ContractRoomStore::indexedRoom(const RoomCreated& event, int64_t pos
   room.room_id = event.room_id;  // decodeEvent checked it hashes to the key
   room.key = eth::toHex(event.key, true);
   room.title = chainText(event.title);
-  room.created_at_ms = static_cast<int64_t>(std::min<uint64_t>(event.created_at_s, 1ull << 40) * 1000);
+  room.created_at_ms = blockTimeMs(event.created_at_s);
   room.position = position;
   nlohmann::json meta = nlohmann::json::parse(event.meta, nullptr, /*allow_exceptions=*/false);
   if (!meta.is_object()) meta = nlohmann::json::object();
@@ -131,7 +135,8 @@ Error ContractRoomStore::chainError(std::string_view action) const {
         return Error(codes::kStoreUnavailable,
                      fmt::format("cannot {}: the key of {} is not an operator of the RoomRegistry at {} (have its "
                                  "admin run `liveroom contract grant-operator {}`)",
-                                 action, eth::checksumAddress(sender_.address()), registry_.addressHex(), eth::checksumAddress(sender_.address())));
+                                 action, eth::checksumAddress(sender_.address()), registry_.addressHex(),
+                                 eth::checksumAddress(sender_.address())));
       case RegistryError::Other:
         break;
     }
@@ -151,12 +156,16 @@ Error ContractRoomStore::chainError(std::string_view action) const {
   }
 }
 
-std::optional<int64_t> ContractRoomStore::eventPosition(const eth::SentTransaction& sent, size_t topic) const {
+int64_t ContractRoomStore::eventPosition(const eth::SentTransaction& sent, size_t topic) const {
   for (const eth::LogEntry& log : sent.receipt.logs) {
     auto event = decodeEvent(log);
     if (event && event->event.index() == topic) return event->position();
   }
-  return std::nullopt;
+  // No such log in the receipt (a node that trims them): the end of the transaction's block.
+  RegistryEvent last;
+  last.block_number = sent.receipt.block_number;
+  last.log_index = UINT64_MAX;
+  return last.position();
 }
 
 void ContractRoomStore::catchUp() {
@@ -194,8 +203,7 @@ void ContractRoomStore::catchUp() {
       } else if (const auto* updated = std::get_if<RoomUpdated>(&event.event)) {
         changes.emplace_back(IndexedTitle{eth::toHex(updated->key, true), chainText(updated->title), event.position()});
       } else if (const auto* ended = std::get_if<RoomEnded>(&event.event)) {
-        const auto ms = static_cast<int64_t>(std::min<uint64_t>(ended->ended_at_s, 1ull << 40) * 1000);
-        changes.emplace_back(IndexedEnd{eth::toHex(ended->key, true), ms, false});
+        changes.emplace_back(IndexedEnd{eth::toHex(ended->key, true), blockTimeMs(ended->ended_at_s), false});
       }
     }
     index_.apply(changes, to + 1);
@@ -246,8 +254,7 @@ void ContractRoomStore::insert(const RoomRecord& room) {
   indexed.provider = room.provider;
   indexed.session_id = room.session_id;
   indexed.created_at_ms = room.created_at_ms;
-  indexed.position =
-      eventPosition(sent, 0).value_or(static_cast<int64_t>(sent.receipt.block_number << 24 | ((1u << 24) - 1)));
+  indexed.position = eventPosition(sent, 0);
   index_.apply({indexed});
   if (room.status == "ended") {  // an import: the API only creates active rooms
     try {
@@ -320,8 +327,7 @@ std::optional<RoomRecord> ContractRoomStore::get(std::string_view room_id) {
     if (!room) return std::nullopt;  // not yet `confirmations` deep
   }
   if (chain.status == RoomStatus::Ended && room->status != "ended") {  // ended on chain since the last scan
-    const auto ms = static_cast<int64_t>(std::min<uint64_t>(chain.ended_at_s, 1ull << 40) * 1000);
-    index_.apply({IndexedEnd{key, ms, false}});
+    index_.apply({IndexedEnd{key, blockTimeMs(chain.ended_at_s), false}});
     room = index_.get(room_id);
   }
   return room;
@@ -343,9 +349,7 @@ std::optional<RoomRecord> ContractRoomStore::updateTitle(std::string_view room_i
     if (error.code() == codes::kRoomNotFound) return std::nullopt;
     throw error;
   }
-  const int64_t position =
-      eventPosition(sent, 1).value_or(static_cast<int64_t>(sent.receipt.block_number << 24 | ((1u << 24) - 1)));
-  index_.apply({IndexedTitle{key, std::string(title), position}});
+  index_.apply({IndexedTitle{key, std::string(title), eventPosition(sent, 1)}});
   index_.touchOffchain(room_id, now_ms);
   return index_.get(room_id);
 }

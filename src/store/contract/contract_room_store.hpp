@@ -66,7 +66,8 @@ class ContractRoomStore final : public RoomStore {
 
  private:
   Error chainError(std::string_view action) const;  // call inside a catch block
-  std::optional<int64_t> eventPosition(const eth::SentTransaction& sent, size_t topic) const;
+  // Position of the receipt's event of variant index `topic` (RegistryEvent::position()).
+  int64_t eventPosition(const eth::SentTransaction& sent, size_t topic) const;
   void scanLoop();
   void dropFailedCreate(const std::string& room_id, bool maybe_sent);
   // Ends the rooms whose create failed from the API's view but was mined after all.

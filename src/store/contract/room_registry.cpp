@@ -52,7 +52,8 @@ std::optional<InputUid> inputUidBytes(std::string_view session_id) {
 
 int64_t RegistryEvent::position() const {
   // 2^24 logs per block is far beyond any block's gas limit; 2^39 blocks is far off.
-  return static_cast<int64_t>((block_number << 24) | std::min<uint64_t>(log_index, (1u << 24) - 1));
+  return static_cast<int64_t>((std::min<uint64_t>(block_number, (1ull << 39) - 1) << 24) |
+                              std::min<uint64_t>(log_index, (1u << 24) - 1));
 }
 
 const std::vector<std::string>& eventTopics() {
@@ -150,9 +151,9 @@ std::string RoomRegistry::addressHex() const { return eth::checksumAddress(addre
 eth::SentTransaction RoomRegistry::createRoom(const eth::Hash& k, const eth::Address& host, const InputUid& input_uid,
                                               std::string_view room_id, std::string_view title, std::string_view meta) {
   return sender_.send(address_, abi::encodeCall("createRoom(bytes32,address,bytes16,string,string,string)",
-                                                {key(k), abi::Value::ofAddress(host), abi::Value::ofFixedBytes(input_uid),
-                                                 abi::Value::ofString(room_id), abi::Value::ofString(title),
-                                                 abi::Value::ofString(meta)}));
+                                                {key(k), abi::Value::ofAddress(host),
+                                                 abi::Value::ofFixedBytes(input_uid), abi::Value::ofString(room_id),
+                                                 abi::Value::ofString(title), abi::Value::ofString(meta)}));
 }
 
 eth::SentTransaction RoomRegistry::updateRoom(const eth::Hash& k, std::string_view title) {
@@ -164,13 +165,13 @@ eth::SentTransaction RoomRegistry::endRoom(const eth::Hash& k) {
 }
 
 eth::SentTransaction RoomRegistry::grantOperator(const eth::Address& account) {
-  return sender_.send(address_, abi::encodeCall("grantRole(bytes32,address)",
-                                                {key(operatorRole()), abi::Value::ofAddress(account)}));
+  return sender_.send(
+      address_, abi::encodeCall("grantRole(bytes32,address)", {key(operatorRole()), abi::Value::ofAddress(account)}));
 }
 
 eth::SentTransaction RoomRegistry::revokeOperator(const eth::Address& account) {
-  return sender_.send(address_, abi::encodeCall("revokeRole(bytes32,address)",
-                                                {key(operatorRole()), abi::Value::ofAddress(account)}));
+  return sender_.send(
+      address_, abi::encodeCall("revokeRole(bytes32,address)", {key(operatorRole()), abi::Value::ofAddress(account)}));
 }
 
 eth::Bytes RoomRegistry::call(const eth::Bytes& data) { return sender_.call(address_, data); }
