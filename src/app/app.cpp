@@ -227,8 +227,9 @@ int serve(ServeConfig config) {
     std::filesystem::create_directories(config.data_dir, ec);
     if (ec) return configError("--data-dir: cannot create " + config.data_dir + ": " + ec.message());
     if (config.chain.contract.empty()) {
-      return configError("--store contract needs --contract (LIVEROOM_CONTRACT): deploy one with `liveroom contract "
-                         "deploy`");
+      return configError(
+          "--store contract needs --contract (LIVEROOM_CONTRACT): deploy one with `liveroom contract "
+          "deploy`");
     }
     eth::Address registry{};
     try {
@@ -244,8 +245,8 @@ int serve(ServeConfig config) {
                             fmt::format("contract-{}-{}.db", config.chain.chain_id, eth::toHex(registry, true)))
                                .string();
       options.confirmations = config.chain.confirmations;
-      store = std::make_unique<contract::ContractRoomStore>(*chain.rpc, *chain.sender, registry,
-                                                            config.chain.chain_id, options);
+      store = std::make_unique<contract::ContractRoomStore>(*chain.rpc, *chain.sender, registry, config.chain.chain_id,
+                                                            options);
     } catch (const std::exception& e) {
       return configError(std::string("--store contract: ") + e.what());
     }

@@ -72,8 +72,9 @@ eth::PrivateKey loadPrivateKey(const ChainConfig& config, const std::function<co
     source = "ETH_PRIVATE_KEY";
     text = env;
   } else {
-    throw ConfigError("no signing key: set ETH_PRIVATE_KEY_FILE (or --key-file) to a file holding the key, or "
-                      "ETH_PRIVATE_KEY");
+    throw ConfigError(
+        "no signing key: set ETH_PRIVATE_KEY_FILE (or --key-file) to a file holding the key, or "
+        "ETH_PRIVATE_KEY");
   }
   try {
     return eth::PrivateKey::fromHex(text);
@@ -83,7 +84,8 @@ eth::PrivateKey loadPrivateKey(const ChainConfig& config, const std::function<co
 }
 
 ChainClient connectChain(const ChainConfig& config, const std::function<const char*(const char*)>& getenv) {
-  if (config.chain_id == 0) throw ConfigError("--chain-id (LIVEROOM_CHAIN_ID) is required: the chain the key signs for");
+  if (config.chain_id == 0)
+    throw ConfigError("--chain-id (LIVEROOM_CHAIN_ID) is required: the chain the key signs for");
   if (config.rpc_url.rfind("http://", 0) != 0 && config.rpc_url.rfind("https://", 0) != 0) {
     throw ConfigError("--rpc-url (ETH_RPC_URL) must be an http(s) URL");
   }
@@ -125,8 +127,8 @@ int runContractCommand(const ContractCommand& command) {
       std::cerr << "deploying RoomRegistry…\n";
       const auto deployment = contract::RoomRegistry::deploy(*chain.sender);
       std::cerr << "deployed in block " << deployment.block_number << " by transaction " << deployment.transaction_hash
-                << " (" << deployment.gas_used << " gas); admin and operator: "
-                << eth::checksumAddress(chain.sender->address()) << "\n"
+                << " (" << deployment.gas_used
+                << " gas); admin and operator: " << eth::checksumAddress(chain.sender->address()) << "\n"
                 << "serve with: LIVEROOM_CONTRACT=" << eth::checksumAddress(deployment.address)
                 << " liveroom serve --store contract --chain-id " << command.chain.chain_id << "\n";
       std::cout << eth::checksumAddress(deployment.address) << std::endl;

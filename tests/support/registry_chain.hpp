@@ -42,8 +42,8 @@ class RegistryChain {
   }
   void stop() { anvil_.reset(); }
 
-  std::unique_ptr<eth::TransactionSender> newSender(const char* key_hex,
-                                                    std::chrono::milliseconds receipt_timeout = std::chrono::seconds(30)) {
+  std::unique_ptr<eth::TransactionSender> newSender(
+      const char* key_hex, std::chrono::milliseconds receipt_timeout = std::chrono::seconds(30)) {
     eth::SenderOptions options;
     options.chain_id = kChainId;
     options.poll_interval = std::chrono::milliseconds(5);

@@ -29,7 +29,7 @@
 namespace liveroom::contract {
 
 struct ContractStoreOptions {
-  std::string index_path;  // the SQLite file of the index and side table
+  std::string index_path;      // the SQLite file of the index and side table
   uint64_t confirmations = 1;  // events are indexed once this many blocks include them
   std::chrono::milliseconds poll_interval{1000};
   uint64_t max_block_range = 2000;  // eth_getLogs range; halved while the node refuses it

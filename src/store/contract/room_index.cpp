@@ -153,12 +153,13 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
       } else if (const auto* end = std::get_if<IndexedEnd>(&change)) {
         // The first end wins, ours over the block's: this server's time is the one its API
         // answered with, and the side row keeps it across a rebuild.
-        StatementUse use(*db_, end->own ? "UPDATE chain_rooms SET status = 'ended', ended_at = ?2, updated_at = ?2 "
-                                          "WHERE room_key = ?1"
-                                        : "UPDATE chain_rooms SET status = 'ended', ended_at = COALESCE(ended_at, "
-                                          "(SELECT ended_at FROM room_offchain o WHERE o.room_id = chain_rooms.room_id), "
-                                          "?2), updated_at = CASE WHEN ended_at IS NULL THEN ?2 ELSE updated_at END "
-                                          "WHERE room_key = ?1");
+        StatementUse use(*db_, end->own
+                                   ? "UPDATE chain_rooms SET status = 'ended', ended_at = ?2, updated_at = ?2 "
+                                     "WHERE room_key = ?1"
+                                   : "UPDATE chain_rooms SET status = 'ended', ended_at = COALESCE(ended_at, "
+                                     "(SELECT ended_at FROM room_offchain o WHERE o.room_id = chain_rooms.room_id), "
+                                     "?2), updated_at = CASE WHEN ended_at IS NULL THEN ?2 ELSE updated_at END "
+                                     "WHERE room_key = ?1");
         use.bind(1, std::string_view(end->key));
         use.bind(2, end->ended_at_ms);
         use.step();

@@ -22,8 +22,8 @@ Connection::Connection(const std::string& path, bool read_only) : path_(path) {
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   db_.reset(raw);
   if (rc != SQLITE_OK) {
-    throw Error(codes::kStoreUnavailable,
-                fmt::format("cannot open SQLite database {}: {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    throw Error(codes::kStoreUnavailable, fmt::format("cannot open SQLite database {}: {}", path,
+                                                      raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(db_.get(), 1);
   sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);

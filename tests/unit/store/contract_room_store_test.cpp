@@ -121,7 +121,7 @@ TEST_F(ContractRoomStoreTest, AFreshIndexRebuildsThePublicRoomsFromTheChainInOne
   EXPECT_TRUE(rooms[0].ended_at_ms.has_value());
   EXPECT_EQ(rooms[1].title, "Lớp học online");
   EXPECT_EQ(rooms[1].status, "active");
-  EXPECT_EQ(rooms[1].session_id, uid(2));  // from the bytes16 input uid
+  EXPECT_EQ(rooms[1].session_id, uid(2));         // from the bytes16 input uid
   EXPECT_EQ(rooms[2].session_id, "uid_not_hex");  // from the public meta
   EXPECT_EQ(rooms[2].mode, "broadcast");
   EXPECT_EQ(rooms[2].provider, "cloudflare");
@@ -335,11 +335,11 @@ eth::LogEntry createdLog(const std::string& room_id, const std::string& title, c
   log.log_index = 2;
   log.topics = {eventTopics()[0], key_override.value_or(eth::toHex(roomKey(room_id), true)),
                 eth::toHex(eth::Hash{}, true)};
-  log.data = eth::toHex(abi::encode(abi::parseTypeList("bytes16,uint64,string,string,string"),
-                                    {abi::Value::ofFixedBytes(*inputUidBytes(uid(1))), abi::Value::ofUint(1700000000),
-                                     abi::Value::ofString(room_id), abi::Value::ofString(title),
-                                     abi::Value::ofString(meta)}),
-                        true);
+  log.data =
+      eth::toHex(abi::encode(abi::parseTypeList("bytes16,uint64,string,string,string"),
+                             {abi::Value::ofFixedBytes(*inputUidBytes(uid(1))), abi::Value::ofUint(1700000000),
+                              abi::Value::ofString(room_id), abi::Value::ofString(title), abi::Value::ofString(meta)}),
+                 true);
   return log;
 }
 

@@ -110,7 +110,8 @@ class MongoHarness final : public StoreHarness {
 class ContractHarness final : public StoreHarness {
  public:
   explicit ContractHarness(const std::filesystem::path& anvil_bin)
-      : chain_(anvil_bin), dir_(std::filesystem::temp_directory_path() / ("liveroom_contract_test_" + uniqueSuffix())) {}
+      : chain_(anvil_bin),
+        dir_(std::filesystem::temp_directory_path() / ("liveroom_contract_test_" + uniqueSuffix())) {}
   ~ContractHarness() override {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
