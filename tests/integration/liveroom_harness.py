@@ -569,6 +569,17 @@ class FakeCloudflare:
 # liveroom server process
 # --------------------------------------------------------------------------------------
 
+def pin_webrtc_ip(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """`argv` of a `liveroom serve` plus `--webrtc-ip 127.0.0.1`, unless it (or `env`, as
+    LIVEROOM_WEBRTC_IP) already names the addresses the media server advertises. Tests talk
+    only to loopback: without it the server offers every interface address of the machine as
+    an ICE candidate, and a client would send media there."""
+    named = any(a == "--webrtc-ip" or a.startswith("--webrtc-ip=") for a in argv)
+    if named or "LIVEROOM_WEBRTC_IP" in (env or {}) or "--help" in argv or "-h" in argv:
+        return list(argv)
+    return [*argv, "--webrtc-ip", "127.0.0.1"]
+
+
 def child_env(extra: dict[str, str] | None) -> dict[str, str]:
     # ETH_* too (ETH_RPC_URL, ETH_PRIVATE_KEY, ...): a key exported in the developer's shell
     # must not reach a server under test or change which chain it talks to.
@@ -612,7 +623,7 @@ class LiveroomServer:
         # (with each other, or with a `scripts/run` on 8189), unless the test picks one.
         if "--webrtc-port" not in self.extra_args and "LIVEROOM_WEBRTC_PORT" not in self.env:
             cmd += ["--webrtc-port", "0"]
-        return cmd + self.extra_args
+        return pin_webrtc_ip(cmd + self.extra_args, self.env)
 
     def start(self, wait: bool = True, timeout: float = 15.0) -> "LiveroomServer":
         assert self.proc is None or self.proc.poll() is not None, "already running"
@@ -737,6 +748,9 @@ class LiveroomServer:
 
 def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 45.0,
             cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Runs `liveroom *args`; a `serve` gets --webrtc-ip 127.0.0.1 unless it names one."""
+    if args[:1] == ["serve"]:
+        args = pin_webrtc_ip(args, env)
     return subprocess.run([str(ACTIVE_BIN), *args], env=child_env(env), cwd=cwd,
                           stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
 

@@ -41,7 +41,7 @@ from chain import (
 )
 from liveroom_harness import (
     FakeCloudflare, assert_error, assert_public_view, assert_timestamp, child_env,
-    free_port, run_cli, wait_until,
+    free_port, pin_webrtc_ip, run_cli, wait_until,
 )
 import liveroom_harness
 
@@ -153,8 +153,8 @@ def serve_expect_exit(args: list[str], tmp_path: Path, env: dict[str, str] | Non
     stderr). A server that starts anyway is killed and fails the test."""
     data_dir = tmp_path / f"exit-data-{free_port()}"
     data_dir.mkdir()
-    cmd = [str(liveroom_harness.ACTIVE_BIN), "serve", "--listen", f"127.0.0.1:{free_port()}",
-           "--data-dir", str(data_dir), "--webrtc-port", "0", *args]
+    cmd = pin_webrtc_ip([str(liveroom_harness.ACTIVE_BIN), "serve", "--listen", f"127.0.0.1:{free_port()}",
+                         "--data-dir", str(data_dir), "--webrtc-port", "0", *args], env)
     p = subprocess.Popen(cmd, env=child_env(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, cwd=str(data_dir), start_new_session=True)
     try:

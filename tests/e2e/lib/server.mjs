@@ -21,11 +21,16 @@ export function liveroomBinary() {
 }
 
 // Arguments after `serve --listen 127.0.0.1:0 --data-dir <tmp>` unless the caller gives `args`:
-// $LIVEROOM_E2E_SERVE_ARGS (split on spaces) or the media server's UDP port chosen by the OS.
+// $LIVEROOM_E2E_SERVE_ARGS (split on spaces), or the media server's UDP port chosen by the OS and
+// 127.0.0.1 as the only address it advertises. Tests send only to loopback (or inside a network
+// namespace they made): without --webrtc-ip the server would offer every interface address of
+// the machine as an ICE candidate, and the clients would send media there.
+export const DEFAULT_SERVE_ARGS = Object.freeze(['--webrtc-port', '0', '--webrtc-ip', '127.0.0.1']);
+
 export function defaultServeArgs() {
   const fromEnv = process.env.LIVEROOM_E2E_SERVE_ARGS;
   if (fromEnv !== undefined) return fromEnv.split(/\s+/).filter(Boolean);
-  return ['--webrtc-port', '0'];
+  return [...DEFAULT_SERVE_ARGS];
 }
 
 const LISTENING_RE = /listening on http:\/\/([^\s:]+|\[[^\]]+\]):(\d+)/;
@@ -204,9 +209,20 @@ process.on('exit', () => {
 });
 
 /**
+ * `args` plus `--webrtc-ip 127.0.0.1` unless they (or `env`, as LIVEROOM_WEBRTC_IP) already say
+ * which addresses the media server advertises: so a test that replaces the default arguments
+ * (LIVEROOM_E2E_SERVE_ARGS, `args`) still keeps its media on loopback.
+ */
+export function pinWebrtcIp(args, env = {}) {
+  const named = args.some((a) => a === '--webrtc-ip' || a.startsWith('--webrtc-ip='));
+  return named || env.LIVEROOM_WEBRTC_IP !== undefined ? [...args] : [...args, '--webrtc-ip', '127.0.0.1'];
+}
+
+/**
  * Starts `liveroom serve --listen 127.0.0.1:0 --data-dir <new tmp dir> ...args` and resolves once
  * /healthz answers 200.
- *   args:      what follows; default defaultServeArgs() (['--webrtc-port', '0'])
+ *   args:      what follows; default defaultServeArgs() (['--webrtc-port', '0', '--webrtc-ip', '127.0.0.1']);
+ *              `--webrtc-ip 127.0.0.1` is added to any args that do not name --webrtc-ip (pinWebrtcIp)
  *   extraArgs: appended after args (e.g. ['--api-key', 'k'])
  *   env:       added to the child's environment (CLOUDFLARE_* / LIVEROOM_* of ours are dropped)
  *   dataDir:   use this directory instead of a new temporary one (kept on close())
@@ -219,8 +235,8 @@ export async function startLiveroom({ bin = liveroomBinary(), args = defaultServ
   const owns = !dataDir;
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'liveroom-e2e-'));
   fs.mkdirSync(dir, { recursive: true });
-  const server = new LiveroomProcess({ bin, args: [...args, ...extraArgs], env: childEnv(env), dataDir: dir,
-    ownsDataDir: owns, host });
+  const server = new LiveroomProcess({ bin, args: pinWebrtcIp([...args, ...extraArgs], env), env: childEnv(env),
+    dataDir: dir, ownsDataDir: owns, host });
   try {
     await server.start({ timeout });
   } catch (e) {
