@@ -8,7 +8,8 @@ pyenv one, that cannot import Debian's python3-gi). Packages: scripts/setup --te
       videotestsrc + audiotestsrc -> VP8 or H.264, Opus -> webrtcbin; a sendonly offer with every
       ICE candidate in it (no trickle), POST application/sdp, apply the 201 answer, send for N
       seconds, DELETE the Location. Prints one JSON object: HTTP statuses, ICE/DTLS state, RTP
-      counters (outbound-rtp packets/bytes, per kind).
+      counters (outbound-rtp packets/bytes, per kind), the candidate addresses of the offer and
+      of the answer ("offer_candidates", "answer_candidates"; play too).
   gst_webrtc.py play --url WHEP_URL [--token T] [--codec any|vp8|h264] --seconds N [--frames K]
       recvonly video + audio transceivers, same POST flow, decodes; stops after N seconds or once
       K video frames were decoded. Prints JSON: {"frames", "width", "height", "video_codec",
@@ -22,8 +23,11 @@ pyenv one, that cannot import Debian's python3-gi). Packages: scripts/setup --te
       themselves against a WHIP/WHEP-shaped HTTP endpoint on 127.0.0.1 answered by an
       in-process webrtcbin. Checks decoded frames (and 201 + DELETE 200) in every case.
 
-Options worth knowing: --bundle-policy (max-bundle, the default and what GStreamer WHIP clients
-send, offers the second m-section as port 0 + a=bundle-only; max-compat gives it a port),
+Options worth knowing: --local-ip (default 127.0.0.1: the only address ICE gathers candidates on,
+so this client sends and receives on loopback only; libnice would otherwise take every interface
+address except loopback; `all` restores that; repeatable), --bundle-policy (max-bundle, the
+default and what GStreamer WHIP clients send, offers the second m-section as port 0 +
+a=bundle-only; max-compat gives it a port),
 --h264-encoder x264enc|openh264enc, --profile-level-id (both encoders write constrained baseline
 as 42c01e; browsers say 42e01f), --no-delete, --no-audio.
 
@@ -78,6 +82,13 @@ EXTMAP = ",extmap-1=(string)urn:ietf:params:rtp-hdrext:sdes:mid"
 PLAYER_H264_PROFILES = ["42e01f", "42c01f", "42001f", "4d001f"]
 
 DIRECTION = GstWebRTC.WebRTCRTPTransceiverDirection
+
+# The addresses every webrtcbin's ICE agent gathers host candidates on (--local-ip). Tests talk
+# only over loopback: libnice on its own takes every interface address but loopback (IPv4 and
+# IPv6, link-local included), which would put the machine's network addresses in the offer and
+# send STUN and media from them; inside a namespace with only `lo` it would gather nothing.
+# Empty: libnice's own choice (--local-ip all).
+LOCAL_IPS: list[str] = ["127.0.0.1"]
 
 
 class Failure(Exception):
@@ -189,6 +200,16 @@ def add_candidates(sdp: str, candidates: dict[int, list[str]]) -> str:
     return "\r\n".join(out) + "\r\n"
 
 
+def candidate_addresses(sdp: str) -> list[str]:
+    """The connection addresses of an SDP's a=candidate lines, in order, without repeats."""
+    out: list[str] = []
+    for ln in sdp.replace("\r\n", "\n").split("\n"):
+        f = ln.split()
+        if ln.startswith("a=candidate:") and len(f) > 5 and f[4] not in out:
+            out.append(f[4])
+    return out
+
+
 def video_codec_of(sdp: str) -> str | None:
     """The first payload type's codec name of the first (not rejected) video m-section."""
     for chunk in sdp_sections(sdp)[1:]:
@@ -256,6 +277,17 @@ class Peer:
             self.webrtc.set_property("latency", latency_ms)
             self.pipeline.add(self.webrtc)
         self.pipeline.set_name(name)
+        if LOCAL_IPS:
+            self.ice = self.webrtc.get_property("ice-agent")
+            # With webrtcbin 1.22 the wrapper holds the agent's only reference (__grefcount__ 1
+            # while webrtcbin still uses it; the agent seems to stay floating until PyGObject
+            # sinks it): without one more reference the agent is freed under webrtcbin when the
+            # wrapper goes (seen: GLib criticals, then webrtcbin working on a freed agent).
+            if self.ice.__grefcount__ < 2:
+                self.ice._ref()
+            for ip in LOCAL_IPS:
+                if not self.ice.emit("add-local-ip-address", ip):
+                    raise Failure(f"{name}: webrtcbin's ICE agent refused local address {ip}")
         self.webrtc.connect("on-ice-candidate", self._on_ice_candidate)
         self.webrtc.connect("notify::ice-gathering-state", self._on_gathering)
         self.webrtc.connect("pad-added", self._on_webrtc_pad)
@@ -525,6 +557,7 @@ def post_offer(url: str, offer: str, token: str | None, result: dict) -> str:
     headers = {"Content-Type": "application/sdp", "Accept": "application/sdp"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    result["offer_candidates"] = candidate_addresses(offer)
     t0 = time.monotonic()
     try:
         status, hdrs, body = http_request("POST", url, offer.encode(), headers)
@@ -539,6 +572,7 @@ def post_offer(url: str, offer: str, token: str | None, result: dict) -> str:
         result["body"] = body.decode("utf-8", "replace")[:2000]
         raise Failure(f"POST {url} answered {status}")
     answer = body.decode("utf-8", "replace")
+    result["answer_candidates"] = candidate_addresses(answer)
     result["answer_video_codec"] = video_codec_of(answer)
     result["answer_ice_lite"] = "a=ice-lite" in answer
     return answer
@@ -774,6 +808,9 @@ def main(argv: list[str]) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p):
+        p.add_argument("--local-ip", action="append", metavar="ADDR",
+                       help="gather ICE candidates only on ADDR (repeatable; default 127.0.0.1: loopback only); "
+                       "'all': every interface address libnice finds, loopback excluded")
         p.add_argument("--bundle-policy", choices=["max-bundle", "max-compat", "balanced"], default="max-bundle",
                        help="webrtcbin's; max-bundle (what GStreamer WHIP clients use) offers the second "
                        "m-section as port 0 + a=bundle-only")
@@ -821,6 +858,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--h264-encoder", default="auto")
 
     a = ap.parse_args(argv)
+    if a.local_ip:
+        LOCAL_IPS[:] = [] if "all" in a.local_ip else a.local_ip
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     try:
         if a.cmd == "offer":
