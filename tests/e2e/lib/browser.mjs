@@ -10,6 +10,8 @@
 // with a useful message; nothing asserts on how long anything took.
 import { chromium } from 'playwright-core';
 
+import { assertLoopbackOnlyNetwork } from './network.mjs';
+
 export const CHROMIUM_PATH = process.env.LIVEROOM_CHROMIUM || '/usr/bin/chromium';
 
 // Default timeout of every wait (ms). Generous: loaded CI machines, software video codecs.
@@ -22,7 +24,8 @@ export const DEFAULT_TIMEOUT = Number(process.env.LIVEROOM_E2E_TIMEOUT_MS || 450
 //   candidates instead of mDNS `<uuid>.local` names (it hides local IPs only from pages without
 //   camera/microphone permission), in every context, also pages that never call getUserMedia.
 // - --allow-loopback-in-peer-connection: also gather 127.0.0.1 / ::1 host candidates (Chromium
-//   skips loopback interfaces otherwise), so ICE works on a machine whose only interface is lo.
+//   skips loopback interfaces otherwise), so ICE works where lo is the only interface: the
+//   network namespace the suite runs in (scripts/netns-run; launchBrowser() checks it).
 // - no sandbox / no GPU / no /dev/shm: containers and CI runners.
 // - autoplay without a gesture: the watch page's <video> plays with sound and without a click.
 //
@@ -40,8 +43,13 @@ export const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-/** Launches headless Chromium. `args` are appended to CHROMIUM_ARGS. */
+/**
+ * Launches headless Chromium. `args` are appended to CHROMIUM_ARGS. Refuses (throws) unless this
+ * process's network namespace has loopback addresses only (scripts/netns-run): Chromium gathers
+ * ICE candidates and sends media on every interface it sees (lib/network.mjs).
+ */
 export async function launchBrowser({ args = [], headless = true, ...options } = {}) {
+  assertLoopbackOnlyNetwork('Chromium');
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless,
