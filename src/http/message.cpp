@@ -1,6 +1,8 @@
 // Helpers over Request/Response values: header lookup, percent-decoding, query params.
 #include "http/message.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace liveroom::http {
 
 std::optional<std::string_view> Request::header(std::string_view lowercase_name) const {
@@ -13,6 +15,46 @@ std::optional<std::string_view> Request::header(std::string_view lowercase_name)
 Response& Response::set(std::string name, std::string value) {
   headers.emplace_back(std::move(name), std::move(value));
   return *this;
+}
+
+uint64_t Response::bodySize() const {
+  if (file) return file->size;
+  if (shared_body) return shared_body->size();
+  return body.size();
+}
+
+std::string_view Response::bodyView() const {
+  if (file) return {};
+  if (shared_body) return *shared_body;
+  return body;
+}
+
+void Responder::operator()(Response res) const {
+  if (!state_) return;
+  if (state_->done.exchange(true)) {
+    spdlog::warn("http: a second response to one request was dropped (status {})", res.status);
+    return;
+  }
+  if (state_->send) state_->send(std::move(res));
+}
+
+bool Responder::answered() const noexcept { return state_ && state_->done.load(); }
+
+Responder::State::~State() {
+  if (done.load() || !send) return;
+  spdlog::error("http: a request was left unanswered; sending 500");
+  try {
+    Response res;
+    if (unanswered) {
+      res = unanswered();
+    } else {
+      res.status = 500;
+      res.body = "internal error: the request was not answered\n";
+      res.set("Content-Type", "text/plain; charset=utf-8");
+    }
+    send(std::move(res));
+  } catch (...) {  // a destructor must not throw; the connection then just closes
+  }
 }
 
 namespace {

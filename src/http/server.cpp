@@ -3,15 +3,22 @@
 // session lives on one io_context run by one thread, so it needs no strand.
 #include "http/server.hpp"
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
-#include <cctype>
+#include <atomic>
+#include <future>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/optional.hpp>
+#include <spdlog/spdlog.h>
 
 namespace liveroom::http {
 
@@ -20,109 +27,237 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+struct Server::Shared {
+  Shared(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {
+    limits.body_limit = options.body_limit;
+    limits.header_limit = options.header_limit;
+  }
+
+  // A reply the server makes itself, decorated (CORS) for the request it answers.
+  Response ownResponse(int status, std::string_view code, std::string_view message, const Request& partial) const {
+    Response res;
+    if (options.error_response) {
+      res = options.error_response(status, code, message);
+    } else {
+      res.status = status;
+      res.body = std::string(message);
+    }
+    if (options.decorate_own_response) options.decorate_own_response(partial, res);
+    return res;
+  }
+
+  // Admission under the connection limits; false when over one.
+  bool admit(const std::string& key) {
+    std::lock_guard lock(mutex);
+    if (options.max_connections > 0 && connections >= options.max_connections) return false;
+    size_t& mine = per_address[key];
+    if (options.max_connections_per_address > 0 && mine >= options.max_connections_per_address) {
+      if (mine == 0) per_address.erase(key);
+      return false;
+    }
+    ++mine;
+    ++connections;
+    return true;
+  }
+  void release(const std::string& key) {
+    std::lock_guard lock(mutex);
+    --connections;
+    if (auto it = per_address.find(key); it != per_address.end() && --it->second == 0) per_address.erase(it);
+  }
+
+  const ServerOptions options;
+  const Handler handler;
+  RequestLimits limits;
+  mutable std::mutex mutex;
+  size_t connections = 0;
+  std::unordered_map<std::string, size_t> per_address;
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> accept_pauses{0};
+  std::atomic<size_t> refusing{0};  // connections being sent a 503 right now
+};
+
 namespace {
 
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+using Shared = Server::Shared;
+
+// A cached file's bytes, shared by every reply that sends them: nothing is copied per reply.
+struct SharedStringBody {
+  using value_type = std::shared_ptr<const std::string>;
+  static uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const bhttp::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+    void init(beast::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!body_ || body_->empty()) return boost::none;
+      return std::make_pair(const_buffers_type(body_->data(), body_->size()), false);
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+
+// Holds one connection's place under the limits; gives it back when the connection goes.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(std::shared_ptr<Shared> shared, std::string key) : shared_(std::move(shared)), key_(std::move(key)) {}
+  ~ConnectionSlot() {
+    if (shared_) shared_->release(key_);
+  }
+  ConnectionSlot(ConnectionSlot&& other) noexcept = default;
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  std::string key_;
+};
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, const ServerOptions& options, const Handler& handler)
-      : stream_(std::move(socket)), options_(options), handler_(handler) {}
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, ConnectionSlot slot, std::string remote)
+      : stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        slot_(std::move(slot)),
+        remote_(std::move(remote)),
+        buffer_(shared_->limits.bufferLimit()) {}
 
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this())); }
 
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(options_.body_limit);
-    parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
-    stream_.expires_after(options_.read_timeout);
+    configureParser(*parser_, shared_->limits);
+    // One deadline for the whole request (header and body): a slow sender cannot stretch it.
+    stream_.expires_after(shared_->options.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::onHeader, shared_from_this()));
+  }
+
+  void onHeader(beast::error_code ec, std::size_t) {
+    if (ec) return onReadError(ec, false);
+    if (auto rejected = checkHeader(*parser_)) return sendOwn(*rejected);
+    if (expectsContinue(*parser_) && !parser_->is_done()) {
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+                         if (write_ec) return self->close();
+                         self->readBody();
+                       });
+      return;
+    }
+    readBody();
+  }
+
+  void readBody() {
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::onRead, shared_from_this()));
   }
 
+  void onReadError(beast::error_code ec, bool header_done) {
+    if (auto rejected = rejectionFor(ec, header_done || parser_->is_header_done(), shared_->limits)) {
+      return sendOwn(*rejected);
+    }
+    close();  // eof, reset, timeout: nobody to answer
+  }
+
   void onRead(beast::error_code ec, std::size_t) {
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof) return close();
-    if (ec == bhttp::error::body_limit) {
-      return sendOwn(413, "payload_too_large",
-                     "request body is larger than " + std::to_string(options_.body_limit / 1024) + " KiB");
-    }
-    if (ec == bhttp::error::header_limit) return sendOwn(431, "headers_too_large", "request headers are too large");
-    if (ec == beast::error::timeout) return close();
-    if (ec) {
-      if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
-        return sendOwn(400, "bad_request", "malformed HTTP request");
-      }
-      return close();  // connection reset and the like
-    }
+    if (ec) return onReadError(ec, true);
 
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
     head_request_ = msg.method() == bhttp::verb::head;
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    size_t q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) req.query = req.target.substr(q + 1);
-    req.headers.reserve(8);
-    for (const auto& field : msg) {
-      auto name = field.name_string();
-      req.headers.emplace_back(lowercase(std::string_view(name.data(), name.size())), std::string(field.value()));
-    }
-    req.body = std::move(msg.body());
-    // The responder may run on any thread: dispatch runs the write at once when called
-    // on this connection's own thread (an inline answer), and queues it there otherwise.
+    Request req = toRequest(msg, remote_);
+    // Kept for the 500 a handler owes if it throws or never answers (CORS needs Origin).
+    unanswered_head_.method = req.method;
+    unanswered_head_.path = req.path;
+    unanswered_head_.headers.clear();
+    if (auto origin = req.header("origin")) unanswered_head_.headers.emplace_back("origin", std::string(*origin));
+
     auto self = shared_from_this();
-    handler_(std::move(req), [self](Response res) {
-      net::dispatch(self->stream_.get_executor(),
-                    [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
-    });
+    // The responder may run on any thread: dispatch runs the write at once when called on this
+    // connection's own thread (an inline answer), and queues it there otherwise.
+    Responder respond(
+        [self](Response res) {
+          net::dispatch(self->stream_.get_executor(),
+                        [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+        },
+        [self] {
+          return self->shared_->ownResponse(500, "internal_error", "internal error", self->unanswered_head_);
+        });
+    try {
+      shared_->handler(std::move(req), respond);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler for {} {} failed: {}", unanswered_head_.method, unanswered_head_.path, e.what());
+      if (!respond.answered()) respond(shared_->ownResponse(500, "internal_error", "internal error", unanswered_head_));
+    } catch (...) {
+      spdlog::error("http: handler for {} {} failed", unanswered_head_.method, unanswered_head_.path);
+      if (!respond.answered()) respond(shared_->ownResponse(500, "internal_error", "internal error", unanswered_head_));
+    }
   }
 
-  void sendOwn(int status, std::string_view code, std::string_view message) {
+  void sendOwn(const Rejection& rejection) {
     keep_alive_ = false;  // the rest of the stream cannot be trusted
     head_request_ = false;
-    Response res;
-    if (options_.error_response) {
-      res = options_.error_response(status, code, message);
-    } else {
-      res.status = status;
-      res.body = std::string(message);
-    }
-    if (options_.decorate_own_response) {
-      Request partial;
-      if (parser_) {  // whatever was parsed (a body over the limit: all the headers)
-        const auto& msg = parser_->get();
-        partial.method = std::string(msg.method_string());
-        partial.target = std::string(msg.target());
-        partial.path = partial.target.substr(0, partial.target.find('?'));
-        for (const auto& field : msg) {
-          auto name = field.name_string();
-          partial.headers.emplace_back(lowercase(std::string_view(name.data(), name.size())),
-                                       std::string(field.value()));
-        }
-      }
-      options_.decorate_own_response(partial, res);
-    }
-    write(std::move(res));
+    // Whatever was parsed (a body over the limit: all the headers), for CORS.
+    Request partial = parser_ && parser_->is_header_done() ? partialRequest(*parser_) : Request{};
+    write(shared_->ownResponse(rejection.status, rejection.code, rejection.message, partial));
+  }
+
+  void fillHeader(bhttp::response_header<>& h, const Response& res) const {
+    h.result(static_cast<unsigned>(res.status));
+    h.version(11);
+    for (const auto& [name, value] : res.headers) h.insert(name, value);
+    h.set(bhttp::field::server, "liveroom");
+  }
+
+  template <typename Body>
+  void send(std::shared_ptr<bhttp::response<Body>> msg) {
+    msg->keep_alive(keep_alive_);
+    response_ = msg;
+    // Its own deadline: a reply after a slow handler gets the full time, not what the read left.
+    stream_.expires_after(shared_->options.write_timeout);
+    bhttp::async_write(stream_, *msg, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
   }
 
   void write(Response res) {
+    if (head_request_) {  // HEAD: the GET's headers (Content-Length too), no body
+      auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>();
+      fillHeader(msg->base(), res);
+      msg->content_length(res.bodySize());
+      return send(std::move(msg));
+    }
+    if (res.file) {
+      auto msg = std::make_shared<bhttp::response<bhttp::file_body>>();
+      beast::error_code ec;
+      msg->body().open(res.file->path.c_str(), beast::file_mode::scan, ec);
+      if (ec) {
+        spdlog::warn("http: cannot open {} for a reply: {}", res.file->path, ec.message());
+        keep_alive_ = false;
+        return write(shared_->ownResponse(500, "internal_error", "the file could not be read", Request{}));
+      }
+      fillHeader(msg->base(), res);
+      msg->prepare_payload();
+      return send(std::move(msg));
+    }
+    if (res.shared_body) {
+      auto msg = std::make_shared<bhttp::response<SharedStringBody>>();
+      fillHeader(msg->base(), res);
+      msg->body() = std::move(res.shared_body);
+      msg->prepare_payload();
+      return send(std::move(msg));
+    }
     auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
-    msg->result(static_cast<unsigned>(res.status));
-    msg->version(11);
-    for (auto& [name, value] : res.headers) msg->insert(name, value);
-    msg->set(bhttp::field::server, "liveroom");
+    fillHeader(msg->base(), res);
     msg->body() = std::move(res.body);
-    msg->keep_alive(keep_alive_);
     msg->prepare_payload();
-    if (head_request_) msg->body().clear();  // HEAD: the GET's headers (Content-Length too), no body
-    response_ = msg;
-    bhttp::async_write(stream_, *msg, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+    send(std::move(msg));
   }
 
   void onWrite(beast::error_code ec, std::size_t) {
@@ -138,21 +273,93 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  std::shared_ptr<Shared> shared_;
+  ConnectionSlot slot_;
+  std::string remote_;
   beast::flat_buffer buffer_;
-  const ServerOptions& options_;
-  const Handler& handler_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   std::shared_ptr<void> response_;
+  Request unanswered_head_;
   bool keep_alive_ = false;
   bool head_request_ = false;
 };
 
+// A connection over a limit: gets a 503 with Retry-After, then is closed once the peer has read
+// it (the rest of its request is read and dropped, so the close sends no RST that could destroy
+// the reply in flight), within a few seconds at most.
+class Refusal : public std::enable_shared_from_this<Refusal> {
+ public:
+  Refusal(tcp::socket&& socket, std::shared_ptr<Shared> shared, Response res)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    msg_.result(static_cast<unsigned>(res.status));
+    msg_.version(11);
+    for (const auto& [name, value] : res.headers) msg_.insert(name, value);
+    msg_.set(bhttp::field::server, "liveroom");
+    msg_.set(bhttp::field::retry_after, "1");
+    msg_.body() = std::move(res.body);
+    msg_.keep_alive(false);
+    msg_.prepare_payload();
+    ++shared_->refusing;
+  }
+  ~Refusal() { --shared_->refusing; }
+
+  void run() {
+    stream_.expires_after(std::chrono::seconds(3));
+    bhttp::async_write(stream_, msg_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (ec) return self->stream_.socket().close(ignored);
+      self->drain();
+    });
+  }
+
+ private:
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+        return;
+      }
+      self->drain();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Shared> shared_;
+  bhttp::response<bhttp::string_body> msg_;
+  std::array<char, 4096> scratch_{};
+};
+
+bool isResourceExhaustion(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space || ec == net::error::no_memory ||
+         ec == beast::error_code(ENFILE, beast::system_category());
+}
+
 }  // namespace
+
+std::string connectionLimitKey(const net::ip::address& address) {
+  if (address.is_v6()) {
+    const auto v6 = address.to_v6();
+    if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return net::ip::address_v6(bytes).to_string() + "/64";
+  }
+  return address.to_string();
+}
+
+std::string connectionLimitKey(std::string_view address_text) {
+  if (address_text.empty()) return {};
+  beast::error_code ec;
+  const auto address = net::ip::make_address(std::string(address_text), ec);
+  return ec ? std::string(address_text) : connectionLimitKey(address);
+}
 
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
  public:
-  Listener(std::vector<std::unique_ptr<net::io_context>>& iocs, const ServerOptions& options, const Handler& handler)
-      : iocs_(iocs), acceptor_(*iocs.front()), options_(options), handler_(handler) {}
+  Listener(std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Shared> shared)
+      : iocs_(iocs), acceptor_(*iocs.front()), pause_timer_(*iocs.front()), shared_(std::move(shared)) {}
 
   beast::error_code open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -171,64 +378,169 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     acceptor_.async_accept(ioc, beast::bind_front_handler(&Listener::onAccept, shared_from_this()));
   }
 
-  void close() {
-    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+  // Closes the listening socket on its own thread; `done` runs after.
+  void close(std::function<void()> done) {
+    net::post(acceptor_.get_executor(), [self = shared_from_this(), done = std::move(done)] {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      self->pause_timer_.cancel();
+      done();
     });
+  }
+  void closeNow() {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    pause_timer_.cancel();
   }
 
  private:
   void onAccept(beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted) return;
-    if (!ec) {
-      beast::error_code nodelay_ec;
-      socket.set_option(tcp::no_delay(true), nodelay_ec);
-      std::make_shared<Session>(std::move(socket), options_, handler_)->run();
-    } else {
-      spdlog::warn("http: accept failed: {}", ec.message());
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      if (ec == net::error::connection_aborted) return accept();  // the peer gave up while queued
+      return pause(ec);
     }
-    if (acceptor_.is_open()) accept();
+    if (paused_) {
+      spdlog::info("http: accepting connections again after {} failed attempts", failed_attempts_);
+      paused_ = false;
+      failed_attempts_ = 0;
+    }
+    admit(std::move(socket));
+    accept();
   }
+
+  void admit(tcp::socket socket) {
+    beast::error_code addr_ec;
+    const tcp::endpoint remote = socket.remote_endpoint(addr_ec);
+    if (addr_ec) return;  // already gone
+    const std::string key = connectionLimitKey(remote.address());
+    if (!shared_->admit(key)) {
+      ++shared_->refused;
+      // Refusing takes a descriptor for a moment too: past a small number at once, just close.
+      if (shared_->refusing.load() >= kMaxRefusing) return;
+      const bool total = [&] {
+        std::lock_guard lock(shared_->mutex);
+        return shared_->options.max_connections > 0 && shared_->connections >= shared_->options.max_connections;
+      }();
+      Response res = shared_->ownResponse(
+          503, "too_many_connections",
+          total ? "the server has too many open connections; try again shortly"
+                : "too many open connections from your address; close some and try again",
+          Request{});
+      std::make_shared<Refusal>(std::move(socket), shared_, std::move(res))->run();
+      return;
+    }
+    beast::error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    std::string remote_text = remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
+                                  ? net::ip::make_address_v4(net::ip::v4_mapped, remote.address().to_v6()).to_string()
+                                  : remote.address().to_string();
+    std::make_shared<Session>(std::move(socket), shared_, ConnectionSlot(shared_, key), std::move(remote_text))->run();
+  }
+
+  // Out of descriptors (or memory): retrying at once would fail again and spin a core, so wait.
+  // One log line when a pause starts, one when accepting works again.
+  void pause(const beast::error_code& ec) {
+    ++failed_attempts_;
+    if (!paused_) {
+      paused_ = true;
+      ++shared_->accept_pauses;
+      size_t open = 0;
+      {
+        std::lock_guard lock(shared_->mutex);
+        open = shared_->connections;
+      }
+      spdlog::warn("http: cannot accept connections: {} ({} open); retrying every {} ms until it clears",
+                   ec.message(), open, shared_->options.accept_pause.count());
+      if (!isResourceExhaustion(ec)) spdlog::debug("http: accept error {}", ec.value());
+    }
+    pause_timer_.expires_after(shared_->options.accept_pause);
+    pause_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
+      if (timer_ec || !self->acceptor_.is_open()) return;
+      self->accept();
+    });
+  }
+
+  static constexpr size_t kMaxRefusing = 64;
 
   std::vector<std::unique_ptr<net::io_context>>& iocs_;
   tcp::acceptor acceptor_;
-  const ServerOptions& options_;
-  const Handler& handler_;
+  net::steady_timer pause_timer_;
+  std::shared_ptr<Shared> shared_;
   size_t next_ = 0;
+  bool paused_ = false;
+  uint64_t failed_attempts_ = 0;
 };
 
-Server::Server(ServerOptions options, Handler handler) : options_(std::move(options)), handler_(std::move(handler)) {
-  for (int i = 0; i < std::max(1, options_.threads); ++i) iocs_.push_back(std::make_unique<net::io_context>(1));
+Server::Server(ServerOptions options, Handler handler)
+    : shared_(std::make_shared<Shared>(std::move(options), std::move(handler))) {
+  for (int i = 0; i < std::max(1, shared_->options.threads); ++i) {
+    iocs_.push_back(std::make_unique<net::io_context>(1));
+  }
 }
 
 Server::~Server() { stop(); }
 
 void Server::start() {
+  const ServerOptions& options = shared_->options;
   beast::error_code ec;
-  auto address = net::ip::make_address(options_.address, ec);
-  if (ec) throw std::runtime_error("invalid listen address " + options_.address);
-  listener_ = std::make_shared<Listener>(iocs_, options_, handler_);
-  if (auto open_ec = listener_->open(tcp::endpoint(address, options_.port))) {
+  auto address = net::ip::make_address(options.address, ec);
+  if (ec) throw std::runtime_error("invalid listen address " + options.address);
+  listener_ = std::make_shared<Listener>(iocs_, shared_);
+  if (auto open_ec = listener_->open(tcp::endpoint(address, options.port))) {
     listener_.reset();
-    throw std::runtime_error("cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " +
+    throw std::runtime_error("cannot listen on " + options.address + ":" + std::to_string(options.port) + ": " +
                              open_ec.message());
   }
   bound_port_ = listener_->port();
   listener_->accept();
   for (auto& ioc : iocs_) {
     work_.push_back(net::make_work_guard(*ioc));
-    threads_.emplace_back([&ioc = *ioc] { ioc.run(); });
+    threads_.emplace_back([&ioc = *ioc] {
+      // A handler that escapes here would end the thread and every connection on it: log, go on.
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("http: unexpected error on a server thread: {}", e.what());
+        } catch (...) {
+          spdlog::error("http: unexpected error on a server thread");
+        }
+      }
+    });
   }
 }
 
 void Server::stop() {
-  if (threads_.empty()) return;
-  if (listener_) listener_->close();
+  if (threads_.empty()) {
+    if (listener_) listener_->closeNow();
+    return;
+  }
+  if (listener_) {
+    // The listening socket closes before the loops stop, so no client is left in its backlog.
+    std::promise<void> closed;
+    auto future = closed.get_future();
+    listener_->close([&closed] { closed.set_value(); });
+    if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      spdlog::warn("http: the listener did not close in time");
+    }
+  }
   work_.clear();
   for (auto& ioc : iocs_) ioc->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+}
+
+Server::Stats Server::stats() const {
+  Stats s;
+  {
+    std::lock_guard lock(shared_->mutex);
+    s.connections = shared_->connections;
+  }
+  s.refused = shared_->refused.load();
+  s.accept_pauses = shared_->accept_pauses.load();
+  return s;
 }
 
 std::pair<std::string, uint16_t> parseListenAddress(std::string_view text) {
@@ -246,6 +558,17 @@ std::pair<std::string, uint16_t> parseListenAddress(std::string_view text) {
     if (port > 65535) throw std::invalid_argument("port is above 65535");
   }
   return {host, static_cast<uint16_t>(port)};
+}
+
+uint64_t raiseFileDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(limit.rlim_cur);
 }
 
 }  // namespace liveroom::http

@@ -1,5 +1,8 @@
 // HTTP/1.1 server over Boost.Beast: accepts, parses with limits and timeouts, keeps
 // connections alive, and hands each request to one Handler. Knows nothing of routes.
+// Every resource a client can make it hold is bounded: connections in total and per address,
+// the read buffer (header, body and chunk framing), the time to send a request and to take a
+// reply. At the file-descriptor limit it pauses accepting instead of spinning.
 #pragma once
 
 #include <utility>  // before Asio (Boost 1.74 + C++20)
@@ -18,6 +21,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "http/message.hpp"
+#include "http/request_reader.hpp"
 
 namespace liveroom::http {
 
@@ -27,9 +31,17 @@ struct ServerOptions {
   int threads = 2;
   size_t body_limit = 64 * 1024;
   size_t header_limit = 16 * 1024;
-  std::chrono::seconds read_timeout{30};  // idle keep-alive and slow senders
-  // Builds the reply the server sends on its own (413, 400 on unparsable requests), so
-  // the error body format stays the API's business.
+  std::chrono::seconds read_timeout{30};   // a whole request, and idle keep-alive
+  std::chrono::seconds write_timeout{30};  // a whole reply (slow readers)
+  // Open connections at once, in total and from one address (an IPv6 /64 counts as one
+  // address). Over either, the connection gets a 503 and is closed. 0: no limit.
+  size_t max_connections = 1024;
+  size_t max_connections_per_address = 128;
+  // After an accept error that means "out of descriptors or memory" (EMFILE, ENFILE, ENOBUFS,
+  // ENOMEM): wait this long before accepting again, logging once per pause.
+  std::chrono::milliseconds accept_pause{250};
+  // Builds the reply the server sends on its own (413, 400 on unparsable requests, 500 for a
+  // handler that threw or never answered), so the error body format stays the API's business.
   std::function<Response(int status, std::string_view code, std::string_view message)> error_response;
   // Adds headers to those replies (CORS, so a browser can read a 413 too). `partial` has the
   // method, path and headers when they were parsed (a 413 for a body over the limit), else
@@ -46,14 +58,24 @@ class Server {
 
   // Binds and listens; throws std::runtime_error naming the address when it cannot.
   void start();
-  // Stops accepting, closes connections, joins the threads.
+  // Stops accepting (the listening socket is closed before this returns), closes connections,
+  // joins the threads.
   void stop();
   uint16_t port() const { return bound_port_; }
 
+  struct Stats {
+    size_t connections = 0;        // open now
+    uint64_t refused = 0;          // over a connection limit, since start
+    uint64_t accept_pauses = 0;    // times accepting paused on EMFILE and the like
+  };
+  Stats stats() const;
+
+  // What every session shares with the server (refcounted: a responder may outlive the server).
+  struct Shared;
+
  private:
   class Listener;
-  ServerOptions options_;
-  Handler handler_;
+  std::shared_ptr<Shared> shared_;
   // One io_context per thread, each run by exactly one thread (as nginx runs one worker
   // per core): connections are spread over them, and no scheduler lock is shared.
   std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;
@@ -66,5 +88,14 @@ class Server {
 
 // Splits "host:port" ("[::1]:8080" for IPv6). Throws std::invalid_argument when malformed.
 std::pair<std::string, uint16_t> parseListenAddress(std::string_view text);
+
+// The key a connection counts under for the per-address limit: the IPv4 address, or the /64
+// prefix of an IPv6 one (one host usually owns a whole /64).
+std::string connectionLimitKey(const boost::asio::ip::address& address);
+// The same for Request::remote_address text; empty stays empty (no address known).
+std::string connectionLimitKey(std::string_view address_text);
+
+// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
+uint64_t raiseFileDescriptorLimit();
 
 }  // namespace liveroom::http
