@@ -1,6 +1,8 @@
 // Fan-out of one input (see input_router.hpp).
 #include "media/router/input_router.hpp"
 
+#include <exception>
+
 namespace liveroom::media {
 
 size_t InputRouter::connectedViewers() const {
@@ -14,7 +16,14 @@ void InputRouter::remove(const Session* session) {
 }
 
 void InputRouter::forward(sdp::MediaKind kind, const rtp::RtpPacket& packet, Session::Clock::time_point now) {
-  for (ViewerSession* viewer : viewers_) viewer->sendMedia(kind, packet.data(), packet.size(), now);
+  for (ViewerSession* viewer : viewers_) {
+    // One viewer's failure ends that viewer (retired on the server's next tick), not the fan-out.
+    try {
+      viewer->sendMedia(kind, packet.data(), packet.size(), now);
+    } catch (const std::exception& e) {
+      viewer->fail(std::string("internal error while forwarding: ") + e.what());
+    }
+  }
 }
 
 void InputRouter::requestKeyFrame(Session::Clock::time_point now) {

@@ -50,6 +50,11 @@ void Session::close() {
   transport_->close();
 }
 
+void Session::fail(std::string reason) {
+  if (!failure_) failure_ = std::move(reason);
+  close();
+}
+
 void Session::onTransportConnected() {
   if (closed_) return;
   ever_connected_ = true;

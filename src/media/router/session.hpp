@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "media/webrtc/webrtc_transport.hpp"
@@ -51,6 +52,13 @@ class Session : protected WebRtcTransport::Listener {
 
   // Local close: DTLS close_notify, no SessionEvents.
   void close();
+  // Close after an internal error in this session alone (an exception on the media thread):
+  // like close(), and the owner retires it on its next timer tick.
+  void fail(std::string reason);
+  const std::optional<std::string>& failure() const noexcept { return failure_; }
+  // Who asked for the session (the WHIP/WHEP client's address key), for per-address limits.
+  const std::string& clientKey() const noexcept { return client_key_; }
+  void setClientKey(std::string key) { client_key_ = std::move(key); }
   void tick(Clock::time_point now) { transport_->tick(now); }
 
  protected:
@@ -72,6 +80,8 @@ class Session : protected WebRtcTransport::Listener {
   SessionEvents& events_;
   bool closed_ = false;
   bool ever_connected_ = false;
+  std::optional<std::string> failure_;
+  std::string client_key_;
   Clock::time_point last_media_;
   std::unique_ptr<WebRtcTransport> transport_;
 };

@@ -28,12 +28,26 @@ uint64_t ntpNow() {
 
 ViewerSession::ViewerSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
                              const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
-                             std::vector<ViewerTrack> tracks, InputRouter& router)
+                             std::vector<ViewerTrack> tracks, InputRouter& router,
+                             rtp::RetransmissionLimiter::Options retransmit)
     : Session(Role::Viewer, std::move(id), std::move(input_uid), events, mux, certificate, std::move(remote)),
       router_(router),
       rtcp_ssrc_(randomSsrc()),
       tracks_(std::move(tracks)) {
+  for (ViewerTrack& t : tracks_) t.limiter = rtp::RetransmissionLimiter(retransmit);
   rtcp_.reserve(1500);
+}
+
+rtp::RetransmissionLimiter::Stats ViewerSession::retransmissionStats() const {
+  rtp::RetransmissionLimiter::Stats total;
+  for (const ViewerTrack& t : tracks_) {
+    const auto& s = t.limiter.stats();
+    total.sent += s.sent;
+    total.sent_bytes += s.sent_bytes;
+    total.repeats += s.repeats;
+    total.over_budget += s.over_budget;
+  }
+  return total;
 }
 
 ViewerTrack* ViewerSession::track(sdp::MediaKind kind) {
@@ -110,7 +124,21 @@ void ViewerSession::retransmit(ViewerTrack& t, uint16_t viewer_sequence, Clock::
   const auto source_sequence = t.rewriter->publisherSequence(viewer_sequence);
   if (!source_sequence) return;
   const auto stored = publisher->storedPacket(t.kind, *source_sequence, now);
-  if (stored) forward(t, stored->data(), stored->size(), now);
+  if (!stored) return;
+  if (t.limiter.check(viewer_sequence, stored->size(), now) != rtp::RetransmissionLimiter::Verdict::kSend) return;
+  forward(t, stored->data(), stored->size(), now);
+}
+
+void ViewerSession::takeRoundTrip(const rtcp::ReportBlock& block) {
+  if (block.last_sr == 0) return;  // no sender report of ours reached the viewer yet
+  ViewerTrack* t = trackBySsrc(block.ssrc);
+  if (t == nullptr) return;
+  // RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, in the middle 32 bits of NTP time (1/65536 s).
+  const auto now_mid = static_cast<uint32_t>(ntpNow() >> 16);
+  const uint32_t rtt_units = now_mid - block.last_sr - block.delay_since_last_sr;
+  if (rtt_units > 65536u * 10u) return;  // negative or over 10 s: a clock step or a bogus block
+  const auto rtt = std::chrono::microseconds(static_cast<int64_t>(rtt_units) * 1000000 / 65536);
+  for (ViewerTrack& track : tracks_) track.limiter.addRttSample(rtt);  // one path for every track
 }
 
 void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
@@ -118,7 +146,15 @@ void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
   touch(now);
   rtcp::RtcpCompoundReader reader(data, size);
   while (auto p = reader.next()) {
-    if (p->packet_type == rtcp::type::kPayloadFeedback &&
+    if (p->packet_type == rtcp::type::kReceiverReport) {
+      if (const auto rr = rtcp::ReceiverReport::parse(*p)) {
+        for (const rtcp::ReportBlock& block : rr->reportBlocks()) takeRoundTrip(block);
+      }
+    } else if (p->packet_type == rtcp::type::kSenderReport) {
+      if (const auto sr = rtcp::SenderReport::parse(*p)) {
+        for (const rtcp::ReportBlock& block : sr->reportBlocks()) takeRoundTrip(block);
+      }
+    } else if (p->packet_type == rtcp::type::kPayloadFeedback &&
         (p->count == rtcp::fmt::kPli || p->count == rtcp::fmt::kFir)) {
       router_.requestKeyFrame(now);
     } else if (p->packet_type == rtcp::type::kTransportFeedback && p->count == rtcp::fmt::kNack) {

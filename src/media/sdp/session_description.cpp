@@ -256,6 +256,16 @@ void parseSsrcGroup(const SdpLine& line, std::string_view value, MediaSection& m
   m.ssrc_groups.push_back(std::move(g));
 }
 
+// RFC 8866 §9 token: what an a=mid must be (RFC 5888 §4), so that the answer can list it in
+// a=group:BUNDLE and echo it as sent (a mid with a space would split in two there).
+bool isToken(std::string_view s) {
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`{|}~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
 std::string nonEmpty(const SdpLine& line, std::string_view value, std::string_view what) {
   value = text::trim(value);
   if (value.empty()) throwMalformed(line, what);
@@ -266,7 +276,7 @@ std::string nonEmpty(const SdpLine& line, std::string_view value, std::string_vi
 struct TransportAttributes {
   std::string ice_ufrag;
   std::string ice_pwd;
-  std::optional<Fingerprint> fingerprint;
+  std::vector<Fingerprint> fingerprints;
   std::string setup;
   std::optional<Direction> direction;
 };
@@ -278,7 +288,7 @@ bool parseTransportAttribute(const SdpLine& line, const Attribute& a, TransportA
   } else if (a.name == "ice-pwd") {
     t.ice_pwd = nonEmpty(line, a.value, "ice-pwd");
   } else if (a.name == "fingerprint") {
-    t.fingerprint = parseFingerprint(line, a.value);
+    t.fingerprints.push_back(parseFingerprint(line, a.value));
   } else if (a.name == "setup") {
     t.setup = nonEmpty(line, a.value, "setup");
   } else if (auto d = directionFromString(a.name)) {
@@ -292,6 +302,7 @@ bool parseTransportAttribute(const SdpLine& line, const Attribute& a, TransportA
 void parseMediaAttribute(const SdpLine& line, const Attribute& a, MediaSection& m) {
   if (a.name == "mid") {
     m.mid = nonEmpty(line, a.value, "mid");
+    if (!isToken(m.mid)) throwMalformed(line, "mid is not a token");
   } else if (a.name == "rtcp-mux") {
     m.rtcp_mux = true;
   } else if (a.name == "rtcp-mux-only") {
@@ -390,21 +401,21 @@ SessionDescription parse(std::string_view sdp) {
 
   d.ice_ufrag = session.ice_ufrag;
   d.ice_pwd = session.ice_pwd;
-  d.fingerprint = session.fingerprint;
+  d.fingerprints = session.fingerprints;
   d.setup = session.setup;
   for (std::size_t i = 0; i < d.media.size(); ++i) {
     MediaSection& m = d.media[i];
     TransportAttributes& t = media_transport[i];
     m.ice_ufrag = !t.ice_ufrag.empty() ? std::move(t.ice_ufrag) : session.ice_ufrag;
     m.ice_pwd = !t.ice_pwd.empty() ? std::move(t.ice_pwd) : session.ice_pwd;
-    m.fingerprint = t.fingerprint ? std::move(t.fingerprint) : session.fingerprint;
+    m.fingerprints = !t.fingerprints.empty() ? std::move(t.fingerprints) : session.fingerprints;
     m.setup = !t.setup.empty() ? std::move(t.setup) : session.setup;
     m.direction = t.direction.value_or(session.direction.value_or(Direction::kSendRecv));
     if (m.port == 0) continue;  // rejected (or bundle-only) sections need no transport of their own
     if (m.mid.empty()) throw SdpError(mLine(i) + " has no mid");
     if (m.ice_ufrag.empty()) throw SdpError(mLine(i) + " has no ice-ufrag");
     if (m.ice_pwd.empty()) throw SdpError(mLine(i) + " has no ice-pwd");
-    if (!m.fingerprint) throw SdpError(mLine(i) + " has no fingerprint");
+    if (m.fingerprints.empty()) throw SdpError(mLine(i) + " has no fingerprint");
   }
   return d;
 }

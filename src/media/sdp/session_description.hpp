@@ -98,7 +98,9 @@ struct MediaSection {
   Direction direction = Direction::kSendRecv;
   std::string ice_ufrag;                   // media-level, else session-level
   std::string ice_pwd;                     // media-level, else session-level
-  std::optional<Fingerprint> fingerprint;  // media-level, else session-level
+  // Media-level, else session-level; every a=fingerprint line in order (RFC 8122 §5 allows one
+  // per hash function).
+  std::vector<Fingerprint> fingerprints;
   std::string setup;                       // media-level, else session-level ("actpass", ...)
   bool rtcp_mux = false;
   bool rtcp_mux_only = false;
@@ -125,7 +127,7 @@ struct SessionDescription {
   std::string origin_session_id;  // o= sess-id
   std::string ice_ufrag;          // session-level (OBS 30.2 sends them here)
   std::string ice_pwd;
-  std::optional<Fingerprint> fingerprint;
+  std::vector<Fingerprint> fingerprints;
   std::string setup;
   bool ice_lite = false;
   bool extmap_allow_mixed = false;

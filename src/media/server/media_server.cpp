@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <future>
 
 #include <boost/asio/ip/address.hpp>
@@ -23,6 +24,14 @@ constexpr std::chrono::milliseconds kTimerPeriod{50};  // transport-cc feedback
 constexpr uint64_t kTicksPerTransportTick = 5;         // 250 ms: ICE consent, DTLS timers
 constexpr uint64_t kTicksPerReport = 20;               // 1 s: RR + REMB to publishers, SR to viewers
 
+// How strong a fingerprint hash is, 0 for one we do not accept (sha-1 and older).
+int fingerprintStrength(std::string_view algorithm) {
+  if (algorithm == "sha-512") return 3;
+  if (algorithm == "sha-384") return 2;
+  if (algorithm == "sha-256") return 1;
+  return 0;
+}
+
 // The ICE credentials and DTLS fingerprint of the first accepted section (BUNDLE: one
 // transport for all), or invalid_sdp.
 WebRtcTransport::RemoteParameters remoteParameters(const sdp::SessionDescription& offer,
@@ -31,12 +40,25 @@ WebRtcTransport::RemoteParameters remoteParameters(const sdp::SessionDescription
     if (!d.accepted) continue;
     const sdp::MediaSection& m = offer.media[d.index];
     if (m.ice_ufrag.empty() || m.ice_pwd.empty()) throw Error(codes::kInvalidSdp, "the offer has no ICE credentials");
-    if (!m.fingerprint) throw Error(codes::kInvalidSdp, "the offer has no DTLS fingerprint");
-    if (m.fingerprint->algorithm != "sha-256") {
-      throw Error(codes::kInvalidSdp,
-                  "unsupported DTLS fingerprint algorithm " + m.fingerprint->algorithm + " (sha-256 is required)");
+    if (m.fingerprints.empty()) throw Error(codes::kInvalidSdp, "the offer has no DTLS fingerprint");
+    // RFC 8122 §5: an offer may carry several fingerprints of its certificate; check the
+    // strongest hash we support.
+    const sdp::Fingerprint* best = nullptr;
+    int best_strength = 0;
+    for (const sdp::Fingerprint& f : m.fingerprints) {
+      const int strength = fingerprintStrength(f.algorithm);
+      if (strength > best_strength) {
+        best = &f;
+        best_strength = strength;
+      }
     }
-    return {m.ice_ufrag, m.ice_pwd, m.fingerprint->value};
+    if (best == nullptr) {
+      std::string offered;
+      for (const sdp::Fingerprint& f : m.fingerprints) offered += (offered.empty() ? "" : ", ") + f.algorithm;
+      throw Error(codes::kInvalidSdp,
+                  "unsupported DTLS fingerprint algorithm " + offered + " (sha-256, sha-384 or sha-512 is required)");
+    }
+    return {m.ice_ufrag, m.ice_pwd, best->value};
   }
   throw Error(codes::kInvalidSdp, "the offer has no usable media section");
 }
@@ -116,14 +138,29 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
     addresses_ = {options_.bind_address};
   }
   scheduleTimer();
-  thread_ = std::thread([this] { ioc_.run(); });
+  thread_ = std::thread([this] {
+    // The last line of defence: sessions catch their own failures, but nothing that escapes a
+    // handler may end the thread, and every room with it.
+    for (;;) {
+      try {
+        ioc_.run();
+        break;
+      } catch (const std::exception& e) {
+        spdlog::error("media: unexpected error on the media thread: {}", e.what());
+      } catch (...) {
+        spdlog::error("media: unexpected error on the media thread");
+      }
+    }
+    stopped_ = true;
+  });
 }
 
 MediaServer::~MediaServer() {
+  shutdown();
   boost::asio::post(ioc_, [this] {
-    for (auto& [id, session] : sessions_) session->close();
     // Sessions unregister from the mux when destroyed: before it goes. Closing the socket
     // then ends the pending receive, the last work keeping the io_context running.
+    for (auto& [id, session] : sessions_) session->close();
     sessions_.clear();
     routers_.clear();
     retired_.clear();
@@ -133,6 +170,29 @@ MediaServer::~MediaServer() {
     ioc_.stop();  // a receive that completed before the close must not run on the destroyed mux
   });
   thread_.join();
+}
+
+void MediaServer::shutdown() {
+  if (stopped_) return;
+  std::promise<void> done;
+  auto future = done.get_future();
+  boost::asio::post(ioc_, [this, &done] {
+    if (!shutting_down_) {
+      shutting_down_ = true;
+      scratch_.clear();
+      for (auto& [id, session] : sessions_) scratch_.push_back(session.get());
+      // Viewers first, so the room's count reaches 0 before its publisher goes.
+      std::stable_partition(scratch_.begin(), scratch_.end(),
+                            [](const Session* s) { return s->role() == Session::Role::Viewer; });
+      for (Session* s : scratch_) {
+        s->close();
+        retire(*s);
+      }
+      scratch_.clear();
+    }
+    done.set_value();
+  });
+  future.wait();
 }
 
 std::vector<sdp::LocalCandidate> MediaServer::candidates() const {
@@ -158,27 +218,73 @@ void MediaServer::dropRouterIfEmpty(const std::string& input_uid) {
   if (it != routers_.end() && it->second->empty()) routers_.erase(it);
 }
 
-void MediaServer::publish(std::string input_uid, std::string offer, AnswerCallback done) {
-  answerOnMediaThread("publish", &MediaServer::doPublish, std::move(input_uid), std::move(offer), std::move(done));
+void MediaServer::publish(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key) {
+  answerOnMediaThread("publish", &MediaServer::doPublish, std::move(input_uid), std::move(offer), std::move(done),
+                      std::move(client_key));
 }
 
-void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback done) {
-  answerOnMediaThread("play", &MediaServer::doPlay, std::move(input_uid), std::move(offer), std::move(done));
+void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key) {
+  answerOnMediaThread("play", &MediaServer::doPlay, std::move(input_uid), std::move(offer), std::move(done),
+                      std::move(client_key));
 }
 
 void MediaServer::answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
-                                      AnswerCallback done) {
-  boost::asio::post(
-      ioc_, [this, what, handler, uid = std::move(input_uid), offer = std::move(offer), done = std::move(done)] {
-        try {
-          done((this->*handler)(uid, offer));
-        } catch (const Error& e) {
-          done(e);
-        } catch (const std::exception& e) {
-          spdlog::error("media: {} failed: {}", what, e.what());
-          done(Error(codes::kMediaUnavailable, "the media server could not set up the session"));
-        }
-      });
+                                      AnswerCallback done, std::string client_key) {
+  boost::asio::post(ioc_, [this, what, handler, uid = std::move(input_uid), offer = std::move(offer),
+                           done = std::move(done), client = std::move(client_key)] {
+    std::variant<SessionAnswer, Error> result = Error(codes::kMediaUnavailable, "");
+    try {
+      result = (this->*handler)(uid, offer, client);
+    } catch (const Error& e) {
+      result = e;
+    } catch (const std::exception& e) {
+      spdlog::error("media: {} failed: {}", what, e.what());
+      result = Error(codes::kMediaUnavailable, "the media server could not set up the session");
+    }
+    done(std::move(result));
+  });
+}
+
+void MediaServer::admit(const std::string& input_uid, const std::string& client_key, bool replaces_one) {
+  auto refuse = [this](const char* code, std::string message) {
+    ++sessions_refused_;
+    throw Error(code, std::move(message), 1);
+  };
+  const size_t replaced = replaces_one ? 1 : 0;
+  if (options_.max_sessions > 0 && sessions_.size() - replaced >= options_.max_sessions) {
+    refuse(codes::kMediaBusy, "the media server is at its session limit (" + std::to_string(options_.max_sessions) +
+                                  "); try again later");
+  }
+  if (options_.max_sessions_per_input > 0) {
+    if (auto found = routers_.find(input_uid); found != routers_.end()) {
+      const InputRouter& input = *found->second;
+      const size_t on_input = input.viewers().size() + (input.publisher() != nullptr ? 1 : 0) - replaced;
+      if (on_input >= options_.max_sessions_per_input) {
+        refuse(codes::kMediaBusy,
+               "this room is at its limit of " + std::to_string(options_.max_sessions_per_input) + " sessions");
+      }
+    }
+  }
+  if (options_.max_sessions_per_client > 0 && !client_key.empty()) {
+    auto it = sessions_by_client_.find(client_key);
+    if (it != sessions_by_client_.end() && it->second >= options_.max_sessions_per_client) {
+      refuse(codes::kTooManySessions, "too many WHIP/WHEP sessions from your address (limit " +
+                                          std::to_string(options_.max_sessions_per_client) +
+                                          "); end some (DELETE their Location) first");
+    }
+  }
+}
+
+Session& MediaServer::adopt(std::unique_ptr<Session> session, const std::string& client_key) {
+  session->transport().setConnectTimeout(options_.ice_connect_timeout);
+  if (!client_key.empty()) {
+    session->setClientKey(client_key);
+    ++sessions_by_client_[client_key];
+  }
+  Session& ref = *session;
+  std::string id = session->id();
+  sessions_.emplace(std::move(id), std::move(session));
+  return ref;
 }
 
 SessionAnswer MediaServer::answerFor(const Session& session, const sdp::SessionDescription& offer,
@@ -192,8 +298,9 @@ SessionAnswer MediaServer::answerFor(const Session& session, const sdp::SessionD
   return SessionAnswer{session.id(), session.etag(), sdp::buildAnswer(offer, params)};
 }
 
-SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::string& offer_text) {
-  if (!mux_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
+SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::string& offer_text,
+                                     const std::string& client_key) {
+  if (!mux_ || shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
   const sdp::SessionDescription offer = parseOffer(offer_text);
   const std::vector<sdp::MediaDecision> decisions = sdp::negotiate(offer);
   if (std::none_of(decisions.begin(), decisions.end(), [](const auto& d) { return d.accepted; })) {
@@ -202,11 +309,13 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
   requireDirection(decisions, true);
   WebRtcTransport::RemoteParameters remote = remoteParameters(offer, decisions);
 
-  if (auto found = routers_.find(input_uid); found != routers_.end() && found->second->publisher() != nullptr) {
-    PublisherSession* current = found->second->publisher();
-    if (Session::Clock::now() - current->lastMedia() < options_.publisher_takeover_after) {
-      throw Error(codes::kPublisherExists, "this room already has a live broadcaster");
-    }
+  PublisherSession* current = nullptr;
+  if (auto found = routers_.find(input_uid); found != routers_.end()) current = found->second->publisher();
+  if (current != nullptr && Session::Clock::now() - current->lastMedia() < options_.publisher_takeover_after) {
+    throw Error(codes::kPublisherExists, "this room already has a live broadcaster");
+  }
+  admit(input_uid, client_key, current != nullptr);
+  if (current != nullptr) {
     spdlog::info("media: input {}: a new publisher replaces a silent one", input_uid);
     current->close();
     retire(*current);  // may drop the input's router when nobody else is on it
@@ -224,13 +333,15 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
   }
   SessionAnswer answer = answerFor(*session, offer, sdp::answerSections(decisions, offer, sdp::Role::kWhipPublisher));
   input.setPublisher(session.get());
-  sessions_.emplace(id, std::move(session));
+  adopt(std::move(session), client_key);
   spdlog::info("media: input {}: publisher session {} created", input_uid, id.substr(0, 8));
   return answer;
 }
 
-SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::string& offer_text) {
-  if (!mux_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
+SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::string& offer_text,
+                                  const std::string& client_key) {
+  if (!mux_ || shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
+  admit(input_uid, client_key, false);
   const sdp::SessionDescription offer = parseOffer(offer_text);
   auto found = routers_.find(input_uid);
   PublisherSession* publisher = found == routers_.end() ? nullptr : found->second->publisher();
@@ -267,8 +378,10 @@ SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::strin
   std::string id = randomHex(16);
   std::unique_ptr<ViewerSession> session;
   try {
+    rtp::RetransmissionLimiter::Options retransmit;
+    retransmit.budget_bps = options_.viewer_retransmit_bps;
     session = std::make_unique<ViewerSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, certificate_,
-                                              std::move(remote), std::move(tracks), input);
+                                              std::move(remote), std::move(tracks), input, retransmit);
   } catch (const std::invalid_argument& e) {
     dropRouterIfEmpty(input_uid);
     throw Error(codes::kInvalidSdp, e.what());
@@ -276,7 +389,7 @@ SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::strin
   SessionAnswer answer = answerFor(*session, offer, std::move(sections));
   if (publisher != nullptr) session->attachPublisher(*publisher);
   input.addViewer(session.get());
-  sessions_.emplace(id, std::move(session));
+  adopt(std::move(session), client_key);
   spdlog::debug("media: input {}: viewer session {} created", input_uid, id.substr(0, 8));
   return answer;
 }
@@ -285,11 +398,16 @@ void MediaServer::patch(std::string session_id, std::optional<std::string> if_ma
                         PatchCallback done) {
   boost::asio::post(ioc_, [this, id = std::move(session_id), if_match = std::move(if_match),
                            fragment = std::move(fragment), done = std::move(done)] {
+    std::variant<std::string, Error> result = Error(codes::kMediaUnavailable, "");
     try {
-      done(doPatch(id, if_match, fragment));
+      result = doPatch(id, if_match, fragment);
     } catch (const Error& e) {
-      done(e);
+      result = e;
+    } catch (const std::exception& e) {
+      spdlog::error("media: patch failed: {}", e.what());
+      result = Error(codes::kMediaUnavailable, "the media server could not apply the update");
     }
+    done(std::move(result));
   });
 }
 
@@ -341,12 +459,28 @@ void MediaServer::closeInput(std::string input_uid) {
   });
 }
 
+MediaServer::Stats MediaServer::collectStats() const {
+  Stats s;
+  s.sessions = sessions_.size();
+  s.inputs = routers_.size();
+  s.dropped_datagrams = mux_ ? mux_->droppedDatagrams() : 0;
+  s.sessions_refused = sessions_refused_;
+  s.sessions_failed = sessions_failed_;
+  for (const auto& [id, session] : sessions_) {
+    if (session->role() != Session::Role::Viewer) continue;
+    const auto r = static_cast<const ViewerSession&>(*session).retransmissionStats();
+    s.retransmissions += r.sent;
+    s.retransmissions_refused += r.repeats + r.over_budget;
+  }
+  return s;
+}
+
 MediaServer::Stats MediaServer::stats() {
+  // On the media thread (a listener asking) or once it has finished, nobody else touches the state.
+  if (stopped_ || thread_.get_id() == std::this_thread::get_id()) return collectStats();
   std::promise<Stats> promise;
   auto future = promise.get_future();
-  boost::asio::post(ioc_, [this, &promise] {
-    promise.set_value(Stats{sessions_.size(), routers_.size(), mux_ ? mux_->droppedDatagrams() : 0});
-  });
+  boost::asio::post(ioc_, [this, &promise] { promise.set_value(collectStats()); });
   return future.get();
 }
 
@@ -380,6 +514,11 @@ void MediaServer::retire(Session& session) {
   if (it == sessions_.end()) return;
   std::unique_ptr<Session> owned = std::move(it->second);
   sessions_.erase(it);
+  if (!owned->clientKey().empty()) {
+    if (auto c = sessions_by_client_.find(owned->clientKey()); c != sessions_by_client_.end() && --c->second == 0) {
+      sessions_by_client_.erase(c);
+    }
+  }
   const std::string uid = owned->inputUid();
   if (auto found = routers_.find(uid); found != routers_.end()) {
     InputRouter& input = *found->second;
@@ -421,16 +560,28 @@ void MediaServer::onTimer() {
   const bool transport_tick = timer_ticks_ % kTicksPerTransportTick == 0;
   const bool report_tick = timer_ticks_ % kTicksPerReport == 0;
   for (Session* s : scratch_) {
-    if (s->closed()) continue;
-    if (s->role() == Session::Role::Publisher) {
-      auto* publisher = static_cast<PublisherSession*>(s);
-      publisher->sendTransportFeedback();
-      publisher->flushKeyFrameRequest(now);
-      if (report_tick) publisher->sendReports(now);
-    } else if (report_tick) {
-      static_cast<ViewerSession*>(s)->sendReports(now);
+    if (s->failure()) {
+      ++sessions_failed_;
+      spdlog::error("media: input {}: session {} ended by an internal error: {}", s->inputUid(), s->id().substr(0, 8),
+                    *s->failure());
+      retire(*s);
+      continue;
     }
-    if (transport_tick && !s->closed()) s->tick(now);
+    if (s->closed()) continue;
+    // One session's failure ends that session alone.
+    try {
+      if (s->role() == Session::Role::Publisher) {
+        auto* publisher = static_cast<PublisherSession*>(s);
+        publisher->sendTransportFeedback();
+        publisher->flushKeyFrameRequest(now);
+        if (report_tick) publisher->sendReports(now);
+      } else if (report_tick) {
+        static_cast<ViewerSession*>(s)->sendReports(now);
+      }
+      if (transport_tick && !s->closed()) s->tick(now);
+    } catch (const std::exception& e) {
+      s->fail(std::string("internal error in a timer: ") + e.what());
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <utility>  // before Asio (Boost 1.74 + C++20)
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,8 @@ inline constexpr const char* kPreconditionFailed = "precondition_failed";       
 inline constexpr const char* kUnsupportedCodec = "unsupported_codec";             // 422
 inline constexpr const char* kIceRestartUnsupported = "ice_restart_unsupported";  // 422
 inline constexpr const char* kMediaUnavailable = "media_unavailable";             // 503
+inline constexpr const char* kMediaBusy = "media_busy";                           // 503: a session limit
+inline constexpr const char* kTooManySessions = "too_many_sessions";              // 429: one address's limit
 }  // namespace codes
 
 struct MediaServerOptions {
@@ -53,6 +56,14 @@ struct MediaServerOptions {
   // A publisher silent this long may be replaced by a new one (a crashed tab, a lost
   // network) instead of the new one getting publisher_exists until consent expires.
   std::chrono::seconds publisher_takeover_after{5};
+  // Limits on what strangers can make the server hold. 0: no limit.
+  size_t max_sessions = 4000;             // WHIP + WHEP sessions at once
+  size_t max_sessions_per_input = 0;      // on one input (a room), its publisher included
+  size_t max_sessions_per_client = 100;   // created by one client address (see publish/play)
+  // A session whose peer never completes ICE is dropped after this long.
+  std::chrono::milliseconds ice_connect_timeout{10'000};
+  // What one viewer's NACKs may make the server resend (RetransmissionLimiter).
+  uint64_t viewer_retransmit_bps = 2'000'000;
 };
 
 struct SessionAnswer {
@@ -86,11 +97,13 @@ class MediaServer final : private SessionEvents {
   const std::vector<std::string>& advertisedAddresses() const noexcept { return addresses_; }
 
   // WHIP: a publisher's offer for `input_uid` -> answer, or invalid_sdp, unsupported_codec,
-  // publisher_exists.
-  void publish(std::string input_uid, std::string offer, AnswerCallback done);
+  // publisher_exists; media_busy over the total or per-input session limit, too_many_sessions
+  // over the limit of `client_key` (the requester's address; empty: not counted).
+  void publish(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key = {});
   // WHEP: a viewer's offer. Without a publisher yet the viewer waits (gets media once one
-  // connects); with one, a viewer that cannot receive its codec gets unsupported_codec.
-  void play(std::string input_uid, std::string offer, AnswerCallback done);
+  // connects); with one, a viewer that cannot receive its codec gets unsupported_codec. Limits
+  // as for publish.
+  void play(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key = {});
   // Trickle ICE (application/trickle-ice-sdpfrag): candidates are accepted (an ICE-lite agent
   // learns addresses from the checks anyway); an ICE restart is ice_restart_unsupported; a
   // stale If-Match is precondition_failed; an unknown session session_not_found.
@@ -100,26 +113,43 @@ class MediaServer final : private SessionEvents {
   // Ends every session of an input (the room ended).
   void closeInput(std::string input_uid);
 
+  // Ends every session through the normal path, so the listener hears what it would if each
+  // peer had left (publishers not live, viewer counts down), then refuses new sessions. Blocks
+  // until done; idempotent. The destructor calls it.
+  void shutdown();
+
   struct Stats {
     size_t sessions = 0;
     size_t inputs = 0;
     uint64_t dropped_datagrams = 0;
+    uint64_t retransmissions = 0;           // packets resent on viewers' NACKs (sessions open now)
+    uint64_t retransmissions_refused = 0;   // asked again within an RTT, or over the budget
+    uint64_t sessions_refused = 0;          // over a session limit, since start
+    uint64_t sessions_failed = 0;           // ended by an internal error, since start
   };
-  Stats stats();  // blocks until the media thread answers (tests, diagnostics)
+  // Answers from the media thread (blocks until it does); from the media thread itself, or after
+  // shutdown, answers at once.
+  Stats stats();
 
  private:
   void onSessionConnected(Session& session) override;
   void onSessionClosed(Session& session, const std::string& reason) override;
 
-  using OfferHandler = SessionAnswer (MediaServer::*)(const std::string& input_uid, const std::string& offer);
+  using OfferHandler = SessionAnswer (MediaServer::*)(const std::string& input_uid, const std::string& offer,
+                                                     const std::string& client_key);
   // Runs `handler` on the media thread and answers `done` with its answer or error.
   void answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
-                           AnswerCallback done);
+                           AnswerCallback done, std::string client_key);
+  // Throws media_busy / too_many_sessions when one more session would break a limit.
+  void admit(const std::string& input_uid, const std::string& client_key, bool replaces_one) ;
+  // Registers a new session (limits bookkeeping, ICE timeout) and returns it.
+  Session& adopt(std::unique_ptr<Session> session, const std::string& client_key);
+  Stats collectStats() const;
   // The SDP answer of a new session (its ICE credentials, fingerprint and our candidates).
   SessionAnswer answerFor(const Session& session, const sdp::SessionDescription& offer,
                           std::vector<sdp::AnswerSection> sections) const;
-  SessionAnswer doPublish(const std::string& input_uid, const std::string& offer);
-  SessionAnswer doPlay(const std::string& input_uid, const std::string& offer);
+  SessionAnswer doPublish(const std::string& input_uid, const std::string& offer, const std::string& client_key);
+  SessionAnswer doPlay(const std::string& input_uid, const std::string& offer, const std::string& client_key);
   std::string doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
                       const std::string& fragment);
   // Detaches a closed session from its input, tells the listener, destroys it later.
@@ -143,6 +173,11 @@ class MediaServer final : private SessionEvents {
   std::unordered_map<std::string, std::unique_ptr<InputRouter>> routers_;
   std::vector<std::unique_ptr<Session>> retired_;
   std::vector<Session*> scratch_;
+  std::unordered_map<std::string, size_t> sessions_by_client_;
+  uint64_t sessions_refused_ = 0;
+  uint64_t sessions_failed_ = 0;
+  bool shutting_down_ = false;            // media thread only
+  std::atomic<bool> stopped_{false};      // the media thread has finished
   boost::asio::steady_timer timer_;
   uint64_t timer_ticks_ = 0;
   std::thread thread_;

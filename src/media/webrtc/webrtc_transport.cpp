@@ -59,6 +59,25 @@ WebRtcTransport::~WebRtcTransport() { mux_.removeSession(this); }
 
 void WebRtcTransport::onDatagram(PacketKind kind, uint8_t* data, size_t size, const UdpEndpoint& from) {
   if (state_ == State::Closed) return;
+  // One peer's failure (an exception anywhere below, the listener's code included) ends that
+  // peer's transport, never the media thread and every other session with it.
+  try {
+    handleDatagram(kind, data, size, from);
+  } catch (const std::exception& e) {
+    failInternally(e.what());
+  } catch (...) {
+    failInternally("unknown exception");
+  }
+}
+
+void WebRtcTransport::failInternally(const char* what) {
+  spdlog::error("media: transport {}: internal error: {}", local_ufrag_, what);
+  if (state_ == State::Closed) return;
+  closeWithReason(std::string("internal error: ") + what, false);
+  deliverEvents();
+}
+
+void WebRtcTransport::handleDatagram(PacketKind kind, uint8_t* data, size_t size, const UdpEndpoint& from) {
   switch (kind) {
     case PacketKind::Stun:
       handleStun(data, size, from);
@@ -132,9 +151,10 @@ void WebRtcTransport::tick(Clock::time_point now) {
   if (state_ == State::Closed) return;
   // IceServer only watches consent once a check succeeded; a peer that never gets that far
   // would otherwise hold its ufrag and DTLS context forever.
-  if (state_ == State::New && now - created_ >= kIceConnectTimeout) {
-    closeWithReason(
-        "ICE connectivity checks did not succeed within " + std::to_string(kIceConnectTimeout.count()) + " s", true);
+  if (state_ == State::New && now - created_ >= connect_timeout_) {
+    closeWithReason("ICE connectivity checks did not succeed within " + std::to_string(connect_timeout_.count()) +
+                        " ms",
+                    true);
   }
   if (state_ != State::Closed) ice_.checkConsent(now);
   // A no-op unless OpenSSL's retransmission timer has expired.

@@ -62,9 +62,9 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
 
   static constexpr size_t kLocalUfragLength = 8;  // RFC 8839: at least 4 ice-chars
   static constexpr size_t kLocalPwdLength = 32;   // RFC 8839: at least 22 ice-chars (128 bits)
-  // A peer that never completes an ICE check within this long after creation is given up on,
-  // the same window consent freshness gives an established one (RFC 7675).
-  static constexpr std::chrono::seconds kIceConnectTimeout = IceServer::kConsentTimeout;
+  // A peer that never completes an ICE check within this long after creation is given up on
+  // (setConnectTimeout changes it): an offer nobody follows up holds its state this long at most.
+  static constexpr std::chrono::seconds kIceConnectTimeout{10};
 
   // Registers with `mux` under the freshly generated local ufrag. Throws std::invalid_argument
   // on a malformed remote fingerprint, std::runtime_error if OpenSSL cannot set up DTLS or
@@ -99,6 +99,7 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   // The owner calls this periodically (every ~250 ms is plenty): ICE connect timeout, consent
   // freshness and DTLS retransmissions. `now` is on the same clock as the ClockFunction.
   void tick(Clock::time_point now);
+  void setConnectTimeout(std::chrono::milliseconds timeout) { connect_timeout_ = timeout; }
   // When the DTLS retransmission timer is next due (from now, OpenSSL's own clock), for owners
   // that arm a precise timer instead of relying on tick's period; nullopt when none is pending.
   std::optional<std::chrono::milliseconds> nextDtlsTimeout() const { return dtls_->nextTimeout(); }
@@ -118,6 +119,8 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   void onDtlsFailed(const std::string& reason) override;
   void onDtlsClosed() override;
 
+  void handleDatagram(PacketKind kind, uint8_t* data, size_t size, const UdpEndpoint& from);
+  void failInternally(const char* what);
   void handleStun(const uint8_t* data, size_t size, const UdpEndpoint& from);
   void handleRtp(uint8_t* data, size_t size, const UdpEndpoint& from);
   void handleRtcp(uint8_t* data, size_t size, const UdpEndpoint& from);
@@ -137,6 +140,7 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   std::string local_fingerprint_;
   State state_ = State::New;
   Clock::time_point created_;
+  std::chrono::milliseconds connect_timeout_ = kIceConnectTimeout;
   std::optional<UdpEndpoint> selected_;
   IceServer ice_;
   std::unique_ptr<DtlsTransport> dtls_;

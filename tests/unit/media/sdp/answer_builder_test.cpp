@@ -57,8 +57,8 @@ TEST(SdpAnswer, WhipPublisherAnswerRoundTrips) {
     EXPECT_EQ(m.direction, Direction::kRecvOnly);
     EXPECT_EQ(m.ice_ufrag, "srvU");
     EXPECT_EQ(m.ice_pwd, "serverpasswordserverpassword");
-    EXPECT_EQ(m.fingerprint->algorithm, "sha-256");
-    EXPECT_EQ(m.fingerprint->value, kOurFingerprint);
+    EXPECT_EQ(m.fingerprints.at(0).algorithm, "sha-256");
+    EXPECT_EQ(m.fingerprints.at(0).value, kOurFingerprint);
     EXPECT_EQ(m.setup, "passive");
     EXPECT_TRUE(m.rtcp_mux);
     EXPECT_TRUE(m.rtcp_rsize);

@@ -55,9 +55,9 @@ TEST(SdpParse, ChromiumWhipOffer) {
   EXPECT_EQ(audio.direction, Direction::kSendOnly);
   EXPECT_EQ(audio.ice_ufrag, "HmWp");
   EXPECT_EQ(audio.ice_pwd, "xj/DpM/t1C5h/z4texpLVk3D");
-  ASSERT_TRUE(audio.fingerprint);
-  EXPECT_EQ(audio.fingerprint->algorithm, "sha-256");
-  EXPECT_EQ(audio.fingerprint->value,
+  ASSERT_EQ(audio.fingerprints.size(), 1u);
+  EXPECT_EQ(audio.fingerprints[0].algorithm, "sha-256");
+  EXPECT_EQ(audio.fingerprints[0].value,
             "97:B5:DD:D3:D4:1C:FC:5C:41:EC:41:0E:FE:83:84:F9:C4:9E:E9:07:FC:2E:2D:42:6E:53:6E:86:E0:D2:5B:4D");
   EXPECT_EQ(audio.setup, "actpass");
   EXPECT_TRUE(audio.rtcp_mux);
@@ -157,8 +157,8 @@ TEST(SdpParse, SessionLevelIceCredentialsAsObsSendsThem) {
   EXPECT_EQ(d.ice_ufrag, "sess");
   EXPECT_EQ(d.media[0].ice_ufrag, "sess");
   EXPECT_EQ(d.media[0].ice_pwd, "sessionpasswordsessionpw");
-  ASSERT_TRUE(d.media[0].fingerprint);
-  EXPECT_EQ(d.media[0].fingerprint->value, "AA:BB");
+  ASSERT_EQ(d.media[0].fingerprints.size(), 1u);
+  EXPECT_EQ(d.media[0].fingerprints[0].value, "AA:BB");
   EXPECT_EQ(d.media[0].setup, "actpass");
   EXPECT_EQ(d.media[0].direction, Direction::kSendOnly);
 }

@@ -185,12 +185,12 @@ AnswerInfo parseAnswer(const SessionAnswer& answer) {
     t.port = m.port;
     (m.kind == sdp::MediaKind::kAudio ? info.audio : info.video) = t;
     if (info.remote.ice_ufrag.empty()) {
-      if (m.candidates.empty() || !m.fingerprint) throw std::runtime_error("answer section without candidate");
+      if (m.candidates.empty() || m.fingerprints.empty()) throw std::runtime_error("answer section without candidate");
       info.remote.endpoint =
           udp::endpoint(net::ip::make_address(m.candidates.front().address), m.candidates.front().port);
       info.remote.ice_ufrag = m.ice_ufrag;
       info.remote.ice_pwd = m.ice_pwd;
-      info.remote.fingerprint = m.fingerprint->value;
+      info.remote.fingerprint = m.fingerprints.front().value;
     }
   }
   if (info.remote.ice_ufrag.empty()) throw std::runtime_error("answer without an accepted section");
