@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "common/error.hpp"
+#include "common/json.hpp"
 
 namespace liveroom::api {
 
@@ -20,30 +21,6 @@ bool isJsonContentType(std::string_view value) {
          });
 }
 
-// Deepest nesting of arrays/objects outside strings; the parser is never handed more.
-int nestingDepth(std::string_view text) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '[' || c == '{')
-      max_depth = std::max(max_depth, ++depth);
-    else if (c == ']' || c == '}')
-      --depth;
-  }
-  return max_depth;
-}
-
 }  // namespace
 
 nlohmann::json parseJsonObjectBody(const http::Request& req) {
@@ -51,11 +28,11 @@ nlohmann::json parseJsonObjectBody(const http::Request& req) {
   if (!content_type || !isJsonContentType(*content_type)) {
     throw Error("unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
   }
-  if (nestingDepth(req.body) > kMaxJsonDepth) throw Error(codes::kInvalidJson, "the JSON body is nested too deeply");
-  auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) throw Error(codes::kInvalidJson, "the body is not valid JSON (UTF-8)");
-  if (!body.is_object()) throw Error(codes::kInvalidJson, "the body must be a JSON object");
-  return body;
+  JsonParse parsed = parseJsonBounded(req.body, kMaxJsonDepth);
+  if (parsed.too_deep) throw Error(codes::kInvalidJson, "the JSON body is nested too deeply");
+  if (!parsed.value) throw Error(codes::kInvalidJson, "the body is not valid JSON (UTF-8)");
+  if (!parsed.value->is_object()) throw Error(codes::kInvalidJson, "the body must be a JSON object");
+  return std::move(*parsed.value);
 }
 
 std::string requireString(const nlohmann::json& obj, std::string_view field) {

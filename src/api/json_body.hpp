@@ -9,11 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.hpp"
 #include "http/message.hpp"
 
 namespace liveroom::api {
 
-inline constexpr int kMaxJsonDepth = 32;
+using liveroom::kMaxJsonDepth;
 
 // The body as a JSON object; checks Content-Type is application/json (parameters allowed).
 nlohmann::json parseJsonObjectBody(const http::Request& req);

@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "common/json.hpp"
+
 namespace liveroom::cloudflare {
 
 namespace {
@@ -59,15 +61,17 @@ std::string baseName(const json& result) {
 }  // namespace
 
 Envelope parseEnvelope(std::string_view body) {
-  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw ParseError("reply is not JSON");
+  JsonParse parsed = parseJsonBounded(body, kMaxJsonDepth);
+  if (parsed.too_deep) throw ParseError("reply is nested too deeply");
+  if (!parsed.value) throw ParseError("reply is not JSON");
+  json& j = *parsed.value;
   if (!j.is_object()) throw ParseError("reply is not a JSON object");
 
   Envelope env;
   if (auto it = j.find("errors"); it != j.end() && it->is_array()) {
     for (const auto& item : *it) env.errors.push_back(parseApiError(item));
   }
-  if (auto it = j.find("result"); it != j.end()) env.result = *it;
+  if (auto it = j.find("result"); it != j.end()) env.result = std::move(*it);  // moved: never copied
   if (auto it = j.find("success"); it != j.end() && it->is_boolean()) {
     env.success = it->get<bool>();
   } else {
@@ -110,8 +114,10 @@ std::optional<bool> LiveInputNotification::live() const {
 }
 
 LiveInputNotification parseLiveInputNotification(std::string_view body) {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) throw ParseError("notification is not a JSON object");
+  JsonParse parsed = parseJsonBounded(body, kMaxJsonDepth);
+  if (parsed.too_deep) throw ParseError("notification is nested too deeply");
+  if (!parsed.value || !parsed.value->is_object()) throw ParseError("notification is not a JSON object");
+  const nlohmann::json& j = *parsed.value;
   auto data = j.find("data");
   if (data == j.end() || !data->is_object()) throw ParseError("notification has no data object");
   auto text = [&](const nlohmann::json& obj, const char* key) -> std::optional<std::string> {
