@@ -179,6 +179,8 @@ std::optional<std::string> RoomService::setLiveByInput(std::string_view session_
   return room->room_id;
 }
 
+size_t RoomService::clearStaleLive(std::string_view provider) { return store_.clearLive(provider, now()); }
+
 std::optional<RoomRecord> RoomService::findByInput(std::string_view session_id) {
   if (session_id.empty()) return std::nullopt;
   return store_.getBySessionId(session_id);

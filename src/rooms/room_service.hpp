@@ -75,6 +75,10 @@ class RoomService {
   // Unknown inputs and ended rooms are left alone; returns the room it applied to.
   std::optional<std::string> setLiveByInput(std::string_view session_id, bool live);
 
+  // At start: rooms of `provider` that a previous process left live are not live any more (a
+  // crash sends no "broadcaster left"). Returns how many. Call before serving.
+  size_t clearStaleLive(std::string_view provider);
+
   // The room of a provider live input (its session_id), any status; nullopt when none.
   std::optional<RoomRecord> findByInput(std::string_view session_id);
   // Provider event: how many viewers an input has now. Refreshes the room's cached view.

@@ -43,6 +43,10 @@ class RoomStore {
   virtual std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) = 0;
   // Sets the live flag and updated_at; returns the room, nullopt if unknown.
   virtual std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) = 0;
+  // Sets live false (and updated_at) on every room of `provider` that is live; returns how many
+  // changed. At start, for rooms whose media lived in a process that is gone (a crash sends no
+  // "publisher left").
+  virtual size_t clearLive(std::string_view provider, int64_t now_ms) = 0;
   // Newest first (created_at desc, room_id desc), at most query.limit rooms.
   virtual std::vector<RoomRecord> list(const ListQuery& query) = 0;
   // True when the backend answers (readiness).

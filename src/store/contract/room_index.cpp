@@ -239,6 +239,17 @@ void RoomIndex::touchOffchain(std::string_view room_id, int64_t updated_at_ms) {
   use.step();
 }
 
+size_t RoomIndex::clearLive(std::string_view provider, int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_,
+                   "UPDATE room_offchain SET live = 0, updated_at = ?2 WHERE live = 1 AND room_id IN "
+                   "(SELECT room_id FROM chain_rooms WHERE provider = ?1)");
+  use.bind(1, provider);
+  use.bind(2, now_ms);
+  use.step();
+  return static_cast<size_t>(sqlite3_changes(db_->db()));
+}
+
 std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live, int64_t now_ms) {
   std::lock_guard lock(mutex_);
   std::optional<RoomRecord> room;

@@ -475,6 +475,29 @@ std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool
   return findAndModify(rooms, filter.get(), update.get());
 }
 
+size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  Bson filter;
+  appendText(filter.get(), "provider", provider);
+  bson_append_bool(filter.get(), "live", -1, true);
+  Bson update;
+  bson_t set;
+  bson_append_document_begin(update.get(), "$set", -1, &set);
+  bson_append_bool(&set, "live", -1, false);
+  bson_append_date_time(&set, "updated_at", -1, now_ms);
+  bson_append_document_end(update.get(), &set);
+  Bson reply;
+  bson_error_t error;
+  if (!mongoc_collection_update_many(rooms.get(), filter.get(), update.get(), nullptr, reply.reply(), &error)) {
+    throw unavailable("updateMany", error);
+  }
+  bson_iter_t iter;
+  if (bson_iter_init_find(&iter, reply.get(), "modifiedCount") && BSON_ITER_HOLDS_INT(&iter)) {
+    return static_cast<size_t>(bson_iter_as_int64(&iter));
+  }
+  return 0;
+}
+
 std::vector<RoomRecord> MongoRoomStore::list(const ListQuery& query) {
   std::vector<RoomRecord> result;
   if (query.limit <= 0) return result;

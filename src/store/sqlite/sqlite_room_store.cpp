@@ -212,6 +212,15 @@ std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, boo
   return singleRoom(use);
 }
 
+size_t SqliteRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  StatementUse use(*writer_, "UPDATE rooms SET live = 0, updated_at = ?2 WHERE provider = ?1 AND live = 1");
+  use.bind(1, provider);
+  use.bind(2, now_ms);
+  use.step();
+  return static_cast<size_t>(sqlite3_changes(writer_->db()));
+}
+
 std::vector<RoomRecord> SqliteRoomStore::list(const ListQuery& query) {
   static const std::string select = fmt::format("SELECT {} FROM rooms", kRoomColumns);
   if (query.limit <= 0) return {};

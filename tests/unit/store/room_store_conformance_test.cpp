@@ -349,6 +349,23 @@ TEST_P(RoomStoreConformanceTest, SetLiveSetsFlagAndUpdatedAt) {
   EXPECT_EQ(store_->setLive("live_nope", true, kT0), std::nullopt);
 }
 
+TEST_P(RoomStoreConformanceTest, ClearLiveTurnsOffOnlyTheProvidersLiveRooms) {
+  RoomRecord local_live = makeRoom("live_c1", kT0);
+  RoomRecord local_quiet = makeRoom("live_c2", kT0 + 1);
+  RoomRecord cloudflare_live = makeRoom("live_c3", kT0 + 2);
+  local_live.provider = local_quiet.provider = "local";
+  for (const RoomRecord& r : {local_live, local_quiet, cloudflare_live}) store_->insert(r);
+  store_->setLive("live_c1", true, kT0 + 5);
+  store_->setLive("live_c3", true, kT0 + 5);
+
+  EXPECT_EQ(store_->clearLive("local", kT0 + 9), 1u);
+  EXPECT_FALSE(store_->get("live_c1")->live);
+  EXPECT_EQ(store_->get("live_c1")->updated_at_ms, kT0 + 9);
+  EXPECT_EQ(store_->get("live_c2")->updated_at_ms, kT0 + 1);  // was not live: untouched
+  EXPECT_TRUE(store_->get("live_c3")->live);                    // another provider's room
+  EXPECT_EQ(store_->clearLive("local", kT0 + 10), 0u);
+}
+
 TEST_P(RoomStoreConformanceTest, ListFiltersByStatusHostAndBothNewestFirst) {
   std::vector<RoomRecord> all = {
       makeRoom("live_a1", kT0 + 1, "alice", "active"), makeRoom("live_a2", kT0 + 2, "alice", "ended"),
