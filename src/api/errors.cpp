@@ -11,7 +11,7 @@
 namespace liveroom::api {
 
 int httpStatusFor(std::string_view code) {
-  static constexpr std::array<std::pair<std::string_view, int>, 28> kTable{{
+  static constexpr std::array<std::pair<std::string_view, int>, 32> kTable{{
       {codes::kInvalidJson, 400},
       {codes::kInvalidField, 400},
       {"bad_request", 400},
@@ -39,6 +39,10 @@ int httpStatusFor(std::string_view code) {
       {codes::kStoreUnavailable, 503},
       {codes::kStreamProviderUnavailable, 503},
       {"media_unavailable", 503},
+      {"media_busy", 503},
+      {"too_many_connections", 503},
+      {"too_many_sessions", 429},
+      {"rate_limited", 429},
       {"internal_error", 500},
   }};
   for (const auto& [c, status] : kTable) {

@@ -8,6 +8,7 @@
 #include "api/errors.hpp"
 #include "api/http_helpers.hpp"
 #include "common/error.hpp"
+#include "http/server.hpp"
 #include "rooms/validation.hpp"
 
 namespace liveroom::api {
@@ -50,7 +51,8 @@ WebRtcApi::WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::Me
       stream_(stream),
       media_(media),
       options_(std::move(options)),
-      run_store_calls_(std::move(run_store_calls)) {}
+      run_store_calls_(std::move(run_store_calls)),
+      offers_(options_.offers_per_second, options_.offers_burst) {}
 
 bool WebRtcApi::owns(std::string_view path) {
   return endsWith(path, kPublishSuffix) || endsWith(path, kPlaySuffix) || path.rfind(kAliasPrefix, 0) == 0 ||
@@ -127,6 +129,12 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
     if (mediaType(req.header("content-type")) != "application/sdp") {
       throw Error("unsupported_media_type", "send the SDP offer with Content-Type: application/sdp");
     }
+    std::chrono::milliseconds wait{0};
+    if (!offers_.allow(http::connectionLimitKey(req.remote_address), RateLimiter::Clock::now(), &wait)) {
+      const auto seconds = std::max<int64_t>(1, (wait.count() + 999) / 1000);
+      throw Error("rate_limited", "too many WHIP/WHEP offers from your address; retry in a moment",
+                  static_cast<int>(seconds));
+    }
     post(kind, std::move(target), std::move(req), std::move(respond));
   } catch (const Error& e) {
     answer(fromError(e));
@@ -170,10 +178,11 @@ void WebRtcApi::post(Kind kind, std::string target, http::Request&& req, http::R
       respond(decorate(*shared, std::move(res)));
     };
     std::string offer = std::move(shared->body);
+    std::string client = http::connectionLimitKey(shared->remote_address);
     if (kind == Kind::Play) {
-      media_.play(uid, std::move(offer), std::move(done));
+      media_.play(uid, std::move(offer), std::move(done), std::move(client));
     } else {
-      media_.publish(uid, std::move(offer), std::move(done));
+      media_.publish(uid, std::move(offer), std::move(done), std::move(client));
     }
   });
 }

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/rate_limiter.hpp"
 #include "http/message.hpp"
 #include "media/server/media_server.hpp"
 #include "rooms/room_service.hpp"
@@ -28,6 +29,10 @@ struct WebRtcApiOptions {
   // match what the client used (localhost or 127.0.0.1); false uses the public URL (a
   // server behind an HTTPS proxy).
   bool location_from_host = true;
+  // WHIP/WHEP offers (POSTs) one client address may send: per second on average, and in a
+  // burst. Over it: 429 with Retry-After. 0: no limit.
+  double offers_per_second = 5;
+  double offers_burst = 30;
 };
 
 class WebRtcApi {
@@ -55,6 +60,7 @@ class WebRtcApi {
   media::MediaServer& media_;
   WebRtcApiOptions options_;
   BlockingRunner run_store_calls_;
+  RateLimiter offers_;
 };
 
 }  // namespace liveroom::api

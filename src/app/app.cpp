@@ -3,6 +3,8 @@
 
 #include <utility>  // before Asio (Boost 1.74 + C++20)
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -33,6 +35,7 @@
 #include "api/http_helpers.hpp"
 #include "eth/hex.hpp"
 #include "api/webrtc_api.hpp"
+#include "app/data_dir.hpp"
 #include "media/server/media_server.hpp"
 #include "stream/local/local_stream.hpp"
 
@@ -119,6 +122,59 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->delimiter(',')
       ->check(CLI::ValidIPV4);
   addChainOptions(serve, c.chain, /*with_contract=*/true);
+
+  // Limits: what a stranger can make the server hold (README "Running it on a network").
+  serve
+      .add_option("--max-connections", c.max_connections,
+                  "open HTTP connections at once (0: from the file-descriptor limit, at most 10000); over it: 503")
+      ->envname("LIVEROOM_MAX_CONNECTIONS")
+      ->check(CLI::Range(0, 1'000'000));
+  serve
+      .add_option("--max-connections-per-ip", c.max_connections_per_ip,
+                  "open HTTP connections from one address (IPv6: one /64) (0: an eighth of --max-connections)")
+      ->envname("LIVEROOM_MAX_CONNECTIONS_PER_IP")
+      ->check(CLI::Range(0, 1'000'000));
+  serve
+      .add_option("--request-timeout", c.request_timeout_s,
+                  "seconds a client has to send a whole request (and to read a reply); idle keep-alive")
+      ->envname("LIVEROOM_REQUEST_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  serve.add_option("--max-sessions", c.max_sessions, "WHIP/WHEP sessions at once (0: no limit); over it: 503")
+      ->envname("LIVEROOM_MAX_SESSIONS")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  serve
+      .add_option("--max-sessions-per-room", c.max_sessions_per_room,
+                  "WHIP/WHEP sessions on one room, broadcaster included (0: only --max-sessions); over it: 503")
+      ->envname("LIVEROOM_MAX_SESSIONS_PER_ROOM")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  serve
+      .add_option("--max-sessions-per-ip", c.max_sessions_per_ip,
+                  "WHIP/WHEP sessions created from one address (0: no limit); over it: 429")
+      ->envname("LIVEROOM_MAX_SESSIONS_PER_IP")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  serve
+      .add_option("--offers-per-second", c.offers_per_second,
+                  "WHIP/WHEP offers (POSTs) one address may send per second, in bursts of 6 times that (0: no "
+                  "limit); over it: 429 with Retry-After")
+      ->envname("LIVEROOM_OFFERS_PER_SECOND")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  serve
+      .add_option("--ice-timeout-ms", c.ice_timeout_ms,
+                  "a WHIP/WHEP session whose peer has not completed ICE this long after its offer is dropped")
+      ->envname("LIVEROOM_ICE_TIMEOUT_MS")
+      ->check(CLI::Range(1000, 600'000))
+      ->capture_default_str();
+  serve
+      .add_option("--viewer-retransmit-kbps", c.viewer_retransmit_kbps,
+                  "budget for resending packets a viewer's NACKs ask for (each packet at most once per round trip)")
+      ->envname("LIVEROOM_VIEWER_RETRANSMIT_KBPS")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
 }
 
 // Media server events -> rooms: live flag and viewer counts. Store writes run on the store
@@ -180,6 +236,25 @@ int serve(ServeConfig config) {
   sigset_t stop_signals;
   blockStopSignals(stop_signals);
   setupLogging(config.log_level);
+  // Everything liveroom writes (the store, media-secret, the contract index) is for its own
+  // user only: those files hold publish keys.
+  ::umask(077);
+  // Connections hold descriptors: use all the process may have, and size the limits to it.
+  const uint64_t fd_limit = http::raiseFileDescriptorLimit();
+  const ConnectionLimits connection_limits =
+      connectionLimits(config.max_connections, config.max_connections_per_ip, fd_limit);
+  if (fd_limit != 0 && connection_limits.total + 64 > fd_limit) {
+    spdlog::warn("--max-connections {} is close to or above the file-descriptor limit {}: raise `ulimit -n`",
+                 connection_limits.total, fd_limit);
+  }
+  const bool needs_data_dir = config.stream == "local" || config.store == "sqlite" || config.store == "contract";
+  if (needs_data_dir) {
+    try {
+      preparePrivateDataDir(config.data_dir);
+    } catch (const std::exception& e) {
+      return configError(std::string("--data-dir: ") + e.what());
+    }
+  }
 
   // Store calls and provider calls get separate pools: a slow Cloudflare (each call may
   // take its whole timeout) then delays only creates and ends, never joins.
@@ -191,9 +266,6 @@ int serve(ServeConfig config) {
   std::unique_ptr<media::MediaServer> media_server;
   LocalStream* local_stream = nullptr;
   if (config.stream == "local") {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) return configError("--data-dir: cannot create " + config.data_dir + ": " + ec.message());
     std::string secret;
     try {
       secret = LocalStream::loadOrCreateSecret(std::filesystem::path(config.data_dir) / "media-secret");
@@ -203,6 +275,11 @@ int serve(ServeConfig config) {
     media::MediaServerOptions media_options;
     media_options.port = static_cast<uint16_t>(config.webrtc_port);
     media_options.advertised_addresses = config.webrtc_ips;
+    media_options.max_sessions = static_cast<size_t>(config.max_sessions);
+    media_options.max_sessions_per_input = static_cast<size_t>(config.max_sessions_per_room);
+    media_options.max_sessions_per_client = static_cast<size_t>(config.max_sessions_per_ip);
+    media_options.ice_connect_timeout = std::chrono::milliseconds(config.ice_timeout_ms);
+    media_options.viewer_retransmit_bps = static_cast<uint64_t>(config.viewer_retransmit_kbps) * 1000;
     try {
       media_server = std::make_unique<media::MediaServer>(media_options, &media_events);
     } catch (const std::exception& e) {
@@ -223,9 +300,6 @@ int serve(ServeConfig config) {
   ChainClient chain;  // --store contract; declared first so it outlives the store
   std::unique_ptr<RoomStore> store;
   if (config.store == "contract") {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) return configError("--data-dir: cannot create " + config.data_dir + ": " + ec.message());
     if (config.chain.contract.empty()) {
       return configError(
           "--store contract needs --contract (LIVEROOM_CONTRACT): deploy one with `liveroom contract "
@@ -260,9 +334,6 @@ int serve(ServeConfig config) {
                          MongoRoomStore::redactUri(config.mongodb_uri) + ": " + e.what());
     }
   } else {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) return configError("--data-dir: cannot create " + config.data_dir + ": " + ec.message());
     try {
       store = std::make_unique<SqliteRoomStore>((std::filesystem::path(config.data_dir) / "liveroom.db").string());
     } catch (const std::exception& e) {
@@ -275,6 +346,15 @@ int serve(ServeConfig config) {
   service_options.render_public_view = api::renderPublicView;
   rooms::RoomService service(*store, provider.get(), service_options);
   media_events.attach(service);
+  // A previous process's broadcasters are gone with it (a crash sends no "left"): their rooms
+  // are not live. (Several instances on one store would need this per instance.)
+  try {
+    if (const size_t cleared = service.clearStaleLive(LocalStream::kName); cleared > 0) {
+      spdlog::info("{} room(s) left live by a previous run are not live any more", cleared);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("could not clear rooms left live by a previous run: {}", e.what());
+  }
   api::ApiOptions api_options;
   api_options.cors_origins = config.cors_origins;
   api_options.api_key = config.api_key;
@@ -290,6 +370,10 @@ int serve(ServeConfig config) {
   server_options.threads = config.http_threads > 0
                                ? config.http_threads
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_options.max_connections = connection_limits.total;
+  server_options.max_connections_per_address = connection_limits.per_address;
+  server_options.read_timeout = std::chrono::seconds(config.request_timeout_s);
+  server_options.write_timeout = std::chrono::seconds(config.request_timeout_s);
   server_options.error_response = [](int status, std::string_view code, std::string_view message) {
     return api::errorResponse(status, code, message);
   };
@@ -308,6 +392,8 @@ int serve(ServeConfig config) {
     api::WebRtcApiOptions webrtc_options;
     webrtc_options.cors_origins = config.cors_origins;
     webrtc_options.location_from_host = config.public_url.empty();
+    webrtc_options.offers_per_second = config.offers_per_second;
+    webrtc_options.offers_burst = config.offers_per_second * 6;
     webrtc_api = std::make_unique<api::WebRtcApi>(
         service, *local_stream, *media_server, webrtc_options,
         [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); });
@@ -332,6 +418,8 @@ int serve(ServeConfig config) {
   }
   spdlog::info("liveroom {} listening on http://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION, listen.first,
                server.port(), url, store->name(), provider ? provider->name() : "none");
+  spdlog::info("limits: {} connections ({} per address), file descriptors {}", connection_limits.total,
+               connection_limits.per_address, fd_limit);
   if (!provider) {
     spdlog::warn(
         "no stream provider: rooms can be read but not created; set CLOUDFLARE_ACCOUNT_ID and "
@@ -343,8 +431,11 @@ int serve(ServeConfig config) {
   spdlog::info("stopping (signal {})", signal);
   server.stop();
   provider_pool.join();  // ends in flight may still close inputs on the media server
-  media_server.reset();  // closes every session; its last events go to the store pool
+  // Every session ends through the normal path: broadcasters' rooms go off air and viewer
+  // counts to 0, through the store pool, which is drained next.
+  if (media_server) media_server->shutdown();
   store_pool.join();
+  media_server.reset();
   return 0;
 }
 

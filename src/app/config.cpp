@@ -1,6 +1,8 @@
 // Cloudflare settings resolution (see config.hpp).
 #include "app/config.hpp"
 
+#include <algorithm>
+
 #include <cctype>
 #include <functional>
 
@@ -56,6 +58,22 @@ void resolveStream(ServeConfig& config, const std::function<const char*(const ch
     }
     config.cloudflare = std::move(cf);
   }
+}
+
+ConnectionLimits connectionLimits(int max_connections, int max_connections_per_ip, uint64_t fd_limit) {
+  constexpr uint64_t kReservedDescriptors = 128;  // store, provider/chain connections, served files
+  constexpr uint64_t kDefaultCap = 10000;
+  ConnectionLimits limits;
+  if (max_connections > 0) {
+    limits.total = static_cast<size_t>(max_connections);
+  } else {
+    const uint64_t available = fd_limit > kReservedDescriptors * 2 ? fd_limit - kReservedDescriptors : fd_limit / 2;
+    limits.total = static_cast<size_t>(std::max<uint64_t>(16, std::min(kDefaultCap, available)));
+  }
+  limits.per_address = max_connections_per_ip > 0 ? static_cast<size_t>(max_connections_per_ip)
+                                                  : std::max<size_t>(16, limits.total / 8);
+  limits.per_address = std::min(limits.per_address, limits.total);
+  return limits;
 }
 
 }  // namespace liveroom::app

@@ -5,10 +5,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -44,8 +48,7 @@ std::string LocalStream::publicUrl() const {
 }
 
 std::string LocalStream::loadOrCreateSecret(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (std::filesystem::exists(file, ec)) {
+  auto read = [&file] {
     std::ifstream in(file);
     std::array<char, 2 * kSecretBytes> secret{};
     in.read(secret.data(), secret.size());
@@ -55,18 +58,31 @@ std::string LocalStream::loadOrCreateSecret(const std::filesystem::path& file) {
                                " does not hold a media secret (64 hex digits); delete it to make a new one");
     }
     return std::string(secret.data(), secret.size());
+  };
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) return read();
+
+  // Written whole under a name of our own, then linked into place: link() fails when another
+  // process starting on the same data dir got there first, and then both use the winner's
+  // secret. Nobody ever sees a half-written file.
+  const std::string secret = media::randomHex(kSecretBytes);
+  const std::string tmp = file.string() + ".tmp-" + media::randomHex(8);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+  const std::string line = secret + "\n";
+  const bool written =
+      ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + tmp);
   }
-  std::string secret = media::randomHex(kSecretBytes);
-  const std::filesystem::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << secret << "\n";
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  ::chmod(tmp.c_str(), S_IRUSR | S_IWUSR);
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) throw std::runtime_error("cannot create " + file.string() + ": " + ec.message());
-  return secret;
+  const int linked = ::link(tmp.c_str(), file.c_str());
+  const int error = errno;
+  ::unlink(tmp.c_str());
+  if (linked == 0) return secret;
+  if (error == EEXIST) return read();
+  throw std::runtime_error("cannot create " + file.string() + ": " + std::strerror(error));
 }
 
 bool LocalStream::isValidUid(std::string_view uid) { return uid.size() == kUidHexDigits && isLowerHex(uid); }
