@@ -222,13 +222,45 @@ http::Response StaticSite::serveFile(const http::Request& req, const fs::path& r
     return res;
   }
 
-  std::ifstream in(full, std::ios::binary);
-  if (!in) return error(404, "not_found", "no such file: " + req.path);
-  res.body.resize(static_cast<size_t>(size));
-  in.read(res.body.data(), static_cast<std::streamsize>(res.body.size()));
-  res.body.resize(static_cast<size_t>(in.gcount()));  // a file that shrank meanwhile
   res.status = 200;
+  if (auto bytes = cachedBytes(full, size, mtime)) {
+    res.shared_body = std::move(bytes);
+  } else {
+    res.file = http::FileBody{full.string(), static_cast<uint64_t>(size)};
+  }
   return res;
+}
+
+std::shared_ptr<const std::string> StaticSite::cachedBytes(const fs::path& full, uintmax_t size,
+                                                           fs::file_time_type mtime) const {
+  if (size > options_.max_cached_file || size > options_.cache_bytes) return nullptr;
+  const std::string key = full.string();
+  {
+    std::lock_guard lock(cache_mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.size == size && it->second.mtime == mtime) return it->second.bytes;
+  }
+  // Read outside the lock; two requests racing for a new file both read it, once each.
+  std::ifstream in(full, std::ios::binary);
+  if (!in) return nullptr;
+  auto bytes = std::make_shared<std::string>(static_cast<size_t>(size), '\0');
+  in.read(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+  if (static_cast<uintmax_t>(in.gcount()) != size) return nullptr;  // changed meanwhile: stream it
+  std::lock_guard lock(cache_mutex_);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) {
+    cache_used_ -= it->second.bytes->size();
+    cache_.erase(it);
+  }
+  if (cache_used_ + size > options_.cache_bytes) {
+    // Full: start over (entries of edited or deleted files go too). Replies in flight keep
+    // their bytes alive until they are sent.
+    cache_.clear();
+    cache_used_ = 0;
+  }
+  cache_used_ += size;
+  cache_.emplace(key, CacheEntry{size, mtime, bytes});
+  return bytes;
 }
 
 }  // namespace liveroom::web

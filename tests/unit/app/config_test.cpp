@@ -82,5 +82,22 @@ TEST(Config, ExplicitLocalWinsOverAccount) {
   EXPECT_EQ(c.stream, "local");
 }
 
+TEST(Config, ConnectionLimitsFollowTheDescriptorLimit) {
+  ConnectionLimits small = connectionLimits(0, 0, 256);
+  EXPECT_EQ(small.total, 128u);
+  EXPECT_EQ(small.per_address, 16u);
+  ConnectionLimits usual = connectionLimits(0, 0, 1024);
+  EXPECT_EQ(usual.total, 896u);
+  EXPECT_EQ(usual.per_address, 112u);
+  ConnectionLimits large = connectionLimits(0, 0, 1'048'576);
+  EXPECT_EQ(large.total, 10000u);
+  EXPECT_EQ(large.per_address, 1250u);
+  ConnectionLimits tiny = connectionLimits(0, 0, 20);
+  EXPECT_EQ(tiny.total, 16u);
+  ConnectionLimits given = connectionLimits(50, 500, 1024);
+  EXPECT_EQ(given.total, 50u);
+  EXPECT_EQ(given.per_address, 50u);  // never above the total
+}
+
 }  // namespace
 }  // namespace liveroom::app

@@ -246,5 +246,16 @@ TEST(CloudflareNotification, RejectsWhatIsNotALiveInputNotification) {
   EXPECT_EQ(other.live(), std::nullopt);
 }
 
+TEST(CloudflareApi, DeeplyNestedRepliesAreRefusedNotCopied) {
+  // 200,000 levels killed the process (stack overflow while copying `result`).
+  const std::string deep = "{\"success\":true,\"result\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  EXPECT_THROW(parseEnvelope(deep), ParseError);
+  const std::string deep_webhook = "{\"data\":" + std::string(200000, '{') + std::string(200000, '}') + "}";
+  EXPECT_THROW(parseLiveInputNotification(deep_webhook), ParseError);
+  // A normal depth still parses, and the result arrives intact.
+  Envelope env = parseEnvelope(R"({"success":true,"result":{"uid":"abc","meta":{"name":"x"}}})");
+  EXPECT_EQ(env.result.at("uid"), "abc");
+}
+
 }  // namespace
 }  // namespace liveroom::cloudflare

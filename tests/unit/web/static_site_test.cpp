@@ -65,7 +65,7 @@ TEST_F(StaticSiteTest, PageRoutes) {
   auto lobby = get("/");
   ASSERT_TRUE(lobby);
   EXPECT_EQ(lobby->status, 200);
-  EXPECT_EQ(lobby->body, "<h1>lobby</h1>");
+  EXPECT_EQ(lobby->bodyView(), "<h1>lobby</h1>");
   EXPECT_EQ(header(*lobby, "Content-Type"), "text/html; charset=utf-8");
   EXPECT_EQ(header(*lobby, "Cache-Control"), "no-cache");
   EXPECT_FALSE(header(*lobby, "Content-Security-Policy").empty());
@@ -73,16 +73,16 @@ TEST_F(StaticSiteTest, PageRoutes) {
   auto studio = get("/studio/live_abc123");
   ASSERT_TRUE(studio);
   EXPECT_EQ(studio->status, 200);
-  EXPECT_EQ(studio->body, "<h1>studio</h1>");
+  EXPECT_EQ(studio->bodyView(), "<h1>studio</h1>");
 
   auto watch = get("/watch/live_abc123?autoplay=1");
   ASSERT_TRUE(watch);
   EXPECT_EQ(watch->status, 200);
-  EXPECT_EQ(watch->body, "<h1>watch</h1>");
+  EXPECT_EQ(watch->bodyView(), "<h1>watch</h1>");
 
   auto index = get("/index.html");
   ASSERT_TRUE(index);
-  EXPECT_EQ(index->body, "<h1>lobby</h1>");
+  EXPECT_EQ(index->bodyView(), "<h1>lobby</h1>");
 }
 
 TEST_F(StaticSiteTest, PageRoutesNeedOneRoomId) {
@@ -97,7 +97,7 @@ TEST_F(StaticSiteTest, FilesWithTheirTypes) {
   auto js = get("/js/whip.js");
   ASSERT_TRUE(js);
   EXPECT_EQ(js->status, 200);
-  EXPECT_EQ(js->body, "export const x = 1;");
+  EXPECT_EQ(js->bodyView(), "export const x = 1;");
   EXPECT_EQ(header(*js, "Content-Type"), "text/javascript; charset=utf-8");
   EXPECT_EQ(header(*js, "X-Content-Type-Options"), "nosniff");
   EXPECT_TRUE(header(*js, "Content-Security-Policy").empty());
@@ -165,7 +165,7 @@ TEST_F(StaticSiteTest, NoTraversal) {
     auto res = get(path);
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 404) << path;
-    EXPECT_NE(res->body, "outside") << path;
+    EXPECT_NE(res->bodyView(), "outside") << path;
   }
   auto bad_escape = get("/js/%zz");
   ASSERT_TRUE(bad_escape);
@@ -201,7 +201,7 @@ TEST_F(StaticSiteTest, SymlinksMustStayInsideTheRoot) {
   auto alias = get("/js/alias.js");
   ASSERT_TRUE(alias);
   EXPECT_EQ(alias->status, 200);
-  EXPECT_EQ(alias->body, "export const x = 1;");
+  EXPECT_EQ(alias->bodyView(), "export const x = 1;");
 }
 
 TEST_F(StaticSiteTest, ConditionalGetAnswers304) {
@@ -241,7 +241,7 @@ TEST_F(StaticSiteTest, ErrorBodiesComeFromTheInjectedBuilder) {
   auto res = site.handle(req);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
-  EXPECT_EQ(res->body, "not_found");
+  EXPECT_EQ(res->bodyView(), "not_found");
 }
 
 TEST_F(StaticSiteTest, MissingRootAnswers404ForPages) {
@@ -254,6 +254,55 @@ TEST_F(StaticSiteTest, MissingRootAnswers404ForPages) {
   EXPECT_EQ(res->status, 404);
   req.path = req.target = "/js/whip.js";
   EXPECT_FALSE(site.handle(req));
+}
+
+TEST_F(StaticSiteTest, RepliesShareOneCachedCopyUntilTheFileChanges) {
+  StaticSite site(root_);
+  http::Request req;
+  req.method = "GET";
+  req.path = req.target = "/js/whip.js";
+  auto first = site.handle(req);
+  auto second = site.handle(req);
+  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(first->shared_body);
+  EXPECT_EQ(first->shared_body, second->shared_body);  // the same bytes, not a copy per reply
+  EXPECT_TRUE(first->body.empty());
+
+  // An edit (other size) shows on the next request.
+  write(root_ / "js" / "whip.js", "export const x = 22;");
+  auto edited = site.handle(req);
+  ASSERT_TRUE(edited);
+  EXPECT_EQ(edited->bodyView(), "export const x = 22;");
+  EXPECT_NE(edited->shared_body, first->shared_body);
+  EXPECT_EQ(first->bodyView(), "export const x = 1;");  // a reply in flight keeps its bytes
+}
+
+TEST_F(StaticSiteTest, LargeFilesAndAFullCacheAreStreamedFromDisk) {
+  const std::string big(4096, 'x');
+  write(root_ / "js" / "big.js", big);
+  StaticSiteOptions small;
+  small.max_cached_file = 1024;
+  small.cache_bytes = 2048;
+  StaticSite site(root_, small);
+  http::Request req;
+  req.method = "GET";
+  req.path = req.target = "/js/big.js";
+  auto res = site.handle(req);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  ASSERT_TRUE(res->file);
+  EXPECT_EQ(res->file->size, big.size());
+  EXPECT_EQ(fs::path(res->file->path).filename(), "big.js");
+  EXPECT_FALSE(res->shared_body);
+  EXPECT_EQ(res->bodySize(), big.size());
+
+  StaticSiteOptions tiny;
+  tiny.cache_bytes = 4;  // smaller than any file here
+  StaticSite no_room(root_, tiny);
+  req.path = req.target = "/js/whip.js";
+  auto streamed = no_room.handle(req);
+  ASSERT_TRUE(streamed);
+  EXPECT_TRUE(streamed->file);
 }
 
 }  // namespace

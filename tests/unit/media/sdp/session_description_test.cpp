@@ -163,6 +163,23 @@ TEST(SdpParse, SessionLevelIceCredentialsAsObsSendsThem) {
   EXPECT_EQ(d.media[0].direction, Direction::kSendOnly);
 }
 
+TEST(SdpParse, KeepsEveryFingerprintLine) {
+  // RFC 8122 §5: one a=fingerprint per hash function; all are kept, in order, and media-level
+  // lines replace the session-level ones.
+  std::string sdp = kMinimal;
+  sdp.replace(sdp.find("a=setup"), 0, "a=fingerprint:sha-512 CC:DD\n");
+  SessionDescription d = parse(sdp);
+  ASSERT_EQ(d.media[0].fingerprints.size(), 2u);
+  EXPECT_EQ(d.media[0].fingerprints[0].algorithm, "sha-256");
+  EXPECT_EQ(d.media[0].fingerprints[1].algorithm, "sha-512");
+  EXPECT_EQ(d.media[0].fingerprints[1].value, "CC:DD");
+  sdp += "a=fingerprint:sha-384 EE:FF\n";
+  d = parse(sdp);
+  ASSERT_EQ(d.media[0].fingerprints.size(), 1u);
+  EXPECT_EQ(d.media[0].fingerprints[0].algorithm, "sha-384");
+  EXPECT_EQ(d.fingerprints.size(), 2u);
+}
+
 TEST(SdpParse, AcceptsLfAndCrlfAlike) {
   std::string crlf;
   for (const char c : std::string(kMinimal)) {

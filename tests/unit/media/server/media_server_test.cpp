@@ -74,6 +74,7 @@ struct OfferSpec {
   std::vector<std::pair<int, std::string_view>> extmaps = {{kPublisherTwccId, sdp::kExtTransportWideCc},
                                                            {kPublisherMidId, sdp::kExtSdesMid}};
   bool fingerprint = true;
+  std::vector<std::string> extra_fingerprints;  // more a=fingerprint lines after the real one
 };
 
 // A browser-like WHIP offer: sendonly Opus + VP8 (RTX), transport-cc, nack/pli/fir/goog-remb.
@@ -113,6 +114,7 @@ std::string buildOffer(const LoopbackPeer& peer, const OfferSpec& spec) {
     line("a=ice-pwd:" + peer.icePwd());
     line("a=ice-options:trickle");
     if (spec.fingerprint) line("a=fingerprint:sha-256 " + peer.fingerprint());
+    for (const std::string& f : spec.extra_fingerprints) line("a=fingerprint:" + f);
     line("a=setup:actpass");
     line("a=mid:" + mid);
     for (const auto& [id, uri] : spec.extmaps) line("a=extmap:" + std::to_string(id) + " " + std::string(uri));
@@ -476,13 +478,15 @@ class MediaServerTest : public ::testing::Test {
   AnswerResult publish(const std::string& uid, const std::string& offer) {
     auto promise = std::make_shared<std::promise<AnswerResult>>();
     auto future = promise->get_future();
-    server_->publish(uid, offer, [promise](AnswerResult r) { promise->set_value(std::move(r)); });
+    server_->publish(
+        uid, offer, [promise](AnswerResult r) { promise->set_value(std::move(r)); }, client_key_);
     return awaitResult(future);
   }
   AnswerResult play(const std::string& uid, const std::string& offer) {
     auto promise = std::make_shared<std::promise<AnswerResult>>();
     auto future = promise->get_future();
-    server_->play(uid, offer, [promise](AnswerResult r) { promise->set_value(std::move(r)); });
+    server_->play(
+        uid, offer, [promise](AnswerResult r) { promise->set_value(std::move(r)); }, client_key_);
     return awaitResult(future);
   }
   PatchResult patch(const std::string& session, std::optional<std::string> if_match, const std::string& fragment) {
@@ -576,6 +580,7 @@ class MediaServerTest : public ::testing::Test {
   RecordingListener listener_;
   std::unique_ptr<MediaServer> server_;
   std::map<std::string, size_t> live_events_;
+  std::string client_key_;  // who the next offers come from
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1129,6 +1134,225 @@ TEST_F(MediaServerTest, CloseInputEndsThePublisherAndEveryViewer) {
   // The input can go live again.
   Client again;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", again));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits: what one client can make the server hold
+
+// `count` NACK packets naming `seqs`, in one compound (processed at one instant).
+Bytes repeatedNack(uint32_t media_ssrc, const std::vector<uint16_t>& seqs, int count) {
+  std::vector<uint8_t> out;
+  for (int i = 0; i < count; ++i) rtcp::appendNack(out, 0x5EE, media_ssrc, seqs);
+  return out;
+}
+
+TEST_F(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  const uint32_t video_ssrc = view.info.video->ssrc;
+  // The network loses every video packet (a resend of one the viewer has would fail its SRTP
+  // replay check and prove nothing).
+  std::vector<uint16_t> all;
+  view.peer->drop_rtp = [&](const Bytes& srtp) {
+    if (ssrcOf(srtp) != video_ssrc) return false;
+    all.push_back(seqOf(srtp));
+    return true;
+  };
+  MediaSender sender(96, 111, 8);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 40, 0));
+  ASSERT_TRUE(view.peer->waitUntil([&] { return all.size() == 40; }));
+  view.peer->drop_rtp = nullptr;
+
+  // The whole buffer, asked 10 times over in one datagram (the probe's amplification): each
+  // packet comes back once, not 10 times.
+  ASSERT_TRUE(view.peer->sendRtcp(repeatedNack(video_ssrc, all, 10)));
+  const auto resent = receiveRtp(*view.peer, video_ssrc, 40);
+  ASSERT_EQ(resent.size(), 40u);
+  const auto barrier = view.peer->check(view.info.remote.ice_pwd, false);
+  ASSERT_TRUE(barrier);
+  view.peer->poll();
+  EXPECT_EQ(std::count_if(view.peer->rtp.begin(), view.peer->rtp.end(),
+                          [&](const Bytes& p) { return ssrcOf(p) == video_ssrc; }),
+            0);
+  EXPECT_EQ(view.peer->undecryptable, 0u);
+  const MediaServer::Stats s = stats();
+  EXPECT_EQ(s.retransmissions, 40u);
+  EXPECT_EQ(s.retransmissions_refused, 360u);
+}
+
+TEST_F(MediaServerTest, RetransmissionsStayWithinTheViewersBudget) {
+  MediaServerOptions options;
+  options.viewer_retransmit_bps = 16'000;  // 2 kB/s, bursts of 1 kB
+  startServer(options);
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  const uint32_t video_ssrc = view.info.video->ssrc;
+  std::vector<uint16_t> all;
+  size_t packet_bytes = 0;
+  view.peer->drop_rtp = [&](const Bytes& srtp) {
+    if (ssrcOf(srtp) != video_ssrc) return false;
+    all.push_back(seqOf(srtp));
+    packet_bytes = srtp.size();
+    return true;
+  };
+  MediaSender sender(96, 111, 8);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 40, 0));
+  ASSERT_TRUE(view.peer->waitUntil([&] { return all.size() == 40; }));
+  view.peer->drop_rtp = nullptr;
+  ASSERT_TRUE(view.peer->sendRtcp(repeatedNack(video_ssrc, all, 1)));
+  const auto barrier = view.peer->check(view.info.remote.ice_pwd, false);
+  ASSERT_TRUE(barrier);
+  view.peer->poll();
+  const auto resent = std::count_if(view.peer->rtp.begin(), view.peer->rtp.end(),
+                                    [&](const Bytes& p) { return ssrcOf(p) == video_ssrc; });
+  EXPECT_GE(resent, 1);
+  EXPECT_LE(static_cast<size_t>(resent) * (packet_bytes - 10), 1000u + packet_bytes) << packet_bytes;
+  EXPECT_GT(stats().retransmissions_refused, 0u);
+}
+
+TEST_F(MediaServerTest, SessionLimitsInTotalPerInputAndPerClient) {
+  MediaServerOptions options;
+  options.max_sessions = 4;
+  options.max_sessions_per_input = 2;
+  options.max_sessions_per_client = 2;
+  startServer(options);
+  auto offerFrom = [&](const std::string& client, bool publisher, const std::string& uid) {
+    client_key_ = client;
+    auto peer = newPeer("lim" + client + uid + (publisher ? "p" : "v"));
+    return publisher ? publish(uid, buildOffer(*peer, whipSpec())) : play(uid, buildOffer(*peer, whepSpec()));
+  };
+  auto code = [](const AnswerResult& r) {
+    return std::holds_alternative<Error>(r) ? std::get<Error>(r).code() : std::string("ok");
+  };
+  EXPECT_EQ(code(offerFrom("a", false, "in1")), "ok");
+  EXPECT_EQ(code(offerFrom("a", false, "in2")), "ok");
+  const AnswerResult third = offerFrom("a", false, "in3");
+  EXPECT_EQ(code(third), codes::kTooManySessions);  // per client
+  ASSERT_TRUE(std::holds_alternative<Error>(third));
+  EXPECT_EQ(std::get<Error>(third).retryAfterSeconds(), 1);
+  EXPECT_EQ(code(offerFrom("b", false, "in1")), "ok");
+  EXPECT_EQ(code(offerFrom("c", false, "in1")), codes::kMediaBusy);  // per input: in1 has 2
+  EXPECT_EQ(code(offerFrom("c", false, "in4")), "ok");                // 4 in all now
+  EXPECT_EQ(code(offerFrom("d", false, "in5")), codes::kMediaBusy);   // total
+  EXPECT_EQ(code(offerFrom("", true, "in6")), codes::kMediaBusy);     // an unknown client too
+  EXPECT_EQ(stats().sessions, 4u);
+  EXPECT_EQ(stats().sessions_refused, 4u);
+}
+
+TEST_F(MediaServerTest, SessionsThatNeverConnectAreDropped) {
+  MediaServerOptions options;
+  options.ice_connect_timeout = std::chrono::milliseconds(600);
+  options.max_sessions_per_client = 1;
+  startServer(options);
+  client_key_ = "x";
+  Client idle;
+  ASSERT_NO_FATAL_FAILURE(offer(false, "in1", idle, whepSpec(), /*connect=*/false));
+  EXPECT_EQ(stats().sessions, 1u);
+  // Gone once its timeout passes (polled; how long it takes is not the point), and its place
+  // under the client's limit is free again.
+  ASSERT_TRUE(idle.peer->waitUntil([&] { return stats().sessions == 0; }));
+  Client next;
+  ASSERT_NO_FATAL_FAILURE(offer(false, "in1", next, whepSpec()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle
+
+TEST_F(MediaServerTest, SeveralFingerprintsAreCheckedWithTheStrongestHash) {
+  // A weaker (sha-1) line beside the real sha-256: sha-256 is checked and the handshake works.
+  OfferSpec with_sha1 = whipSpec();
+  with_sha1.extra_fingerprints = {"sha-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33"};
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub, with_sha1));
+
+  // A (wrong) sha-512 line beside the real sha-256: sha-512 is the one checked, so it fails.
+  OfferSpec with_sha512 = whepSpec();
+  std::string bogus = "sha-512 ";
+  for (int i = 0; i < 64; ++i) bogus += std::string(i ? ":" : "") + "AB";
+  with_sha512.extra_fingerprints = {bogus};
+  auto peer = newPeer("fp512");
+  const AnswerResult result = play("in1", buildOffer(*peer, with_sha512));
+  ASSERT_TRUE(std::holds_alternative<SessionAnswer>(result));
+  peer->setRemote(parseAnswer(std::get<SessionAnswer>(result)).remote);
+  EXPECT_FALSE(peer->connect());
+
+  // Only unsupported hashes: refused up front, naming them.
+  OfferSpec only_md5 = whipSpec();
+  only_md5.fingerprint = false;
+  only_md5.extra_fingerprints = {"md5 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"};
+  auto other = newPeer("fpmd5");
+  const AnswerResult refused = publish("in2", buildOffer(*other, only_md5));
+  ASSERT_TRUE(std::holds_alternative<Error>(refused));
+  EXPECT_EQ(std::get<Error>(refused).code(), codes::kInvalidSdp);
+  EXPECT_THAT(std::get<Error>(refused).what(), HasSubstr("md5"));
+}
+
+TEST_F(MediaServerTest, ShutdownEndsSessionsWithTheirEvents) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client a;
+  Client b;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", a));
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", b));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 2"));
+  server_->shutdown();
+  // What the listener hears is what it would if everyone had left: viewers down to 0, then the
+  // broadcaster off air.
+  const auto events = listener_.events();
+  const auto zero = std::find(events.begin(), events.end(), "viewers in1 0");
+  const auto offline = std::find(events.begin(), events.end(), "offline in1");
+  ASSERT_NE(zero, events.end());
+  ASSERT_NE(offline, events.end());
+  EXPECT_LT(zero, offline);
+  for (Client* c : {&pub, &a, &b}) EXPECT_TRUE(c->peer->waitUntil([&] { return c->peer->dtlsClosed(); }));
+  EXPECT_EQ(stats().sessions, 0u);
+  // New sessions are refused from now on; shutdown again is harmless.
+  auto late = newPeer("late");
+  const AnswerResult refused = publish("in2", buildOffer(*late, whipSpec()));
+  ASSERT_TRUE(std::holds_alternative<Error>(refused));
+  EXPECT_EQ(std::get<Error>(refused).code(), codes::kMediaUnavailable);
+  server_->shutdown();
+}
+
+// A listener that asks the server for its stats from the media thread (a diagnostics hook would).
+class StatsAskingListener final : public MediaServer::Listener {
+ public:
+  MediaServer* server = nullptr;
+  std::atomic<int> answers{0};
+  void onPublisherLive(const std::string&, bool) override { ask(); }
+  void onViewerCount(const std::string&, size_t) override { ask(); }
+
+ private:
+  void ask() {
+    if (server != nullptr && server->stats().sessions < 1000) ++answers;
+  }
+};
+
+TEST(MediaServerStats, AnswerOnTheMediaThreadAndAfterTheEnd) {
+  StatsAskingListener listener;
+  MediaServerOptions options;
+  options.bind_address = "127.0.0.1";
+  options.port = 0;
+  auto server = std::make_unique<MediaServer>(options, &listener);
+  listener.server = server.get();
+  auto peer = std::make_unique<LoopbackPeer>("stats", "stats-password-0123456789abcdef");
+  auto promise = std::make_shared<std::promise<AnswerResult>>();
+  auto future = promise->get_future();
+  server->publish("in1", buildOffer(*peer, whipSpec()), [promise](AnswerResult r) { promise->set_value(r); });
+  AnswerResult result = awaitResult(future);
+  ASSERT_TRUE(std::holds_alternative<SessionAnswer>(result));
+  peer->setRemote(parseAnswer(std::get<SessionAnswer>(result)).remote);
+  ASSERT_TRUE(peer->connect());  // "live": the listener asks for stats on the media thread
+  ASSERT_TRUE(peer->waitUntil([&] { return listener.answers.load() >= 1; }));
+  server->shutdown();  // "offline": asked again, still on the media thread
+  EXPECT_GE(listener.answers.load(), 2);
+  EXPECT_EQ(server->stats().sessions, 0u);
 }
 
 // ---------------------------------------------------------------------------------------------
