@@ -87,7 +87,7 @@ class ServerFactory:
                  cf: FakeCloudflare | None = None, legacy_auth: bool = False,
                  data_dir: Path | None = None, port: int | None = None,
                  pass_listen: bool = True, pass_data_dir: bool = True,
-                 wait: bool = True) -> LiveroomServer:
+                 wait: bool = True, wrapper: list[str] | None = None) -> LiveroomServer:
         n = len(self.servers)
         full_env = {}
         if cf is not None:
@@ -96,7 +96,7 @@ class ServerFactory:
         srv = LiveroomServer(args=list(args), env=full_env,
                              data_dir=data_dir or self.tmp_path / f"data{n}",
                              log_path=self.tmp_path / f"liveroom{n}.log", port=port,
-                             pass_listen=pass_listen, pass_data_dir=pass_data_dir)
+                             pass_listen=pass_listen, pass_data_dir=pass_data_dir, wrapper=wrapper)
         self.servers.append(srv)
         return srv.start(wait=wait)
 

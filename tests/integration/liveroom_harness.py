@@ -297,7 +297,8 @@ class FakeCloudflare:
     """Cloudflare Stream live-input API on 127.0.0.1:<port>, answering with the fixtures.
 
     Switches (set them from tests):
-      create_failure: None | "429" | "403" | "403-permission" | "500" | "html" | "hang"
+      create_failure: None | "429" | "403" | "403-permission" | "500" | "html" | "hang" | "deep"
+                      ("deep": a 200 whose result nests 200,000 arrays deep)
       delete_failure: None | "500" | "403"
       retry_after:    value of the retry-after header on 429 replies
     """
@@ -529,6 +530,11 @@ class FakeCloudflare:
             if f == "hang":  # a reply that never comes (until the test ends)
                 self.release.wait(120)
                 return self._json(504, b'{"success": false, "errors": [], "messages": [], "result": null}')
+            if f == "deep":
+                depth = 200_000
+                return 200, {"Content-Type": "application/json"}, \
+                    b'{"success": true, "errors": [], "messages": [], "result": ' + \
+                    b"[" * depth + b"]" * depth + b"}"
             if f == "html":
                 return 502, {"Content-Type": "text/html"}, \
                     b"<html><body><h1>502 Bad Gateway</h1>cloudflare</body></html>"
@@ -596,8 +602,9 @@ class ServerStartError(AssertionError):
 class LiveroomServer:
     def __init__(self, *, args: list[str], env: dict[str, str], data_dir: Path, log_path: Path,
                  port: int | None = None, pass_listen: bool = True, pass_data_dir: bool = True,
-                 binary: Path | None = None):
+                 binary: Path | None = None, wrapper: list[str] | None = None):
         self.binary = binary or ACTIVE_BIN
+        self.wrapper = list(wrapper or [])  # e.g. ["prlimit", "--nofile=256:256", "--"]
         self.extra_args = list(args)
         self.env = child_env(env)
         self.data_dir = data_dir
@@ -614,7 +621,7 @@ class LiveroomServer:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [str(self.binary), "serve"]
+        cmd = [*self.wrapper, str(self.binary), "serve"]
         if self.pass_listen:
             cmd += ["--listen", f"127.0.0.1:{self.port}"]
         if self.pass_data_dir:
