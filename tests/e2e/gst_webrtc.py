@@ -277,17 +277,21 @@ class Peer:
             self.webrtc.set_property("latency", latency_ms)
             self.pipeline.add(self.webrtc)
         self.pipeline.set_name(name)
-        if LOCAL_IPS:
-            self.ice = self.webrtc.get_property("ice-agent")
-            # With webrtcbin 1.22 the wrapper holds the agent's only reference (__grefcount__ 1
-            # while webrtcbin still uses it; the agent seems to stay floating until PyGObject
-            # sinks it): without one more reference the agent is freed under webrtcbin when the
-            # wrapper goes (seen: GLib criticals, then webrtcbin working on a freed agent).
-            if self.ice.__grefcount__ < 2:
-                self.ice._ref()
-            for ip in LOCAL_IPS:
-                if not self.ice.emit("add-local-ip-address", ip):
-                    raise Failure(f"{name}: webrtcbin's ICE agent refused local address {ip}")
+        self.ice = self.webrtc.get_property("ice-agent")
+        # With webrtcbin 1.22 the wrapper holds the agent's only reference (__grefcount__ 1 while
+        # webrtcbin still uses it; the agent seems to stay floating until PyGObject sinks it):
+        # without one more reference the agent is freed under webrtcbin when the wrapper goes
+        # (seen: GLib criticals, then webrtcbin working on a freed agent).
+        if self.ice.__grefcount__ < 2:
+            self.ice._ref()
+        # libnice looks for a UPnP router to map its ports: SSDP M-SEARCH multicasts to
+        # 239.255.255.250:1900 from every address it gathers on, i.e. onto the LAN outside a
+        # namespace. A test client has no business there.
+        if self.ice.find_property("agent") is not None:
+            self.ice.get_property("agent").set_property("upnp", False)
+        for ip in LOCAL_IPS:
+            if not self.ice.emit("add-local-ip-address", ip):
+                raise Failure(f"{name}: webrtcbin's ICE agent refused local address {ip}")
         self.webrtc.connect("on-ice-candidate", self._on_ice_candidate)
         self.webrtc.connect("notify::ice-gathering-state", self._on_gathering)
         self.webrtc.connect("pad-added", self._on_webrtc_pad)
