@@ -135,15 +135,16 @@ indent() { sed 's/^/    /'; }
 # ---------------------------------------------------------------------------------------
 # servers
 
-# start_liveroom STORE DATA_DIR [extra serve args]: sets lr_pid lr_port lr_log.
+# start_liveroom STORE DATA_DIR [extra serve args]: sets lr_pid lr_port lr_log. (Rooms go to the
+# Cloudflare stand-in, so no media server runs; --webrtc-ip keeps one on loopback if it ever does.)
 start_liveroom() {
   local store=$1 data=$2
   shift 2
   lr_port=$(free_port)
   lr_log=$BENCH_TMP/liveroom-$store-$lr_port.log
   CLOUDFLARE_ACCOUNT_ID=bench CLOUDFLARE_API_TOKEN=bench CLOUDFLARE_API_BASE="http://127.0.0.1:$CF_PORT" \
-    "$bin" serve --listen "127.0.0.1:$lr_port" --data-dir "$data" --store "$store" --log-level warn "$@" \
-    >"$lr_log" 2>&1 &
+    "$bin" serve --listen "127.0.0.1:$lr_port" --data-dir "$data" --store "$store" --log-level warn \
+    --webrtc-ip 127.0.0.1 "$@" >"$lr_log" 2>&1 &
   lr_pid=$!
   pids+=("$lr_pid")
   wait_http "http://127.0.0.1:$lr_port/healthz" "$lr_pid" "$lr_log" || die "liveroom ($store) did not start"

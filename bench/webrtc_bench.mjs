@@ -10,7 +10,12 @@
 //    Reference: a Chromium sender to a Chromium receiver (libwebrtc's own feedback) over
 //    loopback in the same page. Target: >= 1.5 Mbps within 10 s.
 //
-//   node bench/webrtc_bench.mjs          (after scripts/build and scripts/setup --test)
+//   scripts/netns-run node bench/webrtc_bench.mjs     (after scripts/build and scripts/setup --test)
+//
+// Like the end-to-end tests it runs in a network namespace whose only interface is lo, with
+// liveroom advertising 127.0.0.1 only (--webrtc-ip, the harness's default): Chromium gathers
+// candidates on every interface it sees, and outside the namespace it would send the benchmark's
+// media from and to the machine's network addresses. It refuses to start anywhere else.
 //
 // Prints a report and saves it to bench/results/webrtc-<UTC date>.txt and webrtc-latest.txt.
 import fs from 'node:fs';
@@ -19,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 import { availableOutgoingBitrate, launchBrowser, newPage, videoState, waitFor } from '../tests/e2e/lib/browser.mjs';
 import { Api } from '../tests/e2e/lib/api.mjs';
+import { assertLoopbackOnlyNetwork } from '../tests/e2e/lib/network.mjs';
 import { startLiveroom } from '../tests/e2e/lib/server.mjs';
 
 const JOINS = Number(process.env.BENCH_JOINS || 20);
@@ -141,13 +147,15 @@ async function main() {
     lines.push(s);
     console.log(s);
   };
+  assertLoopbackOnlyNetwork('the webrtc benchmark');
   const server = await startLiveroom();
   const browser = await launchBrowser();
   try {
     const api = new Api(server.url);
     const chromium = browser.version();
     say(`webrtc benchmark ${new Date().toISOString()} — Chromium ${chromium}, ${JOINS} joins, ramp ${RAMP_SECONDS} s`);
-    say(`machine: ${(await import('node:os')).cpus().length} cores, loopback; liveroom ${server.url}`);
+    say(`machine: ${(await import('node:os')).cpus().length} cores, loopback only (network namespace ` +
+      `${process.env.LIVEROOM_NETNS || 'with lo only'}); liveroom ${server.url}, ${server.args.join(' ')}`);
     say();
 
     // Broadcaster: the studio page going live (publishes the fake camera over WHIP).
