@@ -206,7 +206,7 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = false;  // the rest of the stream cannot be trusted
     head_request_ = false;
     // Whatever was parsed (a body over the limit: all the headers), for CORS.
-    Request partial = parser_ && parser_->is_header_done() ? partialRequest(*parser_) : Request{};
+    Request partial = parser_ ? partialRequest(*parser_) : Request{};
     write(shared_->ownResponse(rejection.status, rejection.code, rejection.message, partial));
   }
 
