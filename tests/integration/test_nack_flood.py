@@ -109,7 +109,8 @@ def test_nack_flood_is_bounded_and_other_viewers_keep_their_frame_rate(server, t
     cpu_flood = (cpu[2] - cpu[1]) / fs
     fps_before, fps_during = h["baseline"]["fps"], h["flood"]["fps"]
     report = "\n".join([
-        f"NACK flood against {LIVEROOM_BIN} (aiortc peers, loopback, {os.cpu_count()} cores)",
+        f"NACK flood against {LIVEROOM_BIN} (tests/integration/test_nack_flood.py: aiortc publisher, "
+        f"honest viewer and flooder on loopback, {os.cpu_count()} cores; {NACK_RATE:.0f} NACKs/s for {FLOOD_S:.0f} s)",
         f"flood: {f['nacks_sent']} NACKs of {f['nack_bytes']} bytes in {fs:.1f} s, each naming "
         f"{f['named_per_nack']:.0f} sequence numbers ({f['unique_per_nack']:.0f} distinct: the last second of video)",
         f"extra RTP datagrams to the flooder per NACK: {per_nack:.1f}",
