@@ -1,6 +1,8 @@
 // Ethereum JSON-RPC client (see json_rpc.hpp).
 #include "eth/json_rpc.hpp"
 
+#include "common/json.hpp"
+
 #include <charconv>
 
 namespace liveroom::eth {
@@ -37,15 +39,6 @@ LogEntry parseLog(const nlohmann::json& j) {
   return log;
 }
 
-uint64_t quantityOf(const nlohmann::json& j, const char* what) {
-  if (!j.is_string()) throw RpcUnavailable(std::string("the node's ") + what + " is not a quantity");
-  try {
-    return parseQuantity(j.get_ref<const std::string&>());
-  } catch (const std::invalid_argument&) {
-    throw RpcUnavailable(std::string("the node's ") + what + " is not a quantity");
-  }
-}
-
 }  // namespace
 
 uint64_t parseQuantity(std::string_view text) {
@@ -66,6 +59,72 @@ std::string toQuantity(uint64_t value) {
   return std::string(buf, end);
 }
 
+uint64_t parseQuantityResult(const nlohmann::json& result, std::string_view what) {
+  if (!result.is_string()) throw RpcUnavailable("the node's " + std::string(what) + " is not a quantity");
+  try {
+    return parseQuantity(result.get_ref<const std::string&>());
+  } catch (const std::invalid_argument&) {
+    throw RpcUnavailable("the node's " + std::string(what) + " is not a quantity");
+  }
+}
+
+nlohmann::json parseReply(std::string_view method, int http_status, std::string_view body_text) {
+  const std::string name(method);
+  JsonParse parsed = parseJsonBounded(body_text, kMaxJsonDepth);
+  nlohmann::json body = parsed.value ? std::move(*parsed.value) : nlohmann::json();
+  if (!body.is_object()) {
+    throw RpcUnavailable("the Ethereum node answered " + name + " with HTTP " + std::to_string(http_status) +
+                         " and no JSON-RPC reply");
+  }
+  if (auto error = body.find("error"); error != body.end() && error->is_object()) {
+    int64_t code = 0;
+    if (auto c = error->find("code"); c != error->end() && c->is_number_integer()) code = c->get<int64_t>();
+    std::string message = "error";
+    if (auto m = error->find("message"); m != error->end() && m->is_string()) message = m->get<std::string>();
+    throw RpcError(code, std::move(message), revertData(*error));
+  }
+  if (http_status != 200) {
+    throw RpcUnavailable("the Ethereum node answered " + name + " with HTTP " + std::to_string(http_status));
+  }
+  auto result = body.find("result");
+  if (result == body.end()) throw RpcUnavailable("the Ethereum node's reply to " + name + " has no result");
+  return std::move(*result);
+}
+
+std::optional<Receipt> parseReceipt(const nlohmann::json& r) {
+  if (r.is_null()) return std::nullopt;
+  if (!r.is_object()) throw RpcUnavailable("the node's receipt is not an object");
+  try {
+    Receipt receipt;
+    receipt.success = parseQuantityResult(r.at("status"), "receipt status") == 1;
+    receipt.block_number = parseQuantityResult(r.at("blockNumber"), "receipt block");
+    receipt.gas_used = parseQuantityResult(r.at("gasUsed"), "gas used");
+    if (auto c = r.find("contractAddress"); c != r.end() && c->is_string())
+      receipt.contract_address = c->get<std::string>();
+    if (auto logs = r.find("logs"); logs != r.end() && logs->is_array()) {
+      for (const auto& l : *logs) receipt.logs.push_back(parseLog(l));
+    }
+    return receipt;
+  } catch (const nlohmann::json::exception&) {
+    throw RpcUnavailable("the node's receipt is malformed");
+  } catch (const std::invalid_argument&) {
+    throw RpcUnavailable("the node's receipt is malformed");
+  }
+}
+
+std::vector<LogEntry> parseLogs(const nlohmann::json& result) {
+  if (!result.is_array()) throw RpcUnavailable("the node's logs are not a list");
+  std::vector<LogEntry> out;
+  try {
+    for (const auto& l : result) out.push_back(parseLog(l));
+  } catch (const nlohmann::json::exception&) {
+    throw RpcUnavailable("the node's logs are malformed");
+  } catch (const std::invalid_argument&) {
+    throw RpcUnavailable("the node's logs are malformed");
+  }
+  return out;
+}
+
 JsonRpcClient::JsonRpcClient(std::string url, std::shared_ptr<http::HttpClient> http, std::chrono::milliseconds timeout)
     : url_(std::move(url)), http_(std::move(http)), timeout_(timeout) {}
 
@@ -84,50 +143,33 @@ nlohmann::json JsonRpcClient::call(const std::string& method, nlohmann::json par
   } catch (const http::TransportError& e) {
     throw RpcUnavailable(std::string("the Ethereum node did not answer ") + method + ": " + e.what());
   }
-  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    throw RpcUnavailable("the Ethereum node answered " + method + " with HTTP " + std::to_string(response.status) +
-                         " and no JSON-RPC reply");
-  }
-  if (auto error = body.find("error"); error != body.end() && error->is_object()) {
-    int64_t code = 0;
-    if (auto c = error->find("code"); c != error->end() && c->is_number_integer()) code = c->get<int64_t>();
-    std::string message = "error";
-    if (auto m = error->find("message"); m != error->end() && m->is_string()) message = m->get<std::string>();
-    throw RpcError(code, std::move(message), revertData(*error));
-  }
-  if (response.status != 200) {
-    throw RpcUnavailable("the Ethereum node answered " + method + " with HTTP " + std::to_string(response.status));
-  }
-  auto result = body.find("result");
-  if (result == body.end()) throw RpcUnavailable("the Ethereum node's reply to " + method + " has no result");
-  return std::move(*result);
+  return parseReply(method, response.status, response.body);
 }
 
-uint64_t JsonRpcClient::chainId() { return quantityOf(call("eth_chainId"), "chain id"); }
+uint64_t JsonRpcClient::chainId() { return parseQuantityResult(call("eth_chainId"), "chain id"); }
 
-uint64_t JsonRpcClient::blockNumber() { return quantityOf(call("eth_blockNumber"), "block number"); }
+uint64_t JsonRpcClient::blockNumber() { return parseQuantityResult(call("eth_blockNumber"), "block number"); }
 
 uint64_t JsonRpcClient::transactionCount(const std::string& address, const std::string& block) {
-  return quantityOf(call("eth_getTransactionCount", {address, block}), "nonce");
+  return parseQuantityResult(call("eth_getTransactionCount", {address, block}), "nonce");
 }
 
 FeeSuggestion JsonRpcClient::suggestFees() {
   FeeSuggestion fees;
-  fees.max_priority_fee_per_gas = quantityOf(call("eth_maxPriorityFeePerGas"), "priority fee");
+  fees.max_priority_fee_per_gas = parseQuantityResult(call("eth_maxPriorityFeePerGas"), "priority fee");
   // The next block's base fee is the last entry of baseFeePerGas.
   const nlohmann::json history = call("eth_feeHistory", {"0x1", "latest", nlohmann::json::array()});
   const auto base = history.find("baseFeePerGas");
   if (base == history.end() || !base->is_array() || base->empty()) {
     throw RpcUnavailable("the node's fee history has no base fee");
   }
-  const uint64_t base_fee = quantityOf(base->back(), "base fee");
+  const uint64_t base_fee = parseQuantityResult(base->back(), "base fee");
   fees.max_fee_per_gas = 2 * base_fee + fees.max_priority_fee_per_gas;
   return fees;
 }
 
 uint64_t JsonRpcClient::estimateGas(const nlohmann::json& call_object) {
-  return quantityOf(call("eth_estimateGas", {call_object}), "gas estimate");
+  return parseQuantityResult(call("eth_estimateGas", {call_object}), "gas estimate");
 }
 
 std::string JsonRpcClient::sendRawTransaction(const std::string& raw_hex) {
@@ -137,25 +179,7 @@ std::string JsonRpcClient::sendRawTransaction(const std::string& raw_hex) {
 }
 
 std::optional<Receipt> JsonRpcClient::transactionReceipt(const std::string& hash) {
-  const nlohmann::json r = call("eth_getTransactionReceipt", {hash});
-  if (r.is_null()) return std::nullopt;
-  if (!r.is_object()) throw RpcUnavailable("the node's receipt is not an object");
-  try {
-    Receipt receipt;
-    receipt.success = quantityOf(r.at("status"), "receipt status") == 1;
-    receipt.block_number = quantityOf(r.at("blockNumber"), "receipt block");
-    receipt.gas_used = quantityOf(r.at("gasUsed"), "gas used");
-    if (auto c = r.find("contractAddress"); c != r.end() && c->is_string())
-      receipt.contract_address = c->get<std::string>();
-    if (auto logs = r.find("logs"); logs != r.end() && logs->is_array()) {
-      for (const auto& l : *logs) receipt.logs.push_back(parseLog(l));
-    }
-    return receipt;
-  } catch (const nlohmann::json::exception&) {
-    throw RpcUnavailable("the node's receipt is malformed");
-  } catch (const std::invalid_argument&) {
-    throw RpcUnavailable("the node's receipt is malformed");
-  }
+  return parseReceipt(call("eth_getTransactionReceipt", {hash}));
 }
 
 std::string JsonRpcClient::ethCall(const nlohmann::json& call_object, const std::string& block) {
@@ -169,17 +193,7 @@ std::vector<LogEntry> JsonRpcClient::logs(const std::string& address, uint64_t f
   nlohmann::json filter = {
       {"address", address}, {"fromBlock", toQuantity(from_block)}, {"toBlock", toQuantity(to_block)}};
   if (!topic0_any.empty()) filter["topics"] = nlohmann::json::array({topic0_any});
-  const nlohmann::json result = call("eth_getLogs", {filter});
-  if (!result.is_array()) throw RpcUnavailable("the node's logs are not a list");
-  std::vector<LogEntry> out;
-  try {
-    for (const auto& l : result) out.push_back(parseLog(l));
-  } catch (const nlohmann::json::exception&) {
-    throw RpcUnavailable("the node's logs are malformed");
-  } catch (const std::invalid_argument&) {
-    throw RpcUnavailable("the node's logs are malformed");
-  }
-  return out;
+  return parseLogs(call("eth_getLogs", {filter}));
 }
 
 }  // namespace liveroom::eth

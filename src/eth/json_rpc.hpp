@@ -67,6 +67,18 @@ struct FeeSuggestion {
   uint64_t max_fee_per_gas = 0;  // 2 x latest base fee + priority fee
 };
 
+// The pure parts of JsonRpcClient, over what a node sent (tested and fuzzed on their own).
+// Each throws RpcError (the node's JSON-RPC error object) or RpcUnavailable, nothing else.
+//
+// The `result` of the reply to `method` (named in messages), given the HTTP status and body.
+nlohmann::json parseReply(std::string_view method, int http_status, std::string_view body);
+// eth_getTransactionReceipt's result: nullopt for null (not mined yet).
+std::optional<Receipt> parseReceipt(const nlohmann::json& result);
+// eth_getLogs' result.
+std::vector<LogEntry> parseLogs(const nlohmann::json& result);
+// A quantity result ("0x1a"); `what` names it in the message.
+uint64_t parseQuantityResult(const nlohmann::json& result, std::string_view what);
+
 class JsonRpcClient {
  public:
   JsonRpcClient(std::string url, std::shared_ptr<http::HttpClient> http,
