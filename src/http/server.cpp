@@ -20,6 +20,8 @@
 #include <boost/optional.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/event_loop.hpp"
+
 namespace liveroom::http {
 
 namespace beast = boost::beast;
@@ -496,19 +498,7 @@ void Server::start() {
   listener_->accept();
   for (auto& ioc : iocs_) {
     work_.push_back(net::make_work_guard(*ioc));
-    threads_.emplace_back([&ioc = *ioc] {
-      // A handler that escapes here would end the thread and every connection on it: log, go on.
-      for (;;) {
-        try {
-          ioc.run();
-          return;
-        } catch (const std::exception& e) {
-          spdlog::error("http: unexpected error on a server thread: {}", e.what());
-        } catch (...) {
-          spdlog::error("http: unexpected error on a server thread");
-        }
-      }
-    });
+    threads_.emplace_back([&ioc = *ioc] { runLoopSurvivingErrors(ioc, "http server thread"); });
   }
 }
 

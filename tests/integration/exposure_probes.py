@@ -58,16 +58,17 @@ class CpuWindow:
         return (cpu_seconds(self.pid) - self.cpu0) / max(1e-3, time.monotonic() - self.t0)
 
 
-def status_of(host: str, port: int, path: str = "/healthz", timeout: float = 2.0,
-              source: str = "127.0.0.1") -> int | str:
-    """HTTP status of a GET from `source`, or a word saying why there was none."""
+def exchange_status(port: int, request: bytes, timeout: float, source: str = "127.0.0.1",
+                    host: str = "127.0.0.1") -> int | str:
+    """Sends `request` on a fresh connection from `source`: the reply's status code, or a word
+    saying why there was none."""
     try:
         s = socket.create_connection((host, port), timeout=timeout, source_address=(source, 0))
     except OSError as e:
         return f"connect failed ({e.__class__.__name__})"
     try:
         s.settimeout(timeout)
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        s.sendall(request)
         data = b""
         while b"\r\n" not in data:
             chunk = s.recv(4096)
@@ -82,6 +83,13 @@ def status_of(host: str, port: int, path: str = "/healthz", timeout: float = 2.0
         return f"error ({e.__class__.__name__})"
     finally:
         s.close()
+
+
+def status_of(host: str, port: int, path: str = "/healthz", timeout: float = 2.0,
+              source: str = "127.0.0.1") -> int | str:
+    """HTTP status of a GET from `source`, or a word saying why there was none."""
+    return exchange_status(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
+                           timeout, source, host)
 
 
 # --------------------------------------------------------------------------------------
@@ -254,22 +262,5 @@ def offer_flood(port: int, pid: int, play_path: str, offer: bytes, count: int = 
 
 
 def post_sdp(port: int, path: str, offer: bytes, source: str = "127.0.0.1") -> int | str:
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
-    except OSError as e:
-        return f"connect failed ({e.__class__.__name__})"
-    try:
-        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\n"
-                  f"Content-Length: {len(offer)}\r\nConnection: close\r\n\r\n".encode() + offer)
-        data = b""
-        while b"\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
-        return int(m.group(1)) if m else "no reply"
-    except OSError as e:
-        return f"error ({e.__class__.__name__})"
-    finally:
-        s.close()
+    return exchange_status(port, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\n"
+                           f"Content-Length: {len(offer)}\r\nConnection: close\r\n\r\n".encode() + offer, 10, source)

@@ -12,6 +12,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/event_loop.hpp"
+
 #include "media/sdp/negotiation.hpp"
 #include "media/sdp/session_description.hpp"
 #include "media/sdp/trickle_fragment.hpp"
@@ -139,18 +141,8 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
   }
   scheduleTimer();
   thread_ = std::thread([this] {
-    // The last line of defence: sessions catch their own failures, but nothing that escapes a
-    // handler may end the thread, and every room with it.
-    for (;;) {
-      try {
-        ioc_.run();
-        break;
-      } catch (const std::exception& e) {
-        spdlog::error("media: unexpected error on the media thread: {}", e.what());
-      } catch (...) {
-        spdlog::error("media: unexpected error on the media thread");
-      }
-    }
+    // The last line of defence: sessions catch their own failures.
+    runLoopSurvivingErrors(ioc_, "media thread");
     stopped_ = true;
   });
 }

@@ -577,6 +577,24 @@ class MediaServerTest : public ::testing::Test {
 
   MediaServer::Stats stats() { return server_->stats(); }
 
+  template <typename Lost>
+  void loseVideo(Lost& out, size_t count) {
+    ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", out.pub));
+    ASSERT_NO_FATAL_FAILURE(connectViewer("in1", out.view));
+    ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+    out.video_ssrc = out.view.info.video->ssrc;
+    out.view.peer->drop_rtp = [&out](const Bytes& srtp) {
+      if (ssrcOf(srtp) != out.video_ssrc) return false;
+      out.seqs.push_back(seqOf(srtp));
+      out.packet_bytes = srtp.size();
+      return true;
+    };
+    MediaSender sender(96, 111, 8);
+    ASSERT_NO_FATAL_FAILURE(sendMedia(*out.pub.peer, sender, static_cast<int>(count), 0));
+    ASSERT_TRUE(out.view.peer->waitUntil([&] { return out.seqs.size() == count; }));
+    out.view.peer->drop_rtp = nullptr;
+  }
+
   RecordingListener listener_;
   std::unique_ptr<MediaServer> server_;
   std::map<std::string, size_t> live_events_;
@@ -1146,25 +1164,22 @@ Bytes repeatedNack(uint32_t media_ssrc, const std::vector<uint16_t>& seqs, int c
   return out;
 }
 
-TEST_F(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
+// A publisher and a viewer of "in1"; `count` video packets sent, every one lost on the way to
+// the viewer (a resend of a packet it has would fail its SRTP replay check and prove nothing).
+struct LostVideo {
   Client pub;
-  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
-  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
-  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
-  const uint32_t video_ssrc = view.info.video->ssrc;
-  // The network loses every video packet (a resend of one the viewer has would fail its SRTP
-  // replay check and prove nothing).
-  std::vector<uint16_t> all;
-  view.peer->drop_rtp = [&](const Bytes& srtp) {
-    if (ssrcOf(srtp) != video_ssrc) return false;
-    all.push_back(seqOf(srtp));
-    return true;
-  };
-  MediaSender sender(96, 111, 8);
-  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 40, 0));
-  ASSERT_TRUE(view.peer->waitUntil([&] { return all.size() == 40; }));
-  view.peer->drop_rtp = nullptr;
+  uint32_t video_ssrc = 0;
+  std::vector<uint16_t> seqs;  // as the viewer would have seen them
+  size_t packet_bytes = 0;     // SRTP size of one
+};
+
+TEST_F(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
+  LostVideo lost;
+  ASSERT_NO_FATAL_FAILURE(loseVideo(lost, 40));
+  Client& view = lost.view;
+  const uint32_t video_ssrc = lost.video_ssrc;
+  const std::vector<uint16_t>& all = lost.seqs;
 
   // The whole buffer, asked 10 times over in one datagram (the probe's amplification): each
   // packet comes back once, not 10 times.
@@ -1187,24 +1202,12 @@ TEST_F(MediaServerTest, RetransmissionsStayWithinTheViewersBudget) {
   MediaServerOptions options;
   options.viewer_retransmit_bps = 16'000;  // 2 kB/s, bursts of 1 kB
   startServer(options);
-  Client pub;
-  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
-  Client view;
-  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
-  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
-  const uint32_t video_ssrc = view.info.video->ssrc;
-  std::vector<uint16_t> all;
-  size_t packet_bytes = 0;
-  view.peer->drop_rtp = [&](const Bytes& srtp) {
-    if (ssrcOf(srtp) != video_ssrc) return false;
-    all.push_back(seqOf(srtp));
-    packet_bytes = srtp.size();
-    return true;
-  };
-  MediaSender sender(96, 111, 8);
-  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 40, 0));
-  ASSERT_TRUE(view.peer->waitUntil([&] { return all.size() == 40; }));
-  view.peer->drop_rtp = nullptr;
+  LostVideo lost;
+  ASSERT_NO_FATAL_FAILURE(loseVideo(lost, 40));
+  Client& view = lost.view;
+  const uint32_t video_ssrc = lost.video_ssrc;
+  const std::vector<uint16_t>& all = lost.seqs;
+  const size_t packet_bytes = lost.packet_bytes;
   ASSERT_TRUE(view.peer->sendRtcp(repeatedNack(video_ssrc, all, 1)));
   const auto barrier = view.peer->check(view.info.remote.ice_pwd, false);
   ASSERT_TRUE(barrier);
