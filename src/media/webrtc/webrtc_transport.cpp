@@ -149,11 +149,12 @@ bool WebRtcTransport::sendRtcp(uint8_t* buf, size_t len, size_t capacity) {
 
 void WebRtcTransport::tick(Clock::time_point now) {
   if (state_ == State::Closed) return;
-  // IceServer only watches consent once a check succeeded; a peer that never gets that far
-  // would otherwise hold its ufrag and DTLS context forever.
-  if (state_ == State::New && now - created_ >= connect_timeout_) {
-    closeWithReason("ICE connectivity checks did not succeed within " + std::to_string(connect_timeout_.count()) +
-                        " ms",
+  // IceServer only watches consent once a check succeeded, and a peer that keeps consent alive
+  // with STUN checks but never finishes DTLS would hold its session as long as it likes: both
+  // must be done (SRTP keyed) within the connect timeout.
+  if (state_ != State::Connected && now - created_ >= connect_timeout_) {
+    closeWithReason(std::string(state_ == State::New ? "ICE connectivity checks" : "the DTLS handshake") +
+                        " did not complete within " + std::to_string(connect_timeout_.count()) + " ms",
                     true);
   }
   if (state_ != State::Closed) ice_.checkConsent(now);

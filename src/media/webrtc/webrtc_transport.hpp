@@ -62,8 +62,8 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
 
   static constexpr size_t kLocalUfragLength = 8;  // RFC 8839: at least 4 ice-chars
   static constexpr size_t kLocalPwdLength = 32;   // RFC 8839: at least 22 ice-chars (128 bits)
-  // A peer that never completes an ICE check within this long after creation is given up on
-  // (setConnectTimeout changes it): an offer nobody follows up holds its state this long at most.
+  // A peer that has not completed ICE and DTLS (SRTP keyed) this long after creation is given up
+  // on (setConnectTimeout changes it): an offer nobody follows up holds its state this long at most.
   static constexpr std::chrono::seconds kIceConnectTimeout{10};
 
   // Registers with `mux` under the freshly generated local ufrag. Throws std::invalid_argument

@@ -392,9 +392,24 @@ TEST_F(WebRtcTransportTest, ConsentExpiryClosesOnce) {
 }
 
 TEST_F(WebRtcTransportTest, NeverConnectingPeerTimesOut) {
-  transport_->tick(now_ + std::chrono::seconds(31));
+  transport_->tick(now_ + std::chrono::seconds(9));
+  EXPECT_EQ(listener_.closed, 0);
+  transport_->tick(now_ + WebRtcTransport::kIceConnectTimeout);
   EXPECT_EQ(listener_.closed, 1);
   EXPECT_EQ(transport_->state(), WebRtcTransport::State::Closed);
+  EXPECT_NE(listener_.closeReason.find("ICE"), std::string::npos) << listener_.closeReason;
+}
+
+TEST_F(WebRtcTransportTest, APeerThatPassesIceButNeverFinishesDtlsTimesOutToo) {
+  // STUN checks keep consent fresh, but without DTLS the session would live as long as they come.
+  ASSERT_NO_FATAL_FAILURE(connectIce());
+  transport_->setConnectTimeout(std::chrono::seconds(5));
+  transport_->tick(now_ + std::chrono::seconds(4));
+  EXPECT_EQ(listener_.closed, 0);
+  EXPECT_EQ(transport_->state(), WebRtcTransport::State::Connecting);
+  transport_->tick(now_ + std::chrono::seconds(5));
+  EXPECT_EQ(listener_.closed, 1);
+  EXPECT_NE(listener_.closeReason.find("DTLS"), std::string::npos) << listener_.closeReason;
 }
 
 TEST_F(WebRtcTransportTest, CloseSendsCloseNotifyAndIsNotReported) {
