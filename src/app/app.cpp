@@ -164,8 +164,9 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   serve
-      .add_option("--ice-timeout-ms", c.ice_timeout_ms,
-                  "a WHIP/WHEP session whose peer has not connected (ICE and DTLS) this long after its offer is dropped")
+      .add_option(
+          "--ice-timeout-ms", c.ice_timeout_ms,
+          "a WHIP/WHEP session whose peer has not connected (ICE and DTLS) this long after its offer is dropped")
       ->envname("LIVEROOM_ICE_TIMEOUT_MS")
       ->check(CLI::Range(1000, 600'000))
       ->capture_default_str();

@@ -70,8 +70,8 @@ ConnectionLimits connectionLimits(int max_connections, int max_connections_per_i
     const uint64_t available = fd_limit > kReservedDescriptors * 2 ? fd_limit - kReservedDescriptors : fd_limit / 2;
     limits.total = static_cast<size_t>(std::max<uint64_t>(16, std::min(kDefaultCap, available)));
   }
-  limits.per_address = max_connections_per_ip > 0 ? static_cast<size_t>(max_connections_per_ip)
-                                                  : std::max<size_t>(16, limits.total / 8);
+  limits.per_address =
+      max_connections_per_ip > 0 ? static_cast<size_t>(max_connections_per_ip) : std::max<size_t>(16, limits.total / 8);
   limits.per_address = std::min(limits.per_address, limits.total);
   return limits;
 }

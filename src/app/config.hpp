@@ -33,15 +33,15 @@ struct ServeConfig {
   std::optional<CloudflareConfig> cloudflare;
   ChainConfig chain;  // --store contract
   // What strangers can make the server hold ("Running it on a network" in the README).
-  int max_connections = 0;             // 0: from the file-descriptor limit
-  int max_connections_per_ip = 0;      // 0: an eighth of max_connections (at least 16)
-  int request_timeout_s = 30;          // to send a whole request; idle keep-alive
-  int max_sessions = 4000;             // WHIP + WHEP sessions
-  int max_sessions_per_room = 0;       // 0: only max_sessions
+  int max_connections = 0;         // 0: from the file-descriptor limit
+  int max_connections_per_ip = 0;  // 0: an eighth of max_connections (at least 16)
+  int request_timeout_s = 30;      // to send a whole request; idle keep-alive
+  int max_sessions = 4000;         // WHIP + WHEP sessions
+  int max_sessions_per_room = 0;   // 0: only max_sessions
   int max_sessions_per_ip = 100;
-  double offers_per_second = 5;        // WHIP/WHEP POSTs per client address
-  int ice_timeout_ms = 10000;          // sessions that never connect
-  int viewer_retransmit_kbps = 2000;   // NACK answers per viewer
+  double offers_per_second = 5;       // WHIP/WHEP POSTs per client address
+  int ice_timeout_ms = 10000;         // sessions that never connect
+  int viewer_retransmit_kbps = 2000;  // NACK answers per viewer
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

@@ -62,8 +62,8 @@ class Responder {
 
   Responder() = default;
   template <typename F>
-    requires(!std::same_as<std::remove_cvref_t<F>, Responder> && std::invocable<F&, Response>)
-  Responder(F send)  // NOLINT: implicit, so a lambda can be passed where a Responder is taken
+  requires(!std::same_as<std::remove_cvref_t<F>, Responder> && std::invocable<F&, Response>)
+      Responder(F send)  // NOLINT: implicit, so a lambda can be passed where a Responder is taken
       : state_(std::make_shared<State>(Send(std::move(send)), nullptr)) {}
   // `unanswered` builds the reply sent when no copy was ever called (default: a plain 500).
   Responder(Send send, std::function<Response()> unanswered)

@@ -190,9 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
           net::dispatch(self->stream_.get_executor(),
                         [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
         },
-        [self] {
-          return self->shared_->ownResponse(500, "internal_error", "internal error", self->unanswered_head_);
-        });
+        [self] { return self->shared_->ownResponse(500, "internal_error", "internal error", self->unanswered_head_); });
     try {
       shared_->handler(std::move(req), respond);
     } catch (const std::exception& e) {
@@ -424,11 +422,11 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
         std::lock_guard lock(shared_->mutex);
         return shared_->options.max_connections > 0 && shared_->connections >= shared_->options.max_connections;
       }();
-      Response res = shared_->ownResponse(
-          503, "too_many_connections",
-          total ? "the server has too many open connections; try again shortly"
-                : "too many open connections from your address; close some and try again",
-          Request{});
+      Response res =
+          shared_->ownResponse(503, "too_many_connections",
+                               total ? "the server has too many open connections; try again shortly"
+                                     : "too many open connections from your address; close some and try again",
+                               Request{});
       std::make_shared<Refusal>(std::move(socket), shared_, std::move(res))->run();
       return;
     }
@@ -452,8 +450,8 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
         std::lock_guard lock(shared_->mutex);
         open = shared_->connections;
       }
-      spdlog::warn("http: cannot accept connections: {} ({} open); retrying every {} ms until it clears",
-                   ec.message(), open, shared_->options.accept_pause.count());
+      spdlog::warn("http: cannot accept connections: {} ({} open); retrying every {} ms until it clears", ec.message(),
+                   open, shared_->options.accept_pause.count());
       if (!isResourceExhaustion(ec)) spdlog::debug("http: accept error {}", ec.value());
     }
     pause_timer_.expires_after(shared_->options.accept_pause);

@@ -64,9 +64,9 @@ class Server {
   uint16_t port() const { return bound_port_; }
 
   struct Stats {
-    size_t connections = 0;        // open now
-    uint64_t refused = 0;          // over a connection limit, since start
-    uint64_t accept_pauses = 0;    // times accepting paused on EMFILE and the like
+    size_t connections = 0;      // open now
+    uint64_t refused = 0;        // over a connection limit, since start
+    uint64_t accept_pauses = 0;  // times accepting paused on EMFILE and the like
   };
   Stats stats() const;
 

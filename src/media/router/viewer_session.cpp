@@ -155,7 +155,7 @@ void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
         for (const rtcp::ReportBlock& block : sr->reportBlocks()) takeRoundTrip(block);
       }
     } else if (p->packet_type == rtcp::type::kPayloadFeedback &&
-        (p->count == rtcp::fmt::kPli || p->count == rtcp::fmt::kFir)) {
+               (p->count == rtcp::fmt::kPli || p->count == rtcp::fmt::kFir)) {
       router_.requestKeyFrame(now);
     } else if (p->packet_type == rtcp::type::kTransportFeedback && p->count == rtcp::fmt::kNack) {
       const auto nack = rtcp::Nack::parse(*p);

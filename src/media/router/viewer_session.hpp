@@ -34,7 +34,7 @@ struct ViewerTrack {
   sdp::MediaDecision decision;
   sdp::SendTrack send;
   std::optional<RtpRewriter> rewriter;
-  bool mapped = false;  // the current publisher's codec maps onto one of the viewer's
+  bool mapped = false;                 // the current publisher's codec maps onto one of the viewer's
   rtp::RetransmissionLimiter limiter;  // what this viewer's NACKs may make us resend
   uint32_t packets_sent = 0;
   uint32_t octets_sent = 0;

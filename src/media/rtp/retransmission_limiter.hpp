@@ -18,9 +18,9 @@ class RetransmissionLimiter {
   using Clock = std::chrono::steady_clock;
 
   struct Options {
-    uint64_t budget_bps = 2'000'000;              // refill rate of the byte budget
-    std::chrono::milliseconds burst{500};         // the budget holds this long of refill at most
-    std::chrono::milliseconds initial_rtt{100};   // until the viewer's reports give one
+    uint64_t budget_bps = 2'000'000;             // refill rate of the byte budget
+    std::chrono::milliseconds burst{500};        // the budget holds this long of refill at most
+    std::chrono::milliseconds initial_rtt{100};  // until the viewer's reports give one
     std::chrono::milliseconds min_rtt{10};
     std::chrono::milliseconds max_rtt{1000};
   };
@@ -48,7 +48,7 @@ class RetransmissionLimiter {
 
  private:
   static constexpr size_t kSlots = 512;  // a power of two; 4 KiB per track
-  struct Slot {                           // 8 bytes
+  struct Slot {                          // 8 bytes
     uint16_t used = 0;
     uint16_t sequence = 0;
     uint32_t resent_ms = 0;  // since epoch_

@@ -96,12 +96,12 @@ struct MediaSection {
   std::vector<int> payload_types;    // formats as RTP payload types, in order (RTP protos only)
   std::string mid;
   Direction direction = Direction::kSendRecv;
-  std::string ice_ufrag;                   // media-level, else session-level
-  std::string ice_pwd;                     // media-level, else session-level
+  std::string ice_ufrag;  // media-level, else session-level
+  std::string ice_pwd;    // media-level, else session-level
   // Media-level, else session-level; every a=fingerprint line in order (RFC 8122 §5 allows one
   // per hash function).
   std::vector<Fingerprint> fingerprints;
-  std::string setup;                       // media-level, else session-level ("actpass", ...)
+  std::string setup;  // media-level, else session-level ("actpass", ...)
   bool rtcp_mux = false;
   bool rtcp_mux_only = false;
   bool rtcp_rsize = false;

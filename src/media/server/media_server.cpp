@@ -244,8 +244,8 @@ void MediaServer::admit(const std::string& input_uid, const std::string& client_
   };
   const size_t replaced = replaces_one ? 1 : 0;
   if (options_.max_sessions > 0 && sessions_.size() - replaced >= options_.max_sessions) {
-    refuse(codes::kMediaBusy, "the media server is at its session limit (" + std::to_string(options_.max_sessions) +
-                                  "); try again later");
+    refuse(codes::kMediaBusy,
+           "the media server is at its session limit (" + std::to_string(options_.max_sessions) + "); try again later");
   }
   if (options_.max_sessions_per_input > 0) {
     if (auto found = routers_.find(input_uid); found != routers_.end()) {

@@ -57,9 +57,9 @@ struct MediaServerOptions {
   // network) instead of the new one getting publisher_exists until consent expires.
   std::chrono::seconds publisher_takeover_after{5};
   // Limits on what strangers can make the server hold. 0: no limit.
-  size_t max_sessions = 4000;             // WHIP + WHEP sessions at once
-  size_t max_sessions_per_input = 0;      // on one input (a room), its publisher included
-  size_t max_sessions_per_client = 100;   // created by one client address (see publish/play)
+  size_t max_sessions = 4000;            // WHIP + WHEP sessions at once
+  size_t max_sessions_per_input = 0;     // on one input (a room), its publisher included
+  size_t max_sessions_per_client = 100;  // created by one client address (see publish/play)
   // A session whose peer never completes ICE is dropped after this long.
   std::chrono::milliseconds ice_connect_timeout{10'000};
   // What one viewer's NACKs may make the server resend (RetransmissionLimiter).
@@ -122,10 +122,10 @@ class MediaServer final : private SessionEvents {
     size_t sessions = 0;
     size_t inputs = 0;
     uint64_t dropped_datagrams = 0;
-    uint64_t retransmissions = 0;           // packets resent on viewers' NACKs (sessions open now)
-    uint64_t retransmissions_refused = 0;   // asked again within an RTT, or over the budget
-    uint64_t sessions_refused = 0;          // over a session limit, since start
-    uint64_t sessions_failed = 0;           // ended by an internal error, since start
+    uint64_t retransmissions = 0;          // packets resent on viewers' NACKs (sessions open now)
+    uint64_t retransmissions_refused = 0;  // asked again within an RTT, or over the budget
+    uint64_t sessions_refused = 0;         // over a session limit, since start
+    uint64_t sessions_failed = 0;          // ended by an internal error, since start
   };
   // Answers from the media thread (blocks until it does); from the media thread itself, or after
   // shutdown, answers at once.
@@ -136,12 +136,12 @@ class MediaServer final : private SessionEvents {
   void onSessionClosed(Session& session, const std::string& reason) override;
 
   using OfferHandler = SessionAnswer (MediaServer::*)(const std::string& input_uid, const std::string& offer,
-                                                     const std::string& client_key);
+                                                      const std::string& client_key);
   // Runs `handler` on the media thread and answers `done` with its answer or error.
   void answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
                            AnswerCallback done, std::string client_key);
   // Throws media_busy / too_many_sessions when one more session would break a limit.
-  void admit(const std::string& input_uid, const std::string& client_key, bool replaces_one) ;
+  void admit(const std::string& input_uid, const std::string& client_key, bool replaces_one);
   // Registers a new session (limits bookkeeping, ICE timeout) and returns it.
   Session& adopt(std::unique_ptr<Session> session, const std::string& client_key);
   Stats collectStats() const;
@@ -176,8 +176,8 @@ class MediaServer final : private SessionEvents {
   std::unordered_map<std::string, size_t> sessions_by_client_;
   uint64_t sessions_refused_ = 0;
   uint64_t sessions_failed_ = 0;
-  bool shutting_down_ = false;            // media thread only
-  std::atomic<bool> stopped_{false};      // the media thread has finished
+  bool shutting_down_ = false;        // media thread only
+  std::atomic<bool> stopped_{false};  // the media thread has finished
   boost::asio::steady_timer timer_;
   uint64_t timer_ticks_ = 0;
   std::thread thread_;

@@ -25,15 +25,15 @@ TEST(DataDir, CreatedPrivateAndOldFilesTightened) {
   EXPECT_EQ(modeOf(dir), 0700u);
 
   ::chmod(dir.c_str(), 0755);
-  for (const char* name : {"liveroom.db", "liveroom.db-wal", "liveroom.db-shm", "media-secret",
-                           "contract-31337-0xabc.db", "notes.txt"}) {
+  for (const char* name :
+       {"liveroom.db", "liveroom.db-wal", "liveroom.db-shm", "media-secret", "contract-31337-0xabc.db", "notes.txt"}) {
     std::ofstream(dir / name) << "x";
     ::chmod((dir / name).c_str(), 0644);
   }
   preparePrivateDataDir(dir);
   EXPECT_EQ(modeOf(dir), 0700u);
-  for (const char* name : {"liveroom.db", "liveroom.db-wal", "liveroom.db-shm", "media-secret",
-                           "contract-31337-0xabc.db"}) {
+  for (const char* name :
+       {"liveroom.db", "liveroom.db-wal", "liveroom.db-shm", "media-secret", "contract-31337-0xabc.db"}) {
     EXPECT_EQ(modeOf(dir / name), 0600u) << name;
   }
   EXPECT_EQ(modeOf(dir / "notes.txt"), 0644u);  // not ours: left alone

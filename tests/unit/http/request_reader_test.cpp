@@ -32,8 +32,8 @@ TEST(RequestReader, ParsesAPlainRequestWithItsBody) {
 
 TEST(RequestReader, AcceptsExactlyChunked) {
   for (const char* te : {"chunked", "Chunked", " chunked "}) {
-    const std::string bytes = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te +
-                              "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    const std::string bytes =
+        std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
     ParseOutcome out = parseRequest(bytes, limits());
     ASSERT_TRUE(out.request) << te;
     EXPECT_EQ(out.request->body, "hello");
@@ -41,10 +41,10 @@ TEST(RequestReader, AcceptsExactlyChunked) {
 }
 
 TEST(RequestReader, RefusesOtherTransferEncodings) {
-  for (const char* te : {"gzip", "gzip, chunked", "chunked, gzip", "identity", "chunked\r\nTransfer-Encoding: chunked",
-                         "xchunked"}) {
-    const std::string bytes = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te +
-                              "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  for (const char* te :
+       {"gzip", "gzip, chunked", "chunked, gzip", "identity", "chunked\r\nTransfer-Encoding: chunked", "xchunked"}) {
+    const std::string bytes =
+        std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
     ParseOutcome out = parseRequest(bytes, limits());
     ASSERT_TRUE(out.rejection) << te;
     EXPECT_EQ(out.rejection->status, 400) << te;
@@ -80,15 +80,15 @@ TEST(RequestReader, AChunkLineThatNeverEndsHitsTheBufferLimit) {
 }
 
 TEST(RequestReader, BodyAndHeaderLimits) {
-  ParseOutcome body = parseRequest(
-      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'b'), limits());
+  ParseOutcome body =
+      parseRequest("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'b'), limits());
   ASSERT_TRUE(body.rejection);
   EXPECT_EQ(body.rejection->status, 413);
 
-  ParseOutcome chunked_body = parseRequest("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                                               std::string("3e8\r\n") + std::string(1000, 'b') + "\r\n3e8\r\n" +
-                                               std::string(1000, 'b') + "\r\n0\r\n\r\n",
-                                           limits());
+  ParseOutcome chunked_body =
+      parseRequest("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string("3e8\r\n") +
+                       std::string(1000, 'b') + "\r\n3e8\r\n" + std::string(1000, 'b') + "\r\n0\r\n\r\n",
+                   limits());
   ASSERT_TRUE(chunked_body.rejection);
   EXPECT_EQ(chunked_body.rejection->status, 413);
 

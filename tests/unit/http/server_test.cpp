@@ -29,9 +29,8 @@ class ServerTest : public ::testing::Test {
   void start(ServerOptions options = {}) {
     options.port = 0;
     options.threads = 2;
-    server_ = std::make_unique<Server>(std::move(options), [this](Request&& req, Responder respond) {
-      handle(std::move(req), std::move(respond));
-    });
+    server_ = std::make_unique<Server>(
+        std::move(options), [this](Request&& req, Responder respond) { handle(std::move(req), std::move(respond)); });
     server_->start();
   }
   void TearDown() override {
@@ -207,7 +206,8 @@ TEST_F(ServerTest, ATrailerFloodIsRefusedAndMemoryStaysBounded) {
 TEST_F(ServerTest, ExpectContinueGetsAnInterimResponse) {
   start();
   auto s = connect();
-  net::write(s, net::buffer(std::string("POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")));
+  net::write(
+      s, net::buffer(std::string("POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")));
   std::string interim(25, '\0');
   net::read(s, net::buffer(interim));
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");

@@ -362,7 +362,7 @@ TEST_P(RoomStoreConformanceTest, ClearLiveTurnsOffOnlyTheProvidersLiveRooms) {
   EXPECT_FALSE(store_->get("live_c1")->live);
   EXPECT_EQ(store_->get("live_c1")->updated_at_ms, kT0 + 9);
   EXPECT_EQ(store_->get("live_c2")->updated_at_ms, kT0 + 1);  // was not live: untouched
-  EXPECT_TRUE(store_->get("live_c3")->live);                    // another provider's room
+  EXPECT_TRUE(store_->get("live_c3")->live);                  // another provider's room
   EXPECT_EQ(store_->clearLive("local", kT0 + 10), 0u);
 }
 

@@ -1241,9 +1241,9 @@ TEST_F(MediaServerTest, SessionLimitsInTotalPerInputAndPerClient) {
   EXPECT_EQ(std::get<Error>(third).retryAfterSeconds(), 1);
   EXPECT_EQ(code(offerFrom("b", false, "in1")), "ok");
   EXPECT_EQ(code(offerFrom("c", false, "in1")), codes::kMediaBusy);  // per input: in1 has 2
-  EXPECT_EQ(code(offerFrom("c", false, "in4")), "ok");                // 4 in all now
-  EXPECT_EQ(code(offerFrom("d", false, "in5")), codes::kMediaBusy);   // total
-  EXPECT_EQ(code(offerFrom("", true, "in6")), codes::kMediaBusy);     // an unknown client too
+  EXPECT_EQ(code(offerFrom("c", false, "in4")), "ok");               // 4 in all now
+  EXPECT_EQ(code(offerFrom("d", false, "in5")), codes::kMediaBusy);  // total
+  EXPECT_EQ(code(offerFrom("", true, "in6")), codes::kMediaBusy);    // an unknown client too
   EXPECT_EQ(stats().sessions, 4u);
   EXPECT_EQ(stats().sessions_refused, 4u);
 }
