@@ -142,6 +142,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Beast refuses a bad start line as soon as it sees it when the bytes come at once, but once
     // it had to wait for more it waits for the whole header: a refusal may show up as "wait for
     // more" then (and the server refuses when the header ends). A request never differs.
+    if (whole.request.has_value() != pieces.request.has_value()) {
+      auto describe = [](const http::ParseOutcome& o) {
+        return o.request ? std::string("a request") : o.rejection ? "refusal: " + o.rejection->message : "incomplete";
+      };
+      std::fprintf(stderr, "all at once: %s; in pieces: %s\n", describe(whole).c_str(), describe(pieces).c_str());
+    }
     FUZZ_CHECK(whole.request.has_value() == pieces.request.has_value(),
                "the same request whatever pieces the bytes arrive in");
     // Both refusals, then: which one may differ for the same reason (a long bad start line is a
