@@ -53,8 +53,13 @@ void configureParser(RequestParser& parser, const RequestLimits& limits) {
   parser.header_limit(static_cast<uint32_t>(std::min<size_t>(limits.header_limit, UINT32_MAX)));
 }
 
-std::optional<Rejection> checkHeader(const RequestParser& parser) {
+std::optional<Rejection> checkHeader(const RequestParser& parser, const RequestLimits& limits) {
   const auto& msg = parser.get();
+  // What the header took on the wire, at least: "METHOD TARGET HTTP/1.1\r\n", "name: value\r\n"
+  // per field, the empty line.
+  size_t header_bytes = msg.method_string().size() + 1 + msg.target().size() + 11 + 2;
+  for (const auto& field : msg) header_bytes += field.name_string().size() + 2 + field.value().size() + 2;
+  if (header_bytes > limits.header_limit) return Rejection{431, "headers_too_large", "request headers are too large"};
   size_t te_count = 0;
   for (const auto& field : msg) {
     if (field.name() != bhttp::field::transfer_encoding) continue;
@@ -147,7 +152,7 @@ ParseOutcome parseRequest(std::string_view bytes, const RequestLimits& limits) {
     }
     if (parser.is_header_done() && !header_checked) {
       header_checked = true;
-      if (auto rejected = checkHeader(parser)) {
+      if (auto rejected = checkHeader(parser, limits)) {
         out.rejection = std::move(rejected);
         return out;
       }

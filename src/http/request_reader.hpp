@@ -41,7 +41,10 @@ void configureParser(RequestParser& parser, const RequestLimits& limits);
 // Checks on a complete header, before any body byte is read: Transfer-Encoding must be absent or
 // exactly "chunked" (anything else is a request-smuggling primitive behind some proxies), and
 // not together with Content-Length.
-std::optional<Rejection> checkHeader(const RequestParser& parser);
+// The whole header (start line and fields) must also fit limits.header_limit: Beast 1.74 checks
+// its limit only against bytes it has not parsed yet, so fields parsed by an earlier read stop
+// counting and a header arriving in pieces could exceed it (found by fuzz/http_request_fuzz).
+std::optional<Rejection> checkHeader(const RequestParser& parser, const RequestLimits& limits);
 
 // True when the request asks for "100 Continue" before sending its body (curl does for bodies
 // over 1 KiB, and OBS uses curl).

@@ -146,7 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onHeader(beast::error_code ec, std::size_t) {
     if (ec) return onReadError(ec, false);
-    if (auto rejected = checkHeader(*parser_)) return sendOwn(*rejected);
+    if (auto rejected = checkHeader(*parser_, shared_->limits)) return sendOwn(*rejected);
     if (expectsContinue(*parser_) && !parser_->is_done()) {
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                        [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
