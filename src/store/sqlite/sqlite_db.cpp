@@ -2,6 +2,8 @@
 #include "store/sqlite/sqlite_db.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -28,7 +30,16 @@ Connection::Connection(const std::string& path, bool read_only) : path_(path) {
   sqlite3_extended_result_codes(db_.get(), 1);
   sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
   if (!read_only) {
-    exec("PRAGMA journal_mode=WAL");
+    // Switching to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once, without
+    // its busy handler, while another process opens or migrates the same file (two servers
+    // starting on one fresh data dir): wait for it like the busy timeout would.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (;;) {
+      const int wal = sqlite3_exec(db_.get(), "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      if ((wal & 0xFF) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    exec("PRAGMA journal_mode=WAL");  // now, or with the error that stopped it
     // NORMAL is durable across application crashes in WAL mode; only a power loss can
     // drop the last transactions, which is acceptable for room metadata.
     exec("PRAGMA synchronous=NORMAL");
