@@ -78,7 +78,7 @@ http::ParseOutcome readInPieces(std::string_view bytes, const uint8_t* sizes, si
       }
       if (parser.is_header_done() && !header_checked) {
         header_checked = true;
-        if (auto rejected = http::checkHeader(parser)) {
+        if (auto rejected = http::checkHeader(parser, kLimits)) {
           out.rejection = std::move(rejected);
           return out;
         }
