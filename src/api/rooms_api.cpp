@@ -195,8 +195,7 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
     query.status = *status;
   }
   if (auto host = http::queryParam(req.query, "host"); host && !host->empty()) {
-    rooms::validateHost(*host);
-    query.host = *host;
+    query.host = rooms::normalizeHost(*host);
   }
   if (auto limit = http::queryParam(req.query, "limit"); limit && !limit->empty()) {
     int value = 0;

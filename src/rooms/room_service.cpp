@@ -50,9 +50,9 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
   return snapshot;
 }
 
-CreatedRoom RoomService::create(std::string_view title_in, std::string_view host, RoomMode mode) {
+CreatedRoom RoomService::create(std::string_view title_in, std::string_view host_in, RoomMode mode) {
   std::string title = normalizeTitle(title_in);
-  validateHost(host);
+  const std::string host = normalizeHost(host_in);
   if (!provider_) {
     throw Error(codes::kStreamProviderUnavailable,
                 "no stream provider is configured: set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN "
@@ -65,7 +65,7 @@ CreatedRoom RoomService::create(std::string_view title_in, std::string_view host
   created.host_token = newHostToken();
   RoomRecord& room = created.room;
   room.title = std::move(title);
-  room.host = std::string(host);
+  room.host = host;
   room.mode = std::string(toString(mode));
   room.status = "active";
   room.provider = std::string(provider_->name());

@@ -18,10 +18,17 @@ using liveroom::utf8Length;
 // Trims ASCII whitespace at both ends.
 std::string_view trimAscii(std::string_view s);
 
-// Returns the trimmed title: 1..200 characters of valid UTF-8 with no control characters.
+// Text people see (titles, host names): valid UTF-8, trimmed of Unicode white space at both
+// ends, then 1..max characters (code points) with no control characters (C0, DEL, C1), line or
+// paragraph separators, bidirectional embeddings/overrides/isolates (U+202A-E, U+2066-9: they
+// make a name display as another, "Trojan Source") or noncharacters. Any script, emoji
+// included. Returns the trimmed text; throws invalid_field naming `field`.
+std::string normalizeDisplayText(std::string_view text, std::string_view field, size_t max_chars);
+
+// The trimmed title: normalizeDisplayText with 200 characters.
 std::string normalizeTitle(std::string_view title);
-// Checks 1..64 of [A-Za-z0-9_.@-].
-void validateHost(std::string_view host);
+// The trimmed host name: normalizeDisplayText with 64 characters ("Cô Lan", "user_123", "李老师").
+std::string normalizeHost(std::string_view host);
 // True for ids this server could have issued: "live_" + 12..64 base62 characters.
 bool isWellFormedRoomId(std::string_view room_id);
 

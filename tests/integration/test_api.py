@@ -176,18 +176,42 @@ def test_title_with_invalid_utf8_is_rejected(cf_server, fake_cloudflare, raw):
     assert fake_cloudflare.creates() == []
 
 
-@pytest.mark.parametrize("host", ["a", "A.b_c-d@e9", "x" * 64, "user_123", "someone@example.com"])
+@pytest.mark.parametrize("host", [
+    "a", "A.b_c-d@e9", "x" * 64, "user_123", "someone@example.com", "Cô Lan", "Thầy Nguyễn Văn Hùng",
+    "李老师", "田中さん", "Lan 🎓", "مريم", "user 1", "<script>", "李" * 64,
+], ids=["one", "ascii-marks", "64", "spec", "email", "vi", "vi-long", "zh", "ja", "emoji", "arabic", "space",
+        "html", "64-cjk"])
 def test_valid_hosts(cf_server, host):
     room = cf_server.create(host=host)
     assert room["host"] == host
+    # Listed by the same name, in any script.
+    listed = cf_server.list_rooms(host=host).json()["rooms"]
+    assert [r["room_id"] for r in listed] == [room["room_id"]]
+
+
+def test_host_is_trimmed_of_unicode_spaces(cf_server):
+    assert cf_server.create(host="\u3000 Cô Lan\u00a0\t")["host"] == "Cô Lan"
 
 
 @pytest.mark.parametrize("host", [
-    "", "x" * 65, "user 1", "user/1", "user#1", "üser", "user\n", "a,b", "<script>", None, 7, ["u"],
-], ids=["empty", "65", "space", "slash", "hash", "non-ascii", "newline", "comma", "html", "null",
-        "number", "array"])
+    "", "   ", "x" * 65, "李" * 65, "us\ner", "a\u0000b", "a\u001b[31m", "a\u0085b", "admin\u202enimda",
+    "x\u2066y\u2069", "a\u2028b", "a\ufffe", None, 7, ["u"],
+], ids=["empty", "spaces", "65", "65-cjk", "newline", "nul", "escape", "c1", "bidi-override", "bidi-isolate",
+        "line-separator", "noncharacter", "null", "number", "array"])
 def test_bad_hosts(cf_server, fake_cloudflare, host):
     assert_error(create_raw(cf_server, {"title": "t", "host": host}), 400, "invalid_field", "host")
+    assert fake_cloudflare.creates() == []
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"title": "t", "host": "C\xc3"}',               # truncated sequence
+    b'{"title": "t", "host": "\xc0\xafetc"}',        # overlong '/'
+    b'{"title": "t", "host": "\xed\xa0\x80"}',      # surrogate bytes
+    b'{"title": "t", "host": "a\\ud800"}',          # lone surrogate escape
+], ids=["truncated", "overlong", "surrogate-bytes", "lone-surrogate-escape"])
+def test_host_with_invalid_utf8_is_rejected(cf_server, fake_cloudflare, raw):
+    r = cf_server.call("POST", CREATE, body=raw, headers={"Content-Type": "application/json"})
+    assert_error(r, 400, ("invalid_json", "invalid_field"))
     assert fake_cloudflare.creates() == []
 
 

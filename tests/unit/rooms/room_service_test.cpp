@@ -126,7 +126,7 @@ TEST_F(RoomServiceTest, CreateStoresRoomWithHashedToken) {
 
 TEST_F(RoomServiceTest, CreateValidatesBeforeCallingTheProvider) {
   EXPECT_EQ(codeOf([&] { service_->create(" ", "u", RoomMode::webrtc); }), codes::kInvalidField);
-  EXPECT_EQ(codeOf([&] { service_->create("t", "bad host", RoomMode::webrtc); }), codes::kInvalidField);
+  EXPECT_EQ(codeOf([&] { service_->create("t", "bad\x01host", RoomMode::webrtc); }), codes::kInvalidField);
   EXPECT_EQ(provider_.created, 0);
 }
 

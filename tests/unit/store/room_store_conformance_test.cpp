@@ -391,6 +391,22 @@ TEST_P(RoomStoreConformanceTest, ListFiltersByStatusHostAndBothNewestFirst) {
   EXPECT_EQ(listed[0], all[4]);  // full records, not just ids
 }
 
+TEST_P(RoomStoreConformanceTest, HostNamesInAnyScriptRoundTripAndFilter) {
+  // What people type as their name: Vietnamese (precomposed and with a space), CJK, emoji, Arabic.
+  const std::vector<std::string> hosts = {"Cô Lan", "Thầy Nguyễn Văn Hùng",  "李老师", "Lan \xF0\x9F\x8E\x93",
+                                          "مريم",   std::string(64 * 1, 'x')};
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    store_->insert(makeRoom(fmt::format("live_u{:02}", i), kT0 + static_cast<int64_t>(i), hosts[i]));
+  }
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    SCOPED_TRACE(hosts[i]);
+    const std::string id = fmt::format("live_u{:02}", i);
+    EXPECT_EQ(store_->get(id)->host, hosts[i]);
+    EXPECT_EQ(ids(store_->list(query({}, hosts[i]))), std::vector<std::string>{id});
+  }
+  EXPECT_EQ(ids(store_->list(query({}, "Co Lan"))), std::vector<std::string>{});  // no accent folding
+}
+
 TEST_P(RoomStoreConformanceTest, CursorPagesThroughEveryRoomOnceIncludingTies) {
   std::vector<RoomRecord> all;
   // Groups of three rooms share a created_at, so the room_id tie-break decides order.
