@@ -48,6 +48,24 @@ std::string bearerToken(const http::Request& req) {
   return std::string(rooms::trimAscii(auth->substr(kBearer.size())));
 }
 
+std::string linkBase(const http::Request& req, std::string_view configured, std::string_view scheme,
+                     std::string_view fallback) {
+  std::string base;
+  if (!configured.empty()) {
+    base = std::string(configured);
+  } else if (auto host = req.header("host");
+             host && !host->empty() && host->size() <= 255 && std::all_of(host->begin(), host->end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':' || c == '[' ||
+                      c == ']' || c == '_';
+             })) {
+    base = std::string(scheme) + "://" + std::string(*host);
+  } else {
+    base = std::string(fallback);
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
 void applyCors(const std::vector<std::string>& origins, const http::Request& req, http::Response& res) {
   if (origins.empty()) return;
   if (origins.size() == 1 && origins[0] == "*") {

@@ -20,6 +20,13 @@ http::Response fromError(const Error& e);
 http::Response methodNotAllowed(std::string_view allow);
 // The bearer token of the request; throws unauthorized when there is none.
 std::string bearerToken(const http::Request& req);
+
+// Where clients reach this server, for links in replies: `configured` (--public-url) when set,
+// else "<scheme>://<the request's Host>" (so a phone on the LAN that reached us by address gets
+// links it can open), else `fallback` when the Host header is missing or not a plain
+// host[:port]. Never ends with '/'.
+std::string linkBase(const http::Request& req, std::string_view configured, std::string_view scheme,
+                     std::string_view fallback);
 // Access-Control-Allow-Origin for `origins` ("*" or an allow-list echoing a listed Origin).
 void applyCors(const std::vector<std::string>& origins, const http::Request& req, http::Response& res);
 

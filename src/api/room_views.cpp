@@ -65,6 +65,23 @@ nlohmann::json ingestView(const RoomRecord& room) {
   return {{"whip_url", orNull(in.whip_url)}, {"rtmps", std::move(rtmps)}, {"srt", std::move(srt)}};
 }
 
+std::string watchUrl(std::string_view base, std::string_view room_id) {
+  return fmt::format("{}/watch/{}", base, room_id);
+}
+
+std::string studioUrl(std::string_view base, std::string_view room_id, std::string_view host_token) {
+  return fmt::format("{}/studio/{}#token={}", base, room_id, host_token);
+}
+
+std::string withWatchUrl(std::string_view view_json, std::string_view watch_url) {
+  if (view_json.size() < 2 || view_json.front() != '{') return std::string(view_json);
+  std::string out =
+      "{\"watch_url\":" + nlohmann::json(watch_url).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (view_json[1] != '}') out += ',';
+  out.append(view_json.substr(1));
+  return out;
+}
+
 nlohmann::json createdView(const RoomRecord& room, const std::string& host_token) {
   nlohmann::json view = publicView(room);
   view.erase("viewers");

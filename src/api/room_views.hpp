@@ -21,4 +21,11 @@ std::string renderPublicView(const RoomRecord& room, size_t viewers);
 nlohmann::json ingestView(const RoomRecord& room);
 nlohmann::json createdView(const RoomRecord& room, const std::string& host_token);
 
+// Links of a room on this server (`base` from linkBase): the page viewers open, and the host's
+// page with the host token in the URL fragment (never sent to a server, unlike a query).
+std::string watchUrl(std::string_view base, std::string_view room_id);
+std::string studioUrl(std::string_view base, std::string_view room_id, std::string_view host_token);
+// A rendered public view (a JSON object, as the join cache keeps it) with "watch_url" added.
+std::string withWatchUrl(std::string_view view_json, std::string_view watch_url);
+
 }  // namespace liveroom::api

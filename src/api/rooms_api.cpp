@@ -9,6 +9,7 @@
 #include "api/errors.hpp"
 #include "api/http_helpers.hpp"
 #include "api/json_body.hpp"
+#include "api/qr_svg.hpp"
 #include "api/room_views.hpp"
 #include "common/error.hpp"
 #include "rooms/secrets.hpp"
@@ -100,9 +101,13 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       if (method != "GET") return answer(methodNotAllowed("GET"));
       // Fast path: a fresh cached room is answered here, without the blocking pool.
       auto room_id = requireRoomId(http::queryParam(req.query, "room_id"));
-      if (auto cached = service_.joinCached(room_id)) return answer(jsonText(200, cached->public_view));
-      return runBlocking(run_store_calls_, req, std::move(respond),
-                         [this, room_id] { return jsonText(200, service_.join(room_id)->public_view); });
+      std::string watch = watchUrl(linkBaseFor(req), room_id);
+      if (auto cached = service_.joinCached(room_id)) {
+        return answer(jsonText(200, withWatchUrl(cached->public_view, watch)));
+      }
+      return runBlocking(run_store_calls_, req, std::move(respond), [this, room_id, watch] {
+        return jsonText(200, withWatchUrl(service_.join(room_id)->public_view, watch));
+      });
     }
     auto post = [&](http::Response (RoomsApi::*handler)(const http::Request&), const BlockingRunner& runner) {
       if (method != "POST") return answer(methodNotAllowed("POST"));
@@ -131,17 +136,20 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       size_t slash = tail.find('/');
       std::string room_id(tail.substr(0, slash));
       std::string_view sub = slash == std::string_view::npos ? std::string_view{} : tail.substr(slash + 1);
-      if (slash != std::string_view::npos && sub != "ingest")
+      if (slash != std::string_view::npos && sub != "ingest" && sub != "qr.svg")
         return answer(errorResponse("not_found", "no such path: " + path));
       if (method != "GET") return answer(methodNotAllowed("GET"));
       if (!rooms::isWellFormedRoomId(room_id))
         return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
-      if (sub == "ingest") {
+      if (sub == "ingest" || sub == "qr.svg") {
         auto shared = std::make_shared<http::Request>(std::move(req));
-        return runBlocking(run_store_calls_, *shared, std::move(respond),
-                           [this, shared, room_id] { return ingest(*shared, room_id); });
+        const bool qr = sub == "qr.svg";
+        return runBlocking(run_store_calls_, *shared, std::move(respond), [this, shared, room_id, qr] {
+          return qr ? qrCode(*shared, room_id) : ingest(*shared, room_id);
+        });
       }
-      return runBlocking(run_store_calls_, req, std::move(respond), [this, room_id] { return getRoom(room_id); });
+      return runBlocking(run_store_calls_, req, std::move(respond),
+                         [this, room_id, base = linkBaseFor(req)] { return getRoom(room_id, base); });
     }
     return answer(errorResponse("not_found", "no such path: " + path));
   } catch (const Error& e) {
@@ -166,7 +174,11 @@ http::Response RoomsApi::create(const http::Request& req) {
     mode = *parsed;
   }
   auto created = service_.create(title, host, mode);
-  return json(201, createdView(created.room, created.host_token));
+  nlohmann::json view = createdView(created.room, created.host_token);
+  const std::string base = linkBaseFor(req);
+  view["watch_url"] = watchUrl(base, created.room.room_id);
+  view["studio_url"] = studioUrl(base, created.room.room_id, created.host_token);
+  return json(201, view);
 }
 
 http::Response RoomsApi::update(const http::Request& req) {
@@ -175,7 +187,9 @@ http::Response RoomsApi::update(const http::Request& req) {
   auto room_id = requireRoomId(optionalString(body, "room_id"));
   std::string title = requireString(body, "title");
   const RoomRecord room = service_.update(room_id, token, title);
-  return json(200, publicView(room, service_.viewerCount(room.session_id)));
+  nlohmann::json view = publicView(room, service_.viewerCount(room.session_id));
+  view["watch_url"] = watchUrl(linkBaseFor(req), room.room_id);
+  return json(200, view);
 }
 
 http::Response RoomsApi::end(const http::Request& req) {
@@ -211,13 +225,49 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
   }
   auto page = service_.list(query);
   nlohmann::json rooms = nlohmann::json::array();
-  for (const auto& room : page.rooms) rooms.push_back(publicView(room, service_.viewerCount(room.session_id)));
+  const std::string base = linkBaseFor(req);
+  for (const auto& room : page.rooms) {
+    nlohmann::json view = publicView(room, service_.viewerCount(room.session_id));
+    view["watch_url"] = watchUrl(base, room.room_id);
+    rooms.push_back(std::move(view));
+  }
   return json(200, {{"rooms", std::move(rooms)},
                     {"next_cursor", page.next ? nlohmann::json(encodeCursor(*page.next)) : nullptr}});
 }
 
-http::Response RoomsApi::getRoom(const std::string& room_id) {
-  return jsonText(200, service_.get(room_id)->public_view);
+http::Response RoomsApi::getRoom(const std::string& room_id, const std::string& base) {
+  return jsonText(200, withWatchUrl(service_.get(room_id)->public_view, watchUrl(base, room_id)));
+}
+
+std::string RoomsApi::linkBaseFor(const http::Request& req) const {
+  return linkBase(req, options_.public_url, options_.link_scheme, "");
+}
+
+http::Response RoomsApi::qrCode(const http::Request& req, const std::string& room_id) {
+  const std::string base = linkBaseFor(req);
+  std::string link;
+  const auto which = http::queryParam(req.query, "link").value_or("watch");
+  if (which == "studio") {
+    // The studio link carries the host token: only its holder gets it back, as a picture.
+    const std::string token = bearerToken(req);
+    const RoomRecord room = service_.checkHost(room_id, token);  // room_not_found, forbidden
+    if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room_id + " has ended");
+    link = studioUrl(base, room_id, token);
+  } else if (which == "watch") {
+    service_.get(room_id);  // room_not_found for a room that never was
+    link = watchUrl(base, room_id);
+  } else {
+    throw Error(codes::kInvalidField, "link must be watch or studio");
+  }
+  auto svg = qrSvg(link);
+  if (!svg) throw Error("internal_error", "the link does not fit in a QR code");
+  http::Response res;
+  res.status = 200;
+  res.body = std::move(*svg);
+  res.set("Content-Type", "image/svg+xml");
+  res.set("Cache-Control", which == "studio" ? "no-store" : "no-cache");
+  res.set("X-Content-Type-Options", "nosniff");
+  return res;
 }
 
 http::Response RoomsApi::ingest(const http::Request& req, const std::string& room_id) {

@@ -23,6 +23,10 @@ struct ApiOptions {
   // When set, POST /api/livestream/webhooks/cloudflare takes Cloudflare Notifications
   // (live input connected/disconnected/errored) whose cf-webhook-auth header equals it.
   std::optional<std::string> cloudflare_webhook_secret;
+  // Links in replies (watch_url, studio_url, QR codes): built on --public-url when set, else on
+  // "<link_scheme>://<the request's Host>".
+  std::string public_url;
+  std::string link_scheme = "http";
 };
 
 class RoomsApi {
@@ -39,7 +43,11 @@ class RoomsApi {
   http::Response update(const http::Request& req);
   http::Response end(const http::Request& req);
   http::Response listRooms(const http::Request& req);
-  http::Response getRoom(const std::string& room_id);
+  http::Response getRoom(const std::string& room_id, const std::string& base);
+  // GET rooms/{id}/qr.svg: the watch link as a QR code; ?link=studio with the host token: the
+  // studio link (the host token in it), for the host's other device.
+  http::Response qrCode(const http::Request& req, const std::string& room_id);
+  std::string linkBaseFor(const http::Request& req) const;
   http::Response ingest(const http::Request& req, const std::string& room_id);
   http::Response readyz();
   http::Response cloudflareWebhook(const http::Request& req);

@@ -73,12 +73,10 @@ http::Response WebRtcApi::decorate(const http::Request& req, http::Response res)
 }
 
 std::string WebRtcApi::sessionUrl(const http::Request& req, const std::string& session_id) const {
-  std::string base = stream_.publicUrl();
-  auto host = req.header("host");
-  if (options_.location_from_host && host && !host->empty() && host->find_first_of("/\r\n ") == std::string::npos) {
-    base = "http://" + std::string(*host);
-  }
-  return base + std::string(kSessionPrefix) + session_id;
+  const std::string configured = stream_.publicUrl();
+  return linkBase(req, options_.location_from_host ? std::string_view() : std::string_view(configured),
+                  options_.link_scheme, configured) +
+         std::string(kSessionPrefix) + session_id;
 }
 
 void WebRtcApi::handle(http::Request&& req, http::Responder respond) {

@@ -29,6 +29,7 @@ struct WebRtcApiOptions {
   // match what the client used (localhost or 127.0.0.1); false uses the public URL (a
   // server behind an HTTPS proxy).
   bool location_from_host = true;
+  std::string link_scheme = "http";  // of Location URLs built from the Host
   // WHIP/WHEP offers (POSTs) one client address may send: per second on average, and in a
   // burst. Over it: 429 with Retry-After. 0: no limit.
   double offers_per_second = 5;

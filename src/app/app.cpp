@@ -360,6 +360,7 @@ int serve(ServeConfig config) {
   api_options.cors_origins = config.cors_origins;
   api_options.api_key = config.api_key;
   api_options.cloudflare_webhook_secret = config.cloudflare_webhook_secret;
+  api_options.public_url = config.public_url;
   api::RoomsApi rooms_api(
       service, api_options,
       [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); },

@@ -66,6 +66,11 @@ class RoomService {
   // another one (or none) they throw stream_provider_unavailable.
   RoomRecord end(std::string_view room_id, std::string_view host_token);
   RoomRecord ingest(std::string_view room_id, std::string_view host_token);
+  // The room, when `host_token` is its host's (any status, any provider): room_not_found,
+  // forbidden.
+  RoomRecord checkHost(std::string_view room_id, std::string_view host_token) {
+    return authorized(room_id, host_token);
+  }
 
   RoomPage list(ListQuery query);
 
