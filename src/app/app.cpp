@@ -26,6 +26,7 @@
 #include "common/error.hpp"
 #include "http/curl_http_client.hpp"
 #include "http/server.hpp"
+#include "http/tls_context.hpp"
 #include "rooms/room_service.hpp"
 #include "store/contract/contract_room_store.hpp"
 #include "store/mongo/mongo_room_store.hpp"
@@ -123,6 +124,15 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->check(CLI::ValidIPV4);
   addChainOptions(serve, c.chain, /*with_contract=*/true);
 
+  serve.add_option("--tls-cert", c.tls_cert, "PEM certificate (chain) file: serve HTTPS on --listen (with --tls-key)")
+      ->envname("LIVEROOM_TLS_CERT");
+  serve.add_option("--tls-key", c.tls_key, "PEM private key file of --tls-cert")->envname("LIVEROOM_TLS_KEY");
+  serve
+      .add_flag("--tls-self-signed", c.tls_self_signed,
+                "serve HTTPS with a self-signed certificate for the listen and public addresses, kept in --data-dir "
+                "(browsers warn: for trying liveroom on a LAN)")
+      ->envname("LIVEROOM_TLS_SELF_SIGNED");
+
   // Limits: what a stranger can make the server hold (README "Running it on a network").
   serve
       .add_option("--max-connections", c.max_connections,
@@ -207,6 +217,47 @@ class RoomMediaEvents final : public media::MediaServer::Listener {
   boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
 };
 
+// The HTTPS context the flags ask for, or null for plain HTTP. Throws http::TlsConfigError naming
+// the flag.
+std::shared_ptr<boost::asio::ssl::context> makeTlsContext(const ServeConfig& config, const std::string& listen_host) {
+  const bool files = !config.tls_cert.empty() || !config.tls_key.empty();
+  if (config.tls_self_signed && files) {
+    throw http::TlsConfigError("--tls-self-signed: give either it or --tls-cert/--tls-key, not both");
+  }
+  if (files) {
+    if (config.tls_cert.empty()) throw http::TlsConfigError("--tls-cert: needed with --tls-key");
+    if (config.tls_key.empty()) throw http::TlsConfigError("--tls-key: needed with --tls-cert");
+    return http::tlsContextFromFiles(config.tls_cert, config.tls_key);
+  }
+  if (!config.tls_self_signed) return nullptr;
+  // Names the certificate must cover: the listen address (every interface's for a wildcard),
+  // the public URL's host, and localhost.
+  std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
+  auto add = [&names](std::string name) {
+    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+  };
+  if (listen_host == "0.0.0.0" || listen_host == "::") {
+    for (std::string& a : media::localInterfaceAddresses()) add(std::move(a));
+  } else {
+    add(listen_host);
+  }
+  if (!config.public_url.empty()) {
+    std::string_view rest(config.public_url);
+    if (const auto scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+      rest.remove_prefix(scheme_end + 3);
+    }
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (!rest.empty() && rest.front() == '[') {
+      add(std::string(rest.substr(1, rest.find(']') - 1)));
+    } else {
+      const size_t colon = rest.rfind(':');
+      add(std::string(rest.substr(0, colon == std::string_view::npos ? rest.size() : colon)));
+    }
+  }
+  const http::SelfSignedFiles made = http::selfSignedCertificate(config.data_dir, names);
+  return http::tlsContextFromFiles(made.cert.string(), made.key.string());
+}
+
 // SIGINT/SIGTERM are blocked in every thread and awaited here.
 void blockStopSignals(sigset_t& set) {
   sigemptyset(&set);
@@ -248,7 +299,8 @@ int serve(ServeConfig config) {
     spdlog::warn("--max-connections {} is close to or above the file-descriptor limit {}: raise `ulimit -n`",
                  connection_limits.total, fd_limit);
   }
-  const bool needs_data_dir = config.stream == "local" || config.store == "sqlite" || config.store == "contract";
+  const bool needs_data_dir =
+      config.stream == "local" || config.store == "sqlite" || config.store == "contract" || config.tls_self_signed;
   if (needs_data_dir) {
     try {
       preparePrivateDataDir(config.data_dir);
@@ -256,6 +308,13 @@ int serve(ServeConfig config) {
       return configError(std::string("--data-dir: ") + e.what());
     }
   }
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  try {
+    tls = makeTlsContext(config, listen.first);
+  } catch (const http::TlsConfigError& e) {
+    return configError(e.what());
+  }
+  const std::string scheme = tls ? "https" : "http";
 
   // Store calls and provider calls get separate pools: a slow Cloudflare (each call may
   // take its whole timeout) then delays only creates and ends, never joins.
@@ -361,6 +420,7 @@ int serve(ServeConfig config) {
   api_options.api_key = config.api_key;
   api_options.cloudflare_webhook_secret = config.cloudflare_webhook_secret;
   api_options.public_url = config.public_url;
+  api_options.link_scheme = scheme;
   api::RoomsApi rooms_api(
       service, api_options,
       [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); },
@@ -372,6 +432,7 @@ int serve(ServeConfig config) {
   server_options.threads = config.http_threads > 0
                                ? config.http_threads
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_options.tls = tls;
   server_options.max_connections = connection_limits.total;
   server_options.max_connections_per_address = connection_limits.per_address;
   server_options.read_timeout = std::chrono::seconds(config.request_timeout_s);
@@ -394,6 +455,7 @@ int serve(ServeConfig config) {
     api::WebRtcApiOptions webrtc_options;
     webrtc_options.cors_origins = config.cors_origins;
     webrtc_options.location_from_host = config.public_url.empty();
+    webrtc_options.link_scheme = scheme;
     webrtc_options.offers_per_second = config.offers_per_second;
     webrtc_options.offers_burst = config.offers_per_second * 6;
     webrtc_api = std::make_unique<api::WebRtcApi>(
@@ -411,15 +473,16 @@ int serve(ServeConfig config) {
     return configError(std::string("--listen: ") + e.what());
   }
 
+  const std::string host_part = listen.first.find(':') != std::string::npos ? "[" + listen.first + "]" : listen.first;
   std::string url =
-      config.public_url.empty() ? "http://" + listen.first + ":" + std::to_string(server.port()) : config.public_url;
+      config.public_url.empty() ? scheme + "://" + host_part + ":" + std::to_string(server.port()) : config.public_url;
   if (local_stream != nullptr) {
     local_stream->setPublicUrl(url);
     spdlog::info("media server on UDP port {} (candidates {})", media_server->port(),
                  fmt::join(media_server->advertisedAddresses(), ", "));
   }
-  spdlog::info("liveroom {} listening on http://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION, listen.first,
-               server.port(), url, store->name(), provider ? provider->name() : "none");
+  spdlog::info("liveroom {} listening on {}://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION, scheme,
+               host_part, server.port(), url, store->name(), provider ? provider->name() : "none");
   spdlog::info("limits: {} connections ({} per address), file descriptors {}", connection_limits.total,
                connection_limits.per_address, fd_limit);
   if (!provider) {

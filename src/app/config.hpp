@@ -42,6 +42,10 @@ struct ServeConfig {
   double offers_per_second = 5;       // WHIP/WHEP POSTs per client address
   int ice_timeout_ms = 10000;         // sessions that never connect
   int viewer_retransmit_kbps = 2000;  // NACK answers per viewer
+  // HTTPS on --listen: PEM files, or a self-signed certificate made for the listen/public names.
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_self_signed = false;
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <type_traits>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -17,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/optional.hpp>
 #include <spdlog/spdlog.h>
 
@@ -123,23 +126,54 @@ class ConnectionSlot {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. Stream is beast::tcp_stream (plain HTTP) or beast::ssl_stream over it (HTTPS).
+// A plain session on a TLS port only redirects to https (`redirect_to_https`).
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, ConnectionSlot slot, std::string remote)
-      : stream_(std::move(socket)),
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Session(Stream&& stream, std::shared_ptr<Shared> shared, ConnectionSlot slot, std::string remote,
+          bool redirect_to_https = false)
+      : stream_(std::move(stream)),
         shared_(std::move(shared)),
         slot_(std::move(slot)),
         remote_(std::move(remote)),
-        buffer_(shared_->limits.bufferLimit()) {}
+        buffer_(shared_->limits.bufferLimit()),
+        redirect_to_https_(redirect_to_https) {}
 
-  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this())); }
+  // Starts with the bytes already read off the socket (by TLS detection), if any.
+  void run(const beast::flat_buffer& already_read = {}) {
+    const size_t n = already_read.size();
+    buffer_.commit(net::buffer_copy(buffer_.prepare(n), already_read.data()));
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::start, this->shared_from_this()));
+  }
+
+ private:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void start() {
+    if constexpr (kTls) {
+      lowest().expires_after(shared_->options.read_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t used) {
+                                if (ec) return self->close();  // not TLS after all, or a bad hello
+                                self->buffer_.consume(used);
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
 
  private:
   void read() {
     parser_.emplace();
     configureParser(*parser_, shared_->limits);
     // One deadline for the whole request (header and body): a slow sender cannot stretch it.
-    stream_.expires_after(shared_->options.read_timeout);
+    lowest().expires_after(shared_->options.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&Session::onHeader, shared_from_this()));
   }
@@ -182,6 +216,7 @@ class Session : public std::enable_shared_from_this<Session> {
     unanswered_head_.headers.clear();
     if (auto origin = req.header("origin")) unanswered_head_.headers.emplace_back("origin", std::string(*origin));
 
+    if (redirect_to_https_) return redirectToHttps(req);
     auto self = shared_from_this();
     // The responder may run on any thread: dispatch runs the write at once when called on this
     // connection's own thread (an inline answer), and queues it there otherwise.
@@ -200,6 +235,26 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::error("http: handler for {} {} failed", unanswered_head_.method, unanswered_head_.path);
       if (!respond.answered()) respond(shared_->ownResponse(500, "internal_error", "internal error", unanswered_head_));
     }
+  }
+
+  // Plain HTTP on the HTTPS port: the same URL over https (308 keeps the method and body).
+  void redirectToHttps(const Request& req) {
+    keep_alive_ = false;
+    auto host = req.header("host");
+    const bool plain_host =
+        host && !host->empty() && host->size() <= 255 && std::all_of(host->begin(), host->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':' || c == '[' ||
+                 c == ']';
+        });
+    const bool plain_target =
+        !req.target.empty() && req.target.front() == '/' && req.target.find_first_of("\r\n") == std::string::npos;
+    if (!plain_host || !plain_target) {
+      return write(shared_->ownResponse(400, "bad_request", "this server speaks HTTPS: use https://", req));
+    }
+    Response res = shared_->ownResponse(308, "use_https", "this server speaks HTTPS", req);
+    res.status = 308;
+    res.set("Location", "https://" + std::string(*host) + req.target);
+    write(std::move(res));
   }
 
   void sendOwn(const Rejection& rejection) {
@@ -222,7 +277,7 @@ class Session : public std::enable_shared_from_this<Session> {
     msg->keep_alive(keep_alive_);
     response_ = msg;
     // Its own deadline: a reply after a slow handler gets the full time, not what the read left.
-    stream_.expires_after(shared_->options.write_timeout);
+    lowest().expires_after(shared_->options.write_timeout);
     bhttp::async_write(stream_, *msg, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
   }
 
@@ -268,11 +323,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<Shared> shared_;
   ConnectionSlot slot_;
   std::string remote_;
@@ -282,6 +337,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Request unanswered_head_;
   bool keep_alive_ = false;
   bool head_request_ = false;
+  bool redirect_to_https_ = false;
 };
 
 // A connection over a limit: gets a 503 with Retry-After, then is closed once the peer has read
@@ -329,6 +385,42 @@ class Refusal : public std::enable_shared_from_this<Refusal> {
   std::shared_ptr<Shared> shared_;
   bhttp::response<bhttp::string_body> msg_;
   std::array<char, 4096> scratch_{};
+};
+
+// On a TLS port: reads the first bytes to tell a TLS hello from plain HTTP (someone typed
+// http://), and hands the connection to the matching session with what it read.
+class TlsDetector : public std::enable_shared_from_this<TlsDetector> {
+ public:
+  TlsDetector(tcp::socket&& socket, std::shared_ptr<Shared> shared, ConnectionSlot slot, std::string remote)
+      : stream_(std::move(socket)), shared_(std::move(shared)), slot_(std::move(slot)), remote_(std::move(remote)) {}
+
+  void run() {
+    stream_.expires_after(shared_->options.read_timeout);
+    beast::async_detect_ssl(stream_, buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
+      if (ec) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+        return;
+      }
+      if (tls) {
+        using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(self->stream_), *self->shared_->options.tls),
+                                             self->shared_, std::move(self->slot_), std::move(self->remote_))
+            ->run(self->buffer_);
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(self->stream_), self->shared_, std::move(self->slot_),
+                                                     std::move(self->remote_), /*redirect_to_https=*/true)
+            ->run(self->buffer_);
+      }
+    });
+  }
+
+ private:
+  beast::tcp_stream stream_;
+  std::shared_ptr<Shared> shared_;
+  ConnectionSlot slot_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
 };
 
 bool isResourceExhaustion(const beast::error_code& ec) {
@@ -417,7 +509,8 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     if (!shared_->admit(key)) {
       ++shared_->refused;
       // Refusing takes a descriptor for a moment too: past a small number at once, just close.
-      if (shared_->refusing.load() >= kMaxRefusing) return;
+      // On a TLS port a plaintext 503 would be noise to the client: close there too.
+      if (shared_->refusing.load() >= kMaxRefusing || shared_->options.tls) return;
       const bool total = [&] {
         std::lock_guard lock(shared_->mutex);
         return shared_->options.max_connections > 0 && shared_->connections >= shared_->options.max_connections;
@@ -435,7 +528,14 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     std::string remote_text = remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
                                   ? net::ip::make_address_v4(net::ip::v4_mapped, remote.address().to_v6()).to_string()
                                   : remote.address().to_string();
-    std::make_shared<Session>(std::move(socket), shared_, ConnectionSlot(shared_, key), std::move(remote_text))->run();
+    if (shared_->options.tls) {
+      std::make_shared<TlsDetector>(std::move(socket), shared_, ConnectionSlot(shared_, key), std::move(remote_text))
+          ->run();
+      return;
+    }
+    std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), shared_,
+                                                 ConnectionSlot(shared_, key), std::move(remote_text))
+        ->run();
   }
 
   // Out of descriptors (or memory): retrying at once would fail again and spin a core, so wait.

@@ -19,6 +19,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "http/message.hpp"
 #include "http/request_reader.hpp"
@@ -40,6 +41,8 @@ struct ServerOptions {
   // After an accept error that means "out of descriptors or memory" (EMFILE, ENFILE, ENOBUFS,
   // ENOMEM): wait this long before accepting again, logging once per pause.
   std::chrono::milliseconds accept_pause{250};
+  // HTTPS on the same port when set (a client speaking plain HTTP there is redirected to https).
+  std::shared_ptr<boost::asio::ssl::context> tls;
   // Builds the reply the server sends on its own (413, 400 on unparsable requests, 500 for a
   // handler that threw or never answered), so the error body format stays the API's business.
   std::function<Response(int status, std::string_view code, std::string_view message)> error_response;
