@@ -140,7 +140,7 @@ RoomRecord RoomService::end(std::string_view room_id, std::string_view host_toke
   if (room.status == "ended") return room;
   requireRoomProvider(room, provider_, "end it");
   provider_->deleteInput(room.session_id);  // throws on failure: the room stays active
-  auto ended = store_.markEnded(room_id, now());
+  auto ended = store_.markEnded(room_id, now(), "host");
   if (!ended) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
   spdlog::info("room {} ended", ended->room_id);
   remember(*ended);

@@ -24,6 +24,9 @@ struct RoomRecord {
   int64_t created_at_ms = 0;    // Unix epoch milliseconds
   int64_t updated_at_ms = 0;
   std::optional<int64_t> ended_at_ms;
+  std::string visibility = "public";          // "public" (listed) | "unlisted" (by link or id only)
+  std::optional<int64_t> live_changed_at_ms;  // when `live` last changed; none: never went live
+  std::optional<std::string> ended_reason;    // why it ended: "host" | "idle" | "empty" | "max_duration"
   bool operator==(const RoomRecord&) const = default;
 };
 

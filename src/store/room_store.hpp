@@ -26,6 +26,7 @@ struct ListQuery {
   std::optional<std::string> host;
   int limit = 20;
   std::optional<ListCursor> after;
+  std::optional<std::string> visibility;  // "public" | "unlisted"; none: both
 };
 
 class RoomStore {
@@ -38,12 +39,14 @@ class RoomStore {
   virtual std::optional<RoomRecord> getBySessionId(std::string_view session_id) = 0;
   // Sets the title and updated_at; returns the updated room, nullopt if unknown.
   virtual std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title, int64_t now_ms) = 0;
-  // Sets status "ended", live false and ended_at (kept from the first call when already
-  // ended); returns the room, nullopt if unknown.
-  virtual std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) = 0;
-  // Sets the live flag and updated_at; returns the room, nullopt if unknown.
+  // Sets status "ended", live false, ended_at and ended_reason (both kept from the first call
+  // when already ended); returns the room, nullopt if unknown.
+  virtual std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms,
+                                              std::string_view reason) = 0;
+  // Sets the live flag and updated_at, and live_changed_at when the flag changes; returns the
+  // room, nullopt if unknown.
   virtual std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) = 0;
-  // Sets live false (and updated_at) on every room of `provider` that is live; returns how many
+  // Sets live false (and updated_at, live_changed_at) on every room of `provider` that is live; returns how many
   // changed. At start, for rooms whose media lived in a process that is gone (a crash sends no
   // "publisher left").
   virtual size_t clearLive(std::string_view provider, int64_t now_ms) = 0;

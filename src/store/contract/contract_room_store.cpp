@@ -42,6 +42,9 @@ std::string ContractRoomStore::encodeMeta(const RoomRecord& room) {
   // Public fields only: anything here is readable by everyone, forever.
   nlohmann::json meta = {{"host", room.host}, {"mode", room.mode}, {"provider", room.provider}};
   if (!inputUidBytes(room.session_id)) meta["session"] = room.session_id;  // no bytes16 form
+  // Unlisted rooms are left out of listings; on a public chain that hides nothing from someone
+  // reading events, it only keeps the room out of liveroom's lists.
+  if (room.visibility != "public") meta["visibility"] = room.visibility;
   return meta.dump();
 }
 
@@ -59,6 +62,7 @@ IndexedRoom ContractRoomStore::indexedRoom(const RoomCreated& event, int64_t pos
   if (room.mode != "webrtc" && room.mode != "broadcast") room.mode = "webrtc";
   room.provider = metaString(meta, "provider");
   room.session_id = metaString(meta, "session");
+  room.visibility = metaString(meta, "visibility") == "unlisted" ? "unlisted" : "public";
   if (room.session_id.empty() && event.input_uid != InputUid{}) room.session_id = eth::toHex(event.input_uid);
   return room;
 }
@@ -253,6 +257,7 @@ void ContractRoomStore::insert(const RoomRecord& room) {
   indexed.mode = room.mode;
   indexed.provider = room.provider;
   indexed.session_id = room.session_id;
+  indexed.visibility = room.visibility;
   indexed.created_at_ms = room.created_at_ms;
   indexed.position = eventPosition(sent, 0);
   index_.apply({indexed});
@@ -296,7 +301,7 @@ void ContractRoomStore::endAbandonedRooms() {
       spdlog::warn("contract store: cannot end abandoned room {} yet: {}", room_id, e.what());
       continue;
     }
-    index_.endOffchain(room_id, now_ms);
+    index_.endOffchain(room_id, now_ms, "abandoned");
     index_.apply({IndexedEnd{keyHex(room_id), now_ms, true}});
     spdlog::warn("contract store: ended room {}: its create was answered as failed, but the transaction was mined",
                  room_id);
@@ -354,7 +359,8 @@ std::optional<RoomRecord> ContractRoomStore::updateTitle(std::string_view room_i
   return index_.get(room_id);
 }
 
-std::optional<RoomRecord> ContractRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms) {
+std::optional<RoomRecord> ContractRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms,
+                                                       std::string_view reason) {
   std::optional<RoomRecord> room = index_.get(room_id);
   if (!room) room = get(room_id);
   if (!room) return std::nullopt;
@@ -368,7 +374,7 @@ std::optional<RoomRecord> ContractRoomStore::markEnded(std::string_view room_id,
     if (error.code() != codes::kRoomEnded) throw error;
     return get(room_id);  // ended on chain by someone else: take the chain's time
   }
-  index_.endOffchain(room_id, ended_at_ms);
+  index_.endOffchain(room_id, ended_at_ms, reason);
   index_.apply({IndexedEnd{key, ended_at_ms, true}});
   return index_.get(room_id);
 }

@@ -61,6 +61,13 @@ CREATE TABLE index_state (
   next_block INTEGER NOT NULL
 );
 )sql",
+    // v2: visibility (public, from the event's meta), when the live flag last changed and why a
+    // room ended (side table: this server's knowledge).
+    R"sql(
+ALTER TABLE chain_rooms ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public';
+ALTER TABLE room_offchain ADD COLUMN live_changed_at INTEGER;
+ALTER TABLE room_offchain ADD COLUMN ended_reason TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == RoomIndex::kSchemaVersion);
 
@@ -71,7 +78,8 @@ constexpr const char* kMergedColumns =
     "CASE WHEN c.status = 'ended' AND o.ended_at IS NULL THEN 0 ELSE COALESCE(o.live, 0) END, c.session_id, "
     "o.whip_url, o.rtmps_url, o.rtmps_stream_key, o.srt_url, o.srt_stream_id, o.srt_passphrase, "
     "o.whep_url, o.hls_url, o.dash_url, COALESCE(o.host_token_hash, ''), c.created_at, "
-    "COALESCE(o.updated_at, c.updated_at), c.ended_at, c.provider";
+    "COALESCE(o.updated_at, c.updated_at), c.ended_at, c.provider, c.visibility, o.live_changed_at, "
+    "CASE WHEN c.status = 'ended' THEN o.ended_reason END";
 constexpr const char* kMergedFrom = "chain_rooms c LEFT JOIN room_offchain o ON o.room_id = c.room_id";
 
 std::string selectWhere(const char* condition) {
@@ -128,8 +136,8 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
       if (const auto* room = std::get_if<IndexedRoom>(&change)) {
         StatementUse use(*db_,
                          "INSERT INTO chain_rooms (room_id, room_key, title, host, mode, provider, session_id, status, "
-                         "created_at, updated_at, ended_at, title_position) "
-                         "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', t, t, NULL, ?9 FROM (SELECT COALESCE("
+                         "created_at, updated_at, ended_at, title_position, visibility) "
+                         "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', t, t, NULL, ?9, ?10 FROM (SELECT COALESCE("
                          "(SELECT created_at FROM room_offchain WHERE room_id = ?1), ?8) AS t) "
                          "WHERE true ON CONFLICT DO NOTHING");
         use.bind(1, std::string_view(room->room_id));
@@ -141,6 +149,7 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(7, std::string_view(room->session_id));
         use.bind(8, room->created_at_ms);
         use.bind(9, room->position);
+        use.bind(10, std::string_view(room->visibility));
         use.step();
       } else if (const auto* title = std::get_if<IndexedTitle>(&change)) {
         StatementUse use(*db_,
@@ -182,8 +191,8 @@ void RoomIndex::insertOffchain(const RoomRecord& room) {
     StatementUse use(*db_,
                      "INSERT INTO room_offchain (room_id, whip_url, rtmps_url, rtmps_stream_key, srt_url, "
                      "srt_stream_id, srt_passphrase, whep_url, hls_url, dash_url, host_token_hash, created_at, "
-                     "updated_at, ended_at, live) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                     "?14, ?15)");
+                     "updated_at, ended_at, live, live_changed_at, ended_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
     use.bind(1, std::string_view(room.room_id));
     sqlite::bindEndpoints(use, 2, room);
     use.bind(11, std::string_view(room.host_token_hash));
@@ -191,6 +200,8 @@ void RoomIndex::insertOffchain(const RoomRecord& room) {
     use.bind(13, room.updated_at_ms);
     use.bind(14, room.ended_at_ms);
     use.bind(15, int64_t{room.live ? 1 : 0});
+    use.bind(16, room.live_changed_at_ms);
+    use.bind(17, room.ended_reason);
     use.step();
   });
 }
@@ -219,13 +230,15 @@ std::vector<std::string> RoomIndex::abandonedActiveRooms() {
   return rooms;
 }
 
-void RoomIndex::endOffchain(std::string_view room_id, int64_t ended_at_ms) {
+void RoomIndex::endOffchain(std::string_view room_id, int64_t ended_at_ms, std::string_view reason) {
   std::lock_guard lock(mutex_);
   StatementUse use(*db_,
-                   "INSERT INTO room_offchain (room_id, updated_at, ended_at, live) VALUES (?1, ?2, ?2, 0) "
-                   "ON CONFLICT (room_id) DO UPDATE SET live = 0, updated_at = ?2, ended_at = ?2");
+                   "INSERT INTO room_offchain (room_id, updated_at, ended_at, live, ended_reason) "
+                   "VALUES (?1, ?2, ?2, 0, ?3) ON CONFLICT (room_id) DO UPDATE SET live = 0, updated_at = ?2, "
+                   "ended_at = ?2, ended_reason = COALESCE(ended_reason, ?3)");
   use.bind(1, room_id);
   use.bind(2, ended_at_ms);
+  use.bind(3, reason);
   use.step();
 }
 
@@ -241,9 +254,10 @@ void RoomIndex::touchOffchain(std::string_view room_id, int64_t updated_at_ms) {
 
 size_t RoomIndex::clearLive(std::string_view provider, int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  StatementUse use(*db_,
-                   "UPDATE room_offchain SET live = 0, updated_at = ?2 WHERE live = 1 AND room_id IN "
-                   "(SELECT room_id FROM chain_rooms WHERE provider = ?1)");
+  StatementUse use(
+      *db_,
+      "UPDATE room_offchain SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE live = 1 AND room_id IN "
+      "(SELECT room_id FROM chain_rooms WHERE provider = ?1)");
   use.bind(1, provider);
   use.bind(2, now_ms);
   use.step();
@@ -258,8 +272,9 @@ std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live
     known.bind(1, room_id);
     if (!known.step()) return;
     StatementUse use(*db_,
-                     "INSERT INTO room_offchain (room_id, updated_at, live) VALUES (?1, ?2, ?3) "
-                     "ON CONFLICT (room_id) DO UPDATE SET updated_at = ?2, live = ?3");
+                     "INSERT INTO room_offchain (room_id, updated_at, live, live_changed_at) VALUES (?1, ?2, ?3, ?2) "
+                     "ON CONFLICT (room_id) DO UPDATE SET updated_at = ?2, live_changed_at = CASE WHEN live != ?3 "
+                     "THEN ?2 ELSE live_changed_at END, live = ?3");
     use.bind(1, room_id);
     use.bind(2, now_ms);
     use.bind(3, int64_t{live ? 1 : 0});

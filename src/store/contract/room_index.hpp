@@ -40,6 +40,7 @@ struct IndexedRoom {
   std::string mode;
   std::string provider;
   std::string session_id;
+  std::string visibility = "public";
   int64_t created_at_ms = 0;  // a side row's created_at wins over this (block time)
   int64_t position = 0;       // RegistryEvent::position() of the event
 };
@@ -57,7 +58,7 @@ using IndexChange = std::variant<IndexedRoom, IndexedTitle, IndexedEnd>;
 
 class RoomIndex {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the file at `path`.
   explicit RoomIndex(const std::string& path);
@@ -84,7 +85,7 @@ class RoomIndex {
   // Abandoned creates that were mined after all and are still active (at most 100).
   std::vector<std::string> abandonedActiveRooms();
   // This server ended the room (its transaction confirmed): not live, ended_at and updated_at.
-  void endOffchain(std::string_view room_id, int64_t ended_at_ms);
+  void endOffchain(std::string_view room_id, int64_t ended_at_ms, std::string_view reason);
   void touchOffchain(std::string_view room_id, int64_t updated_at_ms);
   // Sets the live flag (a side row is created for a room made elsewhere); nullopt if unknown.
   std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms);

@@ -134,6 +134,10 @@ RoomRecord readRoom(const bson_t* doc) {
   room.created_at_ms = readDate(doc, "created_at").value_or(0);
   room.updated_at_ms = readDate(doc, "updated_at").value_or(0);
   room.ended_at_ms = readDate(doc, "ended_at");
+  // Documents written before visibility existed were listed: public.
+  room.visibility = readText(doc, "visibility").value_or("public");
+  room.live_changed_at_ms = readDate(doc, "live_changed_at");
+  room.ended_reason = readText(doc, "ended_reason");
   return room;
 }
 
@@ -151,6 +155,9 @@ void writeRoom(bson_t* doc, const RoomRecord& room) {
   bson_append_date_time(doc, "updated_at", -1, room.updated_at_ms);
   appendOptionalDate(doc, "ended_at", room.ended_at_ms);
   appendText(doc, "host_token_hash", room.host_token_hash);
+  appendText(doc, "visibility", room.visibility);
+  appendOptionalDate(doc, "live_changed_at", room.live_changed_at_ms);
+  appendOptionalText(doc, "ended_reason", room.ended_reason);
 
   bson_t ingest;
   bson_append_document_begin(doc, "ingest", -1, &ingest);
@@ -430,7 +437,8 @@ std::optional<RoomRecord> MongoRoomStore::updateTitle(std::string_view room_id, 
   return findAndModify(rooms, filter.get(), update.get());
 }
 
-std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms) {
+std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms,
+                                                    std::string_view reason) {
   RoomsCollection rooms(handles_->pool.get(), database_);
   // First end: only an active room matches, so ended_at is set exactly once even when
   // two ends race (the loser matches nothing). An update pipeline with $ifNull would do
@@ -446,6 +454,7 @@ std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, in
     bson_append_bool(&set, "live", -1, false);
     bson_append_date_time(&set, "ended_at", -1, ended_at_ms);
     bson_append_date_time(&set, "updated_at", -1, ended_at_ms);
+    appendText(&set, "ended_reason", reason);
     bson_append_document_end(update.get(), &set);
     if (auto room = findAndModify(rooms, filter.get(), update.get())) return room;
   }
@@ -464,15 +473,27 @@ std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, in
 
 std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
   RoomsCollection rooms(handles_->pool.get(), database_);
-  Bson filter;
-  appendRoomIdFilter(filter.get(), room_id);
-  Bson update;
-  bson_t set;
-  bson_append_document_begin(update.get(), "$set", -1, &set);
-  bson_append_bool(&set, "live", -1, live);
-  bson_append_date_time(&set, "updated_at", -1, now_ms);
-  bson_append_document_end(update.get(), &set);
-  return findAndModify(rooms, filter.get(), update.get());
+  auto update = [&](bool changes) {
+    Bson filter;
+    appendRoomIdFilter(filter.get(), room_id);
+    if (changes) {
+      bson_t not_equal;
+      bson_append_document_begin(filter.get(), "live", -1, &not_equal);
+      bson_append_bool(&not_equal, "$ne", -1, live);
+      bson_append_document_end(filter.get(), &not_equal);
+    }
+    Bson doc;
+    bson_t set;
+    bson_append_document_begin(doc.get(), "$set", -1, &set);
+    bson_append_bool(&set, "live", -1, live);
+    bson_append_date_time(&set, "updated_at", -1, now_ms);
+    if (changes) bson_append_date_time(&set, "live_changed_at", -1, now_ms);
+    bson_append_document_end(doc.get(), &set);
+    return findAndModify(rooms, filter.get(), doc.get());
+  };
+  // The flag changes (live_changed_at moves), else it was already so (or the room is unknown).
+  if (auto changed = update(true)) return changed;
+  return update(false);
 }
 
 size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
@@ -485,6 +506,7 @@ size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
   bson_append_document_begin(update.get(), "$set", -1, &set);
   bson_append_bool(&set, "live", -1, false);
   bson_append_date_time(&set, "updated_at", -1, now_ms);
+  bson_append_date_time(&set, "live_changed_at", -1, now_ms);
   bson_append_document_end(update.get(), &set);
   Bson reply;
   bson_error_t error;
@@ -505,6 +527,15 @@ std::vector<RoomRecord> MongoRoomStore::list(const ListQuery& query) {
   Bson filter;
   if (query.status) appendText(filter.get(), "status", *query.status);
   if (query.host) appendText(filter.get(), "host", *query.host);
+  // "public" also matches documents from before visibility existed.
+  if (query.visibility && *query.visibility == "public") {
+    bson_t not_unlisted;
+    bson_append_document_begin(filter.get(), "visibility", -1, &not_unlisted);
+    appendText(&not_unlisted, "$ne", "unlisted");
+    bson_append_document_end(filter.get(), &not_unlisted);
+  } else if (query.visibility) {
+    appendText(filter.get(), "visibility", *query.visibility);
+  }
   if (query.after) {
     // Strictly after the cursor in (created_at desc, room_id desc) order.
     bson_t any_of;

@@ -174,6 +174,9 @@ RoomRecord readRoom(sqlite3_stmt* statement) {
   room.updated_at_ms = sqlite3_column_int64(statement, 18);
   room.ended_at_ms = optionalInt(statement, 19);
   room.provider = text(statement, 20);
+  room.visibility = text(statement, 21);
+  room.live_changed_at_ms = optionalInt(statement, 22);
+  room.ended_reason = optionalText(statement, 23);
   return room;
 }
 
@@ -196,11 +199,13 @@ std::vector<RoomRecord> listRooms(Connection& connection, const std::string& sel
   std::string sql = select + " WHERE 1";
   if (query.status) sql += fmt::format(" AND {}status = ?1", prefix);
   if (query.host) sql += fmt::format(" AND {}host = ?2", prefix);
+  if (query.visibility) sql += fmt::format(" AND {}visibility = ?6", prefix);
   if (query.after) sql += fmt::format(" AND ({0}created_at, {0}room_id) < (?3, ?4)", prefix);
   sql += fmt::format(" ORDER BY {0}created_at DESC, {0}room_id DESC LIMIT ?5", prefix);
   StatementUse use(connection, sql);
   if (query.status) use.bind(1, std::string_view(*query.status));
   if (query.host) use.bind(2, std::string_view(*query.host));
+  if (query.visibility) use.bind(6, std::string_view(*query.visibility));
   if (query.after) {
     use.bind(3, query.after->created_at_ms);
     use.bind(4, std::string_view(query.after->room_id));

@@ -94,7 +94,8 @@ void migrate(Connection& connection, std::span<const char* const> migrations, st
 inline constexpr const char* kRoomColumns =
     "room_id, title, host, mode, status, live, session_id, "
     "whip_url, rtmps_url, rtmps_stream_key, srt_url, srt_stream_id, srt_passphrase, "
-    "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at, provider";
+    "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at, provider, "
+    "visibility, live_changed_at, ended_reason";
 
 RoomRecord readRoom(sqlite3_stmt* statement);
 // Binds the ingest and playback URLs to ?first .. ?first+8, in kRoomColumns order (whip_url ..

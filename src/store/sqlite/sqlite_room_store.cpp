@@ -63,6 +63,13 @@ CREATE INDEX rooms_by_session ON rooms (session_id);
     R"sql(
 ALTER TABLE rooms ADD COLUMN provider TEXT NOT NULL DEFAULT 'cloudflare';
 )sql",
+    // v4: who may list the room, when its live flag last changed (the auto-end timers count
+    // from it), why it ended.
+    R"sql(
+ALTER TABLE rooms ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public';
+ALTER TABLE rooms ADD COLUMN live_changed_at INTEGER;
+ALTER TABLE rooms ADD COLUMN ended_reason TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteRoomStore::kSchemaVersion);
 
@@ -137,7 +144,7 @@ void SqliteRoomStore::returnReader(std::unique_ptr<Connection> connection) {
 void SqliteRoomStore::insert(const RoomRecord& room) {
   static const std::string sql = fmt::format(
       "INSERT INTO rooms ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-      "?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+      "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
       kRoomColumns);
   std::lock_guard lock(writer_mutex_);
   StatementUse use(*writer_, sql);
@@ -154,6 +161,9 @@ void SqliteRoomStore::insert(const RoomRecord& room) {
   use.bind(19, room.updated_at_ms);
   use.bind(20, room.ended_at_ms);
   use.bind(21, std::string_view(room.provider));
+  use.bind(22, std::string_view(room.visibility));
+  use.bind(23, room.live_changed_at_ms);
+  use.bind(24, room.ended_reason);
   use.step();
 }
 
@@ -186,24 +196,29 @@ std::optional<RoomRecord> SqliteRoomStore::updateTitle(std::string_view room_id,
   return singleRoom(use);
 }
 
-std::optional<RoomRecord> SqliteRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms) {
+std::optional<RoomRecord> SqliteRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms,
+                                                     std::string_view reason) {
   // Only the first end moves ended_at/updated_at; a repeated end (retry, second tab)
   // still forces status/live in case a stray setLive raced with it.
   static const std::string sql = fmt::format(
       "UPDATE rooms SET status = 'ended', live = 0, "
       "updated_at = CASE WHEN ended_at IS NULL THEN ?2 ELSE updated_at END, "
+      "ended_reason = CASE WHEN ended_at IS NULL THEN ?3 ELSE ended_reason END, "
       "ended_at = COALESCE(ended_at, ?2) WHERE room_id = ?1 RETURNING {}",
       kRoomColumns);
   std::lock_guard lock(writer_mutex_);
   StatementUse use(*writer_, sql);
   use.bind(1, room_id);
   use.bind(2, ended_at_ms);
+  use.bind(3, reason);
   return singleRoom(use);
 }
 
 std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
-  static const std::string sql =
-      fmt::format("UPDATE rooms SET live = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomColumns);
+  static const std::string sql = fmt::format(
+      "UPDATE rooms SET live_changed_at = CASE WHEN live != ?2 THEN ?3 ELSE live_changed_at END, "
+      "live = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}",
+      kRoomColumns);
   std::lock_guard lock(writer_mutex_);
   StatementUse use(*writer_, sql);
   use.bind(1, room_id);
@@ -214,7 +229,8 @@ std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, boo
 
 size_t SqliteRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
-  StatementUse use(*writer_, "UPDATE rooms SET live = 0, updated_at = ?2 WHERE provider = ?1 AND live = 1");
+  StatementUse use(*writer_,
+                   "UPDATE rooms SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE provider = ?1 AND live = 1");
   use.bind(1, provider);
   use.bind(2, now_ms);
   use.step();

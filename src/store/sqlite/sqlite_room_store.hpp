@@ -24,7 +24,7 @@ class Connection;
 class SqliteRoomStore : public RoomStore {
  public:
   // The schema version this build creates and migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating the file and its parent directories if needed) and migrates the
   // database at `path`. Throws Error(store_unavailable) when it cannot.
@@ -38,7 +38,7 @@ class SqliteRoomStore : public RoomStore {
   std::optional<RoomRecord> get(std::string_view room_id) override;
   std::optional<RoomRecord> getBySessionId(std::string_view session_id) override;
   std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title, int64_t now_ms) override;
-  std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms) override;
+  std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms, std::string_view reason) override;
   std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) override;
   size_t clearLive(std::string_view provider, int64_t now_ms) override;
   std::vector<RoomRecord> list(const ListQuery& query) override;

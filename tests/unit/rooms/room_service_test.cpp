@@ -60,7 +60,9 @@ class FailableStore : public RoomStore {
   std::optional<RoomRecord> updateTitle(std::string_view id, std::string_view title, int64_t now) override {
     return real_.updateTitle(id, title, now);
   }
-  std::optional<RoomRecord> markEnded(std::string_view id, int64_t at) override { return real_.markEnded(id, at); }
+  std::optional<RoomRecord> markEnded(std::string_view id, int64_t at, std::string_view reason) override {
+    return real_.markEnded(id, at, reason);
+  }
   std::optional<RoomRecord> setLive(std::string_view id, bool live, int64_t now) override {
     return real_.setLive(id, live, now);
   }

@@ -89,9 +89,9 @@ TEST_F(ContractRoomStoreTest, EveryWriteIsOneTransactionAndReadsNone) {
   EXPECT_EQ(nonce(), before + 1) << "reads and the live flag";
   store->updateTitle("live_one", "Lớp học online", kT0 + 2);
   EXPECT_EQ(nonce(), before + 2) << "update";
-  store->markEnded("live_one", kT0 + 3);
+  store->markEnded("live_one", kT0 + 3, "host");
   EXPECT_EQ(nonce(), before + 3) << "end";
-  store->markEnded("live_one", kT0 + 4);
+  store->markEnded("live_one", kT0 + 4, "host");
   EXPECT_EQ(nonce(), before + 3) << "ending an ended room";
 
   ChainRoom onChain = chain_->registry().getRoom(roomKey("live_one"));
@@ -108,10 +108,11 @@ TEST_F(ContractRoomStoreTest, AFreshIndexRebuildsThePublicRoomsFromTheChainInOne
     RoomRecord odd = makeRoom("live_r3", kT0 + 2, "uid_not_hex");
     odd.mode = "broadcast";
     odd.provider = "cloudflare";
+    odd.visibility = "unlisted";
     a->insert(odd);
     a->updateTitle("live_r2", "first", kT0 + 3);
     a->updateTitle("live_r2", "Lớp học online", kT0 + 4);
-    a->markEnded("live_r1", kT0 + 5);
+    a->markEnded("live_r1", kT0 + 5, "host");
   }
   auto b = chain_->openStore(dir_ / "b.db", nullptr, /*max_block_range=*/1);
   std::vector<RoomRecord> rooms = b->list({});
@@ -123,6 +124,8 @@ TEST_F(ContractRoomStoreTest, AFreshIndexRebuildsThePublicRoomsFromTheChainInOne
   EXPECT_EQ(rooms[1].status, "active");
   EXPECT_EQ(rooms[1].session_id, uid(2));         // from the bytes16 input uid
   EXPECT_EQ(rooms[2].session_id, "uid_not_hex");  // from the public meta
+  EXPECT_EQ(rooms[2].visibility, "unlisted");     // from the public meta too
+  EXPECT_EQ(rooms[1].visibility, "public");
   EXPECT_EQ(rooms[2].mode, "broadcast");
   EXPECT_EQ(rooms[2].provider, "cloudflare");
   for (const RoomRecord& room : rooms) {
@@ -149,7 +152,7 @@ TEST_F(ContractRoomStoreTest, ReopeningKeepsTheCursorAndCatchesUpWithWhatHappene
   {  // another server on the same registry, while the first is down
     auto other = chain_->openStore(dir_ / "other.db");
     other->insert(makeRoom("live_c3", kT0 + 2, uid(3)));
-    other->markEnded("live_c1", kT0 + 3);
+    other->markEnded("live_c1", kT0 + 3, "host");
   }
   auto a = chain_->openStore(dir_ / "a.db");
   EXPECT_GT(a->nextBlock(), cursor);
@@ -176,7 +179,7 @@ TEST_F(ContractRoomStoreTest, ARoomEndedOnChainByAnotherServerReadsEndedAtOnce) 
   ASSERT_TRUE(room->ended_at_ms);
   EXPECT_GT(*room->ended_at_ms, 0);
   const uint64_t before = nonce();
-  std::optional<RoomRecord> again = a->markEnded("live_x", kT0 + 9);
+  std::optional<RoomRecord> again = a->markEnded("live_x", kT0 + 9, "host");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->ended_at_ms, room->ended_at_ms);
   EXPECT_EQ(nonce(), before);
@@ -190,7 +193,7 @@ TEST_F(ContractRoomStoreTest, SecretsNeverReachTheChain) {
   room.ingest.rtmps_url = "rtmps://live.example:443/live/";
   store->insert(room);
   store->updateTitle("live_secret", "new title", kT0 + 1);
-  store->markEnded("live_secret", kT0 + 2);
+  store->markEnded("live_secret", kT0 + 2, "host");
 
   std::vector<std::string> secrets = {*room.ingest.whip_url,         std::string(32, 'f'),
                                       *room.ingest.rtmps_stream_key, *room.ingest.srt_passphrase,

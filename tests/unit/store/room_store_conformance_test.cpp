@@ -269,7 +269,7 @@ TEST_P(RoomStoreConformanceTest, ProviderRoundTripsThroughEveryOperation) {
   EXPECT_EQ(store_->getBySessionId("uid_live_pl")->provider, "local");
   EXPECT_EQ(store_->updateTitle("live_pl", "t", kT0 + 2)->provider, "local");
   EXPECT_EQ(store_->setLive("live_pl", true, kT0 + 3)->provider, "local");
-  EXPECT_EQ(store_->markEnded("live_pl", kT0 + 4)->provider, "local");
+  EXPECT_EQ(store_->markEnded("live_pl", kT0 + 4, "host")->provider, "local");
   std::vector<RoomRecord> listed = store_->list({});
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_EQ(listed[0].provider, "local");
@@ -317,20 +317,20 @@ TEST_P(RoomStoreConformanceTest, MarkEndedKeepsTheFirstEndedAt) {
   room.live = true;
   store_->insert(room);
 
-  std::optional<RoomRecord> ended = store_->markEnded("live_e", kT0 + 50);
+  std::optional<RoomRecord> ended = store_->markEnded("live_e", kT0 + 50, "host");
   ASSERT_TRUE(ended);
   EXPECT_EQ(ended->status, "ended");
   EXPECT_FALSE(ended->live);
   EXPECT_EQ(ended->ended_at_ms, kT0 + 50);
   EXPECT_EQ(store_->get("live_e"), ended);
 
-  std::optional<RoomRecord> again = store_->markEnded("live_e", kT0 + 90);
+  std::optional<RoomRecord> again = store_->markEnded("live_e", kT0 + 90, "host");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, "ended");
   EXPECT_EQ(again->ended_at_ms, kT0 + 50);
   EXPECT_EQ(store_->get("live_e")->ended_at_ms, kT0 + 50);
 
-  EXPECT_EQ(store_->markEnded("live_nope", kT0), std::nullopt);
+  EXPECT_EQ(store_->markEnded("live_nope", kT0, "host"), std::nullopt);
 }
 
 TEST_P(RoomStoreConformanceTest, SetLiveSetsFlagAndUpdatedAt) {
@@ -364,6 +364,33 @@ TEST_P(RoomStoreConformanceTest, ClearLiveTurnsOffOnlyTheProvidersLiveRooms) {
   EXPECT_EQ(store_->get("live_c2")->updated_at_ms, kT0 + 1);  // was not live: untouched
   EXPECT_TRUE(store_->get("live_c3")->live);                  // another provider's room
   EXPECT_EQ(store_->clearLive("local", kT0 + 10), 0u);
+}
+
+TEST_P(RoomStoreConformanceTest, VisibilityLiveChangesAndEndReasonsAreKept) {
+  RoomRecord unlisted = makeRoom("live_v1", kT0);
+  unlisted.visibility = "unlisted";
+  store_->insert(unlisted);
+  store_->insert(makeRoom("live_v2", kT0 + 1));
+  EXPECT_EQ(store_->get("live_v1")->visibility, "unlisted");
+  EXPECT_EQ(store_->get("live_v2")->visibility, "public");
+  ListQuery listed;
+  listed.visibility = "public";
+  EXPECT_EQ(ids(store_->list(listed)), std::vector<std::string>{"live_v2"});
+  listed.visibility = "unlisted";
+  EXPECT_EQ(ids(store_->list(listed)), std::vector<std::string>{"live_v1"});
+  EXPECT_EQ(ids(store_->list({})), (std::vector<std::string>{"live_v2", "live_v1"}));
+
+  // live_changed_at: none until the flag first changes, then the time of each change only.
+  EXPECT_EQ(store_->get("live_v2")->live_changed_at_ms, std::nullopt);
+  EXPECT_EQ(store_->setLive("live_v2", true, kT0 + 10)->live_changed_at_ms, kT0 + 10);
+  EXPECT_EQ(store_->setLive("live_v2", true, kT0 + 11)->live_changed_at_ms, kT0 + 10);  // no change
+  EXPECT_EQ(store_->setLive("live_v2", false, kT0 + 12)->live_changed_at_ms, kT0 + 12);
+
+  // The first end's reason stays.
+  EXPECT_EQ(store_->markEnded("live_v2", kT0 + 20, "idle")->ended_reason, "idle");
+  EXPECT_EQ(store_->markEnded("live_v2", kT0 + 21, "host")->ended_reason, "idle");
+  EXPECT_EQ(store_->get("live_v2")->ended_reason, "idle");
+  EXPECT_EQ(store_->get("live_v1")->ended_reason, std::nullopt);
 }
 
 TEST_P(RoomStoreConformanceTest, ListFiltersByStatusHostAndBothNewestFirst) {
@@ -756,7 +783,7 @@ TEST_F(MongoRoomStoreServerTest, DocumentUsesTheSpecFieldNames) {
   bson_destroy(&filter);
   mongoc_collection_destroy(collection);
 
-  store_->markEnded("live_doc", kT0 + 9);
+  store_->markEnded("live_doc", kT0 + 9, "host");
   EXPECT_EQ(store_->get("live_doc")->ended_at_ms, kT0 + 9);
 }
 
@@ -801,7 +828,7 @@ TEST_F(MongoRoomStoreServerTest, DocumentWithoutProviderReadsAsCloudflare) {
 
   EXPECT_EQ(store_->get("live_olddoc")->provider, "cloudflare");
   EXPECT_EQ(store_->getBySessionId("uid_olddoc")->provider, "cloudflare");
-  EXPECT_EQ(store_->markEnded("live_olddoc", kT0 + 2)->provider, "cloudflare");
+  EXPECT_EQ(store_->markEnded("live_olddoc", kT0 + 2, "host")->provider, "cloudflare");
   EXPECT_EQ(store_->get("live_newdoc"), local);
 }
 
