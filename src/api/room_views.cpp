@@ -47,6 +47,8 @@ nlohmann::json publicView(const RoomRecord& room, size_t viewers) {
           {"viewers", room.status == "ended" ? 0 : viewers},
           {"created_at", formatTimestamp(room.created_at_ms)},
           {"ended_at", room.ended_at_ms ? nlohmann::json(formatTimestamp(*room.ended_at_ms)) : nlohmann::json(nullptr)},
+          {"ended_reason", room.status == "ended" ? orNull(room.ended_reason) : nlohmann::json(nullptr)},
+          {"visibility", room.visibility},
           {"whep_url", std::move(whep)},
           {"playback", std::move(playback)}};
 }
@@ -86,6 +88,7 @@ nlohmann::json createdView(const RoomRecord& room, const std::string& host_token
   nlohmann::json view = publicView(room);
   view.erase("viewers");
   view.erase("ended_at");
+  view.erase("ended_reason");
   view.erase("whep_url");
   view["host_token"] = host_token;
   view["whip_url"] = orNull(room.ingest.whip_url);

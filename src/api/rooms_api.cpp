@@ -12,6 +12,7 @@
 #include "api/qr_svg.hpp"
 #include "api/room_views.hpp"
 #include "common/error.hpp"
+#include "http/server.hpp"
 #include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
 #include "stream/cloudflare/cloudflare_api.hpp"
@@ -35,7 +36,14 @@ RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunn
     : service_(service),
       options_(std::move(options)),
       run_store_calls_(std::move(run_store_calls)),
-      run_provider_calls_(std::move(run_provider_calls)) {}
+      run_provider_calls_(std::move(run_provider_calls)),
+      creates_(options_.creates_per_minute / 60.0, std::max(1.0, options_.creates_per_minute)) {}
+
+bool RoomsApi::holdsApiKey(const http::Request& req) const {
+  if (!options_.api_key || !req.header("authorization")) return false;
+  const std::string key = bearerToken(req);
+  return rooms::constantTimeEquals(rooms::sha256Hex(key), rooms::sha256Hex(*options_.api_key));
+}
 
 void RoomsApi::applyCors(const http::Request& req, http::Response& res) const {
   api::applyCors(options_.cors_origins, req, res);
@@ -159,10 +167,13 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
 
 http::Response RoomsApi::create(const http::Request& req) {
   if (options_.api_key) {
-    std::string key = bearerToken(req);
-    if (!rooms::constantTimeEquals(rooms::sha256Hex(key), rooms::sha256Hex(*options_.api_key))) {
-      throw Error(codes::kForbidden, "the API key is not valid");
-    }
+    bearerToken(req);  // unauthorized when there is none
+    if (!holdsApiKey(req)) throw Error(codes::kForbidden, "the API key is not valid");
+  }
+  std::chrono::milliseconds wait{0};
+  if (!creates_.allow(http::connectionLimitKey(req.remote_address), RateLimiter::Clock::now(), &wait)) {
+    throw Error("rate_limited", "too many rooms created from your address; retry in a moment",
+                static_cast<int>(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
   }
   auto body = parseJsonObjectBody(req);
   std::string title = requireString(body, "title");
@@ -173,7 +184,11 @@ http::Response RoomsApi::create(const http::Request& req) {
     if (!parsed) throw Error(codes::kInvalidField, "mode must be \"webrtc\" or \"broadcast\"");
     mode = *parsed;
   }
-  auto created = service_.create(title, host, mode);
+  const std::string visibility = optionalString(body, "visibility").value_or("public");
+  if (visibility != "public" && visibility != "unlisted") {
+    throw Error(codes::kInvalidField, "visibility must be \"public\" or \"unlisted\"");
+  }
+  auto created = service_.create(title, host, mode, visibility);
   nlohmann::json view = createdView(created.room, created.host_token);
   const std::string base = linkBaseFor(req);
   view["watch_url"] = watchUrl(base, created.room.room_id);
@@ -207,6 +222,19 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
   if (auto status = http::queryParam(req.query, "status"); status && !status->empty()) {
     if (*status != "active" && *status != "ended") throw Error(codes::kInvalidField, "status must be active or ended");
     query.status = *status;
+  }
+  // Unlisted rooms are listed only to API key holders (and only when a key is configured).
+  const bool privileged = holdsApiKey(req);
+  if (auto visibility = http::queryParam(req.query, "visibility"); visibility && !visibility->empty()) {
+    if (*visibility != "public" && *visibility != "unlisted" && *visibility != "all") {
+      throw Error(codes::kInvalidField, "visibility must be public, unlisted or all");
+    }
+    if (*visibility != "public" && !privileged) {
+      throw Error(codes::kForbidden, "unlisted rooms are listed only with the API key (Authorization: Bearer)");
+    }
+    if (*visibility != "all") query.visibility = *visibility;
+  } else if (!privileged) {
+    query.visibility = "public";
   }
   if (auto host = http::queryParam(req.query, "host"); host && !host->empty()) {
     query.host = rooms::normalizeHost(*host);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/rate_limiter.hpp"
 #include "http/message.hpp"
 #include "rooms/room_service.hpp"
 
@@ -27,6 +28,9 @@ struct ApiOptions {
   // "<link_scheme>://<the request's Host>".
   std::string public_url;
   std::string link_scheme = "http";
+  // Creates one client address may make per minute (bursts of as many); over it 429 with
+  // Retry-After. 0: no limit.
+  double creates_per_minute = 10;
 };
 
 class RoomsApi {
@@ -48,6 +52,8 @@ class RoomsApi {
   // studio link (the host token in it), for the host's other device.
   http::Response qrCode(const http::Request& req, const std::string& room_id);
   std::string linkBaseFor(const http::Request& req) const;
+  // True when the request carries the configured API key (false when none is configured).
+  bool holdsApiKey(const http::Request& req) const;
   http::Response ingest(const http::Request& req, const std::string& room_id);
   http::Response readyz();
   http::Response cloudflareWebhook(const http::Request& req);
@@ -61,6 +67,7 @@ class RoomsApi {
   ApiOptions options_;
   BlockingRunner run_store_calls_;
   BlockingRunner run_provider_calls_;
+  RateLimiter creates_;
 };
 
 }  // namespace liveroom::api

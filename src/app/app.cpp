@@ -37,6 +37,7 @@
 #include "eth/hex.hpp"
 #include "api/webrtc_api.hpp"
 #include "app/data_dir.hpp"
+#include "common/periodic_task.hpp"
 #include "media/server/media_server.hpp"
 #include "stream/local/local_stream.hpp"
 
@@ -132,6 +133,36 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
                 "serve HTTPS with a self-signed certificate for the listen and public addresses, kept in --data-dir "
                 "(browsers warn: for trying liveroom on a LAN)")
       ->envname("LIVEROOM_TLS_SELF_SIGNED");
+
+  // Named timers: rooms end by themselves. Durations take s, m, h or d ("90s", "15m", "2h").
+  const std::map<std::string, int> units{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+  serve
+      .add_option("--room-idle-timeout", c.room_idle_timeout_s,
+                  "a room that never went live ends after this long (0: never)")
+      ->envname("LIVEROOM_ROOM_IDLE_TIMEOUT")
+      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::Range(0, 366 * 86400))
+      ->capture_default_str();
+  serve
+      .add_option("--room-empty-timeout", c.room_empty_timeout_s,
+                  "a room whose broadcaster left ends after this long without one (0: never)")
+      ->envname("LIVEROOM_ROOM_EMPTY_TIMEOUT")
+      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::Range(0, 366 * 86400))
+      ->capture_default_str();
+  serve
+      .add_option("--room-max-duration", c.room_max_duration_s,
+                  "any room ends this long after it was created (0: never)")
+      ->envname("LIVEROOM_ROOM_MAX_DURATION")
+      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::Range(0, 366 * 86400))
+      ->capture_default_str();
+  serve
+      .add_option("--creates-per-minute", c.creates_per_minute,
+                  "rooms one address may create per minute, in bursts of as many (0: no limit); over it: 429")
+      ->envname("LIVEROOM_CREATES_PER_MINUTE")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
 
   // Limits: what a stranger can make the server hold (README "Running it on a network").
   serve
@@ -421,6 +452,7 @@ int serve(ServeConfig config) {
   api_options.cloudflare_webhook_secret = config.cloudflare_webhook_secret;
   api_options.public_url = config.public_url;
   api_options.link_scheme = scheme;
+  api_options.creates_per_minute = config.creates_per_minute;
   api::RoomsApi rooms_api(
       service, api_options,
       [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); },
@@ -491,9 +523,34 @@ int serve(ServeConfig config) {
         "CLOUDFLARE_API_TOKEN to use Cloudflare Stream");
   }
 
+  // Named timers end rooms by themselves; the scan runs on the provider pool (it deletes inputs).
+  rooms::RoomTimers timers;
+  timers.idle = std::chrono::seconds(config.room_idle_timeout_s);
+  timers.empty = std::chrono::seconds(config.room_empty_timeout_s);
+  timers.max_duration = std::chrono::seconds(config.room_max_duration_s);
+  const bool cloudflare_reports_live = config.cloudflare_webhook_secret.has_value();
+  timers.knows_live = [cloudflare_reports_live](std::string_view provider) {
+    return provider == LocalStream::kName || cloudflare_reports_live;
+  };
+  std::atomic<bool> scan_running{false};
+  PeriodicTask timer_scan(std::chrono::seconds(5), [&] {
+    if (!timers.any() || scan_running.exchange(true)) return;  // one scan at a time
+    boost::asio::post(provider_pool, [&] {
+      try {
+        if (const size_t ended = service.endExpired(timers); ended > 0) {
+          spdlog::info("{} room(s) ended by their timers", ended);
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("room timers: {}", e.what());
+      }
+      scan_running = false;
+    });
+  });
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("stopping (signal {})", signal);
+  timer_scan.stop();
   server.stop();
   provider_pool.join();  // ends in flight may still close inputs on the media server
   // Every session ends through the normal path: broadcasters' rooms go off air and viewer

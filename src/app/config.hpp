@@ -46,6 +46,11 @@ struct ServeConfig {
   std::string tls_cert;
   std::string tls_key;
   bool tls_self_signed = false;
+  // Rooms end by themselves (seconds; 0: off): never went live, broadcaster left, in any case.
+  int room_idle_timeout_s = 3600;
+  int room_empty_timeout_s = 900;
+  int room_max_duration_s = 12 * 3600;
+  double creates_per_minute = 10;  // per client address
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

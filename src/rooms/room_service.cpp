@@ -50,7 +50,11 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
   return snapshot;
 }
 
-CreatedRoom RoomService::create(std::string_view title_in, std::string_view host_in, RoomMode mode) {
+CreatedRoom RoomService::create(std::string_view title_in, std::string_view host_in, RoomMode mode,
+                                std::string_view visibility) {
+  if (visibility != "public" && visibility != "unlisted") {
+    throw Error(codes::kInvalidField, "visibility must be \"public\" or \"unlisted\"");
+  }
   std::string title = normalizeTitle(title_in);
   const std::string host = normalizeHost(host_in);
   if (!provider_) {
@@ -73,6 +77,7 @@ CreatedRoom RoomService::create(std::string_view title_in, std::string_view host
   room.ingest = std::move(input.ingest);
   room.playback = std::move(input.playback);
   room.host_token_hash = sha256Hex(created.host_token);
+  room.visibility = std::string(visibility);
   room.created_at_ms = room.updated_at_ms = now();
 
   for (int attempt = 1;; ++attempt) {
@@ -138,13 +143,44 @@ RoomRecord RoomService::update(std::string_view room_id, std::string_view host_t
 RoomRecord RoomService::end(std::string_view room_id, std::string_view host_token) {
   RoomRecord room = authorized(room_id, host_token);
   if (room.status == "ended") return room;
+  return finishEnd(room, "host");
+}
+
+RoomRecord RoomService::finishEnd(const RoomRecord& room, std::string_view reason) {
   requireRoomProvider(room, provider_, "end it");
   provider_->deleteInput(room.session_id);  // throws on failure: the room stays active
-  auto ended = store_.markEnded(room_id, now(), "host");
-  if (!ended) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
-  spdlog::info("room {} ended", ended->room_id);
+  auto ended = store_.markEnded(room.room_id, now(), reason);
+  if (!ended) throw Error(codes::kRoomNotFound, "no room with id " + room.room_id);
+  spdlog::info("room {} ended ({})", ended->room_id, ended->ended_reason.value_or(std::string(reason)));
   remember(*ended);
   return std::move(*ended);
+}
+
+size_t RoomService::endExpired(const RoomTimers& timers) {
+  if (!timers.any()) return 0;
+  const int64_t at = now();
+  size_t ended = 0;
+  ListQuery query;
+  query.status = "active";
+  query.limit = 200;
+  for (;;) {
+    const std::vector<RoomRecord> page = store_.list(query);
+    for (const RoomRecord& room : page) {
+      const auto reason = expiredTimer(room, at, timers);
+      // A room of a provider this process does not run is ended where that provider runs.
+      if (!reason || provider_ == nullptr || room.provider != provider_->name()) continue;
+      try {
+        finishEnd(room, *reason);
+        ++ended;
+      } catch (const std::exception& e) {
+        spdlog::warn("room {}: its {} timer ran out but it could not be ended yet: {}", room.room_id, *reason,
+                     e.what());
+      }
+    }
+    if (page.size() < static_cast<size_t>(query.limit)) break;
+    query.after = ListCursor{page.back().created_at_ms, page.back().room_id};
+  }
+  return ended;
 }
 
 RoomRecord RoomService::ingest(std::string_view room_id, std::string_view host_token) {

@@ -16,6 +16,7 @@
 
 #include "common/room_mode.hpp"
 #include "rooms/room_cache.hpp"
+#include "rooms/room_timers.hpp"
 #include "store/room_record.hpp"
 #include "store/room_store.hpp"
 #include "stream/stream_provider.hpp"
@@ -48,7 +49,9 @@ class RoomService {
   // `provider` may be null: reads work, create answers stream_provider_unavailable.
   RoomService(RoomStore& store, StreamProvider* provider, RoomServiceOptions options = {});
 
-  CreatedRoom create(std::string_view title, std::string_view host, RoomMode mode);
+  // `visibility`: "public" (listed) or "unlisted" (by link or id only).
+  CreatedRoom create(std::string_view title, std::string_view host, RoomMode mode,
+                     std::string_view visibility = "public");
 
   // The room for a viewer: throws room_not_found / room_ended. Cache first, then store.
   std::shared_ptr<const RoomSnapshot> join(std::string_view room_id);
@@ -74,6 +77,11 @@ class RoomService {
 
   RoomPage list(ListQuery query);
 
+  // Ends every active room whose timer has run out, exactly as POST /end does (provider input
+  // deleted, status ended, sessions closed) with the timer's name as ended_reason. Returns how
+  // many it ended; a room it cannot end now (provider down) is tried again next time.
+  size_t endExpired(const RoomTimers& timers);
+
   // Provider event: a broadcaster connected (true) or left (false).
   void setLive(std::string_view room_id, bool live);
   // The same, for an event that names the provider's live input (Cloudflare webhooks).
@@ -96,6 +104,8 @@ class RoomService {
 
  private:
   RoomRecord authorized(std::string_view room_id, std::string_view host_token);
+  // Provider input deleted, then the room marked ended with `reason` (idempotent).
+  RoomRecord finishEnd(const RoomRecord& room, std::string_view reason);
   std::shared_ptr<const RoomSnapshot> remember(const RoomRecord& room);
   int64_t now() const;
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import http.client
+import functools
 import json
 import os
 import re
@@ -580,10 +581,41 @@ def pin_webrtc_ip(argv: list[str], env: dict[str, str] | None = None) -> list[st
     LIVEROOM_WEBRTC_IP) already names the addresses the media server advertises. Tests talk
     only to loopback: without it the server offers every interface address of the machine as
     an ICE candidate, and a client would send media there."""
-    named = any(a == "--webrtc-ip" or a.startswith("--webrtc-ip=") for a in argv)
-    if named or "LIVEROOM_WEBRTC_IP" in (env or {}) or "--help" in argv or "-h" in argv:
+    if "--help" in argv or "-h" in argv:
         return list(argv)
-    return [*argv, "--webrtc-ip", "127.0.0.1"]
+    out = list(argv)
+    named = any(a == "--webrtc-ip" or a.startswith("--webrtc-ip=") for a in argv)
+    if not named and "LIVEROOM_WEBRTC_IP" not in (env or {}):
+        out += ["--webrtc-ip", "127.0.0.1"]
+    # Every test client is 127.0.0.1: the per-address create limit (10 a minute by default) would
+    # count a whole test file as one user. Tests of that limit name the flag themselves.
+    if not any(a.startswith("--creates-per-minute") for a in argv) and "LIVEROOM_CREATES_PER_MINUTE" not in (env or {}):
+        out += ["--creates-per-minute", "0"]
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _serve_help(binary: str) -> str:
+    try:
+        return subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def drop_unknown_defaults(binary: Path, argv: list[str], given: list[str]) -> list[str]:
+    """`argv` without the harness's own default flags that `binary` does not know (an older
+    liveroom measured for "before" figures); flags the test gave itself are kept."""
+    help_text = _serve_help(str(binary))
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        flag = argv[i]
+        if flag == "--creates-per-minute" and flag not in given and help_text and flag not in help_text:
+            i += 2
+            continue
+        out.append(flag)
+        i += 1
+    return out
 
 
 def child_env(extra: dict[str, str] | None) -> dict[str, str]:
@@ -630,7 +662,7 @@ class LiveroomServer:
         # (with each other, or with a `scripts/run` on 8189), unless the test picks one.
         if "--webrtc-port" not in self.extra_args and "LIVEROOM_WEBRTC_PORT" not in self.env:
             cmd += ["--webrtc-port", "0"]
-        return pin_webrtc_ip(cmd + self.extra_args, self.env)
+        return drop_unknown_defaults(self.binary, pin_webrtc_ip(cmd + self.extra_args, self.env), self.extra_args)
 
     def start(self, wait: bool = True, timeout: float = 15.0) -> "LiveroomServer":
         assert self.proc is None or self.proc.poll() is not None, "already running"

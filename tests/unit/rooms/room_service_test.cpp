@@ -324,5 +324,87 @@ TEST_F(RoomServiceTest, SetLiveByInputFollowsProviderEvents) {
   EXPECT_FALSE(store_->get(created.room.room_id)->live);
 }
 
+TEST_F(RoomServiceTest, VisibilityIsKeptAndChecked) {
+  auto unlisted = service_->create("t", "u", RoomMode::webrtc, "unlisted");
+  EXPECT_EQ(store_->get(unlisted.room.room_id)->visibility, "unlisted");
+  EXPECT_EQ(store_->get(service_->create("t", "u", RoomMode::webrtc).room.room_id)->visibility, "public");
+  EXPECT_EQ(codeOf([&] { service_->create("t", "u", RoomMode::webrtc, "secret"); }), codes::kInvalidField);
+}
+
+TEST(RoomTimers, EachTimerCountsFromTheRightStoredTime) {
+  using namespace std::chrono_literals;
+  RoomTimers timers;
+  timers.idle = 60s;
+  timers.empty = 30s;
+  timers.max_duration = 3600s;
+  RoomRecord room;
+  room.status = "active";
+  room.provider = "local";
+  room.created_at_ms = 1'000'000;
+  const int64_t t0 = room.created_at_ms;
+  EXPECT_EQ(expiredTimer(room, t0 + 59'999, timers), std::nullopt);
+  EXPECT_EQ(expiredTimer(room, t0 + 60'000, timers), "idle");  // never went live
+  room.live = true;
+  room.live_changed_at_ms = t0 + 10'000;
+  EXPECT_EQ(expiredTimer(room, t0 + 3'599'999, timers), std::nullopt);  // live: no idle/empty
+  EXPECT_EQ(expiredTimer(room, t0 + 3'600'000, timers), "max_duration");
+  room.live = false;
+  room.live_changed_at_ms = t0 + 100'000;  // the broadcaster left
+  EXPECT_EQ(expiredTimer(room, t0 + 129'999, timers), std::nullopt);
+  EXPECT_EQ(expiredTimer(room, t0 + 130'000, timers), "empty");
+  // Off when 0; providers that do not report live status only get the max duration.
+  timers.empty = 0s;
+  EXPECT_EQ(expiredTimer(room, t0 + 130'000, timers), std::nullopt);
+  timers.empty = 30s;
+  timers.knows_live = [](std::string_view provider) { return provider == "local"; };
+  room.provider = "cloudflare";
+  EXPECT_EQ(expiredTimer(room, t0 + 130'000, timers), std::nullopt);
+  EXPECT_EQ(expiredTimer(room, t0 + 3'600'000, timers), "max_duration");
+  room.status = "ended";
+  EXPECT_EQ(expiredTimer(room, t0 + 9'000'000, timers), std::nullopt);
+}
+
+TEST_F(RoomServiceTest, ExpiredRoomsEndLikeAnEndWithTheirReason) {
+  using namespace std::chrono_literals;
+  RoomTimers timers;
+  timers.idle = 600s;
+  timers.empty = 60s;
+  timers.max_duration = 7200s;
+  auto idle = service_->create("never live", "u", RoomMode::webrtc);
+  auto left = service_->create("broadcaster left", "u", RoomMode::webrtc);
+  auto on_air = service_->create("on air", "u", RoomMode::webrtc);
+  service_->setLive(left.room.room_id, true);
+  service_->setLive(on_air.room.room_id, true);
+  now_ms_ += 1'000;
+  service_->setLive(left.room.room_id, false);
+  EXPECT_EQ(service_->endExpired(timers), 0u);
+
+  now_ms_ += 60'000;  // the empty timer of `left` runs out
+  EXPECT_EQ(service_->endExpired(timers), 1u);
+  auto ended = store_->get(left.room.room_id);
+  EXPECT_EQ(ended->status, "ended");
+  EXPECT_EQ(ended->ended_reason, "empty");
+  EXPECT_EQ(provider_.deleted, std::vector<std::string>{left.room.session_id});      // like POST /end
+  EXPECT_EQ(codeOf([&] { service_->join(left.room.room_id); }), codes::kRoomEnded);  // the cache knows
+
+  now_ms_ += 600'000;  // idle runs out for the room that never went live
+  EXPECT_EQ(service_->endExpired(timers), 1u);
+  EXPECT_EQ(store_->get(idle.room.room_id)->ended_reason, "idle");
+  EXPECT_EQ(store_->get(on_air.room.room_id)->status, "active");
+
+  // A provider failure leaves the room for the next scan.
+  now_ms_ += 7'200'000;
+  provider_.fail_delete = true;
+  EXPECT_EQ(service_->endExpired(timers), 0u);
+  EXPECT_EQ(store_->get(on_air.room.room_id)->status, "active");
+  provider_.fail_delete = false;
+  EXPECT_EQ(service_->endExpired(timers), 1u);
+  EXPECT_EQ(store_->get(on_air.room.room_id)->ended_reason, "max_duration");
+  // A host's end says "host".
+  auto hosted = service_->create("t", "u", RoomMode::webrtc);
+  service_->end(hosted.room.room_id, hosted.host_token);
+  EXPECT_EQ(store_->get(hosted.room.room_id)->ended_reason, "host");
+}
+
 }  // namespace
 }  // namespace liveroom::rooms
