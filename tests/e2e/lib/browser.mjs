@@ -47,13 +47,20 @@ export const CHROMIUM_ARGS = [
  * Launches headless Chromium. `args` are appended to CHROMIUM_ARGS. Refuses (throws) unless this
  * process's network namespace has loopback addresses only (scripts/netns-run): Chromium gathers
  * ICE candidates and sends media on every interface it sees (lib/network.mjs).
+ *
+ * `fakeMediaUi: false` leaves out --use-fake-ui-for-media-stream: camera and microphone are then
+ * refused (NotAllowedError, as when a person clicks Block) until the test grants them with
+ * `context.grantPermissions(['camera', 'microphone'], { origin })`. With the flag, every request
+ * is accepted whatever the context's permissions say (checked: even a CDP "denied" is ignored).
+ * Such contexts gather mDNS host candidates until the permission is granted.
  */
-export async function launchBrowser({ args = [], headless = true, ...options } = {}) {
+export async function launchBrowser({ args = [], headless = true, fakeMediaUi = true, ...options } = {}) {
   assertLoopbackOnlyNetwork('Chromium');
+  const base = fakeMediaUi ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream');
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless,
-    args: [...CHROMIUM_ARGS, ...args],
+    args: [...base, ...args],
     // Debian's wrapper script (/usr/bin/chromium) prints harmless noise on stderr; keep quiet
     // unless asked.
     ...(process.env.LIVEROOM_E2E_BROWSER_LOG ? { logger: consoleLogger } : {}),
