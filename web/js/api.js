@@ -1,34 +1,25 @@
 // The rooms API from the pages: JSON in and out, and every failure turned into an
-// ApiError whose message can be shown to a person as it is.
+// ApiError. What a person reads is made by ui.js errorText() in the page's language: a
+// translation of the stable `code` when the catalogue has one (error.code.<code>), else the
+// server's own message (`serverMessage`, English), else words for the HTTP status.
 
 export class ApiError extends Error {
-  constructor(message, { status = 0, code = "network_error" } = {}) {
+  // `message` is English, for logs; `key` + `params` name the catalogue text of errors the
+  // page itself detects (e.g. the server cannot be reached).
+  constructor(message, { status = 0, code = "network_error", serverMessage = "", key, params } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.serverMessage = serverMessage;
+    if (key) this.key = key;
+    if (params) this.params = params;
   }
 }
 
-const STATUS_WORDS = {
-  400: "The request was not accepted",
-  401: "You are not signed in for this",
-  403: "This is not allowed",
-  404: "Not found",
-  409: "Conflict",
-  410: "This is gone",
-  413: "The request is too large",
-  422: "The request could not be processed",
-  429: "Too many requests; wait a moment and try again",
-  500: "The server failed",
-  502: "An upstream service failed",
-  503: "The service is unavailable right now",
-  504: "An upstream service timed out",
-};
-
 // The error a non-2xx reply stands for: the server's {"error": {"code", "message"}}
-// when it sent one, else words for the status.
-export async function errorFromResponse(res, what = "The server") {
+// when it sent one, else the status alone (code http_<status>).
+export async function errorFromResponse(res) {
   let code = `http_${res.status}`;
   let message = "";
   try {
@@ -48,11 +39,7 @@ export async function errorFromResponse(res, what = "The server") {
   } catch {
     // The body could not be read: the status alone has to do.
   }
-  if (!message) {
-    const words = STATUS_WORDS[res.status] || "Unexpected reply";
-    message = `${what} answered ${res.status}: ${words}.`;
-  }
-  return new ApiError(message, { status: res.status, code });
+  return new ApiError(message || `HTTP ${res.status}`, { status: res.status, code, serverMessage: message });
 }
 
 async function call(method, path, { body, token, signal } = {}) {
@@ -70,13 +57,13 @@ async function call(method, path, { body, token, signal } = {}) {
     });
   } catch (err) {
     if (err && err.name === "AbortError") throw err;
-    throw new ApiError("Cannot reach the server. Check your connection; the page keeps trying.");
+    throw new ApiError("cannot reach the server", { key: "error.network" });
   }
   if (!res.ok) throw await errorFromResponse(res);
   try {
     return await res.json();
   } catch {
-    throw new ApiError("The server sent a reply this page cannot read.", { status: res.status, code: "bad_reply" });
+    throw new ApiError("unreadable reply", { status: res.status, code: "bad_reply" });
   }
 }
 

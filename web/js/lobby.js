@@ -2,7 +2,8 @@
 // creates a room, keeping its host token in this browser before opening the studio.
 
 import { createRoom, listRooms } from "./api.js";
-import { $, clearError, h, hostTokens, reportUncaughtErrors, showError, timeAgo } from "./ui.js";
+import { setText, t } from "./i18n.js";
+import { $, clearError, errorText, h, hostTokens, reportUncaughtErrors, setupLanguage, showError, timeAgo } from "./ui.js";
 
 const REFRESH_MS = 5000;
 const PAGE_SIZE = 20;
@@ -10,17 +11,23 @@ const HOST_NAME_KEY = "liveroom.hostName";
 
 let liveCursor = null; // next page of open rooms, when "Show more" was used
 let liveShown = PAGE_SIZE;
+let lastOpen = null; // the last lists shown, rendered again on a language switch
+let lastEnded = null;
 
 function roomItem(room) {
   const live = room.status !== "ended" && room.live;
   const badge =
     room.status === "ended"
-      ? h("span", { class: "badge" }, "ENDED")
+      ? h("span", { class: "badge" }, t("lobby.badge_ended"))
       : live
-        ? h("span", { class: "badge live" }, "LIVE")
-        : h("span", { class: "badge" }, "NOT LIVE YET");
-  const when = room.status === "ended" ? `ended ${timeAgo(room.ended_at)}` : `opened ${timeAgo(room.created_at)}`;
-  const viewers = room.status === "ended" ? null : h("span", { class: "viewers" }, `${room.viewers ?? 0} watching`);
+        ? h("span", { class: "badge live" }, t("lobby.badge_live"))
+        : h("span", { class: "badge" }, t("lobby.badge_not_live"));
+  const when =
+    room.status === "ended"
+      ? t("lobby.ended_when", { when: timeAgo(room.ended_at) })
+      : t("lobby.opened_when", { when: timeAgo(room.created_at) });
+  const viewers =
+    room.status === "ended" ? null : h("span", { class: "viewers" }, t("lobby.viewers", { count: room.viewers ?? 0 }));
   const mine = room.status !== "ended" && hostTokens.get(room.room_id);
   return h(
     "li",
@@ -29,14 +36,32 @@ function roomItem(room) {
       "div",
       { class: "room-main" },
       h("div", { class: "room-title" }, room.title),
-      h("div", { class: "meta small muted" }, badge, h("span", {}, `by ${room.host}`), viewers, h("span", {}, when)),
+      h("div", { class: "meta small muted" }, badge, h("span", {}, t("common.by_host", { host: room.host })), viewers, h("span", {}, when)),
     ),
     h(
       "div",
       { class: "room-links" },
-      mine ? h("a", { class: "button studio-link", href: `/studio/${encodeURIComponent(room.room_id)}` }, "Studio") : null,
+      mine
+        ? h(
+            "a",
+            {
+              class: "button studio-link",
+              href: `/studio/${encodeURIComponent(room.room_id)}`,
+              "aria-label": t("lobby.studio_aria", { title: room.title }),
+            },
+            t("lobby.studio"),
+          )
+        : null,
       room.status !== "ended"
-        ? h("a", { class: "button primary watch-link", href: `/watch/${encodeURIComponent(room.room_id)}` }, "Watch")
+        ? h(
+            "a",
+            {
+              class: "button primary watch-link",
+              href: room.watch_url || `/watch/${encodeURIComponent(room.room_id)}`,
+              "aria-label": t("lobby.watch_aria", { title: room.title }),
+            },
+            t("lobby.watch"),
+          )
         : null,
     ),
   );
@@ -49,6 +74,11 @@ function render(listId, emptyId, rooms) {
   $(emptyId).hidden = rooms.length > 0;
 }
 
+function renderLists() {
+  if (lastOpen) render("live-rooms", "live-empty", lastOpen);
+  if (lastEnded) render("recent-rooms", "recent-empty", lastEnded);
+}
+
 async function refresh() {
   try {
     const [open, ended] = await Promise.all([
@@ -56,15 +86,15 @@ async function refresh() {
       listRooms({ status: "ended", limit: 10 }),
     ]);
     // Live rooms first, then the open ones waiting for their broadcaster; newest first in each.
-    const rooms = [...open.rooms].sort((a, b) => Number(b.live) - Number(a.live));
-    render("live-rooms", "live-empty", rooms);
-    render("recent-rooms", "recent-empty", ended.rooms);
+    lastOpen = [...open.rooms].sort((a, b) => Number(b.live) - Number(a.live));
+    lastEnded = ended.rooms;
+    renderLists();
     liveCursor = open.next_cursor;
     $("more-live").hidden = !liveCursor || liveShown >= 100;
     if ($("error").dataset.code === "network_error" || $("error").dataset.code === "lobby") clearError();
   } catch (err) {
     const code = err.code === "network_error" ? err.code : "lobby";
-    showError({ message: `Could not load the rooms: ${err.message}`, code });
+    showError({ key: "lobby.load_failed", params: { reason: () => errorText(err) }, code });
   }
 }
 
@@ -76,18 +106,18 @@ async function onCreate(event) {
   const title = $("title").value.trim();
   const host = $("host").value.trim();
   if (!title) {
-    showError("Give the room a title.", box);
+    showError({ key: "lobby.need_title" }, box);
     $("title").focus();
     return;
   }
   if (!host) {
-    showError("Say who is hosting (your name or user id).", box);
+    showError({ key: "lobby.need_host" }, box);
     $("host").focus();
     return;
   }
   const button = $("create");
   button.disabled = true;
-  button.textContent = "Creating…";
+  setText(button, "lobby.creating");
   form.setAttribute("aria-busy", "true");
   try {
     const created = await createRoom({ title, host, mode: $("mode").value, apiKey: $("api-key").value.trim() });
@@ -106,7 +136,7 @@ async function onCreate(event) {
   } catch (err) {
     showError(err, box);
     button.disabled = false;
-    button.textContent = "Create room";
+    setText(button, "lobby.create");
     form.removeAttribute("aria-busy");
   }
 }
@@ -117,6 +147,7 @@ async function onMore() {
 }
 
 function start() {
+  setupLanguage(renderLists);
   reportUncaughtErrors();
   hostTokens.prune();
   try {

@@ -2,6 +2,8 @@
 // box, status badges, copy buttons, relative times, and the host tokens this browser
 // keeps for the rooms it created.
 
+import { formatDate, formatNumber, hasKey, initI18n, onLanguageChange, setText, t as tr } from "./i18n.js";
+
 export const $ = (id) => document.getElementById(id);
 
 // h("a", {href: "/x", class: "button"}, "text", child): attributes are set as
@@ -29,19 +31,41 @@ export function sentence(text) {
   return t;
 }
 
-// The page's error box (#error): shows a message in words, and its stable code in
-// data-code for tests.
+// What an error says to a person, in the page's language:
+// - a string: already words (made with t());
+// - {key, params}: that catalogue entry (errors the page detects itself);
+// - an error with a `code` the catalogue knows (error.code.<code>): its translation, with the
+//   server's message as {detail} where the entry uses it;
+// - else the server's own message (English), else words for the HTTP status.
+export function errorText(err) {
+  if (err === undefined || err === null) return tr("error.generic");
+  if (typeof err === "string") return err;
+  if (err.key) return tr(err.key, err.params);
+  const detail = err.serverMessage || "";
+  if (err.code && hasKey(`error.code.${err.code}`)) {
+    return tr(`error.code.${err.code}`, { detail: detail ? sentence(detail) : "" }).trim();
+  }
+  if (detail) return sentence(detail);
+  if (err.status && hasKey(`error.status.${err.status}`)) return tr(`error.status.${err.status}`);
+  if (err.status) return tr("error.status.other", { status: err.status });
+  if (err.message) return sentence(err.message);
+  return tr("error.generic");
+}
+
+// The page's error box (#error): shows an error in words (see errorText), and its stable code
+// in data-code for tests. The words follow a later language switch.
 export function showError(err, box = $("error")) {
   if (!box) return;
-  const message = typeof err === "string" ? err : (err && err.message) || "Something went wrong.";
-  box.textContent = sentence(message);
-  box.dataset.code = (err && err.code) || "error";
+  box.__error = err;
+  box.textContent = errorText(err);
+  box.dataset.code = (err && err.code) || (err && err.key ? "page" : "error");
   box.hidden = false;
 }
 
 export function clearError(box = $("error")) {
   if (!box) return;
   box.textContent = "";
+  delete box.__error;
   delete box.dataset.code;
   box.hidden = true;
 }
@@ -52,18 +76,31 @@ export function reportUncaughtErrors() {
   window.addEventListener("error", (event) => showError(event.error || event.message));
 }
 
-// #status: data-state drives the style and the tests; the text says it in words.
-export function setStatus(state, text, el = $("status")) {
+// Translates the page now, wires the language picker, and on every later switch re-renders
+// the error boxes and calls `rerender` (the page's own dynamic texts).
+export function setupLanguage(rerender) {
+  initI18n();
+  onLanguageChange(() => {
+    for (const box of document.querySelectorAll(".error")) {
+      if (!box.hidden && box.__error !== undefined) box.textContent = errorText(box.__error);
+    }
+    if (rerender) rerender();
+  });
+}
+
+// #status: data-state drives the style and the tests; the text says it in words
+// (catalogue `key` with `params`). `reason` (optional) goes to data-reason.
+export function setStatus(state, key, params, el = $("status")) {
   if (!el) return;
   if (el.dataset.state !== state) el.dataset.state = state;
-  if (el.textContent !== text) el.textContent = text;
+  setText(el, key, params);
 }
 
 export function setViewers(count, el = $("viewers")) {
   if (!el) return;
   const n = Number.isFinite(count) ? count : 0;
   el.dataset.count = String(n);
-  el.textContent = String(n);
+  el.textContent = formatNumber(n);
 }
 
 async function copyText(text) {
@@ -88,19 +125,19 @@ export function wireCopyButtons(root = document) {
   for (const button of root.querySelectorAll("button[data-copy]")) {
     if (button.dataset.wired) continue;
     button.dataset.wired = "1";
-    const label = button.textContent;
     button.addEventListener("click", async () => {
       const input = $(button.dataset.copy);
       if (!input || !input.value) return;
       try {
         await copyText(input.value);
-        button.textContent = "Copied";
+        setText(button, "common.copied");
       } catch {
         input.type = "text";
         input.select();
-        button.textContent = "Press Ctrl+C";
+        setText(button, "common.press_ctrl_c");
       }
-      setTimeout(() => (button.textContent = label), 1500);
+      clearTimeout(button.__reset);
+      button.__reset = setTimeout(() => setText(button, "common.copy"), 1500);
     });
   }
 }
@@ -115,7 +152,7 @@ export function wireRevealButtons(root = document) {
       if (!input) return;
       const hidden = input.type === "password";
       input.type = hidden ? "text" : "password";
-      button.textContent = hidden ? "Hide" : "Show";
+      setText(button, hidden ? "common.hide" : "common.show");
       button.setAttribute("aria-pressed", String(hidden));
     });
   }
@@ -125,18 +162,29 @@ export function timeAgo(iso) {
   const then = Date.parse(iso);
   if (!Number.isFinite(then)) return "";
   const s = Math.max(0, Math.round((Date.now() - then) / 1000));
-  if (s < 60) return "just now";
+  if (s < 60) return tr("time.just_now");
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
+  if (m < 60) return tr("time.minutes_ago", { n: m });
   const hours = Math.round(m / 60);
-  if (hours < 48) return `${hours} h ago`;
-  return new Date(then).toLocaleDateString();
+  if (hours < 48) return tr("time.hours_ago", { n: hours });
+  return tr("time.on_date", { date: formatDate(then) });
 }
 
 // The room id of /studio/<id> or /watch/<id>.
 export function roomIdFromPath() {
   const parts = location.pathname.split("/").filter(Boolean);
-  return parts.length === 2 ? decodeURIComponent(parts[1]) : "";
+  if (parts.length !== 2) return "";
+  try {
+    return decodeURIComponent(parts[1]);
+  } catch {
+    return parts[1];
+  }
+}
+
+// Whether `id` can be a room id at all (the server's rule: "live_" + 12 to 64 letters or
+// digits): a link cut short or mistyped is "not found" at once, without asking the server.
+export function isWellFormedRoomId(id) {
+  return /^live_[A-Za-z0-9]{12,64}$/.test(id);
 }
 
 // Host tokens of the rooms this browser created (localStorage, one key per room). They

@@ -49,9 +49,10 @@ async function exchange(pc, url, { token, signal, what }) {
     });
   } catch (err) {
     if (err && err.name === "AbortError") throw err;
-    throw new ApiError(`Cannot reach the ${what} at ${new URL(url, location.href).host}.`);
+    const host = new URL(url, location.href).host;
+    throw new ApiError(`cannot reach the ${what} at ${host}`, { key: "error.media_unreachable", params: { host } });
   }
-  if (!res.ok) throw await errorFromResponse(res, `The ${what}`);
+  if (!res.ok) throw await errorFromResponse(res);
   const answer = await res.text();
   const where = res.headers.get("Location");
   const sessionUrl = where ? new URL(where, new URL(url, location.href)).href : null;
@@ -60,7 +61,10 @@ async function exchange(pc, url, { token, signal, what }) {
   } catch (err) {
     // The server made a session we cannot use: end it before reporting.
     if (sessionUrl) deleteSession(sessionUrl, token);
-    throw new ApiError(`The ${what}'s answer was not usable: ${err.message}`, { code: "bad_answer" });
+    throw new ApiError(`the ${what}'s answer was not usable: ${err.message}`, {
+      code: "bad_answer",
+      serverMessage: err.message,
+    });
   }
   return sessionUrl;
 }
