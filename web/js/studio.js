@@ -1,20 +1,29 @@
 // The studio (/studio/<room_id>): the host picks a camera (or a screen) and a microphone,
-// previews them, goes live over WHIP and stops, sees the live status and the viewer
-// count, copies the OBS credentials, and ends the room. The host token comes from this
-// browser's storage (the lobby put it there) or is pasted in.
+// previews them (with a microphone level meter), goes live over WHIP and stops, sees the
+// live status, the viewer count and the broadcast's health (time on air, resolution, frame
+// rate, bitrate, packet loss, a warning in plain words when the connection is poor), copies
+// the OBS credentials, and ends the room. The host token comes from this browser's storage
+// (the lobby put it there) or is pasted in.
+//
+// Nobody gets stuck: a blocked camera shows "Try again" (asks again, no reload); Go live is
+// off while there is nothing to send; leaving while live asks first; a reload while live
+// offers "Resume" (this tab remembers in sessionStorage that it was live in this room).
 
 import { endRoom, getIngest, getRoom, joinRoom } from "./api.js";
 import { publish } from "./whip.js";
+import { formatNumber, setPlainText, setText, t } from "./i18n.js";
+import { MicMeter, WarningGate, formatElapsed, problemOf, sampleOutbound } from "./health.js";
 import {
   $,
   clearError,
+  errorText,
   h,
   hostTokens,
   providerOf,
   reportUncaughtErrors,
   roomIdFromPath,
-  sentence,
   setStatus,
+  setupLanguage,
   setViewers,
   showError,
   wireCopyButtons,
@@ -24,10 +33,19 @@ import {
 const POLL_MS = 3000;
 const RETRY_MAX_MS = 10000;
 const DISCONNECTED_GRACE_MS = 5000;
+const STATS_MS = 1000;
 const SCREEN = "screen";
 const NONE = "none";
+// sessionStorage key: this tab was live in this room (what it sent), so a reload offers Resume.
+const LIVE_MARK = "liveroom.live.";
+const LIVE_MARK_MAX_AGE_MS = 12 * 3600 * 1000;
+// After a reload (or Resume) the tab's previous WHIP session may still hold the room for a
+// few seconds (its DELETE is in flight, or the server waits for it to go quiet): a 409
+// "someone is already live" is then retried for this long instead of given up at once.
+const TAKEOVER_WINDOW_MS = 20000;
 
 const roomId = roomIdFromPath();
+const pageLoadedAt = Date.now();
 let token = null;
 let room = null;
 let ingest = null;
@@ -44,49 +62,89 @@ let retryTimer = null;
 let retryAt = 0;
 let disconnectTimer = null;
 let goLiveError = null; // why the last Go live failed for good, shown in the status
+let takeoverUntil = pageLoadedAt + TAKEOVER_WINDOW_MS;
+
+let devicesReady = null; // the running startDevices()
+let mediaProblems = []; // why the camera/microphone did not start: [{key, params, blocked}]
+let resumable = null; // the live mark found at load, until resumed or dismissed
+
+// Health while live.
+let onAirSince = 0; // first connection of this Go live (kept across reconnects)
+let connectedAt = 0; // this session's connection (for the ramp-up)
+let lastSample = null;
+let warning = null;
+const warningGate = new WarningGate();
+const micMeter = new MicMeter(showMicLevel);
 
 // ---- status ----
 
+function isLive() {
+  return Boolean(session && session.pc.connectionState === "connected");
+}
+
+function hasSomethingToSend() {
+  return stream.getTracks().some((track) => track.readyState === "live");
+}
+
 function render() {
-  const live = session && session.pc.connectionState === "connected";
-  if (ended) setStatus("ended", "This room has ended");
-  else if (live) setStatus("live", "You are live");
+  const live = isLive();
+  if (ended) setStatus("ended", "studio.status_ended");
+  else if (live) setStatus("live", "studio.status_live");
   else if (wantLive && retryTimer) {
     const seconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
-    setStatus("connecting", `Not connected, trying again in ${seconds} s…`);
-  } else if (wantLive) setStatus("connecting", "Connecting…");
-  else if (goLiveError) setStatus("error", "Not live: going live failed");
-  else if (room && room.live) setStatus("live", room.mode === "broadcast" ? "Live from OBS" : "Live from another source (OBS?)");
-  else setStatus("waiting", room && room.mode === "broadcast" ? "Waiting for OBS" : "Not live");
+    setStatus("connecting", "studio.status_retry_in", { seconds });
+  } else if (wantLive) setStatus("connecting", "studio.status_connecting");
+  else if (goLiveError) setStatus("error", "studio.status_failed");
+  else if (resumable) setStatus("waiting", "studio.status_resumable");
+  else if (room && room.live) setStatus("live", room.mode === "broadcast" ? "studio.status_live_obs" : "studio.status_live_other");
+  else if (room) setStatus("waiting", room.mode === "broadcast" ? "studio.status_waiting_obs" : "studio.status_not_live");
 
   const usable = !ended && room && room.mode !== "broadcast";
-  $("go-live").disabled = !usable || wantLive;
+  const sendable = hasSomethingToSend();
+  $("go-live").disabled = !usable || wantLive || !sendable;
+  $("go-live-hint").hidden = !usable || wantLive || sendable;
   $("stop").disabled = !usable || !wantLive;
+  $("resume").disabled = wantLive;
   $("camera").disabled = ended;
   $("microphone").disabled = ended;
   $("codec").disabled = ended || wantLive; // chosen before going live (a new offer)
   $("end-room").disabled = ended;
+
+  $("health").hidden = ended || !wantLive;
+  const onAir = $("on-air");
+  onAir.hidden = !live || !onAirSince;
+  if (!onAir.hidden) onAir.textContent = formatElapsed(Date.now() - onAirSince);
 }
 
 // ---- devices ----
 
-function mediaErrorWords(err, what) {
+// Why a device did not start, as a catalogue entry; `what` is the device's catalogue key.
+function mediaProblem(err, what) {
   const name = err && err.name;
-  if (!navigator.mediaDevices) {
-    return "This page cannot use a camera here: browsers allow it only over HTTPS or on localhost.";
-  }
+  const params = { what: () => t(what) };
+  if (!navigator.mediaDevices) return { key: "studio.media_insecure", what };
   if (name === "NotAllowedError" || name === "SecurityError") {
-    return `Access to the ${what} was blocked. Allow it in the browser's site settings and pick it again.`;
+    return { key: "studio.media_blocked", params, what, blocked: true };
   }
-  if (name === "NotFoundError" || name === "OverconstrainedError") return `No ${what} was found.`;
-  if (name === "NotReadableError" || name === "AbortError") {
-    return `The ${what} is busy or failed to start (another app may be using it).`;
+  if (name === "NotFoundError" || name === "OverconstrainedError") return { key: "studio.media_not_found", params, what };
+  if (name === "NotReadableError" || name === "AbortError") return { key: "studio.media_busy", params, what };
+  return { key: "studio.media_failed", params: { ...params, detail: (err && err.message) || String(err) }, what };
+}
+
+function renderMediaProblems() {
+  const panel = $("media-blocked");
+  panel.hidden = mediaProblems.length === 0 || ended;
+  if (panel.hidden) return;
+  const lines = mediaProblems.map((p) => t(p.key, p.params));
+  if (navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia && !currentTrack("video")) {
+    lines.push(t("studio.media_screen_hint"));
   }
-  return `Could not start the ${what}: ${(err && err.message) || err}`;
+  $("media-blocked-text").replaceChildren(...lines.map((line) => h("span", { class: "line" }, line)));
+  $("media-blocked-help").hidden = !mediaProblems.some((p) => p.blocked);
 }
 
 function currentTrack(kind) {
-  return stream.getTracks().find((t) => t.kind === kind) || null;
+  return stream.getTracks().find((track) => track.kind === kind) || null;
 }
 
 // Puts `track` (or nothing) in the stream and, when live, on the WHIP sender.
@@ -97,14 +155,29 @@ async function useTrack(kind, track) {
     stream.removeTrack(old);
     old.stop();
   }
-  if (track) stream.addTrack(track);
+  if (track) {
+    stream.addTrack(track);
+    // A device unplugged or a permission withdrawn: drop it, and say there is nothing to send.
+    track.addEventListener("ended", () => {
+      if (currentTrack(kind) !== track) return;
+      const picker = kind === "video" ? $("camera") : $("microphone");
+      picker.value = NONE;
+      picker.dataset.current = NONE;
+      useTrack(kind, null);
+    });
+  }
   if (session) {
-    const sender = session.pc.getTransceivers().find((t) => t.receiver.track.kind === kind)?.sender;
+    const sender = session.pc.getTransceivers().find((tr) => tr.receiver.track.kind === kind)?.sender;
     if (sender) await sender.replaceTrack(track);
   }
   const video = currentTrack("video");
   $("preview-overlay").hidden = Boolean(video);
   $("preview").srcObject = stream;
+  if (kind === "audio") {
+    micMeter.attach(track);
+    $("mic-meter-row").hidden = !track;
+  }
+  render();
 }
 
 async function pickVideo(value) {
@@ -113,25 +186,24 @@ async function pickVideo(value) {
     if (value === NONE) return await useTrack("video", null);
     if (value === SCREEN) {
       const screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-      const track = screen.getVideoTracks()[0];
-      // "Stop sharing" in the browser's bar: drop to no video, as the picker will say.
-      track.addEventListener("ended", () => {
-        if (currentTrack("video") === track) {
-          $("camera").value = NONE;
-          useTrack("video", null);
-        }
-      });
-      return await useTrack("video", track);
+      return await useTrack("video", screen.getVideoTracks()[0]);
     }
     const media = await navigator.mediaDevices.getUserMedia({
       video: { deviceId: value ? { exact: value } : undefined, width: { ideal: 1280 }, height: { ideal: 720 } },
     });
     await useTrack("video", media.getVideoTracks()[0]);
+    mediaProblems = mediaProblems.filter((p) => p.what !== "studio.what_camera");
+    renderMediaProblems();
   } catch (err) {
-    showError(mediaErrorWords(err, value === SCREEN ? "screen" : "camera"));
+    // Closing the screen picker without choosing is not an error worth a message.
+    if (!(value === SCREEN && err && err.name === "NotAllowedError")) {
+      const problem = mediaProblem(err, value === SCREEN ? "studio.what_screen" : "studio.what_camera");
+      showError({ key: problem.key, params: problem.params });
+    }
     $("camera").value = $("camera").dataset.current || NONE; // what is still in use
   } finally {
     $("camera").dataset.current = $("camera").value;
+    render();
   }
 }
 
@@ -143,34 +215,43 @@ async function pickAudio(value) {
       audio: { deviceId: value ? { exact: value } : undefined, echoCancellation: true, noiseSuppression: true },
     });
     await useTrack("audio", media.getAudioTracks()[0]);
+    mediaProblems = mediaProblems.filter((p) => p.what !== "studio.what_microphone");
+    renderMediaProblems();
   } catch (err) {
-    showError(mediaErrorWords(err, "microphone"));
+    const problem = mediaProblem(err, "studio.what_microphone");
+    showError({ key: problem.key, params: problem.params });
     $("microphone").value = $("microphone").dataset.current || NONE;
   } finally {
     $("microphone").dataset.current = $("microphone").value;
+    render();
   }
 }
 
+let lastDevices = [];
+
 // Fills the pickers from the devices the browser lists (with names once allowed).
 async function listDevices() {
-  let devices = [];
   try {
-    devices = await navigator.mediaDevices.enumerateDevices();
+    lastDevices = await navigator.mediaDevices.enumerateDevices();
   } catch {
-    // No device list: the pickers offer the screen and "none" only.
+    lastDevices = []; // no device list: the pickers offer the screen and "none" only
   }
-  const fill = (select, kind, extra) => {
-    const inputs = devices.filter((d) => d.kind === kind && d.deviceId);
-    const options = inputs.map((d, i) =>
-      h("option", { value: d.deviceId }, d.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${i + 1}`),
-    );
+  fillPickers();
+}
+
+function fillPickers() {
+  const fill = (select, kind, labelKey, extra) => {
+    const inputs = lastDevices.filter((d) => d.kind === kind && d.deviceId);
+    const options = inputs.map((d, i) => h("option", { value: d.deviceId }, d.label || t(labelKey, { n: i + 1 })));
     select.replaceChildren(...options, ...extra);
   };
   const videoExtra = [];
-  if (navigator.mediaDevices.getDisplayMedia) videoExtra.push(h("option", { value: SCREEN }, "Share your screen"));
-  videoExtra.push(h("option", { value: NONE }, "No video"));
-  fill($("camera"), "videoinput", videoExtra);
-  fill($("microphone"), "audioinput", [h("option", { value: NONE }, "No microphone")]);
+  if (navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
+    videoExtra.push(h("option", { value: SCREEN }, t("studio.device_screen")));
+  }
+  videoExtra.push(h("option", { value: NONE }, t("studio.device_no_video")));
+  fill($("camera"), "videoinput", "studio.device_camera_n", videoExtra);
+  fill($("microphone"), "audioinput", "studio.device_mic_n", [h("option", { value: NONE }, t("studio.device_no_mic"))]);
 
   // Show what is in use: the running track's device, the screen, or none.
   const selectCurrent = (select, kind) => {
@@ -188,38 +269,46 @@ async function listDevices() {
 }
 
 // Starts the default camera and microphone for the preview: one permission prompt for
-// both, then each alone, so a missing camera still leaves the microphone (and back).
-async function startDevices() {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    showError(mediaErrorWords(null, "camera"));
-    return;
-  }
-  try {
-    const media = await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 1280 }, height: { ideal: 720 } },
-      audio: { echoCancellation: true, noiseSuppression: true },
-    });
-    await useTrack("video", media.getVideoTracks()[0] || null);
-    await useTrack("audio", media.getAudioTracks()[0] || null);
-  } catch (bothErr) {
+// both, then each alone, so a missing camera still leaves the microphone (and back). What
+// failed shows in #media-blocked with a Try again button that runs this again.
+function startDevices() {
+  devicesReady = (async () => {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      mediaProblems = [{ key: "studio.media_insecure" }];
+      renderMediaProblems();
+      render();
+      return;
+    }
+    $("retry-media").disabled = true;
     const problems = [];
-    for (const [kind, what] of [
-      ["video", "camera"],
-      ["audio", "microphone"],
-    ]) {
-      try {
-        const media = await navigator.mediaDevices.getUserMedia({ [kind]: true });
-        await useTrack(kind, media.getTracks()[0]);
-      } catch (err) {
-        problems.push(mediaErrorWords(err, what));
+    try {
+      const media = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 1280 }, height: { ideal: 720 } },
+        audio: { echoCancellation: true, noiseSuppression: true },
+      });
+      await useTrack("video", media.getVideoTracks()[0] || null);
+      await useTrack("audio", media.getAudioTracks()[0] || null);
+    } catch {
+      for (const [kind, what] of [
+        ["video", "studio.what_camera"],
+        ["audio", "studio.what_microphone"],
+      ]) {
+        if (currentTrack(kind)) continue; // still running from before
+        try {
+          const media = await navigator.mediaDevices.getUserMedia({ [kind]: true });
+          await useTrack(kind, media.getTracks()[0]);
+        } catch (err) {
+          problems.push(mediaProblem(err, what));
+        }
       }
     }
-    if (problems.length) {
-      const hint = navigator.mediaDevices.getDisplayMedia ? " You can still share your screen." : "";
-      showError(problems.join(" ") + hint);
-    }
-  }
-  await listDevices();
+    mediaProblems = problems;
+    renderMediaProblems();
+    await listDevices();
+    $("retry-media").disabled = false;
+    render();
+  })();
+  return devicesReady;
 }
 
 // ---- going live ----
@@ -234,7 +323,8 @@ function whipTarget() {
 }
 
 function retryable(err) {
-  return !err.status || err.status >= 500 || err.code === "bad_answer";
+  if (err.code === "publisher_exists" && Date.now() < takeoverUntil) return true; // our own previous session
+  return !err.status || err.status >= 500 || err.status === 429 || err.code === "bad_answer";
 }
 
 function clearTimers() {
@@ -259,6 +349,8 @@ function scheduleRetry() {
 function dropSession() {
   if (session) stopping = session.stop();
   session = null;
+  connectedAt = 0;
+  lastSample = null;
 }
 
 function onConnectionState(s) {
@@ -269,6 +361,8 @@ function onConnectionState(s) {
     clearTimeout(disconnectTimer);
     disconnectTimer = null;
     clearError();
+    if (!connectedAt) connectedAt = Date.now();
+    if (!onAirSince) onAirSince = connectedAt;
   } else if (state === "disconnected") {
     // Often a blip that heals by itself; give it a few seconds.
     if (!disconnectTimer) {
@@ -283,7 +377,7 @@ function onConnectionState(s) {
   } else if (state === "failed" || state === "closed") {
     dropSession();
     if (wantLive) {
-      showError("The connection to the media server was lost; reconnecting.");
+      showError({ key: "studio.lost_reconnecting" });
       scheduleRetry();
     }
   }
@@ -292,10 +386,10 @@ function onConnectionState(s) {
 
 async function connect() {
   if (!wantLive || connecting || ended) return;
-  if (!stream.getTracks().some((t) => t.readyState === "live")) {
+  if (!hasSomethingToSend()) {
     wantLive = false;
     goLiveError = "nothing to send";
-    showError("Pick a camera, a screen or a microphone first: there is nothing to send.");
+    showError({ key: "studio.nothing_to_send" });
     render();
     return;
   }
@@ -303,7 +397,7 @@ async function connect() {
   if (!target.url) {
     wantLive = false;
     goLiveError = "no whip url";
-    showError("This room has no WHIP URL to publish to from a browser. Use OBS with the details on this page.");
+    showError({ key: "studio.no_whip" });
     render();
     return;
   }
@@ -322,11 +416,12 @@ async function connect() {
     onConnectionState(s);
   } catch (err) {
     if (wantLive && retryable(err)) {
-      showError(`${sentence(err.message)} Trying again.`);
+      showError({ key: "studio.error_retrying", params: { reason: () => errorText(err) }, code: err.code });
       scheduleRetry();
     } else {
       wantLive = false;
       goLiveError = err.message;
+      forgetLive();
       showError(err);
     }
   } finally {
@@ -338,17 +433,146 @@ async function connect() {
 function goLive() {
   clearError();
   goLiveError = null;
+  dismissResume();
   wantLive = true;
   attempt = 0;
+  onAirSince = 0;
+  warningGate.reset();
+  warning = null;
+  rememberLive();
+  renderHealth();
   connect();
 }
 
 function stop() {
   wantLive = false;
+  forgetLive();
   clearTimers();
   dropSession();
+  onAirSince = 0;
   if (room) room.live = false; // until the next poll says otherwise (e.g. OBS is live)
   render();
+}
+
+// ---- resume after a reload ----
+
+function rememberLive() {
+  try {
+    const mark = {
+      camera: $("camera").value,
+      microphone: $("microphone").value,
+      codec: $("codec").value,
+      at: Date.now(),
+    };
+    sessionStorage.setItem(LIVE_MARK + roomId, JSON.stringify(mark));
+  } catch {
+    // No storage: a reload will not offer Resume.
+  }
+}
+
+function forgetLive() {
+  try {
+    sessionStorage.removeItem(LIVE_MARK + roomId);
+  } catch {
+    // Nothing stored.
+  }
+}
+
+function liveMark() {
+  try {
+    const mark = JSON.parse(sessionStorage.getItem(LIVE_MARK + roomId) || "null");
+    return mark && Date.now() - mark.at < LIVE_MARK_MAX_AGE_MS ? mark : null;
+  } catch {
+    return null;
+  }
+}
+
+function dismissResume() {
+  resumable = null;
+  $("resume-panel").hidden = true;
+}
+
+function hasOption(select, value) {
+  return [...select.options].some((o) => o.value === value);
+}
+
+// "You were live — Resume": the devices as they were (asked for again), then Go live.
+async function resume() {
+  const mark = resumable || liveMark() || {};
+  dismissResume();
+  takeoverUntil = Date.now() + TAKEOVER_WINDOW_MS;
+  $("resume").disabled = true;
+  if (devicesReady) await devicesReady;
+  if (typeof mark.codec === "string" && hasOption($("codec"), mark.codec)) $("codec").value = mark.codec;
+  if (mark.camera === SCREEN) await pickVideo(SCREEN); // this click lets the screen picker open
+  else if (mark.camera === NONE) await pickVideo(NONE);
+  else if (mark.camera && mark.camera !== $("camera").value && hasOption($("camera"), mark.camera)) {
+    await pickVideo(mark.camera);
+  }
+  if (mark.microphone === NONE) await pickAudio(NONE);
+  else if (mark.microphone && mark.microphone !== $("microphone").value && hasOption($("microphone"), mark.microphone)) {
+    await pickAudio(mark.microphone);
+  }
+  if (!hasSomethingToSend()) await startDevices();
+  if (!hasSomethingToSend()) {
+    render();
+    return; // #media-blocked says why; Go live stays off
+  }
+  goLive();
+}
+
+// ---- health ----
+
+function showMicLevel(level) {
+  const meter = $("mic-level");
+  const percent = Math.round(level * 100);
+  meter.dataset.level = level.toFixed(2);
+  meter.setAttribute("aria-valuenow", String(percent));
+  meter.style.setProperty("--level", String(level));
+}
+
+function formatBitrate(bps) {
+  if (bps >= 1_000_000) return t("studio.health_mbps", { n: formatNumber(bps / 1_000_000, { maximumFractionDigits: 1 }) });
+  return t("studio.health_kbps", { n: formatNumber(Math.round(bps / 1000)) });
+}
+
+function renderHealth() {
+  const sample = lastSample;
+  const dash = "—";
+  $("health-elapsed").textContent = onAirSince ? formatElapsed(Date.now() - onAirSince) : formatElapsed(0);
+  $("health-resolution").textContent = sample && sample.width ? `${sample.width}×${sample.height}` : dash;
+  $("health-fps").textContent =
+    sample && sample.fps !== null ? t("studio.health_fps_value", { n: formatNumber(Math.round(sample.fps)) }) : dash;
+  $("health-bitrate").textContent = sample && sample.bitrate !== null ? formatBitrate(sample.bitrate) : dash;
+  $("health-loss").textContent =
+    sample && sample.lossPct !== null
+      ? t("studio.health_loss_value", { n: formatNumber(sample.lossPct, { maximumFractionDigits: 1 }) })
+      : dash;
+  const box = $("health-warning");
+  box.hidden = !warning;
+  box.dataset.level = warning ? "warn" : "ok";
+  box.dataset.problem = warning || "";
+  if (warning) {
+    const loss = sample && sample.lossPct !== null ? formatNumber(sample.lossPct, { maximumFractionDigits: 0 }) : "?";
+    setText(box, `studio.health_warn_${warning}`, { loss });
+  }
+}
+
+async function sampleHealth() {
+  if (!session || !isLive()) {
+    if (wantLive) renderHealth();
+    return;
+  }
+  const s = session;
+  try {
+    const report = await s.pc.getStats();
+    if (s !== session) return;
+    lastSample = sampleOutbound(report, lastSample);
+    warning = warningGate.push(problemOf(lastSample, Date.now() - connectedAt));
+  } catch {
+    // Closed in between: the next tick starts over.
+  }
+  renderHealth();
 }
 
 // ---- the room ----
@@ -356,24 +580,34 @@ function stop() {
 function showEnded() {
   ended = true;
   wantLive = false;
+  forgetLive();
+  dismissResume();
   clearTimers();
   dropSession();
+  micMeter.detach();
   for (const track of stream.getTracks()) track.stop();
   $("preview").srcObject = null;
-  for (const id of ["publisher", "broadcast-note", "token-form", "obs-panel", "end-panel", "share"]) $(id).hidden = true;
+  for (const id of ["publisher", "broadcast-note", "token-form", "obs-panel", "end-panel", "share", "media-blocked"]) {
+    $(id).hidden = true;
+  }
   $("ended-note").hidden = false;
   hostTokens.remove(roomId);
   render();
 }
 
+function renderRoomTexts() {
+  if (!room) return;
+  setPlainText($("room-title"), room.title);
+  setText(document.querySelector("title"), "studio.doc_title_room", { title: room.title });
+  setText($("room-mode"), room.mode === "broadcast" ? "studio.mode_broadcast" : "studio.mode_webrtc");
+}
+
 function applyRoom(view) {
   room = { ...room, ...view };
-  $("room-title").textContent = room.title;
-  document.title = `${room.title} · Studio · liveroom`;
+  renderRoomTexts();
   setViewers(room.viewers ?? 0);
-  const mode = $("room-mode");
-  mode.textContent = room.mode === "broadcast" ? "BROADCAST (OBS → HLS)" : "WEBRTC";
-  mode.hidden = false;
+  $("room-mode").hidden = false;
+  if (room.watch_url) renderWatchLink(room.watch_url);
   if (room.status === "ended" && !ended) showEnded();
   render();
 }
@@ -395,6 +629,14 @@ async function poll() {
 
 function fill(id, value) {
   $(id).value = value || "";
+}
+
+// The viewers' link: this page's origin + /watch/<room_id>, or the room's `watch_url` once
+// the server sends one (its public address). The one place that fills #share-url and
+// #watch-link, so a QR code or a "send this link" box can hang off it.
+export function renderWatchLink(url) {
+  fill("share-url", url);
+  $("watch-link").href = url;
 }
 
 function renderObsPanel() {
@@ -434,9 +676,8 @@ function renderObsPanel() {
   wireRevealButtons();
 }
 
-async function askForToken(message) {
+async function askForToken() {
   $("token-form").hidden = false;
-  if (message) showError(message);
   $("host-token").focus();
   return new Promise((resolve) => {
     $("token-form").addEventListener("submit", function onSubmit(event) {
@@ -464,14 +705,31 @@ function takeToken() {
   return hostTokens.get(roomId);
 }
 
+function rerender() {
+  renderRoomTexts();
+  if (lastDevices.length || !$("publisher").hidden) fillPickers();
+  renderMediaProblems();
+  renderHealth();
+  render();
+}
+
 async function start() {
+  setupLanguage(rerender);
   reportUncaughtErrors();
-  const share = `${location.origin}/watch/${encodeURIComponent(roomId)}`;
-  fill("share-url", share);
-  $("watch-link").href = share;
+  renderWatchLink(`${location.origin}/watch/${encodeURIComponent(roomId)}`);
   wireCopyButtons();
   $("go-live").addEventListener("click", goLive);
   $("stop").addEventListener("click", stop);
+  $("resume").addEventListener("click", resume);
+  $("resume-dismiss").addEventListener("click", () => {
+    dismissResume();
+    forgetLive();
+    render();
+  });
+  $("retry-media").addEventListener("click", () => {
+    clearError();
+    startDevices();
+  });
   $("end-room").addEventListener("click", () => {
     $("end-confirm").hidden = false;
     $("end-room-confirm").focus();
@@ -480,22 +738,29 @@ async function start() {
   $("end-room-confirm").addEventListener("click", onEnd);
   $("camera").addEventListener("change", (e) => pickVideo(e.target.value));
   $("microphone").addEventListener("change", (e) => pickAudio(e.target.value));
+  // Leaving or reloading while live asks first (the browser words the question).
+  window.addEventListener("beforeunload", (event) => {
+    if (!wantLive || ended) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
   window.addEventListener("pagehide", () => session && session.stop());
   if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
     navigator.mediaDevices.addEventListener("devicechange", () => listDevices());
   }
 
   if (!roomId) {
-    setStatus("error", "No room");
-    showError("This address does not name a room. Open a room from the lobby.");
+    setStatus("error", "studio.status_no_room");
+    showError({ key: "studio.no_room_in_path" });
     return;
   }
   try {
     applyRoom(await getRoom(roomId));
   } catch (err) {
-    setStatus("error", "No room");
-    $("room-title").textContent = "Room not found";
-    showError(err.status === 404 ? `There is no room with id ${roomId}.` : err);
+    setStatus("error", "studio.status_no_room");
+    setText($("room-title"), "studio.room_not_found");
+    const missing = err.status === 404 || (err.status === 400 && err.code === "invalid_field");
+    showError(missing ? { key: "studio.no_such_room", params: { id: roomId }, code: err.code } : err);
     return;
   }
   if (ended) return;
@@ -510,13 +775,13 @@ async function start() {
       if (err.status === 401 || err.status === 403) {
         hostTokens.remove(roomId);
         token = null;
-        showError(`${sentence(err.message)} Paste the right host token.`);
+        showError({ key: "studio.wrong_token", params: { reason: () => errorText(err) }, code: err.code });
       } else if (err.status === 410) {
         showEnded();
         return;
       } else {
         showError(err);
-        setStatus("error", "Cannot load the room");
+        setStatus("error", "studio.status_cannot_load");
         return;
       }
     }
@@ -526,13 +791,19 @@ async function start() {
   renderObsPanel();
   if (room.mode === "broadcast") {
     $("broadcast-note").hidden = false;
+    forgetLive();
   } else {
     $("publisher").hidden = false;
+    resumable = liveMark();
+    $("resume-panel").hidden = !resumable;
     startDevices();
   }
   render();
   setTimeout(poll, POLL_MS);
-  setInterval(() => retryTimer && render(), 1000); // the retry countdown
+  setInterval(() => {
+    if (retryTimer || isLive()) render(); // the retry countdown, the time on air
+  }, 1000);
+  setInterval(sampleHealth, STATS_MS);
 }
 
 async function onEnd() {
@@ -542,6 +813,7 @@ async function onEnd() {
   try {
     // Stop our own broadcast first, so its session ends by our DELETE, not by the end.
     wantLive = false;
+    forgetLive();
     clearTimers();
     dropSession();
     if (stopping) await stopping;
