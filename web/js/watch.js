@@ -1,32 +1,57 @@
 // The viewer's page (/watch/<room_id>). Polls `join` for the room's state and viewer
 // count, and plays it: over WHEP for webrtc rooms, over HLS (hls.js from /vendor) for
-// broadcast rooms. Starts muted (browsers only autoplay muted video) with an unmute
-// button, and reconnects with backoff (1 s, 2 s, 4 s … 10 s) whenever playback fails.
+// broadcast rooms. Starts muted (browsers only autoplay muted video) with an unmute button,
+// and reconnects with backoff (1 s, 2 s, 4 s … 10 s) whenever playback fails.
+//
+// "Live" means frames arrive (the WHEP connection's inbound video frames, or audio packets
+// for a sound-only broadcast, keep rising; for HLS the video's time moves), not that a
+// connection exists. Without frames the title card (room title, host, state) covers the
+// video and says why: waiting for the host, connecting, reconnecting because the host left
+// or the network dropped, ended, or no such room (a malformed or unknown id: at once, never
+// an endless "Loading").
 //
 // When to hold a WHEP session: a local room's server keeps a viewer waiting for the
 // broadcaster (and across broadcaster reconnects), so the page connects as soon as the
 // room is open; a Cloudflare input plays only while live, so the page waits for `live`.
 
-import { joinRoom } from "./api.js";
+import { getRoom, joinRoom } from "./api.js";
 import { play } from "./whip.js";
-import { $, clearError, h, providerOf, reportUncaughtErrors, roomIdFromPath, setStatus, setViewers, showError } from "./ui.js";
+import { setPlainText, setText, t } from "./i18n.js";
+import { setupPlayer } from "./player.js";
+import {
+  $,
+  clearError,
+  h,
+  isWellFormedRoomId,
+  providerOf,
+  reportUncaughtErrors,
+  roomIdFromPath,
+  setStatus,
+  setupLanguage,
+  setViewers,
+  showError,
+} from "./ui.js";
 
 const POLL_MS = 3000;
 const RETRY_MAX_MS = 10000;
 const DISCONNECTED_GRACE_MS = 4000;
+const SAMPLE_MS = 500; // how often the WHEP stats are read for "are frames arriving"
+const STALL_MS = 2500; // no new frame (or audio packet) for this long: not live any more
 const HLS_SCRIPT = "/vendor/hls.min.js";
 
 const roomId = roomIdFromPath();
 const video = $("video");
+const stage = $("stage");
+let player = null;
 
 let room = null;
 let ended = false;
-let fatal = null; // an error no retry can fix (no such room), shown as the state
+let notFound = false;
+let fatal = null; // {key}: an error no retry can fix (no HLS player), shown as the state
 
 let session = null; // WHEP
 let hls = null; // hls.js instance, or "native" when the browser plays HLS itself
 let connecting = false;
-let mediaUp = false; // the transport is connected (WHEP) or the video is playing (HLS)
 let attempt = 0;
 let retryTimer = null;
 let retryAt = 0;
@@ -34,34 +59,104 @@ let disconnectTimer = null;
 let pollTimer = null;
 let polling = false;
 
-// ---- status ----
+// What the media is doing.
+const media = { frames: -1, audioPackets: -1, lastVideoAt: 0, lastAudioAt: 0, hlsTime: -1 };
+let everFlowed = false; // frames arrived at some point on this page
+let sawLive = false; // the room was live at some point on this page
+let networkLost = false; // the WHEP connection dropped (disconnected/failed), until frames flow again
+let serverUnreachable = false; // the last poll could not reach the server
+
+// ---- what the page shows ----
+
+function videoFlowing(now = Date.now()) {
+  return media.lastVideoAt > 0 && now - media.lastVideoAt < STALL_MS;
+}
+
+function flowing(now = Date.now()) {
+  return videoFlowing(now) || (media.lastAudioAt > 0 && now - media.lastAudioAt < STALL_MS);
+}
+
+// The state in words: {state (data-state), key, params, reason (data-reason), reasonKey}.
+function viewState() {
+  const host = room ? room.host : "";
+  if (notFound) return { state: "error", key: "watch.status_not_found", reason: "not_found", reasonKey: "watch.reason_not_found" };
+  if (fatal) return { state: "error", key: fatal.key, reason: "fatal" };
+  if (ended) return { state: "ended", key: "watch.status_ended", reason: "ended", reasonKey: "watch.reason_ended" };
+  if (!room) {
+    if (serverUnreachable) {
+      return { state: "connecting", key: "watch.status_reconnecting", reason: "network_lost", reasonKey: "watch.reason_network_lost" };
+    }
+    return { state: "connecting", key: "common.loading" };
+  }
+  if (flowing()) return { state: "live", key: "watch.status_live" };
+  // Not navigator.onLine: it reads "offline" wherever no interface but loopback is up, even
+  // with the server on that loopback; a failed connection or poll is the sign that counts.
+  const lostNetwork = networkLost || serverUnreachable;
+  if (!room.live && !lostNetwork) {
+    if (sawLive || everFlowed) {
+      return {
+        state: "waiting",
+        key: "watch.status_reconnecting",
+        params: { host },
+        reason: "broadcaster_left",
+        reasonKey: "watch.reason_broadcaster_left",
+      };
+    }
+    return { state: "waiting", key: "watch.status_waiting", params: { host } };
+  }
+  const retrying = retryTimer ? { seconds: Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) } : null;
+  const key = retrying ? "watch.status_reconnecting_in" : everFlowed || lostNetwork ? "watch.status_reconnecting" : "watch.status_connecting";
+  if (lostNetwork) return { state: "connecting", key, params: retrying, reason: "network_lost", reasonKey: "watch.reason_network_lost" };
+  if (everFlowed) return { state: "connecting", key, params: retrying, reason: "no_video", reasonKey: "watch.reason_no_video" };
+  return { state: "connecting", key, params: retrying };
+}
 
 function render() {
-  let state;
-  let text;
-  if (fatal) [state, text] = ["error", fatal];
-  else if (ended) [state, text] = ["ended", "This room has ended"];
-  else if (!room) [state, text] = ["connecting", "Loading…"];
-  else if (!room.live) [state, text] = ["waiting", "Waiting for the broadcaster…"];
-  else if (mediaUp) [state, text] = ["live", "Live"];
-  else if (retryTimer) {
-    const seconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
-    [state, text] = ["connecting", `Reconnecting in ${seconds} s…`];
-  } else [state, text] = ["connecting", "Connecting…"];
-  setStatus(state, text);
+  const view = viewState();
+  const status = $("status");
+  setStatus(view.state, view.key, view.params);
+  if (view.reason) status.dataset.reason = view.reason;
+  else delete status.dataset.reason;
+  stage.dataset.state = view.state;
 
+  // The title card: over the video whenever there is no picture.
+  const audioOnly = view.state === "live" && !videoFlowing();
   const overlay = $("overlay");
-  overlay.hidden = state === "live";
-  if (overlay.textContent !== text) overlay.textContent = text;
-  $("unmute").hidden = state !== "live" || !(video.muted || video.paused);
-  $("unmute").textContent = video.paused ? "Tap to play" : "Tap to unmute";
-  $("ended-note").hidden = !ended && !fatal;
+  overlay.hidden = view.state === "live" && !audioOnly;
+  overlay.classList.toggle("audio-only", audioOnly);
+  if (room && !notFound) {
+    setPlainText($("poster-title"), room.title);
+    setText($("poster-host"), "common.by_host", { host: room.host });
+  } else {
+    setText($("poster-title"), notFound ? "watch.status_not_found" : "common.loading_room");
+    setPlainText($("poster-host"), "");
+  }
+  const badge = $("poster-badge");
+  badge.hidden = !(audioOnly || view.state === "ended");
+  if (audioOnly) setText(badge, "watch.audio_only");
+  else if (view.state === "ended") setText(badge, "watch.badge_ended");
+  // The state line, unless it would only repeat the title ("Room not found").
+  if (notFound) setPlainText($("overlay-text"), "");
+  else if (audioOnly) setText($("overlay-text"), "watch.status_live");
+  else setText($("overlay-text"), view.key, view.params);
+  for (const id of ["overlay-reason", "status-reason"]) {
+    if (view.reasonKey) setText($(id), view.reasonKey, { host: room ? room.host : "" });
+    else setPlainText($(id), "");
+  }
+  $("room-meta").hidden = notFound;
+  $("viewers-line").hidden = ended || notFound;
+
+  $("ended-note").hidden = !ended && !notFound && !fatal;
+  if (player) {
+    player.setActive(Boolean(session || hls) && !ended);
+    player.setLive(view.state === "live");
+  }
 }
 
 // ---- playback ----
 
 function shouldPlay() {
-  if (!room || ended || fatal || room.status === "ended") return false;
+  if (!room || ended || fatal || notFound || room.status === "ended") return false;
   if (room.mode === "broadcast") return Boolean(room.live);
   return providerOf(room) === "local" ? true : Boolean(room.live);
 }
@@ -84,6 +179,14 @@ function scheduleRetry() {
   render();
 }
 
+function resetMedia() {
+  media.frames = -1;
+  media.audioPackets = -1;
+  media.lastVideoAt = 0;
+  media.lastAudioAt = 0;
+  media.hlsTime = -1;
+}
+
 function disconnect() {
   clearTimeout(disconnectTimer);
   disconnectTimer = null;
@@ -91,7 +194,7 @@ function disconnect() {
   session = null;
   if (hls && hls !== "native") hls.destroy();
   hls = null;
-  mediaUp = false;
+  resetMedia();
   video.srcObject = null;
   if (video.getAttribute("src")) {
     video.removeAttribute("src");
@@ -99,39 +202,85 @@ function disconnect() {
   }
 }
 
-function failed(message) {
+function failed(error) {
   disconnect();
-  if (message) showError(message);
+  if (error) showError(error);
   if (shouldPlay()) scheduleRetry();
   else render();
 }
 
 function startVideo() {
   video.play().catch(() => {
-    // Even muted autoplay can be refused (e.g. power saving): the unmute button then
-    // doubles as a play button.
+    // Even muted autoplay can be refused (e.g. power saving): the big play button shows.
   });
+}
+
+// Reads the WHEP connection's inbound counters: frames decoded rising = video arrives,
+// audio packets rising = sound arrives.
+async function sampleWhep() {
+  const s = session;
+  if (!s || s.pc.connectionState === "closed") return;
+  let report;
+  try {
+    report = await s.pc.getStats();
+  } catch {
+    return;
+  }
+  if (s !== session) return;
+  let frames = null;
+  let audioPackets = null;
+  report.forEach((stat) => {
+    if (stat.type !== "inbound-rtp") return;
+    if (stat.kind === "video") frames = Math.max(frames ?? 0, stat.framesDecoded || 0);
+    else if (stat.kind === "audio") audioPackets = Math.max(audioPackets ?? 0, stat.packetsReceived || 0);
+  });
+  const now = Date.now();
+  if (frames !== null && frames > media.frames && media.frames >= 0) media.lastVideoAt = now;
+  if (frames !== null) media.frames = frames;
+  if (audioPackets !== null && audioPackets > media.audioPackets && media.audioPackets >= 0) media.lastAudioAt = now;
+  if (audioPackets !== null) media.audioPackets = audioPackets;
+  noteFlow(now);
+}
+
+// HLS: the video's clock moving is the sign of frames.
+function sampleHls() {
+  if (!hls || video.paused) return;
+  if (video.currentTime > media.hlsTime && media.hlsTime >= 0) media.lastVideoAt = Date.now();
+  media.hlsTime = video.currentTime;
+  noteFlow(Date.now());
+}
+
+function noteFlow(now) {
+  if (flowing(now)) {
+    if (!everFlowed || networkLost || serverUnreachable) clearError();
+    everFlowed = true;
+    networkLost = false;
+    // Frames arrived while the room still read as not live: ask now rather than at the next tick.
+    if (room && !room.live && !polling) poll();
+  }
+  render();
 }
 
 function onWhepState(s) {
   if (s !== session) return;
   const state = s.pc.connectionState;
   if (state === "connected") {
-    mediaUp = true;
     attempt = 0;
+    networkLost = false;
     clearTimeout(disconnectTimer);
     disconnectTimer = null;
     clearError();
   } else if (state === "disconnected") {
-    mediaUp = false;
+    networkLost = true;
     if (!disconnectTimer) {
       disconnectTimer = setTimeout(() => {
         disconnectTimer = null;
-        if (s === session && s.pc.connectionState !== "connected") failed("The connection dropped; reconnecting.");
+        if (s === session && s.pc.connectionState !== "connected") failed(null);
       }, DISCONNECTED_GRACE_MS);
     }
   } else if (state === "failed" || state === "closed") {
-    failed("The connection to the media server was lost; reconnecting.");
+    networkLost = true;
+    failed(null);
     return;
   }
   render();
@@ -140,7 +289,7 @@ function onWhepState(s) {
 async function connectWhep() {
   const url = room.whep_url || (room.playback && room.playback.whep_url);
   if (!url) {
-    failed("This room has no WebRTC playback address yet.");
+    failed({ key: "watch.no_whep" });
     return;
   }
   const s = await play(url, {
@@ -153,6 +302,7 @@ async function connectWhep() {
     s.stop();
     return;
   }
+  resetMedia();
   session = s;
   s.pc.addEventListener("connectionstatechange", () => onWhepState(s));
   onWhepState(s);
@@ -174,7 +324,7 @@ function loadHlsLibrary() {
 async function connectHls() {
   const url = room.playback && room.playback.hls_url;
   if (!url) {
-    failed("This room has no HLS playback address yet.");
+    failed({ key: "watch.no_hls" });
     return;
   }
   let Hls = null;
@@ -184,26 +334,25 @@ async function connectHls() {
     Hls = null;
   }
   if (!shouldPlay()) return;
+  resetMedia();
   if (Hls && Hls.isSupported()) {
-    const player = new Hls({ liveDurationInfinity: true });
-    hls = player;
-    player.on(Hls.Events.ERROR, (_event, data) => {
-      if (!data.fatal || hls !== player) return;
-      failed(`The video could not be loaded (${data.details}); reconnecting.`);
+    const instance = new Hls({ liveDurationInfinity: true });
+    hls = instance;
+    instance.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal || hls !== instance) return;
+      networkLost = data.type === Hls.ErrorTypes.NETWORK_ERROR;
+      failed({ key: "watch.hls_failed", params: { detail: data.details } });
     });
-    player.on(Hls.Events.MANIFEST_PARSED, startVideo);
-    player.loadSource(url);
-    player.attachMedia(video);
+    instance.on(Hls.Events.MANIFEST_PARSED, startVideo);
+    instance.loadSource(url);
+    instance.attachMedia(video);
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
     hls = "native"; // Safari on iPhone plays HLS itself
     video.src = url;
     startVideo();
-  } else if (!Hls) {
-    fatal = "The HLS player is not installed on this server (web/vendor/hls.min.js); run scripts/setup there.";
-    disconnect();
-    render();
   } else {
-    fatal = "This browser cannot play HLS.";
+    fatal = { key: Hls ? "watch.hls_unsupported" : "watch.hls_missing" };
+    showError({ key: fatal.key });
     disconnect();
     render();
   }
@@ -218,9 +367,10 @@ async function connect() {
     if (room.mode === "broadcast") await connectHls();
     else await connectWhep();
   } catch (err) {
-    // WHEP refused (e.g. 422 when this browser lacks the broadcaster's codec) or the
-    // server is unreachable: say why, and try again later.
-    failed(err.message);
+    // WHEP refused (e.g. 422 when this browser lacks the broadcaster's codec, 429 too many
+    // sessions from this address) or the server is unreachable: say why, try again later.
+    if (!err.status) networkLost = true;
+    failed(err);
   } finally {
     connecting = false;
     render();
@@ -229,12 +379,24 @@ async function connect() {
 
 // ---- the room ----
 
+function renderRoomTexts() {
+  if (notFound) {
+    setText($("room-title"), "watch.status_not_found");
+    setText(document.querySelector("title"), "watch.doc_title_not_found");
+    setPlainText($("room-host"), "");
+    return;
+  }
+  if (!room) return;
+  setPlainText($("room-title"), room.title);
+  setText($("room-host"), "common.by_host", { host: room.host });
+  setText(document.querySelector("title"), "watch.doc_title_room", { title: room.title });
+}
+
 function applyRoom(view) {
   const wasLive = room && room.live;
   room = view;
-  $("room-title").textContent = room.title;
-  $("room-host").textContent = `by ${room.host}`;
-  document.title = `${room.title} · liveroom`;
+  if (room.live) sawLive = true;
+  renderRoomTexts();
   setViewers(room.viewers ?? 0);
   if (room.status === "ended") return showEnded();
   if (shouldPlay()) {
@@ -261,57 +423,100 @@ function showEnded() {
   clearTimeout(pollTimer);
   disconnect();
   clearError();
+  if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen().catch(() => {});
+  render();
+}
+
+// The room as it ended (join answers 410 without it): its title and host for the title card.
+async function loadEndedRoom() {
+  try {
+    const view = await getRoom(roomId);
+    room = view;
+    renderRoomTexts();
+    render();
+  } catch {
+    // The ended state shows without the title.
+  }
+}
+
+function showNotFound() {
+  notFound = true;
+  clearRetry();
+  clearTimeout(pollTimer);
+  disconnect();
+  clearError();
+  renderRoomTexts();
   render();
 }
 
 async function poll() {
-  if (polling) return;
+  if (polling || ended || notFound) return;
   polling = true;
   clearTimeout(pollTimer);
   pollTimer = null;
   try {
-    applyRoom(await joinRoom(roomId));
-    if ($("error").dataset.code === "network_error") clearError();
+    const view = await joinRoom(roomId);
+    serverUnreachable = false;
+    applyRoom(view);
+    const code = $("error").dataset.code;
+    if (code === "network_error" || code === "page") clearError();
   } catch (err) {
-    if (err.status === 410) return showEnded();
-    if (err.status === 404) {
-      fatal = "No such room";
-      showError(`There is no room with id ${roomId}. Check the link.`);
-      disconnect();
-      render();
+    if (err.status === 410) {
+      showEnded();
+      loadEndedRoom();
       return;
     }
+    // An id the server says cannot exist (400 invalid_field) or does not know (404).
+    if (err.status === 404 || (err.status === 400 && err.code === "invalid_field")) {
+      showNotFound();
+      return;
+    }
+    serverUnreachable = !err.status;
     showError(err); // offline or a server hiccup: keep trying
+    render();
   } finally {
     polling = false;
   }
-  if (!ended && !fatal) pollTimer = setTimeout(poll, document.hidden ? POLL_MS * 3 : POLL_MS);
+  if (!ended && !notFound && !fatal) pollTimer = setTimeout(poll, document.hidden ? POLL_MS * 3 : POLL_MS);
+}
+
+function rerender() {
+  renderRoomTexts();
+  render();
 }
 
 function start() {
+  setupLanguage(rerender);
   reportUncaughtErrors();
   video.muted = true;
-  $("unmute").addEventListener("click", () => {
-    video.muted = false;
-    video.volume = 1;
-    video.play().catch((err) => showError(`The browser would not play the sound: ${err.message}`));
-    render();
+  player = setupPlayer({ stage, video });
+  video.addEventListener("resize", () => {
+    // The stage takes the picture's shape (a phone held upright sends a tall picture).
+    if (video.videoWidth && video.videoHeight) {
+      stage.style.setProperty("--video-aspect", `${video.videoWidth} / ${video.videoHeight}`);
+    }
   });
-  video.addEventListener("volumechange", render);
-  video.addEventListener("pause", render);
   video.addEventListener("playing", () => {
-    if (hls) mediaUp = true;
-    render();
-    // Frames arrived: ask the room now rather than at the next tick, so "live" shows at once.
-    if (room && !room.live && !connecting) poll();
+    if (hls) sampleHls();
   });
   window.addEventListener("pagehide", () => session && session.stop());
-  setInterval(() => retryTimer && render(), 1000); // the reconnect countdown
+  window.addEventListener("online", () => {
+    // Back online: try at once rather than at the end of a backoff.
+    attempt = 0;
+    if (retryTimer && shouldPlay()) {
+      clearRetry();
+      connect();
+    }
+    poll();
+  });
+  setInterval(() => {
+    if (session) sampleWhep();
+    else if (hls) sampleHls();
+    else if (retryTimer) render(); // the reconnect countdown
+  }, SAMPLE_MS);
 
-  if (!roomId) {
-    fatal = "No room";
-    showError("This address does not name a room. Pick one in the lobby.");
-    render();
+  if (!roomId || !isWellFormedRoomId(roomId)) {
+    showNotFound();
     return;
   }
   render();
