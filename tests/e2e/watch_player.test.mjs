@@ -160,6 +160,15 @@ test('a phone viewer: title card, Live only after frames, controls, full screen,
   assert.ok(Math.abs(m.volume - 0.3) < 0.01, `volume ${m.volume}`);
   assert.equal(m.paused, false);
 
+  // Paused (by the viewer here; by the browser when it refuses to autoplay): the big play button.
+  assert.equal(await visible(viewer, '#play-big'), false);
+  await viewer.tap('#play-pause');
+  await waitFor(media, { what: 'paused', accept: (x) => x.paused, context: ctx });
+  await waitFor(() => visible(viewer, '#play-big'), { what: 'big play button while paused', context: ctx });
+  await viewer.tap('#play-big');
+  await waitFor(media, { what: 'playing again', accept: (x) => !x.paused, context: ctx });
+  await waitFor(() => visible(viewer, '#play-big'), { what: 'big play button gone', accept: (v) => !v, context: ctx });
+
   // Full screen (the stage, so the controls stay), and back.
   await viewer.tap('#fullscreen');
   await waitFor(() => viewer.evaluate(() => document.fullscreenElement?.id || null), {
