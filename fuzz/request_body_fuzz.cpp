@@ -66,9 +66,12 @@ class MemoryRoomStore : public RoomStore {
       r.updated_at_ms = now;
     });
   }
-  std::optional<RoomRecord> markEnded(std::string_view id, int64_t at) override {
+  std::optional<RoomRecord> markEnded(std::string_view id, int64_t at, std::string_view reason) override {
     return change(id, [&](RoomRecord& r) {
-      if (!r.ended_at_ms) r.ended_at_ms = at;
+      if (!r.ended_at_ms) {
+        r.ended_at_ms = at;
+        r.ended_reason = std::string(reason);
+      }
       r.status = "ended";
       r.live = false;
       r.updated_at_ms = at;
@@ -76,6 +79,7 @@ class MemoryRoomStore : public RoomStore {
   }
   std::optional<RoomRecord> setLive(std::string_view id, bool live, int64_t now) override {
     return change(id, [&](RoomRecord& r) {
+      if (r.live != live) r.live_changed_at_ms = now;
       r.live = live;
       r.updated_at_ms = now;
     });
@@ -95,6 +99,7 @@ class MemoryRoomStore : public RoomStore {
     for (const auto& [id, r] : rooms_) {
       if (q.status && r.status != *q.status) continue;
       if (q.host && r.host != *q.host) continue;
+      if (q.visibility && r.visibility != *q.visibility) continue;
       if (q.after &&
           std::make_pair(r.created_at_ms, r.room_id) >= std::make_pair(q.after->created_at_ms, q.after->room_id))
         continue;
@@ -364,6 +369,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (config.cors_list) options.cors_origins = {"https://app.example"};
   if (config.api_key) options.api_key = f.api_key;
   options.cloudflare_webhook_secret = f.webhook_secret;
+  options.creates_per_minute = 0;  // one fuzz input is many requests from "nobody": no rate limit in the way
   auto inline_runner = [](std::function<void()> work) { work(); };
   api::RoomsApi rooms_api(service, options, inline_runner, inline_runner);
 

@@ -12,7 +12,7 @@
 #include "api/qr_svg.hpp"
 #include "api/room_views.hpp"
 #include "common/error.hpp"
-#include "http/server.hpp"
+#include "http/client_address.hpp"
 #include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
 #include "stream/cloudflare/cloudflare_api.hpp"

@@ -8,7 +8,7 @@
 #include "api/errors.hpp"
 #include "api/http_helpers.hpp"
 #include "common/error.hpp"
-#include "http/server.hpp"
+#include "http/client_address.hpp"
 #include "rooms/validation.hpp"
 
 namespace liveroom::api {

@@ -430,24 +430,6 @@ bool isResourceExhaustion(const beast::error_code& ec) {
 
 }  // namespace
 
-std::string connectionLimitKey(const net::ip::address& address) {
-  if (address.is_v6()) {
-    const auto v6 = address.to_v6();
-    if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
-    auto bytes = v6.to_bytes();
-    std::fill(bytes.begin() + 8, bytes.end(), 0);
-    return net::ip::address_v6(bytes).to_string() + "/64";
-  }
-  return address.to_string();
-}
-
-std::string connectionLimitKey(std::string_view address_text) {
-  if (address_text.empty()) return {};
-  beast::error_code ec;
-  const auto address = net::ip::make_address(std::string(address_text), ec);
-  return ec ? std::string(address_text) : connectionLimitKey(address);
-}
-
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
  public:
   Listener(std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Shared> shared)

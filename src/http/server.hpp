@@ -21,6 +21,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "http/client_address.hpp"
 #include "http/message.hpp"
 #include "http/request_reader.hpp"
 
@@ -91,12 +92,6 @@ class Server {
 
 // Splits "host:port" ("[::1]:8080" for IPv6). Throws std::invalid_argument when malformed.
 std::pair<std::string, uint16_t> parseListenAddress(std::string_view text);
-
-// The key a connection counts under for the per-address limit: the IPv4 address, or the /64
-// prefix of an IPv6 one (one host usually owns a whole /64).
-std::string connectionLimitKey(const boost::asio::ip::address& address);
-// The same for Request::remote_address text; empty stays empty (no address known).
-std::string connectionLimitKey(std::string_view address_text);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
 uint64_t raiseFileDescriptorLimit();
