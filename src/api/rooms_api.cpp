@@ -37,7 +37,10 @@ RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunn
       options_(std::move(options)),
       run_store_calls_(std::move(run_store_calls)),
       run_provider_calls_(std::move(run_provider_calls)),
-      creates_(options_.creates_per_minute / 60.0, std::max(1.0, options_.creates_per_minute)) {}
+      creates_(options_.creates_per_minute / 60.0, std::max(1.0, options_.creates_per_minute)),
+      events_(std::make_unique<RoomEventStream>(service_, options_.events)) {}
+
+RoomsApi::~RoomsApi() = default;
 
 bool RoomsApi::holdsApiKey(const http::Request& req) const {
   if (!options_.api_key || !req.header("authorization")) return false;
@@ -144,11 +147,16 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       size_t slash = tail.find('/');
       std::string room_id(tail.substr(0, slash));
       std::string_view sub = slash == std::string_view::npos ? std::string_view{} : tail.substr(slash + 1);
-      if (slash != std::string_view::npos && sub != "ingest" && sub != "qr.svg")
+      if (slash != std::string_view::npos && sub != "ingest" && sub != "qr.svg" && sub != "events")
         return answer(errorResponse("not_found", "no such path: " + path));
       if (method != "GET") return answer(methodNotAllowed("GET"));
       if (!rooms::isWellFormedRoomId(room_id))
         return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
+      if (sub == "events") {
+        return runBlocking(
+            run_store_calls_, req, std::move(respond),
+            [this, room_id, watch = watchUrl(linkBaseFor(req), room_id)] { return events_->open(room_id, watch); });
+      }
       if (sub == "ingest" || sub == "qr.svg") {
         auto shared = std::make_shared<http::Request>(std::move(req));
         const bool qr = sub == "qr.svg";

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/room_event_stream.hpp"
 #include "common/rate_limiter.hpp"
 #include "http/message.hpp"
 #include "rooms/room_service.hpp"
@@ -31,6 +32,7 @@ struct ApiOptions {
   // Creates one client address may make per minute (bursts of as many); over it 429 with
   // Retry-After. 0: no limit.
   double creates_per_minute = 10;
+  RoomEventStreamOptions events;
 };
 
 class RoomsApi {
@@ -39,6 +41,8 @@ class RoomsApi {
 
   RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_store_calls,
            BlockingRunner run_provider_calls);
+
+  ~RoomsApi();
 
   void handle(http::Request&& req, http::Responder respond);
 
@@ -68,6 +72,7 @@ class RoomsApi {
   BlockingRunner run_store_calls_;
   BlockingRunner run_provider_calls_;
   RateLimiter creates_;
+  std::unique_ptr<RoomEventStream> events_;  // rooms/{id}/events
 };
 
 }  // namespace liveroom::api

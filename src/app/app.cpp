@@ -40,6 +40,7 @@
 #include "common/periodic_task.hpp"
 #include "media/server/media_server.hpp"
 #include "stream/local/local_stream.hpp"
+#include "stream/local/media_room_events.hpp"
 
 namespace liveroom::app {
 
@@ -219,35 +220,6 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->capture_default_str();
 }
 
-// Media server events -> rooms: live flag and viewer counts. Store writes run on the store
-// pool, in order (one strand), never on the media thread.
-class RoomMediaEvents final : public media::MediaServer::Listener {
- public:
-  explicit RoomMediaEvents(boost::asio::thread_pool& pool) : strand_(boost::asio::make_strand(pool)) {}
-  // Before any traffic: the service exists only after the provider that needs this listener.
-  void attach(rooms::RoomService& service) { service_ = &service; }
-
-  void onPublisherLive(const std::string& input_uid, bool live) override {
-    boost::asio::post(strand_, [this, input_uid, live] { run([&] { service_->setLiveByInput(input_uid, live); }); });
-  }
-  void onViewerCount(const std::string& input_uid, size_t viewers) override {
-    boost::asio::post(strand_,
-                      [this, input_uid, viewers] { run([&] { service_->setViewersByInput(input_uid, viewers); }); });
-  }
-
- private:
-  template <typename F>
-  static void run(F&& f) {
-    try {
-      f();
-    } catch (const std::exception& e) {
-      spdlog::warn("media event not applied to its room: {}", e.what());
-    }
-  }
-  rooms::RoomService* service_ = nullptr;
-  boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
-};
-
 // The HTTPS context the flags ask for, or null for plain HTTP. Throws http::TlsConfigError naming
 // the flag.
 std::shared_ptr<boost::asio::ssl::context> makeTlsContext(const ServeConfig& config, const std::string& listen_host) {
@@ -353,7 +325,7 @@ int serve(ServeConfig config) {
   boost::asio::thread_pool provider_pool(static_cast<size_t>(config.blocking_threads));
 
   std::unique_ptr<StreamProvider> provider;
-  RoomMediaEvents media_events(store_pool);
+  MediaRoomEvents media_events(store_pool);
   std::unique_ptr<media::MediaServer> media_server;
   LocalStream* local_stream = nullptr;
   if (config.stream == "local") {

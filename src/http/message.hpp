@@ -30,6 +30,20 @@ struct Request {
   std::optional<std::string_view> header(std::string_view lowercase_name) const;
 };
 
+// The body of a reply that is sent as it comes (Server-Sent Events): the server writes the
+// status and headers, then everything push()ed, in order, until close() or the client goes.
+// Thread-safe.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // Queues bytes for the client. False when the stream is closed, or when the client reads too
+  // slowly (more than the server's limit waiting): the stream is then closed.
+  virtual bool push(std::string bytes) = 0;
+  // Ends the stream once what is queued has been sent.
+  virtual void close() = 0;
+  virtual bool closed() const = 0;
+};
+
 // A file streamed from disk in small pieces (files too large to keep in memory).
 struct FileBody {
   std::string path;
@@ -44,6 +58,8 @@ struct Response {
   std::string body;
   std::shared_ptr<const std::string> shared_body;
   std::optional<FileBody> file;
+  // When set, the body is a stream: called once the headers are sent, with the sink to feed.
+  std::function<void(std::shared_ptr<StreamSink>)> stream;
 
   Response& set(std::string name, std::string value);
   // Bytes the body will have on the wire (before HEAD drops it).

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cctype>
 #include <type_traits>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -281,7 +282,125 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     bhttp::async_write(stream_, *msg, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
   }
 
+  // What a streaming reply's producer feeds; the session drains it onto the socket.
+  class Sink final : public StreamSink {
+   public:
+    explicit Sink(std::weak_ptr<Session> session, size_t limit) : session_(std::move(session)), limit_(limit) {}
+    bool push(std::string bytes) override {
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_) return false;
+        if (queued_ + bytes.size() > limit_) {
+          closed_ = true;  // a client that does not read is dropped, not buffered for
+        } else {
+          queued_ += bytes.size();
+          queue_.push_back(std::move(bytes));
+        }
+      }
+      wake();
+      return !closed();
+    }
+    void close() override {
+      {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+      }
+      wake();
+    }
+    bool closed() const override {
+      std::lock_guard lock(mutex_);
+      return closed_;
+    }
+    // Session side: the next chunk to write, or nullopt (then `finished` says whether to close).
+    std::optional<std::string> take(bool& finished) {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty()) {
+        finished = closed_;
+        return std::nullopt;
+      }
+      std::string next = std::move(queue_.front());
+      queue_.pop_front();
+      queued_ -= next.size();
+      return next;
+    }
+
+   private:
+    void wake() {
+      if (auto s = session_.lock()) {
+        net::post(s->stream_.get_executor(), [s] { s->drainStream(); });
+      }
+    }
+    std::weak_ptr<Session> session_;
+    size_t limit_;
+    mutable std::mutex mutex_;
+    std::deque<std::string> queue_;
+    size_t queued_ = 0;
+    bool closed_ = false;
+  };
+
+  void startStream(Response res) {
+    keep_alive_ = false;  // the body ends when the connection does
+    auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    fillHeader(msg->base(), res);
+    msg->keep_alive(false);
+    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*msg);
+    lowest().expires_after(shared_->options.write_timeout);
+    bhttp::async_write_header(
+        stream_, *serializer,
+        [self = shared_from_this(), msg, serializer, open = std::move(res.stream)](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          // No deadline on the stream as a whole; each write gets one of its own (the timer).
+          self->lowest().expires_never();
+          self->sink_ = std::make_shared<Sink>(self->weak_from_this(), kMaxQueuedStreamBytes);
+          self->watchForHangUp();
+          open(self->sink_);
+          self->drainStream();
+        });
+  }
+
+  // A streaming client sends nothing more; a read completing (EOF, reset) means it went away.
+  void watchForHangUp() {
+    stream_.async_read_some(net::buffer(hangup_scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) return self->watchForHangUp();  // ignore stray bytes
+                              if (self->sink_) self->sink_->close();
+                              self->hung_up_ = true;
+                              self->drainStream();
+                            });
+  }
+
+  void drainStream() {
+    if (!sink_ || stream_writing_) return;
+    bool finished = false;
+    std::optional<std::string> next = hung_up_ ? std::nullopt : sink_->take(finished);
+    if (!next) {
+      if (finished || hung_up_) {
+        sink_->close();
+        close();
+      }
+      return;
+    }
+    stream_writing_ = true;
+    stream_chunk_ = std::move(*next);
+    if (!stream_timer_) stream_timer_.emplace(stream_.get_executor());
+    stream_timer_->expires_after(shared_->options.write_timeout);
+    stream_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->close();  // the client stopped reading: give up on it
+    });
+    net::async_write(stream_, net::buffer(stream_chunk_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->stream_writing_ = false;
+                       self->stream_timer_->cancel();
+                       if (ec) {
+                         self->sink_->close();
+                         return self->close();
+                       }
+                       self->drainStream();
+                     });
+  }
+
   void write(Response res) {
+    if (res.stream && !head_request_) return startStream(std::move(res));
     if (head_request_) {  // HEAD: the GET's headers (Content-Length too), no body
       auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>();
       fillHeader(msg->base(), res);
@@ -338,6 +457,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = false;
   bool head_request_ = false;
   bool redirect_to_https_ = false;
+  // A streaming reply (see startStream): at most this much waits for a slow client.
+  static constexpr size_t kMaxQueuedStreamBytes = 256 * 1024;
+  std::shared_ptr<Sink> sink_;
+  std::string stream_chunk_;
+  std::optional<net::steady_timer> stream_timer_;
+  std::array<char, 512> hangup_scratch_{};
+  bool stream_writing_ = false;
+  bool hung_up_ = false;
 };
 
 // A connection over a limit: gets a 503 with Retry-After, then is closed once the peer has read

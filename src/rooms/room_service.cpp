@@ -98,7 +98,7 @@ CreatedRoom RoomService::create(std::string_view title_in, std::string_view host
     }
   }
   spdlog::info("room {} created by {} (mode {}, input {})", room.room_id, room.host, room.mode, room.session_id);
-  remember(room);
+  notify(RoomChangeKind::kCreated, remember(room));
   return created;
 }
 
@@ -136,7 +136,7 @@ RoomRecord RoomService::update(std::string_view room_id, std::string_view host_t
   if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
   auto updated = store_.updateTitle(room_id, title, now());
   if (!updated) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
-  remember(*updated);
+  notify(RoomChangeKind::kTitle, remember(*updated));
   return std::move(*updated);
 }
 
@@ -152,7 +152,7 @@ RoomRecord RoomService::finishEnd(const RoomRecord& room, std::string_view reaso
   auto ended = store_.markEnded(room.room_id, now(), reason);
   if (!ended) throw Error(codes::kRoomNotFound, "no room with id " + room.room_id);
   spdlog::info("room {} ended ({})", ended->room_id, ended->ended_reason.value_or(std::string(reason)));
-  remember(*ended);
+  notify(RoomChangeKind::kEnded, remember(*ended));
   return std::move(*ended);
 }
 
@@ -204,7 +204,49 @@ RoomPage RoomService::list(ListQuery query) {
 }
 
 void RoomService::setLive(std::string_view room_id, bool live) {
-  if (auto updated = store_.setLive(room_id, live, now())) remember(*updated);
+  if (auto updated = store_.setLive(room_id, live, now())) notify(RoomChangeKind::kLive, remember(*updated));
+}
+
+void RoomService::addListener(RoomChangeListener& listener) {
+  std::lock_guard lock(listeners_mutex_);
+  listeners_.push_back(&listener);
+}
+
+void RoomService::removeListener(RoomChangeListener& listener) {
+  std::lock_guard lock(listeners_mutex_);
+  std::erase(listeners_, &listener);
+}
+
+void RoomService::notify(RoomChangeKind kind, std::shared_ptr<const RoomSnapshot> room) {
+  std::vector<RoomChangeListener*> listeners;
+  {
+    std::lock_guard lock(listeners_mutex_);
+    listeners = listeners_;
+  }
+  const RoomChange change{kind, std::move(room)};
+  for (RoomChangeListener* l : listeners) {
+    try {
+      l->onRoomChanged(change);
+    } catch (const std::exception& e) {
+      spdlog::warn("a room change listener failed: {}", e.what());
+    }
+  }
+}
+
+const char* toString(RoomChangeKind kind) noexcept {
+  switch (kind) {
+    case RoomChangeKind::kCreated:
+      return "created";
+    case RoomChangeKind::kTitle:
+      return "title";
+    case RoomChangeKind::kLive:
+      return "live";
+    case RoomChangeKind::kViewers:
+      return "viewers";
+    case RoomChangeKind::kEnded:
+      return "ended";
+  }
+  return "room";
 }
 
 std::optional<std::string> RoomService::setLiveByInput(std::string_view session_id, bool live) {
@@ -232,7 +274,7 @@ void RoomService::setViewersByInput(std::string_view session_id, size_t viewers)
     }
   }
   auto room = store_.getBySessionId(session_id);
-  if (room && room->status != "ended") remember(*room);
+  if (room && room->status != "ended") notify(RoomChangeKind::kViewers, remember(*room));
 }
 
 size_t RoomService::viewerCount(std::string_view session_id) const {

@@ -16,6 +16,7 @@
 
 #include "common/room_mode.hpp"
 #include "rooms/room_cache.hpp"
+#include "rooms/room_events.hpp"
 #include "rooms/room_timers.hpp"
 #include "store/room_record.hpp"
 #include "store/room_store.hpp"
@@ -44,7 +45,7 @@ struct RoomPage {
   std::optional<ListCursor> next;  // position after the last room, when more may follow
 };
 
-class RoomService {
+class RoomService final : public RoomEvents {
  public:
   // `provider` may be null: reads work, create answers stream_provider_unavailable.
   RoomService(RoomStore& store, StreamProvider* provider, RoomServiceOptions options = {});
@@ -100,6 +101,14 @@ class RoomService {
   size_t viewerCount(std::string_view session_id) const;
 
   bool ready();
+
+  // RoomEvents: the providers' reports, applied like setLiveByInput / setViewersByInput.
+  void onLive(std::string_view input_uid, bool live) override { setLiveByInput(input_uid, live); }
+  void onViewers(std::string_view input_uid, size_t viewers) override { setViewersByInput(input_uid, viewers); }
+  // Every change this service makes is told to `listener` (which must outlive the service or be
+  // removed first).
+  void addListener(RoomChangeListener& listener);
+  void removeListener(RoomChangeListener& listener);
   bool hasProvider() const { return provider_ != nullptr; }
 
  private:
@@ -107,6 +116,7 @@ class RoomService {
   // Provider input deleted, then the room marked ended with `reason` (idempotent).
   RoomRecord finishEnd(const RoomRecord& room, std::string_view reason);
   std::shared_ptr<const RoomSnapshot> remember(const RoomRecord& room);
+  void notify(RoomChangeKind kind, std::shared_ptr<const RoomSnapshot> room);
   int64_t now() const;
 
   RoomStore& store_;
@@ -115,6 +125,8 @@ class RoomService {
   RoomCache cache_;
   mutable std::mutex viewers_mutex_;
   std::unordered_map<std::string, size_t> viewers_;  // input session_id -> viewers (only non-zero)
+  std::mutex listeners_mutex_;
+  std::vector<RoomChangeListener*> listeners_;
 };
 
 }  // namespace liveroom::rooms

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -69,6 +70,16 @@ class ServerTest : public ::testing::Test {
       res.file = FileBody{file_.string(), std::filesystem::file_size(file_)};
       return respond(std::move(res));
     }
+    if (req.path == "/stream") {
+      Response res;
+      res.set("Content-Type", "text/event-stream");
+      res.stream = [this](std::shared_ptr<StreamSink> sink) {
+        sink->push("event: hello\n\n");
+        std::lock_guard lock(sinks_mutex_);
+        sinks_.push_back(sink);
+      };
+      return respond(std::move(res));
+    }
     if (req.path == "/big") {
       Response res;
       res.shared_body = std::make_shared<const std::string>(64 << 20, 'z');
@@ -104,6 +115,18 @@ class ServerTest : public ::testing::Test {
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<Server> server_;
   std::shared_ptr<const std::string> shared_ = std::make_shared<const std::string>("shared bytes");
+  std::mutex sinks_mutex_;
+  std::vector<std::shared_ptr<StreamSink>> sinks_;
+  std::shared_ptr<StreamSink> waitForSink(size_t index) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(sinks_mutex_);
+        if (sinks_.size() > index) return sinks_[index];
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return nullptr;
+  }
   std::filesystem::path file_;
 };
 
@@ -246,6 +269,53 @@ TEST_F(ServerTest, AReaderThatStopsReadingIsCutOffAtTheWriteDeadline) {
   while (!ec) received += s.read_some(net::buffer(chunk), ec);
   EXPECT_LT(received, size_t{64} << 20) << "the whole 64 MiB arrived: no write deadline";
   EXPECT_EQ(server_->stats().connections, 0u);
+}
+
+TEST_F(ServerTest, AStreamedReplySendsWhatIsPushedUntilClosed) {
+  start();
+  auto s = connect();
+  net::write(s, net::buffer(get("/stream")));
+  auto sink = waitForSink(0);
+  ASSERT_TRUE(sink);
+  EXPECT_TRUE(sink->push("event: two\n\n"));
+  sink->close();
+  EXPECT_FALSE(sink->push("late"));
+  std::string all;
+  std::array<char, 4096> chunk{};
+  boost::system::error_code ec;
+  while (!ec) all.append(chunk.data(), s.read_some(net::buffer(chunk), ec));
+  EXPECT_NE(all.find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_NE(all.find("text/event-stream"), std::string::npos);
+  EXPECT_EQ(all.find("Content-Length"), std::string::npos);  // the body ends with the connection
+  EXPECT_NE(all.find("event: hello\n\nevent: two\n\n"), std::string::npos) << all;
+  EXPECT_EQ(all.find("late"), std::string::npos);
+}
+
+TEST_F(ServerTest, AStreamsClientThatHangsUpClosesTheSink) {
+  start();
+  {
+    auto s = connect();
+    net::write(s, net::buffer(get("/stream")));
+    ASSERT_TRUE(waitForSink(0));
+  }  // the client goes
+  auto sink = waitForSink(0);
+  for (int i = 0; i < 300 && !sink->closed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(sink->closed());
+  EXPECT_FALSE(sink->push("anyone?"));
+}
+
+TEST_F(ServerTest, AStreamsClientThatNeverReadsIsDroppedNotBufferedFor) {
+  start();
+  auto s = connect();
+  s.set_option(net::socket_base::receive_buffer_size(4096));
+  net::write(s, net::buffer(get("/stream")));
+  auto sink = waitForSink(0);
+  ASSERT_TRUE(sink);
+  const std::string event = "data: " + std::string(1000, 'x') + "\n\n";
+  size_t accepted = 0;
+  for (int i = 0; i < 100000 && sink->push(event); ++i) accepted += event.size();
+  EXPECT_TRUE(sink->closed());
+  EXPECT_LT(accepted, size_t{64} << 20) << "the server queued without bound for a client that does not read";
 }
 
 TEST(ConnectionLimitKey, Ipv6CountsPerSlash64) {
