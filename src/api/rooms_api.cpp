@@ -108,6 +108,13 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     }
     std::string_view rest = std::string_view(path).substr(kPrefix.size());
 
+    if (rest == "info") {
+      // What the pages need to know before they act (the lobby asks for the API key first).
+      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
+      return answer(json(200, {{"version", LIVEROOM_VERSION},
+                               {"create_requires_api_key", options_.api_key.has_value()},
+                               {"stream_provider", service_.providerName()}}));
+    }
     if (rest == "join") {
       if (method != "GET") return answer(methodNotAllowed("GET"));
       // Fast path: a fresh cached room is answered here, without the blocking pool.

@@ -469,6 +469,10 @@ int serve(ServeConfig config) {
   http::Server server(server_options, [&rooms_api, &site, &webrtc_api](http::Request&& req, http::Responder respond) {
     if (webrtc_api && api::WebRtcApi::owns(req.path)) return webrtc_api->handle(std::move(req), std::move(respond));
     if (auto page = site.handle(req)) return respond(std::move(*page));
+    // A browser opening a path nothing serves gets a page, not the API's JSON.
+    if (!web::isReservedPath(req.path)) {
+      if (auto page = site.notFoundPage(req)) return respond(std::move(*page));
+    }
     rooms_api.handle(std::move(req), std::move(respond));
   });
   try {

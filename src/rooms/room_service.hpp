@@ -110,6 +110,8 @@ class RoomService final : public RoomEvents {
   void addListener(RoomChangeListener& listener);
   void removeListener(RoomChangeListener& listener);
   bool hasProvider() const { return provider_ != nullptr; }
+  // "local", "cloudflare", or "" when none is configured.
+  std::string providerName() const { return provider_ ? std::string(provider_->name()) : std::string(); }
 
  private:
   RoomRecord authorized(std::string_view room_id, std::string_view host_token);

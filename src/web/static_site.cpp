@@ -168,8 +168,18 @@ std::optional<http::Response> StaticSite::handle(const http::Request& req) const
   if (path == "/") {
     relative = "index.html";
   } else if (*first == "studio" || *first == "watch") {
-    if (raw_segments.size() != 2 || !isRoomIdSegment(raw_segments[1])) {
+    const bool one_segment = raw_segments.size() == 2 && !raw_segments[1].empty() && raw_segments[1].size() <= 256;
+    if (!one_segment) {
+      if (auto page = notFoundPage(req)) return page;
       return error(404, "not_found", "no such page: " + path + " (expected /" + *first + "/<room_id>)");
+    }
+    if (!isRoomIdSegment(raw_segments[1])) {
+      // A link cut short or pasted with a trailing "." or ")": the page itself says the room
+      // cannot be found (in the reader's language), under a 404.
+      if (req.method != "GET" && req.method != "HEAD") return error(404, "not_found", "no such page: " + path);
+      http::Response page = serveFile(req, *first + ".html");
+      if (page.status == 200) page.status = 404;
+      return page;
     }
     relative = *first + ".html";
   } else {
@@ -191,6 +201,36 @@ std::optional<http::Response> StaticSite::handle(const http::Request& req) const
     return res;
   }
   return serveFile(req, relative);
+}
+
+bool StaticSite::acceptsHtml(const http::Request& req) {
+  auto accept = req.header("accept");
+  return accept && accept->find("text/html") != std::string_view::npos;
+}
+
+std::optional<http::Response> StaticSite::notFoundPage(const http::Request& req) const {
+  if ((req.method != "GET" && req.method != "HEAD") || !acceptsHtml(req)) return std::nullopt;
+  std::error_code ec;
+  if (fs::is_regular_file(root_ / "404.html", ec)) {
+    http::Request page_req = req;
+    page_req.headers.erase(std::remove_if(page_req.headers.begin(), page_req.headers.end(),
+                                          [](const auto& h) { return h.first == "if-none-match"; }),
+                           page_req.headers.end());
+    http::Response page = serveFile(page_req, "404.html");
+    if (page.status == 200) {
+      page.status = 404;
+      return page;
+    }
+  }
+  http::Response page;
+  page.status = 404;
+  page.body =
+      "<!doctype html><meta charset=\"utf-8\"><title>Not found · liveroom</title>"
+      "<h1>Not found</h1><p>Nothing is here. <a href=\"/\">Go to the lobby</a>.</p>\n";
+  page.set("Content-Type", "text/html; charset=utf-8");
+  page.set("Cache-Control", "no-store");
+  page.set("Content-Security-Policy", std::string(kPageSecurityPolicy));
+  return page;
 }
 
 http::Response StaticSite::serveFile(const http::Request& req, const fs::path& relative) const {

@@ -41,8 +41,14 @@ class StaticSite {
 
   const std::filesystem::path& root() const { return root_; }
 
+  // For a browser (GET or HEAD accepting text/html) asking for a path nothing serves: a 404
+  // page people can read (404.html in the root, else a short built-in one) instead of the API's
+  // JSON; nullopt for any other client.
+  std::optional<http::Response> notFoundPage(const http::Request& req) const;
+
  private:
   http::Response serveFile(const http::Request& req, const std::filesystem::path& relative) const;
+  static bool acceptsHtml(const http::Request& req);
   http::Response error(int status, std::string_view code, std::string_view message) const;
 
   // The bytes of a file as of (size, mtime); nullptr when it is to be streamed instead.

@@ -97,3 +97,24 @@ def test_qr_codes_decode_to_the_links(server, tmp_path):
     assert_error(srv.get("/api/livestream/rooms/bad!/qr.svg"), 404)
     srv.end(rid, room["host_token"])
     assert_error(srv.get(studio_qr, token=room["host_token"]), 410, "room_ended")
+
+
+def test_browsers_get_readable_pages_for_paths_nothing_serves(server):
+    srv = server()
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    for path in ("/nope", "/watch/", "/watch/a/b", "/lop-hoc"):
+        r = srv.get(path, headers=html)
+        assert r.status == 404, (path, r.describe())
+        assert r.header("Content-Type").startswith("text/html"), path
+    assert_error(srv.get("/nope"), 404, "not_found")  # an API client still gets JSON
+    r = srv.get("/watch/live_abc%29.", headers=html)  # a link pasted with punctuation
+    assert r.status == 404 and b"<html" in r.body.lower()
+
+
+def test_info_tells_the_pages_what_they_need(server):
+    srv = server("--api-key", "k")
+    info = srv.get("/api/livestream/info").json()
+    assert info["create_requires_api_key"] is True
+    assert info["stream_provider"] == "local"
+    assert info["version"]
+    assert server().get("/api/livestream/info").json()["create_requires_api_key"] is False

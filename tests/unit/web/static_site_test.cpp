@@ -305,5 +305,28 @@ TEST_F(StaticSiteTest, LargeFilesAndAFullCacheAreStreamedFromDisk) {
   EXPECT_TRUE(streamed->file);
 }
 
+TEST_F(StaticSiteTest, ALinkCutShortShowsThePageUnderA404AndBrowsersGetAReadable404) {
+  StaticSite site(root_);
+  http::Request req;
+  req.method = "GET";
+  req.path = req.target = "/watch/live_abc).";  // pasted with punctuation from a chat
+  auto page = site.handle(req);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 404);
+  EXPECT_EQ(page->bodyView(), "<h1>watch</h1>");  // the page says "not found" in its language
+
+  req.path = req.target = "/no/such/thing";
+  EXPECT_FALSE(site.notFoundPage(req));  // an API client: the API's JSON
+  req.headers = {{"accept", "text/html,application/xhtml+xml"}};
+  auto human = site.notFoundPage(req);
+  ASSERT_TRUE(human);
+  EXPECT_EQ(human->status, 404);
+  EXPECT_NE(human->bodyView().find("<a href=\"/\">"), std::string_view::npos);
+  write(root_ / "404.html", "<h1>không tìm thấy</h1>");
+  EXPECT_EQ(site.notFoundPage(req)->bodyView(), "<h1>không tìm thấy</h1>");
+  req.method = "POST";
+  EXPECT_FALSE(site.notFoundPage(req));
+}
+
 }  // namespace
 }  // namespace liveroom::web
