@@ -21,10 +21,15 @@ function describe(r) {
 }
 
 export class Api {
-  /** `base`: the server's URL, e.g. server.url. `apiKey`: sent as Bearer on create (--api-key). */
-  constructor(base, { apiKey } = {}) {
+  /**
+   * `base`: the server's URL, e.g. server.url. `apiKey`: sent as Bearer on create (--api-key).
+   * `fetch`: what requests go through (default the global fetch; `server.fetch` for a server on
+   * HTTPS with its own certificate, see lib/tls.mjs).
+   */
+  constructor(base, { apiKey, fetch: fetchImpl } = {}) {
     this.base = base.replace(/\/$/, '');
     this.apiKey = apiKey;
+    this.fetch = fetchImpl || globalThis.fetch;
   }
 
   /**
@@ -42,7 +47,7 @@ export class Api {
       h['Content-Type'] = contentType;
     }
     if (token) h.Authorization = `Bearer ${token}`;
-    const res = await fetch(url, { method, headers: h, body, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
+    const res = await this.fetch(url, { method, headers: h, body, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
     const text = await res.text();
     let parsed;
     try {
@@ -60,9 +65,10 @@ export class Api {
   }
 
   /** POST /api/livestream/create -> the 201 body (room_id, host_token, whip_url, playback, ...). */
-  create({ title = 'e2e room', host = 'e2e_host', mode } = {}) {
+  create({ title = 'e2e room', host = 'e2e_host', mode, visibility } = {}) {
     const json = { title, host };
     if (mode) json.mode = mode;
+    if (visibility) json.visibility = visibility;
     return this.#expect(201, 'POST', '/api/livestream/create', { json, token: this.apiKey });
   }
 

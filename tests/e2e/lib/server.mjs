@@ -7,11 +7,20 @@
 //
 // Like tests/integration/liveroom_harness.py (LiveroomServer), except that the port is the
 // server's own choice (--listen 127.0.0.1:0), read from its "listening on http://HOST:PORT" line.
+//
+// HTTPS: `startLiveroom({ tlsSelfSigned: true, host, port })` adds --tls-self-signed; the server
+// then makes a certificate for its listen and public addresses in its data directory, and
+// `server.fetch` is a fetch() that trusts exactly that certificate (lib/tls.mjs), so the test's
+// own requests check that the certificate is valid for the address (no "ignore errors").
+// `wrap` runs the server under a command prefix (e.g. `ip netns exec <ns>`: lib/netns.mjs), and
+// `socketPath` is then how the test's requests reach it (a Unix socket forwarded to its address).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { tlsFetch } from './tls.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -33,7 +42,7 @@ export function defaultServeArgs() {
   return [...DEFAULT_SERVE_ARGS];
 }
 
-const LISTENING_RE = /listening on http:\/\/([^\s:]+|\[[^\]]+\]):(\d+)/;
+const LISTENING_RE = /listening on (https?):\/\/([^\s:]+|\[[^\]]+\]):(\d+)/;
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
 
@@ -50,14 +59,17 @@ function childEnv(extra) {
 export class LiveroomProcess {
   #logWaiters = new Set(); // callbacks run on each new log chunk
 
-  constructor({ bin, args, env, dataDir, ownsDataDir, host }) {
+  constructor({ bin, args, env, dataDir, ownsDataDir, host, port = 0, fetch: fetchImpl = globalThis.fetch, wrap = [] }) {
     this.bin = bin;
+    this.wrap = wrap; // argv prefix the server runs under (e.g. ip netns exec <ns>)
     this.args = args;
     this.env = env;
     this.dataDir = dataDir;
     this.ownsDataDir = ownsDataDir;
     this.host = host;
-    this.port = 0; // 0 until started; kept across restart()
+    this.port = port; // 0 (the OS picks) until started; kept across restart()
+    this.scheme = 'http'; // 'https' when the server said so in its "listening on" line
+    this.fetch = fetchImpl; // what the test's own requests to this server use (health, Api)
     this.proc = null;
     this.exit = null; // { code, signal } once the process ended
     this.logPath = path.join(dataDir, 'liveroom.log');
@@ -65,11 +77,11 @@ export class LiveroomProcess {
   }
 
   get url() {
-    return `http://${this.host}:${this.port}`;
+    return `${this.scheme}://${this.host}:${this.port}`;
   }
 
   command() {
-    return [this.bin, 'serve', '--listen', `${this.host}:${this.port}`, '--data-dir', this.dataDir, ...this.args];
+    return [...this.wrap, this.bin, 'serve', '--listen', `${this.host}:${this.port}`, '--data-dir', this.dataDir, ...this.args];
   }
 
   /** Starts the process and waits for its "listening on" line and a 200 from /healthz. */
@@ -105,12 +117,13 @@ export class LiveroomProcess {
       await this.kill();
       throw new Error(`liveroom did not start: ${e.message}\ncommand: ${this.command().join(' ')}`);
     }
-    this.port = Number(match[2]);
+    this.scheme = match[1];
+    this.port = Number(match[3]);
     const deadline = Date.now() + timeout;
     let last = 'no attempt';
     while (Date.now() < deadline && !this.exit) {
       try {
-        const r = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
+        const r = await this.fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
         if (r.status === 200) return this;
         last = `status ${r.status}`;
       } catch (e) {
@@ -226,17 +239,28 @@ export function pinWebrtcIp(args, env = {}) {
  *   extraArgs: appended after args (e.g. ['--api-key', 'k'])
  *   env:       added to the child's environment (CLOUDFLARE_* / LIVEROOM_* of ours are dropped)
  *   dataDir:   use this directory instead of a new temporary one (kept on close())
+ *   host:      the address to listen on (default 127.0.0.1); port: a fixed port (default 0: the OS picks)
+ *   tlsSelfSigned: add --tls-self-signed; `server.url` is then https://... and `server.fetch` trusts
+ *              the certificate the server made (and only it), checking it names `host`
+ *   wrap:      argv prefix to run the server under (['ip', 'netns', 'exec', ns]: lib/netns.mjs)
+ *   socketPath: with tlsSelfSigned, the Unix socket server.fetch connects through (a server in
+ *              another network namespace)
  */
 export async function startLiveroom({ bin = liveroomBinary(), args = defaultServeArgs(), extraArgs = [], env = {},
-  dataDir, host = '127.0.0.1', timeout } = {}) {
+  dataDir, host = '127.0.0.1', port = 0, tlsSelfSigned = false, wrap = [], socketPath, timeout } = {}) {
   if (!fs.existsSync(bin)) {
     throw new Error(`liveroom binary ${bin} does not exist: run scripts/build (or set LIVEROOM_BIN)`);
   }
   const owns = !dataDir;
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'liveroom-e2e-'));
   fs.mkdirSync(dir, { recursive: true });
-  const server = new LiveroomProcess({ bin, args: pinWebrtcIp([...args, ...extraArgs], env), env: childEnv(env),
-    dataDir: dir, ownsDataDir: owns, host });
+  const tls = tlsSelfSigned ? ['--tls-self-signed'] : [];
+  // The certificate exists once the server has started: read it at each request.
+  const fetchImpl = tlsSelfSigned
+    ? tlsFetch(() => fs.readFileSync(path.join(dir, 'tls-self-signed.crt')), { socketPath })
+    : globalThis.fetch;
+  const server = new LiveroomProcess({ bin, args: pinWebrtcIp([...args, ...extraArgs, ...tls], env), env: childEnv(env),
+    dataDir: dir, ownsDataDir: owns, host, port, fetch: fetchImpl, wrap });
   try {
     await server.start({ timeout });
   } catch (e) {
