@@ -16,6 +16,10 @@ export default {
   "common.open": "Open",
   "common.cancel": "Cancel",
   "common.back_to_lobby": "Back to the lobby",
+  "common.ended_host": "{host} ended the broadcast.",
+  "common.ended_idle": "Ended automatically: nobody went live in this room for a long time.",
+  "common.ended_empty": "Ended automatically: {host} left the broadcast and did not come back.",
+  "common.ended_max_duration": "Ended automatically: the room reached its time limit.",
 
   // Relative times (lobby)
   "time.just_now": "just now",

@@ -17,6 +17,10 @@ export default {
   "common.open": "Mở",
   "common.cancel": "Hủy",
   "common.back_to_lobby": "Về trang chủ",
+  "common.ended_host": "{host} đã kết thúc buổi phát.",
+  "common.ended_idle": "Phòng đã tự động kết thúc vì lâu không có ai bắt đầu phát.",
+  "common.ended_empty": "Phòng đã tự động kết thúc vì {host} đã rời buổi phát và không quay lại.",
+  "common.ended_max_duration": "Phòng đã tự động kết thúc vì đã hết thời gian tối đa.",
 
   // Thời gian tương đối (trang chủ)
   "time.just_now": "vừa xong",

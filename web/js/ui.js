@@ -250,3 +250,37 @@ export function providerOf(room) {
     return "cloudflare";
   }
 }
+
+// Whether a link's host is this computer only (127.x, ::1, localhost): such a link opened on a
+// phone or another computer leads nowhere.
+export function isLoopbackUrl(url) {
+  let host;
+  try {
+    host = new URL(url, location.href).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  host = host.replace(/^\[|\]$/g, "");
+  return (
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === "::1" ||
+    /^::ffff:127\./.test(host) ||
+    host === "0.0.0.0"
+  );
+}
+
+// Why a room ended (its `ended_reason`), as a catalogue key: the host ended it, or it ended by
+// itself (nobody went live, the broadcaster left and did not come back, the time limit). Null
+// for a reason this page does not know (an older or newer server): the page then says nothing.
+const ENDED_REASONS = {
+  host: "common.ended_host",
+  idle: "common.ended_idle",
+  empty: "common.ended_empty",
+  max_duration: "common.ended_max_duration",
+};
+
+export function endedReasonKey(reason) {
+  return Object.prototype.hasOwnProperty.call(ENDED_REASONS, reason) ? ENDED_REASONS[reason] : null;
+}

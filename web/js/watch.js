@@ -1,5 +1,6 @@
-// The viewer's page (/watch/<room_id>). Polls `join` for the room's state and viewer
-// count, and plays it: over WHEP for webrtc rooms, over HLS (hls.js from /vendor) for
+// The viewer's page (/watch/<room_id>). Follows the room's state and viewer count as the
+// server pushes them (events.js: Server-Sent Events; asking every few seconds only when the
+// stream cannot be opened), and plays it: over WHEP for webrtc rooms, over HLS (hls.js from /vendor) for
 // broadcast rooms. Starts muted (browsers only autoplay muted video) with an unmute button,
 // and reconnects with backoff (1 s, 2 s, 4 s … 10 s) whenever playback fails.
 //
@@ -7,20 +8,23 @@
 // for a sound-only broadcast, keep rising; for HLS the video's time moves), not that a
 // connection exists. Without frames the title card (room title, host, state) covers the
 // video and says why: waiting for the host, connecting, reconnecting because the host left
-// or the network dropped, ended, or no such room (a malformed or unknown id: at once, never
-// an endless "Loading").
+// or the network dropped, ended (with the room's title and why it ended: the host ended it, or
+// it ended by itself), or no such room (a malformed or unknown id: at once, never an endless
+// "Loading").
 //
 // When to hold a WHEP session: a local room's server keeps a viewer waiting for the
 // broadcaster (and across broadcaster reconnects), so the page connects as soon as the
 // room is open; a Cloudflare input plays only while live, so the page waits for `live`.
 
-import { getRoom, joinRoom } from "./api.js";
+import { ApiError, getRoom, joinRoom } from "./api.js";
+import { followRoom } from "./events.js";
 import { play } from "./whip.js";
 import { setPlainText, setText, t } from "./i18n.js";
 import { setupPlayer } from "./player.js";
 import {
   $,
   clearError,
+  endedReasonKey,
   h,
   isWellFormedRoomId,
   providerOf,
@@ -32,8 +36,8 @@ import {
   showError,
 } from "./ui.js";
 
-const POLL_MS = 3000;
 const RETRY_MAX_MS = 10000;
+const RECHECK_MS = 3000; // asking again while the server cannot be reached
 const DISCONNECTED_GRACE_MS = 4000;
 const SAMPLE_MS = 500; // how often the WHEP stats are read for "are frames arriving"
 const STALL_MS = 2500; // no new frame (or audio packet) for this long: not live any more
@@ -56,15 +60,16 @@ let attempt = 0;
 let retryTimer = null;
 let retryAt = 0;
 let disconnectTimer = null;
-let pollTimer = null;
-let polling = false;
+let feed = null; // the room's pushed status (events.js)
+let refreshing = false;
+let recheckTimer = null; // asking again while the server cannot be reached
 
 // What the media is doing.
 const media = { frames: -1, audioPackets: -1, lastVideoAt: 0, lastAudioAt: 0, hlsTime: -1 };
 let everFlowed = false; // frames arrived at some point on this page
 let sawLive = false; // the room was live at some point on this page
 let networkLost = false; // the WHEP connection dropped (disconnected/failed), until frames flow again
-let serverUnreachable = false; // the last poll could not reach the server
+let serverUnreachable = false; // the status stream dropped, or the last request could not reach the server
 
 // ---- what the page shows ----
 
@@ -81,7 +86,11 @@ function viewState() {
   const host = room ? room.host : "";
   if (notFound) return { state: "error", key: "watch.status_not_found", reason: "not_found", reasonKey: "watch.reason_not_found" };
   if (fatal) return { state: "error", key: fatal.key, reason: "fatal" };
-  if (ended) return { state: "ended", key: "watch.status_ended", reason: "ended", reasonKey: "watch.reason_ended" };
+  if (ended) {
+    // Why it ended, in words (the host ended it, or it ended by itself), else a thank-you.
+    const why = room && endedReasonKey(room.ended_reason);
+    return { state: "ended", key: "watch.status_ended", reason: "ended", reasonKey: why || "watch.reason_ended" };
+  }
   if (!room) {
     if (serverUnreachable) {
       return { state: "connecting", key: "watch.status_reconnecting", reason: "network_lost", reasonKey: "watch.reason_network_lost" };
@@ -117,6 +126,8 @@ function render() {
   setStatus(view.state, view.key, view.params);
   if (view.reason) status.dataset.reason = view.reason;
   else delete status.dataset.reason;
+  if (ended && room && room.ended_reason) status.dataset.endedReason = room.ended_reason;
+  else delete status.dataset.endedReason;
   stage.dataset.state = view.state;
 
   // The title card: over the video whenever there is no picture.
@@ -255,8 +266,9 @@ function noteFlow(now) {
     if (!everFlowed || networkLost || serverUnreachable) clearError();
     everFlowed = true;
     networkLost = false;
-    // Frames arrived while the room still read as not live: ask now rather than at the next tick.
-    if (room && !room.live && !polling) poll();
+    // Frames arrived while the room still read as not live: when the page is asking rather than
+    // being told (no stream), ask now rather than at the next tick.
+    if (room && !room.live && !refreshing && feed && feed.mode === "polling") refresh();
   }
   render();
 }
@@ -419,8 +431,8 @@ function applyRoom(view) {
 
 function showEnded() {
   ended = true;
+  if (feed) feed.close();
   clearRetry();
-  clearTimeout(pollTimer);
   disconnect();
   clearError();
   if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen().catch(() => {});
@@ -441,19 +453,19 @@ async function loadEndedRoom() {
 
 function showNotFound() {
   notFound = true;
+  if (feed) feed.close();
   clearRetry();
-  clearTimeout(pollTimer);
   disconnect();
   clearError();
   renderRoomTexts();
   render();
 }
 
-async function poll() {
-  if (polling || ended || notFound) return;
-  polling = true;
-  clearTimeout(pollTimer);
-  pollTimer = null;
+// One request for the room (join): what the page does when the status stream cannot be opened
+// (events.js asks again every few seconds), and how it finds out that a room does not exist.
+async function refresh() {
+  if (refreshing || ended || notFound) return;
+  refreshing = true;
   try {
     const view = await joinRoom(roomId);
     serverUnreachable = false;
@@ -474,10 +486,37 @@ async function poll() {
     serverUnreachable = !err.status;
     showError(err); // offline or a server hiccup: keep trying
     render();
+    // Unreachable while the status stream still looks open (a stream over a dead network can
+    // stay "open" for a long time): ask again until an answer comes. When polling, events.js asks.
+    if (serverUnreachable && !(feed && feed.mode === "polling")) {
+      clearTimeout(recheckTimer);
+      recheckTimer = setTimeout(refresh, RECHECK_MS);
+    }
   } finally {
-    polling = false;
+    refreshing = false;
   }
-  if (!ended && !notFound && !fatal) pollTimer = setTimeout(poll, document.hidden ? POLL_MS * 3 : POLL_MS);
+}
+
+// The status stream: every view the server pushes; "reconnecting" when it dropped (EventSource
+// is already trying again, every 3 s): the network or the server is gone for now.
+function onConnection(state) {
+  if (state === "reconnecting") {
+    if (!serverUnreachable) {
+      serverUnreachable = true;
+      showError(new ApiError("cannot reach the server", { key: "error.network" }));
+    }
+  } else if (state === "open" && serverUnreachable) {
+    serverUnreachable = false;
+    const code = $("error").dataset.code;
+    if (code === "network_error" || code === "page") clearError();
+  }
+  render();
+}
+
+function onView(view) {
+  if (ended || notFound) return;
+  serverUnreachable = false;
+  applyRoom(view);
 }
 
 function rerender() {
@@ -507,8 +546,12 @@ function start() {
       clearRetry();
       connect();
     }
-    poll();
+    refresh();
   });
+  // The browser says the network is gone: not taken as true (it reads "offline" wherever only
+  // loopback is up), but worth a check: a status stream does not notice a dead network for a
+  // long time, and the phone should say "network lost" as soon as it is.
+  window.addEventListener("offline", () => refresh());
   setInterval(() => {
     if (session) sampleWhep();
     else if (hls) sampleHls();
@@ -520,7 +563,7 @@ function start() {
     return;
   }
   render();
-  poll();
+  feed = followRoom(roomId, { onView, onConnection, refresh });
 }
 
 start();
