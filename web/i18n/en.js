@@ -150,6 +150,20 @@ export default {
   "studio.end_room": "End room",
   "studio.end_question": "End this room for everyone?",
   "studio.end_confirm": "Yes, end it",
+  "studio.share_native": "Share…",
+  "studio.share_failed": "Sharing did not open. Copy the link instead.",
+  "studio.watch_link_local":
+    "This link works only on this computer: it points to {host}. For viewers on other devices, open liveroom by this computer's network address (for example https://192.168.1.5:8443), or start liveroom with --public-url set to that address.",
+  "studio.qr_alt": "QR code of the link for viewers",
+  "studio.qr_caption": "Viewers can scan it with their phone's camera.",
+  "studio.save_link_heading": "Save your studio link",
+  "studio.save_link_text":
+    "Open it on any device, in any browser, to come back to this room as its host. Anyone who has it can run or end the room: keep it to yourself.",
+  "studio.save_link_label": "Your studio link",
+  "studio.save_link_qr": "Show it as a QR code",
+  "studio.save_link_qr_alt": "QR code of your studio link",
+  "studio.save_link_qr_help": "Scan it with your phone to open the studio there.",
+  "studio.save_link_done": "I saved it",
 
   // OBS panel (studio)
   "obs.heading": "Broadcast from OBS",

@@ -151,6 +151,20 @@ export default {
   "studio.end_room": "Kết thúc phòng",
   "studio.end_question": "Kết thúc phòng này với mọi người?",
   "studio.end_confirm": "Có, kết thúc",
+  "studio.share_native": "Chia sẻ…",
+  "studio.share_failed": "Không mở được chức năng chia sẻ. Hãy sao chép đường liên kết.",
+  "studio.watch_link_local":
+    "Đường liên kết này chỉ mở được trên chính máy tính này: nó trỏ tới {host}. Để người xem trên thiết bị khác mở được, hãy vào liveroom bằng địa chỉ mạng của máy này (ví dụ https://192.168.1.5:8443), hoặc khởi động liveroom với --public-url là địa chỉ đó.",
+  "studio.qr_alt": "Mã QR của đường liên kết cho người xem",
+  "studio.qr_caption": "Người xem có thể quét mã này bằng camera điện thoại.",
+  "studio.save_link_heading": "Hãy lưu đường liên kết studio của bạn",
+  "studio.save_link_text":
+    "Mở đường liên kết này trên bất kỳ thiết bị, trình duyệt nào để quay lại phòng với tư cách chủ phòng. Ai có đường liên kết này cũng điều khiển hoặc kết thúc được phòng: đừng gửi cho người khác.",
+  "studio.save_link_label": "Đường liên kết studio của bạn",
+  "studio.save_link_qr": "Hiện dưới dạng mã QR",
+  "studio.save_link_qr_alt": "Mã QR của đường liên kết studio",
+  "studio.save_link_qr_help": "Quét mã bằng điện thoại để mở studio trên điện thoại.",
+  "studio.save_link_done": "Tôi đã lưu",
 
   // Bảng OBS (studio)
   "obs.heading": "Phát từ OBS",

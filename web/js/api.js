@@ -93,6 +93,22 @@ export function endRoom(roomId, hostToken) {
   return call("POST", "/api/livestream/end", { body: { room_id: roomId }, token: hostToken });
 }
 
+// A room's link as a QR code (SVG text): the watch link, or with `token` (the host token) the
+// studio link. Fetched rather than put in an <img src> because the studio link needs the token
+// in a header; shown through a data: URL (the pages' security policy allows data: images).
+export async function getQrSvg(roomId, { link = "watch", token } = {}) {
+  const headers = { Accept: "image/svg+xml" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(`${room(roomId)}/qr.svg?link=${encodeURIComponent(link)}`, { headers, cache: "no-store" });
+  } catch {
+    throw new ApiError("cannot reach the server", { key: "error.network" });
+  }
+  if (!res.ok) throw await errorFromResponse(res);
+  return res.text();
+}
+
 // One page of rooms, newest first: status "active" or "ended".
 export function listRooms({ status, limit = 20, cursor } = {}) {
   const q = new URLSearchParams();

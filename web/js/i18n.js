@@ -7,7 +7,7 @@
 // (en*), else English. <html lang> follows.
 //
 // In HTML: <h2 data-i18n="lobby.create_heading"></h2>; attributes with
-// data-i18n-aria-label / data-i18n-placeholder / data-i18n-title="key". In code: t(key, params),
+// data-i18n-aria-label / data-i18n-placeholder / data-i18n-title / data-i18n-alt="key". In code: t(key, params),
 // or setText(el, key, params) so the element follows a later language switch. A key missing
 // from the current catalogue falls back to English, then to the key itself (which the e2e
 // tests look for); misses are listed in window.__i18nMissing.
@@ -26,7 +26,7 @@ export const LANGUAGES = Object.freeze([
 const STORAGE_KEY = "liveroom.lang";
 // Object.hasOwn is too new for some phones still in use (iOS < 15.4).
 const own = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
-const ATTRIBUTES = ["aria-label", "placeholder", "title"];
+const ATTRIBUTES = ["aria-label", "placeholder", "title", "alt"];
 
 const missing = [];
 const listeners = new Set();
@@ -109,7 +109,7 @@ export function setPlainText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
-// Like setText for an attribute (aria-label, placeholder, title).
+// Like setText for an attribute (aria-label, placeholder, title, alt).
 export function setAttr(el, attribute, key, params) {
   if (!el) return;
   el.setAttribute(`data-i18n-${attribute}`, key);

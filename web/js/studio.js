@@ -8,17 +8,26 @@
 // Nobody gets stuck: a blocked camera shows "Try again" (asks again, no reload); Go live is
 // off while there is nothing to send; leaving while live asks first; a reload while live
 // offers "Resume" (this tab remembers in sessionStorage that it was live in this room).
+//
+// Links: the viewers' link is the server's `watch_url` (Copy, Share where the browser can, a QR
+// code; a plain warning when it points at this computer only). The host's own studio link (the
+// server's studio_url, with the host token in the fragment) is offered once per room in a "save
+// your studio link" box: opened on any device it brings the host back into this studio. The
+// room's status (live, viewers, ended and why) is pushed by the server (events.js).
 
-import { endRoom, getIngest, getRoom, joinRoom } from "./api.js";
+import { endRoom, getIngest, getQrSvg, getRoom, joinRoom } from "./api.js";
+import { followRoom } from "./events.js";
 import { publish } from "./whip.js";
 import { formatNumber, setPlainText, setText, t } from "./i18n.js";
 import { MicMeter, WarningGate, formatElapsed, problemOf, sampleOutbound } from "./health.js";
 import {
   $,
   clearError,
+  endedReasonKey,
   errorText,
   h,
   hostTokens,
+  isLoopbackUrl,
   providerOf,
   reportUncaughtErrors,
   roomIdFromPath,
@@ -30,7 +39,6 @@ import {
   wireRevealButtons,
 } from "./ui.js";
 
-const POLL_MS = 3000;
 const RETRY_MAX_MS = 10000;
 const DISCONNECTED_GRACE_MS = 5000;
 const STATS_MS = 1000;
@@ -43,6 +51,8 @@ const LIVE_MARK_MAX_AGE_MS = 12 * 3600 * 1000;
 // few seconds (its DELETE is in flight, or the server waits for it to go quiet): a 409
 // "someone is already live" is then retried for this long instead of given up at once.
 const TAKEOVER_WINDOW_MS = 20000;
+// localStorage key: the host closed the "save your studio link" box of this room.
+const STUDIO_LINK_SAVED = "liveroom.studioLinkSaved.";
 
 const roomId = roomIdFromPath();
 const pageLoadedAt = Date.now();
@@ -50,6 +60,9 @@ let token = null;
 let room = null;
 let ingest = null;
 let ended = false;
+let feed = null; // the room's pushed status (events.js)
+let studioQrFor = null; // the studio link its QR code shows (once fetched)
+let studioLinkDismissed = false; // when storage cannot remember it
 
 // What is being sent: one MediaStream whose tracks follow the pickers.
 const stream = new MediaStream();
@@ -450,7 +463,7 @@ function stop() {
   clearTimers();
   dropSession();
   onAirSince = 0;
-  if (room) room.live = false; // until the next poll says otherwise (e.g. OBS is live)
+  if (room) room.live = false; // until the server says otherwise (e.g. OBS is live)
   render();
 }
 
@@ -579,6 +592,7 @@ async function sampleHealth() {
 
 function showEnded() {
   ended = true;
+  if (feed) feed.close();
   wantLive = false;
   forgetLive();
   dismissResume();
@@ -587,12 +601,26 @@ function showEnded() {
   micMeter.detach();
   for (const track of stream.getTracks()) track.stop();
   $("preview").srcObject = null;
-  for (const id of ["publisher", "broadcast-note", "token-form", "obs-panel", "end-panel", "share", "media-blocked"]) {
+  for (const id of ["publisher", "broadcast-note", "token-form", "obs-panel", "end-panel", "share", "media-blocked",
+    "studio-link-box"]) {
     $(id).hidden = true;
   }
   $("ended-note").hidden = false;
   hostTokens.remove(roomId);
+  try {
+    localStorage.removeItem(STUDIO_LINK_SAVED + roomId);
+  } catch {
+    // Nothing stored.
+  }
+  renderEndedReason();
   render();
+}
+
+// Why the room ended, after "This room has ended" (the host ended it, or it ended by itself).
+function renderEndedReason() {
+  const key = room && endedReasonKey(room.ended_reason);
+  if (key) setText($("ended-reason"), key, { host: () => (room ? room.host : "") });
+  else setPlainText($("ended-reason"), "");
 }
 
 function renderRoomTexts() {
@@ -600,6 +628,7 @@ function renderRoomTexts() {
   setPlainText($("room-title"), room.title);
   setText(document.querySelector("title"), "studio.doc_title_room", { title: room.title });
   setText($("room-mode"), room.mode === "broadcast" ? "studio.mode_broadcast" : "studio.mode_webrtc");
+  if (ended) renderEndedReason();
 }
 
 function applyRoom(view) {
@@ -612,19 +641,20 @@ function applyRoom(view) {
   render();
 }
 
-async function poll() {
+// One request for the room: what the page does when the pushed status cannot be opened
+// (events.js asks again every few seconds).
+async function refreshRoom() {
   if (ended) return;
   try {
     applyRoom(await joinRoom(roomId));
   } catch (err) {
     if (err.status === 410) {
       showEnded();
-      return;
+      // The ended room's view says why it ended.
+      getRoom(roomId).then(applyRoom, () => {});
     }
-    // Otherwise offline for a moment or a server hiccup: keep polling, the status
-    // stays as it was.
+    // Otherwise offline for a moment or a server hiccup: the status stays as it was.
   }
-  setTimeout(poll, document.hidden ? POLL_MS * 3 : POLL_MS);
 }
 
 function fill(id, value) {
@@ -633,10 +663,103 @@ function fill(id, value) {
 
 // The viewers' link: this page's origin + /watch/<room_id>, or the room's `watch_url` once
 // the server sends one (its public address). The one place that fills #share-url and
-// #watch-link, so a QR code or a "send this link" box can hang off it.
+// #watch-link, the QR code, the Share button and the warning for a link that works on this
+// computer only.
 export function renderWatchLink(url) {
   fill("share-url", url);
   $("watch-link").href = url;
+  $("share-native").hidden = typeof navigator.share !== "function";
+  const local = isLoopbackUrl(url);
+  const warning = $("watch-link-local");
+  warning.hidden = !local;
+  if (local) {
+    let host = url;
+    try {
+      host = new URL(url).host;
+    } catch {
+      // the link as it is
+    }
+    setText(warning, "studio.watch_link_local", { host });
+  }
+  // The QR code is the server's picture of its own watch_url: shown once the server sent that
+  // link, and not for a link no phone can open.
+  const fromServer = Boolean(room && room.watch_url === url);
+  $("watch-qr-figure").hidden = local || !fromServer;
+  if (fromServer && !local && $("watch-qr").dataset.link !== url) {
+    $("watch-qr").dataset.link = url;
+    $("watch-qr").src = `/api/livestream/rooms/${encodeURIComponent(roomId)}/qr.svg`;
+  }
+  renderStudioLink();
+}
+
+async function shareWatchLink() {
+  const url = $("share-url").value;
+  if (!url || typeof navigator.share !== "function") return;
+  try {
+    await navigator.share({ title: room ? room.title : document.title, url });
+  } catch (err) {
+    // Closing the share sheet is not an error; anything else: Copy is next to it.
+    if (err && err.name !== "AbortError") showError({ key: "studio.share_failed" });
+  }
+}
+
+// ---- the host's own link ----
+
+// The studio link the server made at create (studio_url): the watch link's address with
+// /studio/<room_id> and the host token in the fragment (never sent to a server, and removed
+// from the address bar on arrival).
+function studioLink() {
+  const match = room && room.watch_url && room.watch_url.match(/^(.*)\/watch\/[^/?#]+$/);
+  const base = match ? match[1] : location.origin;
+  return `${base}/studio/${encodeURIComponent(roomId)}#token=${encodeURIComponent(token)}`;
+}
+
+function studioLinkSaved() {
+  try {
+    return studioLinkDismissed || localStorage.getItem(STUDIO_LINK_SAVED + roomId) === "1";
+  } catch {
+    return studioLinkDismissed;
+  }
+}
+
+// "Save your studio link": shown to the host (token checked) until she closes it, per room.
+function renderStudioLink() {
+  const box = $("studio-link-box");
+  const show = Boolean(token && ingest && !ended && !studioLinkSaved());
+  box.hidden = !show;
+  if (!show) return;
+  const link = studioLink();
+  if ($("studio-url").value !== link) fill("studio-url", link);
+  if (studioQrFor && studioQrFor !== link) {
+    studioQrFor = null;
+    $("studio-qr").hidden = true;
+    if ($("studio-qr-details").open) loadStudioQr();
+  }
+}
+
+// The studio link as a QR code (fetched with the host token), once the host opens it: a phone
+// scans it to become the studio. Kept folded, so a shared screen does not show it.
+async function loadStudioQr() {
+  const link = studioLink();
+  if (studioQrFor === link || !token) return;
+  try {
+    const svg = await getQrSvg(roomId, { link: "studio", token });
+    $("studio-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+    $("studio-qr").hidden = false;
+    studioQrFor = link;
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function dismissStudioLink() {
+  studioLinkDismissed = true;
+  try {
+    localStorage.setItem(STUDIO_LINK_SAVED + roomId, "1");
+  } catch {
+    // Remembered for this page only.
+  }
+  renderStudioLink();
 }
 
 function renderObsPanel() {
@@ -692,17 +815,15 @@ async function askForToken() {
   });
 }
 
-// The token from the lobby's hand-over in the URL fragment (only when storage failed),
-// else from storage. The fragment is removed from the address bar straight away.
+// The token from the studio link (studio_url: #token=<host token>, from the lobby after create
+// or opened on another device), else from storage. The fragment is removed from the address bar
+// at once, before anything else happens (history, screenshots, a shared screen); the token is
+// stored once the server has accepted it.
 function takeToken() {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const handed = fragment.get("token");
-  if (handed) {
-    history.replaceState(null, "", location.pathname + location.search);
-    hostTokens.set(roomId, handed);
-    return handed;
-  }
-  return hostTokens.get(roomId);
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  return handed || hostTokens.get(roomId);
 }
 
 function rerender() {
@@ -714,10 +835,17 @@ function rerender() {
 }
 
 async function start() {
+  const handedToken = takeToken();
   setupLanguage(rerender);
   reportUncaughtErrors();
   renderWatchLink(`${location.origin}/watch/${encodeURIComponent(roomId)}`);
   wireCopyButtons();
+  wireRevealButtons();
+  $("share-native").addEventListener("click", shareWatchLink);
+  $("studio-link-dismiss").addEventListener("click", dismissStudioLink);
+  $("studio-qr-details").addEventListener("toggle", () => {
+    if ($("studio-qr-details").open) loadStudioQr();
+  });
   $("go-live").addEventListener("click", goLive);
   $("stop").addEventListener("click", stop);
   $("resume").addEventListener("click", resume);
@@ -765,7 +893,7 @@ async function start() {
   }
   if (ended) return;
 
-  token = takeToken();
+  token = handedToken;
   while (!ingest) {
     if (!token) token = await askForToken();
     try {
@@ -798,8 +926,9 @@ async function start() {
     $("resume-panel").hidden = !resumable;
     startDevices();
   }
+  renderStudioLink();
   render();
-  setTimeout(poll, POLL_MS);
+  feed = followRoom(roomId, { onView: (view) => applyRoom(view), refresh: refreshRoom });
   setInterval(() => {
     if (retryTimer || isLive()) render(); // the retry countdown, the time on air
   }, 1000);
@@ -818,6 +947,7 @@ async function onEnd() {
     dropSession();
     if (stopping) await stopping;
     await endRoom(roomId, token);
+    if (room) room.ended_reason = "host";
     showEnded();
   } catch (err) {
     showError(err);
