@@ -41,7 +41,6 @@ export default {
   "lobby.mode_label": "How you will broadcast",
   "lobby.mode_webrtc": "WebRTC: browser or OBS (WHIP)",
   "lobby.mode_broadcast": "Broadcast: OBS (RTMPS/SRT)",
-  "lobby.api_key_summary": "This server needs an API key",
   "lobby.api_key_label": "API key",
   "lobby.create": "Create room",
   "lobby.creating": "Creating…",
@@ -60,6 +59,15 @@ export default {
   "lobby.load_failed": "Could not load the rooms: {reason}",
   "lobby.need_title": "Give the room a title.",
   "lobby.need_host": "Enter your name, so viewers know who is teaching or hosting.",
+  "lobby.visibility_label": "Who can find it",
+  "lobby.visibility_public": "Public: listed in the lobby",
+  "lobby.visibility_unlisted": "Unlisted: only people with the link",
+  "lobby.api_key_needed":
+    "This server asks for an API key before rooms can be created. Enter the key you were given; this browser remembers it.",
+  "lobby.api_key_save": "Continue",
+  "lobby.api_key_empty": "Enter the API key.",
+  "lobby.api_key_rejected": "The server did not accept this API key. Check it and enter it again.",
+  "lobby.api_key_change": "Use another API key",
 
   // Studio (/studio/<room_id>)
   "studio.doc_title": "Studio · liveroom",

@@ -42,7 +42,6 @@ export default {
   "lobby.mode_label": "Cách phát",
   "lobby.mode_webrtc": "WebRTC: trình duyệt hoặc OBS (WHIP)",
   "lobby.mode_broadcast": "Phát qua OBS (RTMPS/SRT)",
-  "lobby.api_key_summary": "Máy chủ này yêu cầu khóa API",
   "lobby.api_key_label": "Khóa API",
   "lobby.create": "Tạo phòng",
   "lobby.creating": "Đang tạo…",
@@ -61,6 +60,15 @@ export default {
   "lobby.load_failed": "Không tải được danh sách phòng: {reason}",
   "lobby.need_title": "Hãy đặt tên cho phòng.",
   "lobby.need_host": "Hãy nhập tên của bạn để người xem biết ai đang phát.",
+  "lobby.visibility_label": "Ai có thể tìm thấy phòng",
+  "lobby.visibility_public": "Công khai: hiện trên trang chủ",
+  "lobby.visibility_unlisted": "Không công khai: chỉ ai có liên kết",
+  "lobby.api_key_needed":
+    "Máy chủ này yêu cầu khóa API trước khi tạo phòng. Hãy nhập khóa bạn được cấp; trình duyệt này sẽ ghi nhớ khóa.",
+  "lobby.api_key_save": "Tiếp tục",
+  "lobby.api_key_empty": "Hãy nhập khóa API.",
+  "lobby.api_key_rejected": "Máy chủ không chấp nhận khóa API này. Hãy kiểm tra rồi nhập lại.",
+  "lobby.api_key_change": "Dùng khóa API khác",
 
   // Studio (/studio/<room_id>)
   "studio.doc_title": "Studio · liveroom",

@@ -69,9 +69,21 @@ async function call(method, path, { body, token, signal } = {}) {
 
 const room = (id) => `/api/livestream/rooms/${encodeURIComponent(id)}`;
 
-// Creates a room; `apiKey` only when the server was started with --api-key.
-export function createRoom({ title, host, mode, apiKey }) {
-  return call("POST", "/api/livestream/create", { body: { title, host, mode }, token: apiKey || undefined });
+// Creates a room; `apiKey` only when the server was started with --api-key. `visibility`:
+// "public" (listed in the lobby) or "unlisted" (only people with the link).
+export function createRoom({ title, host, mode, visibility, apiKey }) {
+  return call("POST", "/api/livestream/create", { body: { title, host, mode, visibility }, token: apiKey || undefined });
+}
+
+// What the pages need to know first: {version, create_requires_api_key, stream_provider}.
+export function getInfo() {
+  return call("GET", "/api/livestream/info");
+}
+
+// Whether `apiKey` is this server's key, without creating anything: listing every room
+// (unlisted ones too) is allowed with the key only (403 forbidden otherwise).
+export function checkApiKey(apiKey) {
+  return call("GET", "/api/livestream/rooms?visibility=all&limit=1", { token: apiKey });
 }
 
 // A viewer's view of a room (410 once it has ended).
