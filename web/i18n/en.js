@@ -20,6 +20,9 @@ export default {
   "common.ended_idle": "Ended automatically: nobody went live in this room for a long time.",
   "common.ended_empty": "Ended automatically: {host} left the broadcast and did not come back.",
   "common.ended_max_duration": "Ended automatically: the room reached its time limit.",
+  "common.not_found_doc_title": "Page not found · liveroom",
+  "common.not_found_heading": "Page not found",
+  "common.not_found_text": "Nothing is at this address. If someone sent you a link, check that it was copied in full.",
 
   // Relative times (lobby)
   "time.just_now": "just now",

@@ -21,6 +21,10 @@ export default {
   "common.ended_idle": "Phòng đã tự động kết thúc vì lâu không có ai bắt đầu phát.",
   "common.ended_empty": "Phòng đã tự động kết thúc vì {host} đã rời buổi phát và không quay lại.",
   "common.ended_max_duration": "Phòng đã tự động kết thúc vì đã hết thời gian tối đa.",
+  "common.not_found_doc_title": "Không tìm thấy trang · liveroom",
+  "common.not_found_heading": "Không tìm thấy trang",
+  "common.not_found_text":
+    "Không có gì ở địa chỉ này. Nếu ai đó gửi cho bạn đường liên kết, hãy kiểm tra xem đã sao chép đủ chưa.",
 
   // Thời gian tương đối (trang chủ)
   "time.just_now": "vừa xong",
