@@ -549,9 +549,14 @@ function start() {
     refresh();
   });
   // The browser says the network is gone: not taken as true (it reads "offline" wherever only
-  // loopback is up), but worth a check: a status stream does not notice a dead network for a
-  // long time, and the phone should say "network lost" as soon as it is.
+  // loopback is up), but worth a check, at once and every few seconds while it says so: an open
+  // status stream does not notice a dead network for a long time (its keep-alive lines are
+  // invisible to EventSource), and the phone should say "network lost" as soon as it is. While
+  // the browser says it is online, nothing is asked: the stream tells.
   window.addEventListener("offline", () => refresh());
+  setInterval(() => {
+    if (navigator.onLine === false && !(feed && feed.mode === "polling")) refresh();
+  }, RECHECK_MS);
   setInterval(() => {
     if (session) sampleWhep();
     else if (hls) sampleHls();
