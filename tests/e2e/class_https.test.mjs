@@ -92,7 +92,12 @@ async function decodeQr(page, selector, name) {
     what: `${selector} loaded`, context: context(page) });
   const file = path.join(shots, `${name}.png`);
   await page.locator(selector).screenshot({ path: file });
-  return execFileSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8' }).trim();
+  try {
+    return execFileSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8' }).trim();
+  } catch (e) {
+    if (e.code === 'ENOENT') throw new Error('zbarimg is not installed: run scripts/setup --test (Debian zbar-tools)');
+    throw new Error(`zbarimg found no QR code in ${file} (exit ${e.status}): ${e.stderr || e.message}`);
+  }
 }
 
 test('the LAN: 10.77.X.1 is a veth address, not loopback, and HTTPS on it has a certificate for it', async () => {
