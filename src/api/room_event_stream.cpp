@@ -150,7 +150,8 @@ void RoomEventStream::poll() {
                   snapshot->ended);
     if (snapshot->ended) rooms_.erase(it);
   }
-  // A comment line now and then: idle proxies keep the stream, and dead clients are found.
+  // A ping now and then: idle proxies keep the stream, pages see it is alive, dead clients are
+  // found.
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   if (now - last_heartbeat_ < options_.heartbeat_interval) return;
@@ -159,7 +160,8 @@ void RoomEventStream::poll() {
     auto& subs = room.subscribers;
     for (auto it = subs.begin(); it != subs.end();) {
       auto sink = it->sink.lock();
-      if (!sink || !sink->push(": keepalive\n\n")) {
+      // A named event, not a comment: pages can tell a quiet stream from a dead one.
+      if (!sink || !sink->push("event: ping\ndata: {}\n\n")) {
         it = subs.erase(it);
         --subscriber_count_;
       } else {

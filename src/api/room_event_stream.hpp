@@ -4,10 +4,11 @@
 //   room     the state when the stream opens (and after a reconnect: state, not a log)
 //   live     the broadcaster came or went        viewers  the viewer count changed
 //   title    the title changed                   ended    the room ended (the stream then closes)
+//   ping     every 15 s, data {}: the stream is alive
 // Changes made in this process arrive at once (RoomChangeListener); changes made by another
 // liveroom process on the same store are found by reading the watched rooms every second
-// (through the join cache, so the store sees at most one read per room per cache TTL). A
-// comment line every 15 s keeps proxies from closing an idle stream and finds dead clients.
+// (through the join cache, so the store sees at most one read per room per cache TTL). The
+// ping every 15 s keeps proxies from closing an idle stream and finds dead clients.
 // Bounded: subscribers in total, and what may wait for a slow one (the HTTP server's queue).
 #pragma once
 

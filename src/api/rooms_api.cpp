@@ -315,7 +315,9 @@ http::Response RoomsApi::qrCode(const http::Request& req, const std::string& roo
 
 http::Response RoomsApi::ingest(const http::Request& req, const std::string& room_id) {
   std::string token = bearerToken(req);
-  return json(200, ingestView(service_.ingest(room_id, token)));
+  nlohmann::json view = ingestView(service_.ingest(room_id, token));
+  view["studio_url"] = studioUrl(linkBaseFor(req), room_id, token);  // the host's link, again
+  return json(200, view);
 }
 
 http::Response RoomsApi::cloudflareWebhook(const http::Request& req) {

@@ -617,6 +617,8 @@ def test_room_ingest(cf_server, mode):
     r = cf_server.ingest(room["room_id"], room["host_token"])
     assert r.status == 200, r.describe()
     body = r.json()
+    # The host's own studio link again (token in the fragment), for her other devices.
+    assert body.pop("studio_url") == room["studio_url"]
     ingest = body["ingest"] if "ingest" in body and "whip_url" not in body else body
     assert ingest == room["ingest"], f"ingest {body} differs from create's {room['ingest']}"
     assert "host_token" not in json.dumps(body)
