@@ -165,6 +165,13 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
 
+  serve
+      .add_option("--trusted-proxy", c.trusted_proxies,
+                  "address or network (CIDR) of a reverse proxy in front whose X-Forwarded-For names the client, "
+                  "for the per-address limits; repeat or comma-separate")
+      ->envname("LIVEROOM_TRUSTED_PROXY")
+      ->delimiter(',');
+
   // Limits: what a stranger can make the server hold (README "Running it on a network").
   serve
       .add_option("--max-connections", c.max_connections,
@@ -437,6 +444,11 @@ int serve(ServeConfig config) {
                                ? config.http_threads
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   server_options.tls = tls;
+  try {
+    server_options.trusted_proxies = http::TrustedProxies(config.trusted_proxies);
+  } catch (const std::invalid_argument& e) {
+    return configError(std::string("--trusted-proxy: ") + e.what());
+  }
   server_options.max_connections = connection_limits.total;
   server_options.max_connections_per_address = connection_limits.per_address;
   server_options.read_timeout = std::chrono::seconds(config.request_timeout_s);

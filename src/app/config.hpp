@@ -50,7 +50,8 @@ struct ServeConfig {
   int room_idle_timeout_s = 3600;
   int room_empty_timeout_s = 900;
   int room_max_duration_s = 12 * 3600;
-  double creates_per_minute = 10;  // per client address
+  double creates_per_minute = 10;            // per client address
+  std::vector<std::string> trusted_proxies;  // whose X-Forwarded-For is believed
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

@@ -210,7 +210,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
     head_request_ = msg.method() == bhttp::verb::head;
-    Request req = toRequest(msg, remote_);
+    std::string remote = remote_;
+    if (!shared_->options.trusted_proxies.empty()) {
+      if (auto xff = msg.find("X-Forwarded-For"); xff != msg.end()) {
+        beast::error_code ec;
+        const auto peer = net::ip::make_address(remote_, ec);
+        const std::string_view forwarded(xff->value().data(), xff->value().size());
+        if (!ec) remote = shared_->options.trusted_proxies.clientAddress(peer, forwarded);
+      }
+    }
+    Request req = toRequest(msg, std::move(remote));
     // Kept for the 500 a handler owes if it throws or never answers (CORS needs Origin).
     unanswered_head_.method = req.method;
     unanswered_head_.path = req.path;

@@ -42,6 +42,9 @@ struct ServerOptions {
   // After an accept error that means "out of descriptors or memory" (EMFILE, ENFILE, ENOBUFS,
   // ENOMEM): wait this long before accepting again, logging once per pause.
   std::chrono::milliseconds accept_pause{250};
+  // Peers whose X-Forwarded-For names the client (a reverse proxy in front): Request::
+  // remote_address, which the per-address limits of the API and media count, is then the client.
+  TrustedProxies trusted_proxies;
   // HTTPS on the same port when set (a client speaking plain HTTP there is redirected to https).
   std::shared_ptr<boost::asio::ssl::context> tls;
   // Builds the reply the server sends on its own (413, 400 on unparsable requests, 500 for a

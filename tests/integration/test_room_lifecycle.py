@@ -138,3 +138,32 @@ def test_create_is_rate_limited_per_address(server):
                  headers={"Content-Type": "application/json"})
     assert conn.getresponse().status == 201
     conn.close()
+
+
+def test_behind_a_trusted_proxy_the_limits_count_the_forwarded_clients(server):
+    import http.client
+    import json as _json
+    srv = server("--creates-per-minute", "1", "--trusted-proxy", "127.0.0.2")
+
+    def create_via_proxy(client: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10, source_address=("127.0.0.2", 0))
+        conn.request("POST", "/api/livestream/create", body=_json.dumps({"title": "t", "host": "h"}),
+                     headers={"Content-Type": "application/json", "X-Forwarded-For": client})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    assert create_via_proxy("203.0.113.7") == 201
+    assert create_via_proxy("203.0.113.8") == 201  # another student behind the same proxy
+    assert create_via_proxy("203.0.113.7") == 429
+    # A client that is not the proxy cannot pretend to be someone else.
+    assert srv.post("/api/livestream/create", {"title": "t", "host": "h"},
+                    headers={"X-Forwarded-For": "198.51.100.1"}).status == 201
+    assert srv.post("/api/livestream/create", {"title": "t", "host": "h"},
+                    headers={"X-Forwarded-For": "198.51.100.2"}).status == 429
+
+
+def test_a_bad_trusted_proxy_exits_2(tmp_path):
+    r = run_cli(["serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path), "--webrtc-port", "0",
+                 "--trusted-proxy", "10.0.0.0/40"])
+    assert r.returncode == 2 and b"--trusted-proxy" in r.stderr, r.stderr

@@ -318,6 +318,35 @@ TEST_F(ServerTest, AStreamsClientThatNeverReadsIsDroppedNotBufferedFor) {
   EXPECT_LT(accepted, size_t{64} << 20) << "the server queued without bound for a client that does not read";
 }
 
+TEST(TrustedProxies, TheClientIsTheFirstHopFromTheRightThatIsNotAProxy) {
+  const TrustedProxies proxies({"127.0.0.1", "10.0.0.0/8", "fd00::/8"});
+  const auto proxy = net::ip::make_address("127.0.0.1");
+  EXPECT_EQ(proxies.clientAddress(proxy, "203.0.113.7"), "203.0.113.7");
+  // A client may send its own X-Forwarded-For: only what our proxies appended counts.
+  EXPECT_EQ(proxies.clientAddress(proxy, "1.1.1.1, 203.0.113.7, 10.1.2.3"), "203.0.113.7");
+  EXPECT_EQ(proxies.clientAddress(proxy, " 2001:db8::5 "), "2001:db8::5");
+  EXPECT_EQ(proxies.clientAddress(proxy, "10.0.0.9, fd00::1"), "127.0.0.1");  // all ours: the peer
+  EXPECT_EQ(proxies.clientAddress(proxy, "garbage"), "127.0.0.1");
+  EXPECT_EQ(proxies.clientAddress(proxy, ""), "127.0.0.1");
+  // A peer that is not a trusted proxy cannot claim to be anyone else.
+  EXPECT_EQ(proxies.clientAddress(net::ip::make_address("198.51.100.9"), "203.0.113.7"), "198.51.100.9");
+  EXPECT_TRUE(TrustedProxies().empty());
+  EXPECT_THROW(TrustedProxies({"not-an-ip"}), std::invalid_argument);
+  EXPECT_THROW(TrustedProxies({"10.0.0.0/33"}), std::invalid_argument);
+}
+
+TEST_F(ServerTest, BehindATrustedProxyTheForwardedClientIsTheRemoteAddress) {
+  ServerOptions options;
+  options.trusted_proxies = TrustedProxies({"127.0.0.2"});
+  start(options);
+  auto via_proxy = connect("127.0.0.2");
+  auto res = exchange(via_proxy, "GET /p HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n");
+  EXPECT_EQ(res.body(), "/p|203.0.113.7|");
+  auto direct = connect("127.0.0.3");  // not a proxy: its header is not believed
+  res = exchange(direct, "GET /p HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n");
+  EXPECT_EQ(res.body(), "/p|127.0.0.3|");
+}
+
 TEST(ConnectionLimitKey, Ipv6CountsPerSlash64) {
   EXPECT_EQ(connectionLimitKey("127.0.0.1"), "127.0.0.1");
   EXPECT_EQ(connectionLimitKey("2001:db8:1:2:aaaa::1"), connectionLimitKey("2001:db8:1:2:bbbb::9"));
