@@ -27,7 +27,6 @@ int httpStatusFor(std::string_view code) {
       {"publisher_exists", 409},
       {"precondition_failed", 412},
       {"unsupported_codec", 422},
-      {"ice_restart_unsupported", 422},
       {"mode_unsupported", 422},
       {"payload_too_large", 413},
       {"unsupported_media_type", 415},

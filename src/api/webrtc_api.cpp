@@ -205,13 +205,21 @@ void WebRtcApi::session(const std::string& session_id, http::Request&& req, http
   std::optional<std::string> if_match;
   if (auto h = shared->header("if-match")) if_match = std::string(rooms::trimAscii(*h));
   std::string body = std::move(shared->body);
-  media_.patch(session_id, std::move(if_match), std::move(body),
-               [this, shared, respond = std::move(respond)](std::variant<std::string, Error> result) {
-                 if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
-                 http::Response res = noContent();
-                 res.set("ETag", std::get<std::string>(result));
-                 respond(decorate(*shared, std::move(res)));
-               });
+  media_.patch(
+      session_id, std::move(if_match), std::move(body),
+      [this, shared, respond = std::move(respond)](std::variant<media::MediaServer::PatchResult, Error> result) {
+        if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
+        auto& patched = std::get<media::MediaServer::PatchResult>(result);
+        http::Response res = noContent();
+        if (!patched.fragment.empty()) {
+          // An ICE restart: our new credentials (RFC 9725 §4.4.1).
+          res.status = 200;
+          res.body = std::move(patched.fragment);
+          res.set("Content-Type", "application/trickle-ice-sdpfrag");
+        }
+        res.set("ETag", patched.etag);
+        respond(decorate(*shared, std::move(res)));
+      });
 }
 
 }  // namespace liveroom::api

@@ -679,21 +679,40 @@ def test_session_patch_trickle_and_if_match(media):
         assert r.status == 204, r.describe()
 
 
-def test_session_patch_ice_restart_is_422(media):
+def _fragment_credentials(text: str) -> tuple[str | None, str | None]:
+    ufrag = next((l[len("a=ice-ufrag:"):] for l in sdp_lines(text) if l.startswith("a=ice-ufrag:")), None)
+    pwd = next((l[len("a=ice-pwd:"):] for l in sdp_lines(text) if l.startswith("a=ice-pwd:")), None)
+    return ufrag, pwd
+
+
+def test_session_patch_ice_restart_answers_new_credentials(media):
+    """RFC 9725 §4.4.1: new ice-ufrag/ice-pwd restart ICE: 200, our new credentials as an
+    sdpfrag, a new ETag; the old ETag is stale afterwards."""
     srv, room = media.srv, media.room()
     session = media.publish(room)
+    answer_ufrag, answer_pwd = _fragment_credentials(session.sdp)
     # The fixture fragment as sent by simple-whip-client: its credentials are not the offer's.
     r = patch_session(srv, session.path, sdp_fixture(PATCH_1), if_match=session.etag)
-    assert_error(r, 422, "ice_restart_unsupported")
-    r = patch_session(srv, session.path, sdp_fixture(PATCH_2))
-    assert_error(r, 422, "ice_restart_unsupported")
+    assert r.status == 200, r.describe()
+    assert r.header("Content-Type") == SDPFRAG, r.describe()
+    etag = r.header("ETag")
+    assert etag and etag != session.etag, r.describe()
+    body = r.body.decode()
+    ufrag, pwd = _fragment_credentials(body)
+    assert ufrag and pwd and ufrag != answer_ufrag and pwd != answer_pwd, body
+    assert "a=ice-lite" in body and "a=end-of-candidates" in body, body
+    assert any(CANDIDATE_RE.match(l) for l in sdp_lines(body)), body
+    # The old ETag no longer matches; the new one does, and a trickle with the new
+    # credentials is no restart.
+    r = patch_session(srv, session.path, sdp_fixture(PATCH_2), if_match=session.etag)
+    assert_error(r, 412, "precondition_failed")
+    r = patch_session(srv, session.path, sdp_fixture(PATCH_2), if_match=etag)
+    assert r.status == 204, r.describe()
+    assert r.header("ETag") == etag
     # A new password alone is a restart too.
     r = patch_session(srv, session.path, trickle_fragment(PATCH_2, CHROMIUM_UFRAG, "Zz0" + CHROMIUM_PWD[3:]))
-    assert_error(r, 422, "ice_restart_unsupported")
-    # The session is unchanged: its ETag still matches.
-    r = patch_session(srv, session.path, trickle_fragment(PATCH_2, CHROMIUM_UFRAG, CHROMIUM_PWD),
-                      if_match=session.etag)
-    assert r.status == 204, r.describe()
+    assert r.status == 200, r.describe()
+    assert r.header("ETag") not in (etag, session.etag)
 
 
 @pytest.mark.parametrize("fragment", [

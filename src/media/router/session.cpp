@@ -44,6 +44,14 @@ Session::Session(Role role, std::string id, std::string input_uid, SessionEvents
       transport_(std::make_unique<WebRtcTransport>(mux, certificate, std::move(remote),
                                                    static_cast<WebRtcTransport::Listener&>(*this))) {}
 
+bool Session::restartIce(const std::string& remote_ufrag, const std::string& remote_pwd) {
+  if (closed_ || !transport_->restartIce(remote_ufrag, remote_pwd)) return false;
+  remote_ufrag_ = remote_ufrag;
+  remote_pwd_ = remote_pwd;
+  etag_ = "\"" + randomHex(8) + "\"";
+  return true;
+}
+
 void Session::close() {
   if (closed_) return;
   closed_ = true;

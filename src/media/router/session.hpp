@@ -61,6 +61,18 @@ class Session : protected WebRtcTransport::Listener {
   void setClientKey(std::string key) { client_key_ = std::move(key); }
   void tick(Clock::time_point now) { transport_->tick(now); }
 
+  // The first bundled m-section of the answer, which an ICE-restart reply names (its mid).
+  struct BundleHead {
+    std::string kind_name;
+    std::string proto;
+    std::string mid;
+  };
+  const BundleHead& bundleHead() const noexcept { return bundle_head_; }
+  void setBundleHead(BundleHead head) { bundle_head_ = std::move(head); }
+  // ICE restart with the peer's new credentials: the transport takes fresh local ones, and the
+  // session a new ETag. False when the session is closed.
+  bool restartIce(const std::string& remote_ufrag, const std::string& remote_pwd);
+
  protected:
   Session(Role role, std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
           const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote);
@@ -83,6 +95,7 @@ class Session : protected WebRtcTransport::Listener {
   std::optional<std::string> failure_;
   std::string client_key_;
   Clock::time_point last_media_;
+  BundleHead bundle_head_;
   std::unique_ptr<WebRtcTransport> transport_;
 };
 

@@ -132,8 +132,7 @@ void writeAccepted(Writer& w, const MediaSection& offered, const AnswerSection& 
     if (with_rtx) writeSsrc(w, *s.send->rtx_ssrc, *s.send);
   }
   for (const LocalCandidate& cand : p.candidates) {
-    w << "a=candidate:" << cand.foundation << " 1 udp " << cand.priority << " " << cand.ip << " " << cand.port
-      << " typ host";
+    w << "a=candidate:" << candidateValue(cand);
     w.end();
   }
   w << "a=end-of-candidates";
@@ -141,6 +140,44 @@ void writeAccepted(Writer& w, const MediaSection& offered, const AnswerSection& 
 }
 
 }  // namespace
+
+std::string candidateValue(const LocalCandidate& c) {
+  std::string out = c.foundation + " 1 " + (c.tcp ? "tcp " : "udp ") + std::to_string(c.priority) + " " + c.ip + " " +
+                    std::to_string(c.port) + " typ host";
+  if (c.tcp) out += " tcptype passive";
+  return out;
+}
+
+std::string buildIceRestartFragment(const std::string& ice_ufrag, const std::string& ice_pwd,
+                                    const std::string& kind_name, const std::string& proto, const std::string& mid,
+                                    const std::vector<LocalCandidate>& candidates) {
+  requireValue(ice_ufrag, "ice-ufrag");
+  requireValue(ice_pwd, "ice-pwd");
+  Writer w;
+  w << "a=ice-lite";
+  w.end();
+  w << "a=ice-ufrag:" << ice_ufrag;
+  w.end();
+  w << "a=ice-pwd:" << ice_pwd;
+  w.end();
+  if (!mid.empty()) {
+    w << "m=" << kind_name << " 9 " << proto << " 0";
+    w.end();
+    w << "a=mid:" << mid;
+    w.end();
+    w << "a=ice-ufrag:" << ice_ufrag;
+    w.end();
+    w << "a=ice-pwd:" << ice_pwd;
+    w.end();
+    for (const LocalCandidate& cand : candidates) {
+      w << "a=candidate:" << candidateValue(cand);
+      w.end();
+    }
+    w << "a=end-of-candidates";
+    w.end();
+  }
+  return w.take();
+}
 
 Direction answerDirection(Direction offered, Role role) {
   switch (offered) {

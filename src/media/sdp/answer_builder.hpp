@@ -20,13 +20,18 @@ enum class Role { kWhipPublisher, kWhepViewer };
 // an offered sendrecv becomes recvonly for a publisher and sendonly for a viewer.
 Direction answerDirection(Direction offered, Role role);
 
-// A host UDP candidate of the server: "a=candidate:<foundation> 1 udp <priority> <ip> <port> typ host".
+// A host candidate of the server: "a=candidate:<foundation> 1 udp <priority> <ip> <port> typ host",
+// or over TCP (RFC 6544) "... 1 tcp <priority> <ip> <port> typ host tcptype passive".
 struct LocalCandidate {
   std::string foundation;
   uint32_t priority = 0;
   std::string ip;  // IPv4 or IPv6 literal
   uint16_t port = 0;
+  bool tcp = false;  // a passive TCP candidate (RFC 4571 framing on --webrtc-tcp-port)
 };
+
+// The candidate's attribute value (after "a=candidate:").
+std::string candidateValue(const LocalCandidate& candidate);
 
 // What the server sends in a WHEP m-section.
 struct SendTrack {
@@ -59,5 +64,12 @@ std::vector<AnswerSection> answerSections(const std::vector<MediaDecision>& deci
 // The answer text (CRLF line endings). Throws std::invalid_argument when `params` does not fit
 // `offer` (section count, empty credentials, line breaks inside a value): a caller bug, not bad input.
 std::string buildAnswer(const SessionDescription& offer, const AnswerParams& params);
+
+// The 200 body of a WHIP/WHEP PATCH that restarted ICE (RFC 9725 §4.4.1): the server's new
+// credentials and its candidates as an application/trickle-ice-sdpfrag, for the first bundled
+// m-section `mid` (kind/proto as offered). Throws std::invalid_argument on an empty credential.
+std::string buildIceRestartFragment(const std::string& ice_ufrag, const std::string& ice_pwd,
+                                    const std::string& kind_name, const std::string& proto, const std::string& mid,
+                                    const std::vector<LocalCandidate>& candidates);
 
 }  // namespace liveroom::media::sdp

@@ -279,8 +279,15 @@ Session& MediaServer::adopt(std::unique_ptr<Session> session, const std::string&
   return ref;
 }
 
-SessionAnswer MediaServer::answerFor(const Session& session, const sdp::SessionDescription& offer,
+SessionAnswer MediaServer::answerFor(Session& session, const sdp::SessionDescription& offer,
                                      std::vector<sdp::AnswerSection> sections) const {
+  for (const sdp::AnswerSection& s : sections) {
+    if (!s.decision.accepted || s.decision.index >= offer.media.size()) continue;
+    const sdp::MediaSection& m = offer.media[s.decision.index];
+    if (m.mid.empty()) continue;
+    session.setBundleHead({m.kind_name, m.proto, m.mid});
+    break;
+  }
   sdp::AnswerParams params;
   params.ice_ufrag = session.transport().localUfrag();
   params.ice_pwd = session.transport().localPwd();
@@ -390,7 +397,7 @@ void MediaServer::patch(std::string session_id, std::optional<std::string> if_ma
                         PatchCallback done) {
   boost::asio::post(ioc_, [this, id = std::move(session_id), if_match = std::move(if_match),
                            fragment = std::move(fragment), done = std::move(done)] {
-    std::variant<std::string, Error> result = Error(codes::kMediaUnavailable, "");
+    std::variant<PatchResult, Error> result = Error(codes::kMediaUnavailable, "");
     try {
       result = doPatch(id, if_match, fragment);
     } catch (const Error& e) {
@@ -403,8 +410,8 @@ void MediaServer::patch(std::string session_id, std::optional<std::string> if_ma
   });
 }
 
-std::string MediaServer::doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
-                                 const std::string& fragment_text) {
+MediaServer::PatchResult MediaServer::doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
+                                              const std::string& fragment_text) {
   auto it = sessions_.find(session_id);
   if (it == sessions_.end()) throw Error(codes::kSessionNotFound, "no such session");
   Session& session = *it->second;
@@ -417,11 +424,22 @@ std::string MediaServer::doPatch(const std::string& session_id, const std::optio
   } catch (const sdp::SdpError& e) {
     throw Error(codes::kInvalidSdp, e.what());
   }
-  if (sdp::isIceRestart(fragment, session.remoteUfrag(), session.remotePwd())) {
-    throw Error(codes::kIceRestartUnsupported,
-                "ICE restarts are not supported: DELETE this session and POST a new offer");
+  if (!sdp::isIceRestart(fragment, session.remoteUfrag(), session.remotePwd())) return {session.etag(), {}};
+  // RFC 8839 §5.4: a restart changes both; a fragment with only one new value is not one we can
+  // act on (the peer would check with a password we do not know).
+  if (fragment.ice_ufrag.empty() || fragment.ice_pwd.empty()) {
+    throw Error(codes::kInvalidSdp, "an ICE restart needs both a=ice-ufrag and a=ice-pwd");
   }
-  return session.etag();
+  if (fragment.ice_ufrag.size() > 256 || fragment.ice_pwd.size() > 256) {
+    throw Error(codes::kInvalidSdp, "a=ice-ufrag and a=ice-pwd are at most 256 characters (RFC 8839)");
+  }
+  if (!session.restartIce(fragment.ice_ufrag, fragment.ice_pwd)) {
+    throw Error(codes::kSessionNotFound, "the session has ended");
+  }
+  const Session::BundleHead& head = session.bundleHead();
+  spdlog::info("media: session {}: ICE restart", session.id().substr(0, 8));
+  return {session.etag(), sdp::buildIceRestartFragment(session.transport().localUfrag(), session.transport().localPwd(),
+                                                       head.kind_name, head.proto, head.mid, candidates())};
 }
 
 void MediaServer::remove(std::string session_id, std::function<void(bool)> done) {

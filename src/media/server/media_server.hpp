@@ -34,15 +34,14 @@ namespace liveroom::media {
 
 // Error codes of the media server (liveroom::Error::code()); api/errors.cpp maps them.
 namespace codes {
-inline constexpr const char* kInvalidSdp = "invalid_sdp";                         // 400
-inline constexpr const char* kSessionNotFound = "session_not_found";              // 404
-inline constexpr const char* kPublisherExists = "publisher_exists";               // 409
-inline constexpr const char* kPreconditionFailed = "precondition_failed";         // 412
-inline constexpr const char* kUnsupportedCodec = "unsupported_codec";             // 422
-inline constexpr const char* kIceRestartUnsupported = "ice_restart_unsupported";  // 422
-inline constexpr const char* kMediaUnavailable = "media_unavailable";             // 503
-inline constexpr const char* kMediaBusy = "media_busy";                           // 503: a session limit
-inline constexpr const char* kTooManySessions = "too_many_sessions";              // 429: one address's limit
+inline constexpr const char* kInvalidSdp = "invalid_sdp";                  // 400
+inline constexpr const char* kSessionNotFound = "session_not_found";       // 404
+inline constexpr const char* kPublisherExists = "publisher_exists";        // 409
+inline constexpr const char* kPreconditionFailed = "precondition_failed";  // 412
+inline constexpr const char* kUnsupportedCodec = "unsupported_codec";      // 422
+inline constexpr const char* kMediaUnavailable = "media_unavailable";      // 503
+inline constexpr const char* kMediaBusy = "media_busy";                    // 503: a session limit
+inline constexpr const char* kTooManySessions = "too_many_sessions";       // 429: one address's limit
 }  // namespace codes
 
 struct MediaServerOptions {
@@ -83,7 +82,13 @@ class MediaServer final : private SessionEvents {
   };
 
   using AnswerCallback = std::function<void(std::variant<SessionAnswer, Error>)>;
-  using PatchCallback = std::function<void(std::variant<std::string, Error>)>;  // the (new) ETag
+  // A PATCH's outcome: the (new) ETag, and after an ICE restart the sdpfrag with our new
+  // credentials (the 200 body); empty for a trickle (204).
+  struct PatchResult {
+    std::string etag;
+    std::string fragment;
+  };
+  using PatchCallback = std::function<void(std::variant<PatchResult, Error>)>;
 
   // Binds the UDP port and starts the media thread. Throws std::runtime_error naming the
   // address when the port cannot be bound. `listener` may be null and must outlive this.
@@ -105,8 +110,9 @@ class MediaServer final : private SessionEvents {
   // as for publish.
   void play(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key = {});
   // Trickle ICE (application/trickle-ice-sdpfrag): candidates are accepted (an ICE-lite agent
-  // learns addresses from the checks anyway); an ICE restart is ice_restart_unsupported; a
-  // stale If-Match is precondition_failed; an unknown session session_not_found.
+  // learns addresses from the checks anyway); new ice-ufrag/ice-pwd restart ICE (the result
+  // carries our new credentials); a stale If-Match is precondition_failed; an unknown session
+  // session_not_found.
   void patch(std::string session_id, std::optional<std::string> if_match, std::string fragment, PatchCallback done);
   // Ends a session (DELETE); false when unknown.
   void remove(std::string session_id, std::function<void(bool)> done);
@@ -146,11 +152,11 @@ class MediaServer final : private SessionEvents {
   Session& adopt(std::unique_ptr<Session> session, const std::string& client_key);
   Stats collectStats() const;
   // The SDP answer of a new session (its ICE credentials, fingerprint and our candidates).
-  SessionAnswer answerFor(const Session& session, const sdp::SessionDescription& offer,
+  SessionAnswer answerFor(Session& session, const sdp::SessionDescription& offer,
                           std::vector<sdp::AnswerSection> sections) const;
   SessionAnswer doPublish(const std::string& input_uid, const std::string& offer, const std::string& client_key);
   SessionAnswer doPlay(const std::string& input_uid, const std::string& offer, const std::string& client_key);
-  std::string doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
+  PatchResult doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
                       const std::string& fragment);
   // Detaches a closed session from its input, tells the listener, destroys it later.
   void retire(Session& session);

@@ -61,6 +61,8 @@ void UdpMux::removeSession(Session* session) {
   std::erase_if(by_tuple_, [session](const auto& kv) { return kv.second == session; });
 }
 
+void UdpMux::removeUfrag(const std::string& local_ufrag) { by_ufrag_.erase(local_ufrag); }
+
 void UdpMux::bindTuple(const UdpEndpoint& from, Session* session) { by_tuple_[from] = session; }
 
 void UdpMux::send(const uint8_t* data, size_t size, const UdpEndpoint& to) {

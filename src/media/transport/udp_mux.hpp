@@ -44,6 +44,8 @@ class UdpMux {
   // Every call below runs on the media thread (no locks inside).
   void addSession(const std::string& local_ufrag, Session* session);
   void removeSession(Session* session);
+  // STUN with this ufrag is no longer routed (an ICE restart replaced it).
+  void removeUfrag(const std::string& local_ufrag);
   // After ICE validated `from` for `session`: its DTLS/RTP/RTCP are routed there.
   void bindTuple(const UdpEndpoint& from, Session* session);
   void send(const uint8_t* data, size_t size, const UdpEndpoint& to);

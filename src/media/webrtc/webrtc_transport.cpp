@@ -163,6 +163,20 @@ void WebRtcTransport::tick(Clock::time_point now) {
   deliverEvents();
 }
 
+bool WebRtcTransport::restartIce(std::string remote_ufrag, std::string remote_pwd) {
+  if (state_ == State::Closed) return false;
+  std::string ufrag = randomIceString(kLocalUfragLength);
+  std::string pwd = randomIceString(kLocalPwdLength);
+  mux_.removeUfrag(local_ufrag_);
+  local_ufrag_ = std::move(ufrag);
+  local_pwd_ = std::move(pwd);
+  remote_.iceUfrag = std::move(remote_ufrag);
+  remote_.icePwd = std::move(remote_pwd);
+  ice_.restart(local_ufrag_, local_pwd_, remote_.iceUfrag);
+  mux_.addSession(local_ufrag_, this);
+  return true;
+}
+
 void WebRtcTransport::close() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;

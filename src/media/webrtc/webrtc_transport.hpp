@@ -104,6 +104,12 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   // that arm a precise timer instead of relying on tick's period; nullopt when none is pending.
   std::optional<std::chrono::milliseconds> nextDtlsTimeout() const { return dtls_->nextTimeout(); }
 
+  // ICE restart (RFC 8445 §9, RFC 9725 §4.4.1): the peer's new credentials; ours are replaced by
+  // fresh ones (read them back with localUfrag()/localPwd()) and checks with the old ones are
+  // refused from now on. DTLS, SRTP and the selected tuple carry on, so media continues until
+  // the peer's checks on the new credentials select a (possibly new) tuple. False when closed.
+  bool restartIce(std::string remote_ufrag, std::string remote_pwd);
+
   // Sends DTLS close_notify if connected, stops routing and drops everything from now on.
   // The listener is not called (the owner asked for it).
   void close();

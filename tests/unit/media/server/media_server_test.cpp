@@ -36,6 +36,7 @@
 #include "media/rtp/rtp_packet.hpp"
 #include "media/sdp/negotiation.hpp"
 #include "media/sdp/session_description.hpp"
+#include "media/sdp/trickle_fragment.hpp"
 #include "unit/media/webrtc/loopback_peer.hpp"
 
 namespace liveroom::media {
@@ -455,7 +456,7 @@ T awaitResult(std::future<T>& future) {
 }
 
 using AnswerResult = std::variant<SessionAnswer, Error>;
-using PatchResult = std::variant<std::string, Error>;
+using PatchResult = std::variant<MediaServer::PatchResult, Error>;
 
 // A client with its answer, connected or not.
 struct Client {
@@ -1046,7 +1047,7 @@ TEST_F(MediaServerTest, UnusableOffersAreInvalidSdp) {
   EXPECT_EQ(s.inputs, 0u);
 }
 
-TEST_F(MediaServerTest, PatchAcceptsCandidatesAndRefusesRestartsAndStaleETags) {
+TEST_F(MediaServerTest, PatchAcceptsCandidatesAndRefusesStaleETags) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(offer(true, "in1", pub, whipSpec(), false));
   const std::string& id = pub.sessionId();
@@ -1055,11 +1056,11 @@ TEST_F(MediaServerTest, PatchAcceptsCandidatesAndRefusesRestartsAndStaleETags) {
       "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 UDP 2015363327 192.0.2.2 40229 typ host\r\n";
   const std::string same_credentials =
       "a=ice-ufrag:" + pub.peer->iceUfrag() + "\r\na=ice-pwd:" + pub.peer->icePwd() + "\r\n" + candidate;
-  const std::string restart = "a=ice-ufrag:newU\r\na=ice-pwd:a-new-password-0123456789\r\n" + candidate;
 
   const auto expectEtag = [&](const PatchResult& r) {
-    ASSERT_TRUE(std::holds_alternative<std::string>(r)) << std::get<Error>(r).code();
-    EXPECT_EQ(std::get<std::string>(r), etag);
+    ASSERT_TRUE(std::holds_alternative<MediaServer::PatchResult>(r)) << std::get<Error>(r).code();
+    EXPECT_EQ(std::get<MediaServer::PatchResult>(r).etag, etag);
+    EXPECT_EQ(std::get<MediaServer::PatchResult>(r).fragment, "");  // a trickle: 204, no body
   };
   const auto expectError = [](const PatchResult& r, const char* code) {
     ASSERT_TRUE(std::holds_alternative<Error>(r));
@@ -1069,13 +1070,71 @@ TEST_F(MediaServerTest, PatchAcceptsCandidatesAndRefusesRestartsAndStaleETags) {
   ASSERT_NO_FATAL_FAILURE(expectEtag(patch(id, std::nullopt, same_credentials)));
   ASSERT_NO_FATAL_FAILURE(expectEtag(patch(id, "*", candidate + "a=end-of-candidates\r\n")));
   ASSERT_NO_FATAL_FAILURE(expectError(patch(id, "\"0123456789abcdef\"", candidate), codes::kPreconditionFailed));
-  ASSERT_NO_FATAL_FAILURE(expectError(patch(id, etag, restart), codes::kIceRestartUnsupported));
   ASSERT_NO_FATAL_FAILURE(expectError(patch(id, etag, "not an sdpfrag"), codes::kInvalidSdp));
+  // A restart names both new credentials; one alone, or oversized ones, change nothing.
+  ASSERT_NO_FATAL_FAILURE(expectError(patch(id, etag, "a=ice-ufrag:newU\r\n" + candidate), codes::kInvalidSdp));
+  ASSERT_NO_FATAL_FAILURE(expectError(
+      patch(id, etag, "a=ice-ufrag:" + std::string(300, 'u') + "\r\na=ice-pwd:p\r\n" + candidate), codes::kInvalidSdp));
   ASSERT_NO_FATAL_FAILURE(
       expectError(patch("0123456789abcdef0123456789abcdef", etag, candidate), codes::kSessionNotFound));
-  // The session still connects afterwards.
+  // The session still connects afterwards, on its original credentials.
   ASSERT_TRUE(pub.peer->connect()) << pub.peer->failure();
   EXPECT_TRUE(listener_.waitFor("live in1"));
+}
+
+TEST_F(MediaServerTest, IceRestartGivesNewCredentialsAndMediaCarriesOn) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  const std::string old_ufrag = view.peer->remote().ice_ufrag;
+  const std::string old_pwd = view.peer->remote().ice_pwd;
+  const std::string etag = view.info.answer.etag;
+
+  const std::string restart =
+      "a=ice-ufrag:newU\r\na=ice-pwd:a-new-password-0123456789\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:" +
+      view.info.video->mid + "\r\na=candidate:1 1 UDP 2015363327 127.0.0.1 40229 typ host\r\n";
+  const PatchResult r = patch(view.sessionId(), etag, restart);
+  ASSERT_TRUE(std::holds_alternative<MediaServer::PatchResult>(r)) << std::get<Error>(r).what();
+  const auto& result = std::get<MediaServer::PatchResult>(r);
+  EXPECT_NE(result.etag, etag);
+  const sdp::TrickleFragment ours = sdp::parseTrickleFragment(result.fragment);
+  EXPECT_NE(ours.ice_ufrag, old_ufrag);
+  EXPECT_NE(ours.ice_pwd, old_pwd);
+  EXPECT_GE(ours.ice_pwd.size(), 22u);
+  ASSERT_EQ(ours.sections.size(), 1u);
+  EXPECT_FALSE(ours.sections[0].mid.empty());
+  EXPECT_FALSE(ours.sections[0].candidates.empty());
+  EXPECT_TRUE(ours.end_of_candidates);
+  EXPECT_NE(result.fragment.find("a=ice-lite"), std::string::npos);
+
+  // The old ETag is stale now; the new one (and "*") match.
+  const std::string trickle = "m=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n";
+  ASSERT_TRUE(std::holds_alternative<Error>(patch(view.sessionId(), etag, trickle)));
+  EXPECT_EQ(std::get<Error>(patch(view.sessionId(), etag, trickle)).code(), codes::kPreconditionFailed);
+  ASSERT_TRUE(std::holds_alternative<MediaServer::PatchResult>(patch(view.sessionId(), result.etag, trickle)));
+
+  // Checks with the new credentials pass; the server's old password no longer signs anything.
+  view.peer->setIceCredentials("newU", "a-new-password-0123456789");
+  LoopbackPeer::Remote remote = view.peer->remote();
+  remote.ice_ufrag = ours.ice_ufrag;
+  remote.ice_pwd = ours.ice_pwd;
+  view.peer->setRemote(remote);
+  auto ok = view.peer->check(ours.ice_pwd);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->message_class, stun::StunClass::SuccessResponse);
+  EXPECT_TRUE(ok->integrity_ok);
+  auto refused = view.peer->check(old_pwd);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->error_code, std::optional<uint16_t>(401));
+
+  // DTLS and SRTP carry on: media reaches the viewer without a new handshake.
+  MediaSender sender(96, 111, 9);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 10, 5));
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(receiveRtp(*view.peer, view.info.video->ssrc, 10), sender.sent_video, 120,
+                                          view.info.video->ssrc));
+  EXPECT_EQ(stats().sessions, 2u);
 }
 
 TEST_F(MediaServerTest, RemoveEndsASessionOnce) {

@@ -63,6 +63,11 @@ class LoopbackPeer final : private DtlsTransport::Listener {
   boost::asio::ip::udp::endpoint localEndpoint() const { return socket_.local_endpoint(); }
 
   void setRemote(Remote remote) { remote_ = std::move(remote); }
+  // An ICE restart on our side: the checks from now on carry these credentials.
+  void setIceCredentials(std::string ufrag, std::string pwd) {
+    ice_ufrag_ = std::move(ufrag);
+    ice_pwd_ = std::move(pwd);
+  }
   const Remote& remote() const noexcept { return remote_; }
 
   // A binding request signed with `password` (the server's, or a wrong one), USE-CANDIDATE when
