@@ -83,6 +83,7 @@ export default {
   "studio.status_live": "You are live",
   "studio.status_retry_in": "Not connected, trying again in {seconds} s…",
   "studio.status_connecting": "Connecting…",
+  "studio.status_reconnecting": "Network interrupted, reconnecting…",
   "studio.status_failed": "Not live: going live failed",
   "studio.status_resumable": "Not live: the page was reloaded",
   "studio.status_live_obs": "Live from OBS",

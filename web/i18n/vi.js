@@ -85,6 +85,7 @@ export default {
   "studio.status_live": "Bạn đang phát trực tiếp",
   "studio.status_retry_in": "Mất kết nối, thử lại sau {seconds} giây…",
   "studio.status_connecting": "Đang kết nối…",
+  "studio.status_reconnecting": "Mạng bị gián đoạn, đang kết nối lại…",
   "studio.status_failed": "Chưa phát: không bắt đầu phát được",
   "studio.status_resumable": "Đã ngừng phát vì trang được tải lại",
   "studio.status_live_obs": "Đang phát từ OBS",

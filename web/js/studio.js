@@ -14,10 +14,14 @@
 // server's studio_url, with the host token in the fragment) is offered once per room in a "save
 // your studio link" box: opened on any device it brings the host back into this studio. The
 // room's status (live, viewers, ended and why) is pushed by the server (events.js).
+//
+// A dropped network path (Wi-Fi to mobile data, a NAT timing out) is first mended on the same
+// WHIP session by ICE restarts (whip.js Session.recover(): for up to ~8 s); only then, or when
+// the server cannot restart ICE, does the studio publish again (a new POST, with backoff).
 
 import { endRoom, getIngest, getQrSvg, getRoom, joinRoom } from "./api.js";
 import { followRoom } from "./events.js";
-import { publish } from "./whip.js";
+import { ICE_RESTART_UNSUPPORTED, iceTransportPolicyFrom, publish, selectedCandidatePair } from "./whip.js";
 import { formatNumber, setPlainText, setText, t } from "./i18n.js";
 import { MicMeter, WarningGate, formatElapsed, problemOf, sampleOutbound } from "./health.js";
 import {
@@ -74,6 +78,10 @@ let attempt = 0;
 let retryTimer = null;
 let retryAt = 0;
 let disconnectTimer = null;
+let recovering = null; // the session an ICE restart is bringing back (Session.recover())
+let iceRestartUnsupported = false; // the server answered an ICE restart with 405/422: not again
+// "?ice=relay" in the address: media through TURN only (tests).
+const iceTransportPolicy = iceTransportPolicyFrom(location.search);
 let goLiveError = null; // why the last Go live failed for good, shown in the status
 let takeoverUntil = pageLoadedAt + TAKEOVER_WINDOW_MS;
 
@@ -89,6 +97,33 @@ let warning = null;
 const warningGate = new WarningGate();
 const micMeter = new MicMeter(showMicLevel);
 
+// What the end-to-end tests read (window.liveroomDebug): ICE restarts and the path in use.
+const debug = {
+  iceTransportPolicy: iceTransportPolicy || "all",
+  iceServers: [], // the URLs of the current session's ICE servers (no credentials)
+  iceRestarts: 0, // restarts the server accepted
+  iceRestartAttempts: 0,
+  iceRestartFallbacks: 0, // times a new session was published because a restart did not bring the path back
+  candidatePair: null, // {local, remote, protocol, relayProtocol} of the pair in use, while live
+  candidateType: null, // the local candidate's type of that pair: "host", "srflx", "prflx" or "relay"
+  get recovering() {
+    return Boolean(recovering);
+  },
+  // Restarts ICE now on the current session (even while connected); resolves true, or the error's code.
+  async restartIce() {
+    if (!session) return "no_session";
+    try {
+      debug.iceRestartAttempts += 1;
+      await session.restartIce();
+      debug.iceRestarts += 1;
+      return true;
+    } catch (err) {
+      return err.code || String(err);
+    }
+  },
+};
+window.liveroomDebug = debug;
+
 // ---- status ----
 
 function isLive() {
@@ -103,6 +138,7 @@ function render() {
   const live = isLive();
   if (ended) setStatus("ended", "studio.status_ended");
   else if (live) setStatus("live", "studio.status_live");
+  else if (wantLive && session && recovering === session) setStatus("connecting", "studio.status_reconnecting");
   else if (wantLive && retryTimer) {
     const seconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
     setStatus("connecting", "studio.status_retry_in", { seconds });
@@ -362,8 +398,54 @@ function scheduleRetry() {
 function dropSession() {
   if (session) stopping = session.stop();
   session = null;
+  recovering = null;
   connectedAt = 0;
   lastSample = null;
+  debug.candidatePair = null;
+  debug.candidateType = null;
+}
+
+// Whether a dropped connection of `s` is worth ICE restarts rather than a new session.
+function canRecover(s) {
+  return wantLive && !ended && Boolean(s.url) && !s.restartUnsupported && !iceRestartUnsupported;
+}
+
+// Mends `s`'s network path with ICE restarts (whip.js Session.recover(): ~8 s at most). When it
+// does not come back: a server that cannot restart ICE (405, 422) gets what came before ICE
+// restarts (the grace for a blip, then a new session); otherwise a new session at once.
+function recoverConnection(s) {
+  if (recovering === s) return;
+  recovering = s;
+  clearTimeout(disconnectTimer);
+  disconnectTimer = null;
+  let lastError = null;
+  s.recover({
+    onRestart: (err) => {
+      lastError = err;
+      debug.iceRestartAttempts += 1;
+      if (!err) debug.iceRestarts += 1;
+    },
+  }).then((ok) => {
+    if (recovering === s) recovering = null;
+    if (s !== session) return; // stopped or replaced meanwhile
+    if (ok || s.pc.connectionState === "connected") {
+      render();
+      return;
+    }
+    if (lastError && lastError.code === ICE_RESTART_UNSUPPORTED && lastError.status !== 404) {
+      iceRestartUnsupported = true;
+      onConnectionState(s); // as before: disconnected waits a little, failed starts over
+      return;
+    }
+    debug.iceRestartFallbacks += 1;
+    const failed = s.pc.connectionState === "failed";
+    dropSession();
+    if (wantLive) {
+      if (failed) showError({ key: "studio.lost_reconnecting" });
+      scheduleRetry();
+    }
+    render();
+  });
 }
 
 function onConnectionState(s) {
@@ -376,6 +458,9 @@ function onConnectionState(s) {
     clearError();
     if (!connectedAt) connectedAt = Date.now();
     if (!onAirSince) onAirSince = connectedAt;
+  } else if ((state === "disconnected" || state === "failed") && (recovering === s || canRecover(s))) {
+    // The path dropped: restart ICE on this session before starting over.
+    recoverConnection(s);
   } else if (state === "disconnected") {
     // Often a blip that heals by itself; give it a few seconds.
     if (!disconnectTimer) {
@@ -419,12 +504,13 @@ async function connect() {
   try {
     // The server allows one publisher per room: let the previous session go first.
     if (stopping) await stopping;
-    const s = await publish(target.url, stream, { token: target.token, videoCodec: $("codec").value });
+    const s = await publish(target.url, stream, { token: target.token, videoCodec: $("codec").value, iceTransportPolicy });
     if (!wantLive || ended) {
       s.stop();
       return;
     }
     session = s;
+    debug.iceServers = (s.iceServers || []).map((server) => server.urls);
     s.pc.addEventListener("connectionstatechange", () => onConnectionState(s));
     onConnectionState(s);
   } catch (err) {
@@ -581,6 +667,8 @@ async function sampleHealth() {
     const report = await s.pc.getStats();
     if (s !== session) return;
     lastSample = sampleOutbound(report, lastSample);
+    debug.candidatePair = selectedCandidatePair(report);
+    debug.candidateType = debug.candidatePair && debug.candidatePair.local;
     warning = warningGate.push(problemOf(lastSample, Date.now() - connectedAt));
   } catch {
     // Closed in between: the next tick starts over.
@@ -873,6 +961,16 @@ async function start() {
     event.returnValue = "";
   });
   window.addEventListener("pagehide", () => session && session.stop());
+  window.addEventListener("online", () => {
+    // Back online: mend the path now (or publish again now) rather than at the end of a wait.
+    if (!wantLive || ended) return;
+    if (session && ["disconnected", "failed"].includes(session.pc.connectionState)) onConnectionState(session);
+    else if (!session && retryTimer && !connecting) {
+      attempt = 0;
+      clearTimers();
+      connect();
+    }
+  });
   if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
     navigator.mediaDevices.addEventListener("devicechange", () => listDevices());
   }

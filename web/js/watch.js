@@ -15,10 +15,14 @@
 // When to hold a WHEP session: a local room's server keeps a viewer waiting for the
 // broadcaster (and across broadcaster reconnects), so the page connects as soon as the
 // room is open; a Cloudflare input plays only while live, so the page waits for `live`.
+//
+// A dropped network path (Wi-Fi to mobile data) is first mended on the same WHEP session by ICE
+// restarts (whip.js Session.recover(): for up to ~8 s, "Reconnecting…" meanwhile); only then,
+// or when the server cannot restart ICE, does the page ask for a new session (with backoff).
 
 import { ApiError, getRoom, joinRoom } from "./api.js";
 import { followRoom } from "./events.js";
-import { play } from "./whip.js";
+import { ICE_RESTART_UNSUPPORTED, iceTransportPolicyFrom, play, selectedCandidatePair } from "./whip.js";
 import { setPlainText, setText, t } from "./i18n.js";
 import { setupPlayer } from "./player.js";
 import {
@@ -60,6 +64,10 @@ let attempt = 0;
 let retryTimer = null;
 let retryAt = 0;
 let disconnectTimer = null;
+let recovering = null; // the WHEP session an ICE restart is bringing back (Session.recover())
+let iceRestartUnsupported = false; // the server answered an ICE restart with 405/422: not again
+// "?ice=relay" in the address: media through TURN only (tests).
+const iceTransportPolicy = iceTransportPolicyFrom(location.search);
 let feed = null; // the room's pushed status (events.js)
 let refreshing = false;
 let recheckTimer = null; // asking again while the server cannot be reached
@@ -70,6 +78,33 @@ let everFlowed = false; // frames arrived at some point on this page
 let sawLive = false; // the room was live at some point on this page
 let networkLost = false; // the WHEP connection dropped (disconnected/failed), until frames flow again
 let serverUnreachable = false; // the status stream dropped, or the last request could not reach the server
+
+// What the end-to-end tests read (window.liveroomDebug): ICE restarts and the path in use.
+const debug = {
+  iceTransportPolicy: iceTransportPolicy || "all",
+  iceServers: [], // the URLs of the current session's ICE servers (no credentials)
+  iceRestarts: 0, // restarts the server accepted
+  iceRestartAttempts: 0,
+  iceRestartFallbacks: 0, // times a new session was asked for because a restart did not bring the path back
+  candidatePair: null, // {local, remote, protocol, relayProtocol} of the pair in use
+  candidateType: null, // the local candidate's type of that pair: "host", "srflx", "prflx" or "relay"
+  get recovering() {
+    return Boolean(recovering);
+  },
+  // Restarts ICE now on the current session (even while connected); resolves true, or the error's code.
+  async restartIce() {
+    if (!session) return "no_session";
+    try {
+      debug.iceRestartAttempts += 1;
+      await session.restartIce();
+      debug.iceRestarts += 1;
+      return true;
+    } catch (err) {
+      return err.code || String(err);
+    }
+  },
+};
+window.liveroomDebug = debug;
 
 // ---- what the page shows ----
 
@@ -203,6 +238,9 @@ function disconnect() {
   disconnectTimer = null;
   if (session) session.stop();
   session = null;
+  recovering = null;
+  debug.candidatePair = null;
+  debug.candidateType = null;
   if (hls && hls !== "native") hls.destroy();
   hls = null;
   resetMedia();
@@ -238,6 +276,8 @@ async function sampleWhep() {
     return;
   }
   if (s !== session) return;
+  debug.candidatePair = selectedCandidatePair(report);
+  debug.candidateType = debug.candidatePair && debug.candidatePair.local;
   let frames = null;
   let audioPackets = null;
   report.forEach((stat) => {
@@ -273,6 +313,43 @@ function noteFlow(now) {
   render();
 }
 
+// Whether a dropped connection of `s` is worth ICE restarts rather than a new session.
+function canRecover(s) {
+  return Boolean(s.url) && !s.restartUnsupported && !iceRestartUnsupported && shouldPlay();
+}
+
+// Mends `s`'s network path with ICE restarts (whip.js Session.recover(): ~8 s at most). When it
+// does not come back: a server that cannot restart ICE (405, 422) gets what came before ICE
+// restarts (the grace for a blip, then a new session); otherwise a new session at once.
+function recoverConnection(s) {
+  if (recovering === s) return;
+  recovering = s;
+  clearTimeout(disconnectTimer);
+  disconnectTimer = null;
+  let lastError = null;
+  s.recover({
+    onRestart: (err) => {
+      lastError = err;
+      debug.iceRestartAttempts += 1;
+      if (!err) debug.iceRestarts += 1;
+    },
+  }).then((ok) => {
+    if (recovering === s) recovering = null;
+    if (s !== session) return; // stopped or replaced meanwhile
+    if (ok || s.pc.connectionState === "connected") {
+      render();
+      return;
+    }
+    if (lastError && lastError.code === ICE_RESTART_UNSUPPORTED && lastError.status !== 404) {
+      iceRestartUnsupported = true;
+      onWhepState(s); // as before: disconnected waits a little, failed starts over
+      return;
+    }
+    debug.iceRestartFallbacks += 1;
+    failed(null);
+  });
+}
+
 function onWhepState(s) {
   if (s !== session) return;
   const state = s.pc.connectionState;
@@ -282,6 +359,10 @@ function onWhepState(s) {
     clearTimeout(disconnectTimer);
     disconnectTimer = null;
     clearError();
+  } else if ((state === "disconnected" || state === "failed") && (recovering === s || canRecover(s))) {
+    // The path dropped: restart ICE on this session before asking for a new one.
+    networkLost = true;
+    recoverConnection(s);
   } else if (state === "disconnected") {
     networkLost = true;
     if (!disconnectTimer) {
@@ -305,6 +386,7 @@ async function connectWhep() {
     return;
   }
   const s = await play(url, {
+    iceTransportPolicy,
     onTrack: (stream) => {
       if (video.srcObject !== stream) video.srcObject = stream;
       startVideo();
@@ -316,6 +398,7 @@ async function connectWhep() {
   }
   resetMedia();
   session = s;
+  debug.iceServers = (s.iceServers || []).map((server) => server.urls);
   s.pc.addEventListener("connectionstatechange", () => onWhepState(s));
   onWhepState(s);
 }
@@ -545,6 +628,8 @@ function start() {
     if (retryTimer && shouldPlay()) {
       clearRetry();
       connect();
+    } else if (session && ["disconnected", "failed"].includes(session.pc.connectionState)) {
+      onWhepState(session); // mend the path now
     }
     refresh();
   });
