@@ -52,7 +52,12 @@ WebRtcApi::WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::Me
       media_(media),
       options_(std::move(options)),
       run_store_calls_(std::move(run_store_calls)),
-      offers_(options_.offers_per_second, options_.offers_burst) {}
+      offers_(options_.offers_per_second, options_.offers_burst),
+      ice_servers_(options_.ice_servers) {}
+
+void WebRtcApi::addIceServerLinks(http::Response& res) const {
+  for (std::string& link : ice_servers_.linkHeaders(std::chrono::system_clock::now())) res.set("Link", std::move(link));
+}
 
 bool WebRtcApi::owns(std::string_view path) {
   return endsWith(path, kPublishSuffix) || endsWith(path, kPlaySuffix) || path.rfind(kAliasPrefix, 0) == 0 ||
@@ -117,6 +122,8 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
       } else {
         res.set("Allow", std::string(kAllow));
         res.set("Accept-Post", "application/sdp");
+        // A CORS preflight is the browser's, not the client's: it gets no credentials.
+        if (!req.header("access-control-request-method")) addIceServerLinks(res);
       }
       res.set("Access-Control-Max-Age", "600");
       return answer(std::move(res));
@@ -173,6 +180,7 @@ void WebRtcApi::post(Kind kind, std::string target, http::Request&& req, http::R
       res.set("Content-Type", "application/sdp");
       res.set("Location", sessionUrl(*shared, answer.session_id));
       res.set("ETag", answer.etag);
+      addIceServerLinks(res);
       respond(decorate(*shared, std::move(res)));
     };
     std::string offer = std::move(shared->body);

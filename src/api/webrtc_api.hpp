@@ -5,8 +5,9 @@
 //   POST /<uid>/webRTC/play                   WHEP
 //   PATCH|DELETE|GET|HEAD /webRTC/sessions/<32-hex session id>   the session (Location)
 // plus OPTIONS (Accept-Post: application/sdp) and GET/HEAD (204) on every one of them, and CORS
-// on every reply. Room checks (does the input exist, has the room ended, is the token right) run
-// on the store pool; the media work on the media thread.
+// on every reply. The 201 reply and a non-preflight OPTIONS on the POST URLs list the ICE servers
+// (`Link: <turn:...>; rel="ice-server"`, RFC 9725 §4.6); a CORS preflight never does. Room checks (does the input
+// exist, has the room ended, is the token right) run on the store pool; the media work on the media thread.
 #pragma once
 
 #include <functional>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/ice_servers.hpp"
 #include "common/rate_limiter.hpp"
 #include "http/message.hpp"
 #include "media/server/media_server.hpp"
@@ -34,6 +36,8 @@ struct WebRtcApiOptions {
   // burst. Over it: 429 with Retry-After. 0: no limit.
   double offers_per_second = 5;
   double offers_burst = 30;
+  // STUN/TURN servers for clients: Link headers on 201 replies and non-preflight OPTIONS.
+  IceServersOptions ice_servers;
 };
 
 class WebRtcApi {
@@ -54,6 +58,7 @@ class WebRtcApi {
   void post(Kind kind, std::string target, http::Request&& req, http::Responder respond);
   void session(const std::string& session_id, http::Request&& req, http::Responder respond);
   http::Response decorate(const http::Request& req, http::Response res) const;
+  void addIceServerLinks(http::Response& res) const;
   std::string sessionUrl(const http::Request& req, const std::string& session_id) const;
 
   rooms::RoomService& service_;
@@ -62,6 +67,7 @@ class WebRtcApi {
   WebRtcApiOptions options_;
   BlockingRunner run_store_calls_;
   RateLimiter offers_;
+  IceServers ice_servers_;
 };
 
 }  // namespace liveroom::api

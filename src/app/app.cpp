@@ -54,6 +54,16 @@ int configError(const std::string& message) {
   return kExitConfig;
 }
 
+api::IceServersOptions iceServersOptions(const ServeConfig& config) {
+  api::IceServersOptions o;
+  o.urls = config.ice_servers;
+  o.turn_secret = config.turn_secret;
+  o.turn_username = config.turn_username;
+  o.turn_password = config.turn_password;
+  o.credential_ttl = std::chrono::seconds(config.turn_ttl_s);
+  return o;
+}
+
 void setupLogging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("liveroom");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
@@ -135,6 +145,22 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
                 "(browsers warn: for trying liveroom on a LAN)")
       ->envname("LIVEROOM_TLS_SELF_SIGNED");
 
+  serve
+      .add_option("--ice-server", c.ice_servers,
+                  "STUN/TURN server for browsers and WHIP/WHEP clients (stun:host:port, turn:host:port?transport=udp, "
+                  "turns:host:5349), sent as Link headers; repeat or comma-separate")
+      ->envname("LIVEROOM_ICE_SERVER")
+      ->delimiter(',');
+  serve
+      .add_option("--turn-secret", c.turn_secret,
+                  "coturn's static-auth-secret (use-auth-secret): turn: servers get short-lived credentials made "
+                  "from it; never logged")
+      ->envname("LIVEROOM_TURN_SECRET");
+  serve.add_option("--turn-username", c.turn_username, "static TURN username (instead of --turn-secret)")
+      ->envname("LIVEROOM_TURN_USERNAME");
+  serve.add_option("--turn-password", c.turn_password, "static TURN password (instead of --turn-secret)")
+      ->envname("LIVEROOM_TURN_PASSWORD");
+
   // Named timers: rooms end by themselves. Durations take s, m, h or d ("90s", "15m", "2h").
   const std::map<std::string, int> units{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
   serve
@@ -157,6 +183,11 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->envname("LIVEROOM_ROOM_MAX_DURATION")
       ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
       ->check(CLI::Range(0, 366 * 86400))
+      ->capture_default_str();
+  serve.add_option("--turn-ttl", c.turn_ttl_s, "lifetime of the TURN credentials made from --turn-secret")
+      ->envname("LIVEROOM_TURN_TTL")
+      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::Range(60, 7 * 86400))
       ->capture_default_str();
   serve
       .add_option("--creates-per-minute", c.creates_per_minute,
@@ -342,6 +373,11 @@ int serve(ServeConfig config) {
     } catch (const std::exception& e) {
       return configError(std::string("--data-dir: ") + e.what());
     }
+    try {
+      api::IceServers check(iceServersOptions(config));
+    } catch (const std::invalid_argument& e) {
+      return configError(e.what());
+    }
     media::MediaServerOptions media_options;
     media_options.port = static_cast<uint16_t>(config.webrtc_port);
     media_options.advertised_addresses = config.webrtc_ips;
@@ -474,6 +510,7 @@ int serve(ServeConfig config) {
     webrtc_options.link_scheme = scheme;
     webrtc_options.offers_per_second = config.offers_per_second;
     webrtc_options.offers_burst = config.offers_per_second * 6;
+    webrtc_options.ice_servers = iceServersOptions(config);
     webrtc_api = std::make_unique<api::WebRtcApi>(
         service, *local_stream, *media_server, webrtc_options,
         [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); });

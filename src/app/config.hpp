@@ -52,6 +52,12 @@ struct ServeConfig {
   int room_max_duration_s = 12 * 3600;
   double creates_per_minute = 10;            // per client address
   std::vector<std::string> trusted_proxies;  // whose X-Forwarded-For is believed
+  // ICE servers handed to browsers and WHIP/WHEP clients (--stream local).
+  std::vector<std::string> ice_servers;  // stun:, turn:, turns: URLs
+  std::string turn_secret;               // coturn static-auth-secret (use-auth-secret)
+  std::string turn_username;             // or static TURN credentials
+  std::string turn_password;
+  int turn_ttl_s = 12 * 3600;  // lifetime of credentials made from turn_secret
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

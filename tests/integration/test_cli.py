@@ -94,6 +94,14 @@ BAD_CONFIGS = [
     pytest.param(["--cache-ttl-ms", "-5"], {}, ["cache-ttl-ms"], id="negative-cache-ttl"),
     pytest.param(["--log-level", "loud"], {}, ["log-level"], id="bad-log-level"),
     pytest.param(["--listen", "not-an-address"], {}, ["listen"], id="bad-listen"),
+    pytest.param(["--ice-server", "http://turn.example.net"], {}, ["ice-server"], id="ice-server-bad-scheme"),
+    pytest.param(["--ice-server", "turn:turn.example.net:3478"], {}, ["turn-secret"], id="turn-without-credentials"),
+    pytest.param(["--ice-server", "stun:127.0.0.1", "--turn-secret", "s"], {}, ["turn"],
+                 id="turn-secret-without-turn-server"),
+    pytest.param(["--ice-server", "turn:h", "--turn-username", "u"], {}, ["turn-password"],
+                 id="turn-username-without-password"),
+    pytest.param(["--ice-server", "turn:h", "--turn-secret", "s", "--turn-ttl", "5"], {}, ["turn-ttl"],
+                 id="turn-ttl-too-short"),
 ]
 
 

@@ -21,12 +21,14 @@ that has been silent for 5 s), is exercised with the second offer sent right aft
 
 from __future__ import annotations
 
+import base64
 import errno
 import functools
 import hashlib
 import hmac
 import random
 import re
+import time
 import secrets
 import socket
 import struct
@@ -677,6 +679,52 @@ def test_session_patch_trickle_and_if_match(media):
         # The session is still there.
         r = patch_session(srv, session.path, trickle_fragment(PATCH_2, ufrag, pwd, mid), if_match=session.etag)
         assert r.status == 204, r.describe()
+
+
+TURN_SECRET = "a-turn-secret-nobody-may-see"
+
+
+def _links(reply) -> list[str]:
+    return reply.headers.get_all("Link") or []
+
+
+def test_ice_servers_are_linked_on_201_and_options_never_on_a_preflight(server):
+    """RFC 9725 §4.6: Link rel=ice-server on the 201 and a non-preflight OPTIONS; TURN
+    credentials from --turn-secret follow coturn's REST scheme; the secret is never logged."""
+    srv = server("--webrtc-port", "0", "--ice-server", "stun:127.0.0.1:3478",
+                 "--ice-server", "turn:127.0.0.1:3478?transport=udp", "--turn-secret", TURN_SECRET,
+                 "--turn-ttl", "2h")
+    media = Media(srv)
+    room = media.room()
+    r = wcall(srv, "OPTIONS", room.whep)
+    assert r.status == 204, r.describe()
+    links = _links(r)
+    assert len(links) == 2, links
+    assert links[0] == '<stun:127.0.0.1:3478>; rel="ice-server"', links
+    m = re.match(r'^<turn:127\.0\.0\.1:3478\?transport=udp>; rel="ice-server"; username="(\d+):liveroom"; '
+                 r'credential="([A-Za-z0-9+/=]+)"; credential-type="password"$', links[1])
+    assert m, links[1]
+    expiry = int(m.group(1))
+    assert 7000 < expiry - time.time() <= 7200 + 5, f"credentials valid until {expiry}"
+    expected = base64.b64encode(hmac.new(TURN_SECRET.encode(), f"{expiry}:liveroom".encode(),
+                                         hashlib.sha1).digest()).decode()
+    assert m.group(2) == expected
+    # The WHIP URL too, and the 201.
+    assert len(_links(wcall(srv, "OPTIONS", room.whip))) == 2
+    answer = post_offer(srv, room.whep, sdp_fixture(GST_WHEP))
+    assert answer.status == 201, answer.describe()
+    assert len(_links(answer)) == 2, answer.headers
+    assert "Link" in (answer.header("Access-Control-Expose-Headers") or "")
+    # A CORS preflight is the browser's own request: no credentials.
+    pre = wcall(srv, "OPTIONS", room.whep, headers={"Origin": "https://app.example",
+                                                   "Access-Control-Request-Method": "POST"})
+    assert pre.status == 204, pre.describe()
+    assert _links(pre) == [], pre.headers
+    # Session URLs carry none either.
+    session = Answer(srv, answer, "viewer")
+    assert _links(wcall(srv, "OPTIONS", session.path)) == []
+    assert TURN_SECRET not in srv.log_text()
+    assert expected not in srv.log_text()
 
 
 def _fragment_credentials(text: str) -> tuple[str | None, str | None]:
