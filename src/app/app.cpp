@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -37,6 +38,7 @@
 #include "eth/hex.hpp"
 #include "api/webrtc_api.hpp"
 #include "app/data_dir.hpp"
+#include "app/reachability.hpp"
 #include "common/periodic_task.hpp"
 #include "media/server/media_server.hpp"
 #include "stream/local/local_stream.hpp"
@@ -128,12 +130,29 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   serve
+      .add_option("--webrtc-tcp-port", c.webrtc_tcp_port,
+                  "TCP port for ICE-TCP, for networks that block UDP (0, the default: the UDP port's number)")
+      ->envname("LIVEROOM_WEBRTC_TCP_PORT")
+      ->check(CLI::Range(0, 65535));
+  serve.add_flag("--no-webrtc-tcp", c.no_webrtc_tcp, "no ICE-TCP: media over UDP only")
+      ->envname("LIVEROOM_NO_WEBRTC_TCP");
+  serve
       .add_option("--webrtc-ip", c.webrtc_ips,
-                  "IPv4 addresses the media server advertises to browsers (default: every interface address); "
-                  "repeat or comma-separate")
+                  "IPv4 or IPv6 addresses the media server advertises to browsers (default: every interface "
+                  "address); repeat or comma-separate")
       ->envname("LIVEROOM_WEBRTC_IP")
       ->delimiter(',')
-      ->check(CLI::ValidIPV4);
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            boost::system::error_code ec;
+            const auto address = boost::asio::ip::make_address(value, ec);
+            if (ec || address.is_unspecified() || address.is_multicast()) {
+              return std::string("not an IPv4 or IPv6 address a browser can reach: ") + value;
+            }
+            value = address.to_string();
+            return std::string();
+          },
+          "IP"));
   addChainOptions(serve, c.chain, /*with_contract=*/true);
 
   serve.add_option("--tls-cert", c.tls_cert, "PEM certificate (chain) file: serve HTTPS on --listen (with --tls-key)")
@@ -380,6 +399,9 @@ int serve(ServeConfig config) {
     }
     media::MediaServerOptions media_options;
     media_options.port = static_cast<uint16_t>(config.webrtc_port);
+    if (!config.no_webrtc_tcp) {
+      media_options.tcp_port = static_cast<uint16_t>(config.webrtc_tcp_port);
+    }
     media_options.advertised_addresses = config.webrtc_ips;
     media_options.max_sessions = static_cast<size_t>(config.max_sessions);
     media_options.max_sessions_per_input = static_cast<size_t>(config.max_sessions_per_room);
@@ -389,7 +411,7 @@ int serve(ServeConfig config) {
     try {
       media_server = std::make_unique<media::MediaServer>(media_options, &media_events);
     } catch (const std::exception& e) {
-      return configError(std::string("--webrtc-port: ") + e.what());
+      return configError(std::string("--webrtc-port/--webrtc-tcp-port: ") + e.what());
     }
     // The public URL is known once the HTTP port is bound (port 0 in tests): set below.
     auto local = std::make_unique<LocalStream>(config.public_url, std::move(secret), *media_server);
@@ -535,8 +557,13 @@ int serve(ServeConfig config) {
       config.public_url.empty() ? scheme + "://" + host_part + ":" + std::to_string(server.port()) : config.public_url;
   if (local_stream != nullptr) {
     local_stream->setPublicUrl(url);
-    spdlog::info("media server on UDP port {} (candidates {})", media_server->port(),
+    const auto tcp_port = media_server->tcpPort();
+    spdlog::info("media server on UDP port {}{} (candidates {})", media_server->port(),
+                 tcp_port ? ", TCP port " + std::to_string(*tcp_port) : std::string(", no TCP"),
                  fmt::join(media_server->advertisedAddresses(), ", "));
+    if (auto warning = candidateReachabilityWarning(media_server->advertisedAddresses(), url, config.ice_servers)) {
+      spdlog::warn("{}", *warning);
+    }
   }
   spdlog::info("liveroom {} listening on {}://{}:{} (public {}), store {}, stream {}", LIVEROOM_VERSION, scheme,
                host_part, server.port(), url, store->name(), provider ? provider->name() : "none");

@@ -30,6 +30,8 @@ struct ServeConfig {
   std::string web_dir = LIVEROOM_WEB_DIR;
   int webrtc_port = 8189;               // the embedded media server's one UDP port (0: any)
   std::vector<std::string> webrtc_ips;  // advertised host candidates; empty: every interface address
+  int webrtc_tcp_port = 0;              // ICE-TCP; 0: the UDP port's number
+  bool no_webrtc_tcp = false;           // ICE-TCP off
   std::optional<CloudflareConfig> cloudflare;
   ChainConfig chain;  // --store contract
   // What strangers can make the server hold ("Running it on a network" in the README).

@@ -54,6 +54,8 @@ CHROMIUM_PWD = "xj/DpM/t1C5h/z4texpLVk3D"
 HEX32 = r"[0-9a-f]{32}"
 SESSION_PATH_RE = re.compile(rf"^/webRTC/sessions/({HEX32})$")
 CANDIDATE_RE = re.compile(r"^a=candidate:\S+ 1 (?:udp|UDP) \d+ (\S+) (\d+) typ host\b")
+# RFC 6544 passive ICE-TCP candidates, listed after (and below) the UDP ones.
+TCP_CANDIDATE_RE = re.compile(r"^a=candidate:\S+ 1 tcp (\d+) (\S+) (\d+) typ host tcptype passive$")
 LOG_UDP_PORT_RE = re.compile(r"media server on UDP port (\d+)")
 
 SDP = "application/sdp"
@@ -226,6 +228,7 @@ class Answer:
         self.ufrag = self.pwd = ""
         self.ports: set[int] = set()
         self.candidates: list[tuple[str, int]] = []
+        self.tcp_candidates: list[tuple[str, int]] = []
         accepted = 0
         for sec in sections:
             if sec[0].split(" ")[1] == "0":
@@ -239,11 +242,19 @@ class Answer:
             pwd = [l.split(":", 1)[1] for l in sec if l.startswith("a=ice-pwd:")]
             assert ufrag and pwd, f"section without ICE credentials: {sec}"
             self.ufrag, self.pwd = ufrag[0], pwd[0]
-            cands = [CANDIDATE_RE.match(l) for l in sec if l.startswith("a=candidate:")]
+            lines = [l for l in sec if l.startswith("a=candidate:")]
+            udp_lines = [l for l in lines if not TCP_CANDIDATE_RE.match(l)]
+            cands = [CANDIDATE_RE.match(l) for l in udp_lines]
             assert cands and all(cands), f"section without host candidates: {sec}"
             for c in cands:
                 self.candidates.append((c.group(1), int(c.group(2))))
                 self.ports.add(int(c.group(2)))
+            tcp = [TCP_CANDIDATE_RE.match(l) for l in lines if TCP_CANDIDATE_RE.match(l)]
+            # TCP after UDP, and lower priority than any UDP one.
+            assert lines[:len(udp_lines)] == udp_lines, f"TCP candidates before UDP ones: {sec}"
+            udp_priorities = [int(l.split()[3]) for l in udp_lines]
+            assert all(int(t.group(1)) < min(udp_priorities) for t in tcp), f"TCP above UDP: {sec}"
+            self.tcp_candidates = [(t.group(2), int(t.group(3))) for t in tcp]
         assert accepted, f"no accepted media section: {self.sdp}"
         assert len(self.ports) == 1, f"candidates on several ports {self.ports}: {self.sdp}"
         self.udp_port = next(iter(self.ports))
@@ -360,6 +371,8 @@ def test_whip_offer_gets_an_answer(media):
     # The harness pins --webrtc-ip 127.0.0.1 (tests talk only to loopback): the answer offers
     # that address and no interface address of the machine.
     assert set(answer.candidates) == {("127.0.0.1", media.udp_port)}, answer.candidates
+    # ICE-TCP on the same port number by default, below UDP.
+    assert answer.tcp_candidates == [("127.0.0.1", media.udp_port)], answer.sdp
 
 
 def test_locations_follow_the_public_url_when_one_is_given(server):

@@ -16,7 +16,7 @@ bool hasFeedback(const sdp::CodecChoice& codec, std::string_view fb) {
 }
 }  // namespace
 
-PublisherSession::PublisherSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+PublisherSession::PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                                    const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
                                    const std::vector<sdp::MediaDecision>& decisions, InputRouter& router,
                                    uint64_t remb_bps)

@@ -42,7 +42,7 @@ class PublisherSession final : public Session {
   static constexpr std::chrono::milliseconds kKeyFrameInterval{250};
 
   // `decisions`: the accepted sections of the publisher's offer (at most one per kind).
-  PublisherSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+  PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                    const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
                    const std::vector<sdp::MediaDecision>& decisions, InputRouter& router, uint64_t remb_bps);
 

@@ -31,7 +31,7 @@ uint32_t randomSsrc() {
   return ssrc;
 }
 
-Session::Session(Role role, std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+Session::Session(Role role, std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                  const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote)
     : role_(role),
       id_(std::move(id)),

@@ -74,7 +74,7 @@ class Session : protected WebRtcTransport::Listener {
   bool restartIce(const std::string& remote_ufrag, const std::string& remote_pwd);
 
  protected:
-  Session(Role role, std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+  Session(Role role, std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
           const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote);
 
   void touch(Clock::time_point now) noexcept { last_media_ = now; }

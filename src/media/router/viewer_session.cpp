@@ -26,7 +26,7 @@ uint64_t ntpNow() {
 
 }  // namespace
 
-ViewerSession::ViewerSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+ViewerSession::ViewerSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                              const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
                              std::vector<ViewerTrack> tracks, InputRouter& router,
                              rtp::RetransmissionLimiter::Options retransmit)

@@ -42,7 +42,7 @@ struct ViewerTrack {
 
 class ViewerSession final : public Session {
  public:
-  ViewerSession(std::string id, std::string input_uid, SessionEvents& events, UdpMux& mux,
+  ViewerSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                 const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
                 std::vector<ViewerTrack> tracks, InputRouter& router,
                 rtp::RetransmissionLimiter::Options retransmit = {});

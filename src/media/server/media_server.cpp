@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstring>
 #include <future>
 
 #include <boost/asio/ip/address.hpp>
@@ -104,21 +105,42 @@ sdp::SessionDescription parseOffer(const std::string& text) {
 
 }  // namespace
 
-std::vector<std::string> localInterfaceAddresses() {
-  std::vector<std::string> out;
+std::vector<std::string> localInterfaceAddresses(bool ipv6) {
+  std::vector<std::string> v4;
+  std::vector<std::string> v6;
   std::vector<std::string> loopback;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return {"127.0.0.1"};
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_UP) == 0) continue;
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-    const boost::asio::ip::address_v4 address(ntohl(sin->sin_addr.s_addr));
+    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0) continue;
+    boost::asio::ip::address address;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      const boost::asio::ip::address_v4 a(ntohl(sin->sin_addr.s_addr));
+      if ((a.to_uint() & 0xFFFF0000u) == 0xA9FE0000u) continue;  // 169.254/16: link-local
+      address = a;
+    } else if (i->ifa_addr->sa_family == AF_INET6 && ipv6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      boost::asio::ip::address_v6::bytes_type bytes{};
+      std::memcpy(bytes.data(), &sin6->sin6_addr, bytes.size());
+      const boost::asio::ip::address_v6 a(bytes);
+      // Link-local addresses need a zone the peer cannot know; v4-mapped ones duplicate IPv4.
+      if (a.is_link_local() || a.is_v4_mapped() || a.is_multicast()) continue;
+      address = a;
+    } else {
+      continue;
+    }
     const std::string text = address.to_string();
-    if (text.rfind("169.254.", 0) == 0) continue;  // link-local
-    auto& bucket = address.is_loopback() ? loopback : out;
+    auto& bucket = address.is_loopback() ? loopback : address.is_v4() ? v4 : v6;
     if (std::find(bucket.begin(), bucket.end(), text) == bucket.end()) bucket.push_back(text);
   }
   freeifaddrs(list);
+  std::vector<std::string> out = std::move(v4);
+  out.insert(out.end(), v6.begin(), v6.end());
+  // 127.0.0.1 before ::1.
+  std::sort(loopback.begin(), loopback.end(), [](const std::string& a, const std::string& b) {
+    return (a.find(':') == std::string::npos) > (b.find(':') == std::string::npos);
+  });
   out.insert(out.end(), loopback.begin(), loopback.end());
   if (out.empty()) out.push_back("127.0.0.1");
   return out;
@@ -130,12 +152,22 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
       work_(boost::asio::make_work_guard(ioc_)),
       certificate_(DtlsCertificate::generate()),
       timer_(ioc_) {
-  mux_ = std::make_unique<UdpMux>(ioc_, options_.bind_address, options_.port);
-  port_ = mux_->port();
+  PacketMuxOptions mux_options;
+  mux_options.bind_address = options_.bind_address;
+  mux_options.udp_port = options_.port;
+  mux_options.tcp_port = options_.tcp_port;
+  mux_options.max_tcp_connections = options_.max_sessions;
+  mux_options.max_tcp_per_address =
+      options_.max_sessions_per_client == 0 ? 0 : std::max<size_t>(16, options_.max_sessions_per_client);
+  mux_options.tcp_validation_timeout = options_.ice_connect_timeout;
+  mux_ = std::make_unique<PacketMux>(ioc_, mux_options);
+  port_ = mux_->udpPort();
+  tcp_port_ = mux_->tcpPort();
+  ipv6_ = mux_->ipv6();
   if (!options_.advertised_addresses.empty()) {
     addresses_ = options_.advertised_addresses;
   } else if (options_.bind_address == "0.0.0.0") {
-    addresses_ = localInterfaceAddresses();
+    addresses_ = localInterfaceAddresses(ipv6_);
   } else {
     addresses_ = {options_.bind_address};
   }
@@ -188,14 +220,22 @@ void MediaServer::shutdown() {
 }
 
 std::vector<sdp::LocalCandidate> MediaServer::candidates() const {
+  // RFC 8445 §5.1.2.1: priority = type preference (126: host) << 24 | local preference << 8 |
+  // (256 - component 1). UDP first and higher (65535 down); ICE-TCP (RFC 6544 §4.2: passive)
+  // after, from 32767 down, so a peer that can use UDP does.
   std::vector<sdp::LocalCandidate> out;
-  uint32_t local_preference = 65535;
-  for (size_t i = 0; i < addresses_.size(); ++i) {
-    // RFC 8445 §5.1.2.1: type preference 126 (host), then local preference, component 1.
-    const uint32_t priority = (126u << 24) | (local_preference << 8) | 255u;
-    out.push_back({std::to_string(i + 1), priority, addresses_[i], port_});
-    if (local_preference > 0) --local_preference;
-  }
+  uint32_t foundation = 0;
+  const auto add = [&](bool tcp, uint16_t port, uint32_t base) {
+    uint32_t local_preference = base;
+    for (const std::string& address : addresses_) {
+      if (address.find(':') != std::string::npos && !ipv6_) continue;  // no IPv6 socket to answer on
+      const uint32_t priority = (126u << 24) | (local_preference << 8) | 255u;
+      out.push_back({std::to_string(++foundation), priority, address, port, tcp});
+      if (local_preference > 0) --local_preference;
+    }
+  };
+  add(false, port_, 65535);
+  if (tcp_port_) add(true, *tcp_port_, 32767);
   return out;
 }
 
@@ -473,7 +513,12 @@ MediaServer::Stats MediaServer::collectStats() const {
   Stats s;
   s.sessions = sessions_.size();
   s.inputs = routers_.size();
-  s.dropped_datagrams = mux_ ? mux_->droppedDatagrams() : 0;
+  if (mux_) {
+    const PacketMux::Stats m = mux_->stats();
+    s.dropped_datagrams = m.dropped_packets;
+    s.tcp_connections = m.tcp_connections;
+    s.tcp_refused = m.tcp_refused;
+  }
   s.sessions_refused = sessions_refused_;
   s.sessions_failed = sessions_failed_;
   for (const auto& [id, session] : sessions_) {
@@ -593,6 +638,7 @@ void MediaServer::onTimer() {
       s->fail(std::string("internal error in a timer: ") + e.what());
     }
   }
+  if (transport_tick && mux_) mux_->tick(now);
 }
 
 }  // namespace liveroom::media

@@ -28,7 +28,7 @@
 #include "media/router/input_router.hpp"
 #include "media/router/session.hpp"
 #include "media/sdp/answer_builder.hpp"
-#include "media/transport/udp_mux.hpp"
+#include "media/transport/packet_mux.hpp"
 
 namespace liveroom::media {
 
@@ -45,10 +45,14 @@ inline constexpr const char* kTooManySessions = "too_many_sessions";       // 42
 }  // namespace codes
 
 struct MediaServerOptions {
+  // 0.0.0.0: every IPv4 address, and every IPv6 one when the host has IPv6 (see PacketMux).
   std::string bind_address = "0.0.0.0";
-  uint16_t port = 8189;  // 0: any free port (tests)
-  // Addresses put in answers as host candidates; empty: every IPv4 address of the machine's
-  // interfaces (loopback included) when bound to 0.0.0.0, else the bound address.
+  uint16_t port = 8189;  // UDP; 0: any free port (tests)
+  // ICE-TCP (RFC 6544 passive candidates) for networks that block UDP; nullopt: off; 0: the UDP
+  // port's number if free, else any.
+  std::optional<uint16_t> tcp_port;
+  // Addresses put in answers as host candidates (IPv4 or IPv6); empty: every address of the
+  // machine's interfaces (loopback last) when bound to 0.0.0.0, else the bound address.
   std::vector<std::string> advertised_addresses;
   // REMB sent to publishers that negotiated goog-remb: a cap for their encoder, not a target.
   uint64_t remb_bps = 10'000'000;
@@ -99,6 +103,7 @@ class MediaServer final : private SessionEvents {
   MediaServer& operator=(const MediaServer&) = delete;
 
   uint16_t port() const noexcept { return port_; }
+  std::optional<uint16_t> tcpPort() const noexcept { return tcp_port_; }
   const std::vector<std::string>& advertisedAddresses() const noexcept { return addresses_; }
 
   // WHIP: a publisher's offer for `input_uid` -> answer, or invalid_sdp, unsupported_codec,
@@ -128,6 +133,8 @@ class MediaServer final : private SessionEvents {
     size_t sessions = 0;
     size_t inputs = 0;
     uint64_t dropped_datagrams = 0;
+    size_t tcp_connections = 0;
+    uint64_t tcp_refused = 0;              // over a TCP limit, or not opening with a STUN check
     uint64_t retransmissions = 0;          // packets resent on viewers' NACKs (sessions open now)
     uint64_t retransmissions_refused = 0;  // asked again within an RTT, or over the budget
     uint64_t sessions_refused = 0;         // over a session limit, since start
@@ -171,8 +178,10 @@ class MediaServer final : private SessionEvents {
   Listener* listener_;
   boost::asio::io_context ioc_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::unique_ptr<UdpMux> mux_;
+  std::unique_ptr<PacketMux> mux_;
   uint16_t port_ = 0;
+  std::optional<uint16_t> tcp_port_;
+  bool ipv6_ = false;
   std::vector<std::string> addresses_;
   DtlsCertificate certificate_;
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
@@ -189,7 +198,8 @@ class MediaServer final : private SessionEvents {
   std::thread thread_;
 };
 
-// The machine's IPv4 interface addresses (up, not link-local), loopback last.
-std::vector<std::string> localInterfaceAddresses();
+// The machine's interface addresses (up, not link-local), IPv4 first, then IPv6 when `ipv6`,
+// loopback last.
+std::vector<std::string> localInterfaceAddresses(bool ipv6 = false);
 
 }  // namespace liveroom::media

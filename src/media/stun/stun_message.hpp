@@ -36,10 +36,13 @@ enum class StunClass : uint8_t { Request = 0, Indication = 1, SuccessResponse = 
 using TransactionId = std::array<uint8_t, 12>;
 
 // An IP address and port as raw network-order bytes; kept free of socket types on purpose.
+// RFC 8445 §3: an IP address, a port and the transport protocol. `tcp` tells an ICE-TCP
+// connection's address from a UDP one; STUN attributes (XOR-MAPPED-ADDRESS) do not encode it.
 struct TransportAddress {
   bool ipv6 = false;
   std::array<uint8_t, 16> ip{};  // IPv4 uses the first 4 bytes
   uint16_t port = 0;
+  bool tcp = false;
 
   static TransportAddress v4(std::array<uint8_t, 4> bytes, uint16_t port);
   static TransportAddress v6(const std::array<uint8_t, 16>& bytes, uint16_t port);

@@ -37,7 +37,7 @@ DtlsTransport::Options serverOptions(const std::string& remote_fingerprint) {
 
 }  // namespace
 
-WebRtcTransport::WebRtcTransport(UdpMux& mux, const DtlsCertificate& certificate, RemoteParameters remote,
+WebRtcTransport::WebRtcTransport(PacketMux& mux, const DtlsCertificate& certificate, RemoteParameters remote,
                                  Listener& listener, ClockFunction clock)
     : mux_(mux),
       listener_(listener),
@@ -57,12 +57,12 @@ WebRtcTransport::WebRtcTransport(UdpMux& mux, const DtlsCertificate& certificate
 
 WebRtcTransport::~WebRtcTransport() { mux_.removeSession(this); }
 
-void WebRtcTransport::onDatagram(PacketKind kind, uint8_t* data, size_t size, const UdpEndpoint& from) {
+void WebRtcTransport::onPacket(PacketKind kind, uint8_t* data, size_t size, const TransportAddress& from) {
   if (state_ == State::Closed) return;
   // One peer's failure (an exception anywhere below, the listener's code included) ends that
   // peer's transport, never the media thread and every other session with it.
   try {
-    handleDatagram(kind, data, size, from);
+    handlePacket(kind, data, size, from);
   } catch (const std::exception& e) {
     failInternally(e.what());
   } catch (...) {
@@ -77,7 +77,7 @@ void WebRtcTransport::failInternally(const char* what) {
   deliverEvents();
 }
 
-void WebRtcTransport::handleDatagram(PacketKind kind, uint8_t* data, size_t size, const UdpEndpoint& from) {
+void WebRtcTransport::handlePacket(PacketKind kind, uint8_t* data, size_t size, const TransportAddress& from) {
   switch (kind) {
     case PacketKind::Stun:
       handleStun(data, size, from);
@@ -105,16 +105,15 @@ void WebRtcTransport::handleDatagram(PacketKind kind, uint8_t* data, size_t size
   deliverEvents();
 }
 
-void WebRtcTransport::handleStun(const uint8_t* data, size_t size, const UdpEndpoint& from) {
+void WebRtcTransport::handleStun(const uint8_t* data, size_t size, const TransportAddress& from) {
   auto message = stun::StunMessage::parse(data, size);
   if (!message) return;
-  const stun::TransportAddress address = toTransportAddress(from);
   // A check that passes validates its source: bind it so that DTLS and media from it (a second
   // candidate pair, or the peer-reflexive address Chromium uses) reach us through the mux.
-  if (ice_.handleStun(*message, address, clock_()) && ice_.isValidatedTuple(address)) mux_.bindTuple(from, this);
+  if (ice_.handleStun(*message, from, clock_()) && ice_.isValidatedTuple(from)) mux_.bindTuple(from, this);
 }
 
-void WebRtcTransport::handleRtp(uint8_t* data, size_t size, const UdpEndpoint& from) {
+void WebRtcTransport::handleRtp(uint8_t* data, size_t size, const TransportAddress& from) {
   // Before SRTP is keyed nothing can be authenticated; after, only validated tuples count.
   if (state_ != State::Connected || !srtp_in_ || !isValidated(from)) return;
   if (!srtp_in_->unprotectRtp(data, size)) return;
@@ -123,15 +122,13 @@ void WebRtcTransport::handleRtp(uint8_t* data, size_t size, const UdpEndpoint& f
   listener_.onRtp(*packet);
 }
 
-void WebRtcTransport::handleRtcp(uint8_t* data, size_t size, const UdpEndpoint& from) {
+void WebRtcTransport::handleRtcp(uint8_t* data, size_t size, const TransportAddress& from) {
   if (state_ != State::Connected || !srtp_in_ || !isValidated(from)) return;
   if (!srtp_in_->unprotectRtcp(data, size)) return;
   listener_.onRtcp(data, size);
 }
 
-bool WebRtcTransport::isValidated(const UdpEndpoint& from) const {
-  return ice_.isValidatedTuple(toTransportAddress(from));
-}
+bool WebRtcTransport::isValidated(const TransportAddress& from) const { return ice_.isValidatedTuple(from); }
 
 bool WebRtcTransport::sendRtp(uint8_t* buf, size_t len, size_t capacity) {
   if (state_ != State::Connected || !srtp_out_ || !selected_) return false;
@@ -188,11 +185,11 @@ void WebRtcTransport::close() {
 
 void WebRtcTransport::onIceSend(const uint8_t* data, size_t size, const IceServer::Address& to) {
   // Responses go to the request's source, which may not be (or not yet be) the selected tuple.
-  mux_.send(data, size, toUdpEndpoint(to));
+  mux_.send(data, size, to);
 }
 
 void WebRtcTransport::onIceSelectedTuple(const IceServer::Address& tuple) {
-  selected_ = toUdpEndpoint(tuple);
+  selected_ = tuple;
   mux_.bindTuple(*selected_, this);
   if (state_ == State::New) state_ = State::Connecting;
 }

@@ -20,11 +20,11 @@
 #include "media/ice/ice_server.hpp"
 #include "media/rtp/rtp_packet.hpp"
 #include "media/srtp/srtp_session.hpp"
-#include "media/transport/udp_mux.hpp"
+#include "media/transport/packet_mux.hpp"
 
 namespace liveroom::media {
 
-class WebRtcTransport final : public UdpMux::Session, private IceServer::Listener, private DtlsTransport::Listener {
+class WebRtcTransport final : public PacketMux::Session, private IceServer::Listener, private DtlsTransport::Listener {
  public:
   using Clock = IceServer::Clock;
   using ClockFunction = std::function<Clock::time_point()>;
@@ -33,7 +33,7 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   // Connected: DTLS done and SRTP keyed. Closed: for good (no restart from here).
   enum class State { New, Connecting, Connected, Closed };
 
-  // Events are delivered last thing in onDatagram()/tick(), after every building block has
+  // Events are delivered last thing in onPacket()/tick(), after every building block has
   // returned, so a listener may call close() or even destroy the transport from
   // onTransportConnected/onTransportClosed. From onRtp/onRtcp it may send, close or destroy too:
   // nothing touches the transport after those return.
@@ -71,7 +71,7 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   // generate the credentials. `mux` and `listener` must outlive the transport; the certificate
   // need not (OpenSSL reference-counts it).
   WebRtcTransport(
-      UdpMux& mux, const DtlsCertificate& certificate, RemoteParameters remote, Listener& listener,
+      PacketMux& mux, const DtlsCertificate& certificate, RemoteParameters remote, Listener& listener,
       ClockFunction clock = [] { return Clock::now(); });
   ~WebRtcTransport() override;
 
@@ -84,10 +84,10 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   const std::string& localFingerprint() const noexcept { return local_fingerprint_; }
   State state() const noexcept { return state_; }
   // The tuple media is sent to, once ICE has selected one.
-  const std::optional<UdpEndpoint>& selectedTuple() const noexcept { return selected_; }
+  const std::optional<TransportAddress>& selectedTuple() const noexcept { return selected_; }
 
-  // UdpMux::Session: one datagram routed to us (by ufrag for STUN, by bound tuple otherwise).
-  void onDatagram(PacketKind kind, uint8_t* data, size_t size, const UdpEndpoint& from) override;
+  // PacketMux::Session: one packet routed to us (by ufrag for STUN, by bound tuple otherwise).
+  void onPacket(PacketKind kind, uint8_t* data, size_t size, const TransportAddress& from) override;
 
   // Protect in place and send to the selected tuple. `len` bytes of RTP/RTCP in a buffer of
   // `capacity` bytes, which must leave room for the SRTP trailer (SrtpSession::kMaxRtpTrailer /
@@ -125,19 +125,19 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   void onDtlsFailed(const std::string& reason) override;
   void onDtlsClosed() override;
 
-  void handleDatagram(PacketKind kind, uint8_t* data, size_t size, const UdpEndpoint& from);
+  void handlePacket(PacketKind kind, uint8_t* data, size_t size, const TransportAddress& from);
   void failInternally(const char* what);
-  void handleStun(const uint8_t* data, size_t size, const UdpEndpoint& from);
-  void handleRtp(uint8_t* data, size_t size, const UdpEndpoint& from);
-  void handleRtcp(uint8_t* data, size_t size, const UdpEndpoint& from);
-  bool isValidated(const UdpEndpoint& from) const;
+  void handleStun(const uint8_t* data, size_t size, const TransportAddress& from);
+  void handleRtp(uint8_t* data, size_t size, const TransportAddress& from);
+  void handleRtcp(uint8_t* data, size_t size, const TransportAddress& from);
+  bool isValidated(const TransportAddress& from) const;
   // Marks the transport closed and queues the listener call; `send_close_notify` is false when
   // called from inside a DtlsTransport callback (it must not be re-entered).
   void closeWithReason(std::string reason, bool send_close_notify);
   // Delivers the queued connected/closed event; must be the last thing an entry point does.
   void deliverEvents();
 
-  UdpMux& mux_;
+  PacketMux& mux_;
   Listener& listener_;
   ClockFunction clock_;
   RemoteParameters remote_;
@@ -147,7 +147,7 @@ class WebRtcTransport final : public UdpMux::Session, private IceServer::Listene
   State state_ = State::New;
   Clock::time_point created_;
   std::chrono::milliseconds connect_timeout_ = kIceConnectTimeout;
-  std::optional<UdpEndpoint> selected_;
+  std::optional<TransportAddress> selected_;
   IceServer ice_;
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_;

@@ -1486,7 +1486,7 @@ TEST_F(MediaServerTest, JunkDatagramsAreDroppedWhileMediaKeepsFlowing) {
 }
 
 // Stopping the server while datagrams pour in: a receive that already completed must not run
-// on a UdpMux that is gone. Twenty rounds make the race all but certain to show.
+// on a PacketMux that is gone. Twenty rounds make the race all but certain to show.
 TEST_F(MediaServerTest, StopsCleanlyWhileDatagramsKeepArriving) {
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));

@@ -1,5 +1,5 @@
 // WebRtcTransport end to end over real loopback UDP: a minimal "browser" built from the same
-// primitives (STUN writer, client-role DtlsTransport, SrtpSession) connects to a UdpMux port,
+// primitives (STUN writer, client-role DtlsTransport, SrtpSession) connects to a PacketMux port,
 // and RTP/RTCP cross both ways. Everything runs on one io_context in the test thread, in
 // bounded loops; nothing asserts on elapsed time.
 #include <utility>  // before Asio (Boost 1.74 + C++20)
@@ -23,6 +23,13 @@
 
 namespace liveroom::media {
 namespace {
+
+PacketMuxOptions loopbackMux() {
+  PacketMuxOptions o;
+  o.bind_address = "127.0.0.1";
+  o.udp_port = 0;
+  return o;
+}
 
 namespace net = boost::asio;
 using udp = net::ip::udp;
@@ -167,9 +174,9 @@ Bytes rtcpPli(uint32_t sender, uint32_t media) {
 class WebRtcTransportTest : public ::testing::Test {
  protected:
   WebRtcTransportTest()
-      : mux_(ioc_, "127.0.0.1", 0),
+      : mux_(ioc_, loopbackMux()),
         serverCertificate_(DtlsCertificate::generate()),
-        browser_(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), mux_.port())) {
+        browser_(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), mux_.udpPort())) {
     transport_ = std::make_unique<WebRtcTransport>(
         mux_, serverCertificate_,
         WebRtcTransport::RemoteParameters{kClientUfrag, kClientPwd, browser_.certificate.fingerprint()}, listener_,
@@ -217,7 +224,7 @@ class WebRtcTransportTest : public ::testing::Test {
   }
 
   net::io_context ioc_;
-  UdpMux mux_;
+  PacketMux mux_;
   DtlsCertificate serverCertificate_;
   FakeBrowser browser_;
   RecordingListener listener_;
@@ -254,7 +261,7 @@ TEST_F(WebRtcTransportTest, AnswersBindingRequestWithMappedAddress) {
   EXPECT_EQ(*message->xorMappedAddress(), toTransportAddress(browser_.localEndpoint()));
   EXPECT_EQ(transport_->state(), WebRtcTransport::State::Connecting);
   ASSERT_TRUE(transport_->selectedTuple());
-  EXPECT_EQ(*transport_->selectedTuple(), browser_.localEndpoint());
+  EXPECT_EQ(*transport_->selectedTuple(), toTransportAddress(browser_.localEndpoint()));
 }
 
 TEST_F(WebRtcTransportTest, RtpAndRtcpFlowBothWaysAfterHandshake) {
@@ -325,9 +332,9 @@ TEST_F(WebRtcTransportTest, WrongPasswordGets401AndNoBinding) {
   EXPECT_FALSE(transport_->selectedTuple());
 
   // The tuple was not bound: a DTLS ClientHello from it never reaches the transport.
-  const uint64_t dropped = mux_.droppedDatagrams();
+  const uint64_t dropped = mux_.stats().dropped_packets;
   browser_.startDtls(transport_->localFingerprint());
-  ASSERT_TRUE(runUntil([&] { return mux_.droppedDatagrams() > dropped; }));
+  ASSERT_TRUE(runUntil([&] { return mux_.stats().dropped_packets > dropped; }));
   EXPECT_EQ(transport_->state(), WebRtcTransport::State::New);
 }
 
@@ -340,12 +347,12 @@ TEST_F(WebRtcTransportTest, RtpFromUnvalidatedAddressIsDropped) {
   packet.resize(len + SrtpSession::kMaxRtpTrailer);
   ASSERT_TRUE(browser_.srtpOut->protectRtp(packet.data(), len, packet.size()));
   packet.resize(len);
-  const uint64_t dropped = mux_.droppedDatagrams();
-  stranger.send_to(net::buffer(packet), udp::endpoint(net::ip::make_address("127.0.0.1"), mux_.port()));
-  ASSERT_TRUE(runUntil([&] { return mux_.droppedDatagrams() > dropped; }));
+  const uint64_t dropped = mux_.stats().dropped_packets;
+  stranger.send_to(net::buffer(packet), udp::endpoint(net::ip::make_address("127.0.0.1"), mux_.udpPort()));
+  ASSERT_TRUE(runUntil([&] { return mux_.stats().dropped_packets > dropped; }));
   EXPECT_TRUE(listener_.rtp.empty());
   // ...and the transport itself drops it too if something hands it over anyway.
-  transport_->onDatagram(PacketKind::Rtp, packet.data(), packet.size(), stranger.local_endpoint());
+  transport_->onPacket(PacketKind::Rtp, packet.data(), packet.size(), toTransportAddress(stranger.local_endpoint()));
   EXPECT_TRUE(listener_.rtp.empty());
 }
 
