@@ -137,6 +137,10 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_flag("--no-webrtc-tcp", c.no_webrtc_tcp, "no ICE-TCP: media over UDP only")
       ->envname("LIVEROOM_NO_WEBRTC_TCP");
   serve
+      .add_flag("--no-publisher-nack", c.no_publisher_nack,
+                "do not ask broadcasters to resend packets lost on their way in (to measure what NACK buys)")
+      ->envname("LIVEROOM_NO_PUBLISHER_NACK");
+  serve
       .add_option("--webrtc-ip", c.webrtc_ips,
                   "IPv4 or IPv6 addresses the media server advertises to browsers (default: every interface "
                   "address); repeat or comma-separate")
@@ -399,6 +403,7 @@ int serve(ServeConfig config) {
     }
     media::MediaServerOptions media_options;
     media_options.port = static_cast<uint16_t>(config.webrtc_port);
+    media_options.publisher_nack = !config.no_publisher_nack;
     if (!config.no_webrtc_tcp) {
       media_options.tcp_port = static_cast<uint16_t>(config.webrtc_tcp_port);
     }

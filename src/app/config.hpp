@@ -32,6 +32,7 @@ struct ServeConfig {
   std::vector<std::string> webrtc_ips;  // advertised host candidates; empty: every interface address
   int webrtc_tcp_port = 0;              // ICE-TCP; 0: the UDP port's number
   bool no_webrtc_tcp = false;           // ICE-TCP off
+  bool no_publisher_nack = false;       // do not ask broadcasters to resend lost packets
   std::optional<CloudflareConfig> cloudflare;
   ChainConfig chain;  // --store contract
   // What strangers can make the server hold ("Running it on a network" in the README).

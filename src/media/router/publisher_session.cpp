@@ -7,6 +7,7 @@
 #include "media/rtcp/feedback.hpp"
 #include "media/rtcp/report.hpp"
 #include "media/router/input_router.hpp"
+#include "media/rtp/rtx.hpp"
 
 namespace liveroom::media {
 
@@ -19,7 +20,7 @@ bool hasFeedback(const sdp::CodecChoice& codec, std::string_view fb) {
 PublisherSession::PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                                    const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
                                    const std::vector<sdp::MediaDecision>& decisions, InputRouter& router,
-                                   uint64_t remb_bps)
+                                   uint64_t remb_bps, bool request_retransmissions)
     : Session(Role::Publisher, std::move(id), std::move(input_uid), events, mux, certificate, std::move(remote)),
       router_(router),
       remb_bps_(remb_bps),
@@ -34,6 +35,7 @@ PublisherSession::PublisherSession(std::string id, std::string input_uid, Sessio
     t.codec = *d.codec;
     t.extmaps = d.extmaps;
     if (d.kind == sdp::MediaKind::kVideo) t.buffer = std::make_unique<rtp::RetransmissionBuffer>();
+    if (request_retransmissions && hasFeedback(t.codec, "nack")) t.nack.emplace();
     for (const sdp::ExtMap& e : d.extmaps) {
       if (e.uri == sdp::kExtTransportWideCc && e.id > 0 && e.id < 256) transport_cc_id_ = static_cast<uint8_t>(e.id);
     }
@@ -61,15 +63,37 @@ void PublisherSession::onRtp(rtp::RtpPacket& packet) {
       transport_cc_.onPacket(read16(ext->data()), now);
     }
   }
+  // A retransmission on the video track's RTX stream (RFC 4588): restore the packet it repairs.
+  // Until the media stream's SSRC is known there is nothing to repair.
+  if (video_ && video_->codec.rtx_payload_type && packet.payloadType() == *video_->codec.rtx_payload_type) {
+    if (video_->ssrc == 0) return;
+    auto restored = rtp::restoreFromRtx(packet, static_cast<uint8_t>(video_->codec.payload_type), video_->ssrc);
+    if (!restored) return;  // a padding-only bandwidth probe
+    ++video_->rtx_received;
+    onMediaPacket(*video_, *restored, now, true);
+    return;
+  }
   PublisherTrack* t = trackFor(packet.payloadType());
   if (t == nullptr) return;
-  if (!t->stats || t->ssrc != packet.ssrc()) {
-    t->ssrc = packet.ssrc();
-    t->stats.emplace(t->ssrc, t->codec.clock_rate);
+  onMediaPacket(*t, packet, now, false);
+}
+
+void PublisherSession::onMediaPacket(PublisherTrack& t, rtp::RtpPacket& packet, Clock::time_point now,
+                                     bool retransmission) {
+  if (retransmission) {
+    // Only packets we are missing are worth forwarding; a repeat is dropped here.
+    if (!t.nack || !t.nack->onPacket(packet.sequenceNumber(), now)) return;
+  } else {
+    if (!t.stats || t.ssrc != packet.ssrc()) {
+      t.ssrc = packet.ssrc();
+      t.stats.emplace(t.ssrc, t.codec.clock_rate);
+      if (t.nack) t.nack.emplace();  // a new stream (encoder restart): its own sequence space
+    }
+    if (t.nack) t.nack->onPacket(packet.sequenceNumber(), now);
   }
-  t->stats->onPacket(packet.sequenceNumber(), packet.timestamp(), now);
-  if (t->buffer) t->buffer->insert(packet.sequenceNumber(), packet.data(), packet.size(), now);
-  router_.forward(t->kind, packet, now);
+  t.stats->onPacket(packet.sequenceNumber(), packet.timestamp(), now);
+  if (t.buffer) t.buffer->insert(packet.sequenceNumber(), packet.data(), packet.size(), now);
+  router_.forward(t.kind, packet, now);
 }
 
 void PublisherSession::onRtcp(const uint8_t* data, size_t size) {
@@ -118,6 +142,24 @@ void PublisherSession::sendTransportFeedback() {
     if (transport_cc_.appendFeedback(rtcp_, rtcp_ssrc_, media_ssrc) == 0) break;
     sendRtcp();
   }
+}
+
+void PublisherSession::sendNacks(Clock::time_point now) {
+  if (!connected()) return;
+  bool key_frame = false;
+  for (std::optional<PublisherTrack>* slot : {&video_, &audio_}) {
+    if (!*slot || !(*slot)->nack || (*slot)->ssrc == 0) continue;
+    PublisherTrack& t = **slot;
+    nacked_.clear();
+    t.nack->collect(now, nacked_);
+    if (!nacked_.empty()) {
+      rtcp_.clear();
+      rtcp::appendNack(rtcp_, rtcp_ssrc_, t.ssrc, nacked_);
+      sendRtcp();
+    }
+    if (t.nack->takeKeyFrameRequest() && t.kind == sdp::MediaKind::kVideo) key_frame = true;
+  }
+  if (key_frame) requestKeyFrame(now);
 }
 
 void PublisherSession::sendReports(Clock::time_point now) {

@@ -1,7 +1,9 @@
 // PublisherSession: a WHIP publisher. Its RTP is recorded (receive statistics, transport-wide
 // arrival times, a retransmission buffer for video) and handed to its InputRouter for fan-out;
 // RTCP goes back to it: transport-cc feedback (so the browser's bandwidth estimate ramps up),
-// receiver reports, REMB, and key-frame requests (PLI, rate-limited). Media thread only.
+// receiver reports, REMB, NACKs for lost packets (NackGenerator; the repairs come back on its
+// RTX stream, restored here, or as plain retransmissions) and key-frame requests (PLI,
+// rate-limited; also when a gap cannot be repaired in time). Media thread only.
 #pragma once
 
 #include <array>
@@ -14,6 +16,7 @@
 
 #include "media/router/session.hpp"
 #include "media/rtcp/transport_cc.hpp"
+#include "media/rtp/nack_generator.hpp"
 #include "media/rtp/receive_stats.hpp"
 #include "media/rtp/retransmission_buffer.hpp"
 #include "media/sdp/negotiation.hpp"
@@ -30,6 +33,8 @@ struct PublisherTrack {
   uint32_t ssrc = 0;                 // learned from the first packet (0 before)
   std::optional<rtp::ReceiveStats> stats;
   std::unique_ptr<rtp::RetransmissionBuffer> buffer;  // video only
+  std::optional<rtp::NackGenerator> nack;             // when the publisher negotiated "nack"
+  uint64_t rtx_received = 0;                          // retransmissions restored from its RTX stream
   Session::Clock::time_point last_keyframe_request{};
   bool keyframe_request_pending = false;
 
@@ -44,7 +49,8 @@ class PublisherSession final : public Session {
   // `decisions`: the accepted sections of the publisher's offer (at most one per kind).
   PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                    const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
-                   const std::vector<sdp::MediaDecision>& decisions, InputRouter& router, uint64_t remb_bps);
+                   const std::vector<sdp::MediaDecision>& decisions, InputRouter& router, uint64_t remb_bps,
+                   bool request_retransmissions = true);
 
   const PublisherTrack* track(sdp::MediaKind kind) const;
   // PLI to the encoder now, or, when one went out less than kKeyFrameInterval ago, as soon
@@ -58,12 +64,15 @@ class PublisherSession final : public Session {
 
   // Periodic RTCP, called by the server's timers.
   void sendTransportFeedback();
+  // NACKs for the gaps due now, and a key frame when one cannot be repaired in time.
+  void sendNacks(Clock::time_point now);
   void sendReports(Clock::time_point now);
 
  private:
   void onRtp(rtp::RtpPacket& packet) override;
   void onRtcp(const uint8_t* data, size_t size) override;
   PublisherTrack* trackFor(uint8_t payload_type);
+  void onMediaPacket(PublisherTrack& track, rtp::RtpPacket& packet, Clock::time_point now, bool retransmission);
   void sendRtcp();
 
   InputRouter& router_;
@@ -74,7 +83,8 @@ class PublisherSession final : public Session {
   uint8_t transport_cc_id_ = 0;  // the publisher's transport-wide-cc extension id (0: not negotiated)
   bool send_remb_ = false;
   rtcp::TransportCcRecorder transport_cc_;
-  std::vector<uint8_t> rtcp_;  // reused for every RTCP packet we send
+  std::vector<uint8_t> rtcp_;     // reused for every RTCP packet we send
+  std::vector<uint16_t> nacked_;  // reused: the sequence numbers of one NACK round
 };
 
 }  // namespace liveroom::media

@@ -365,7 +365,8 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
   std::unique_ptr<PublisherSession> session;
   try {
     session = std::make_unique<PublisherSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, certificate_,
-                                                 std::move(remote), decisions, input, options_.remb_bps);
+                                                 std::move(remote), decisions, input, options_.remb_bps,
+                                                 options_.publisher_nack);
   } catch (const std::invalid_argument& e) {
     dropRouterIfEmpty(input_uid);
     throw Error(codes::kInvalidSdp, e.what());
@@ -522,7 +523,16 @@ MediaServer::Stats MediaServer::collectStats() const {
   s.sessions_refused = sessions_refused_;
   s.sessions_failed = sessions_failed_;
   for (const auto& [id, session] : sessions_) {
-    if (session->role() != Session::Role::Viewer) continue;
+    if (session->role() == Session::Role::Publisher) {
+      const auto& publisher = static_cast<const PublisherSession&>(*session);
+      for (sdp::MediaKind kind : {sdp::MediaKind::kVideo, sdp::MediaKind::kAudio}) {
+        const PublisherTrack* t = publisher.track(kind);
+        if (t == nullptr || !t->nack) continue;
+        s.publisher_nacked += t->nack->stats().requested;
+        s.publisher_recovered += t->nack->stats().recovered;
+      }
+      continue;
+    }
     const auto r = static_cast<const ViewerSession&>(*session).retransmissionStats();
     s.retransmissions += r.sent;
     s.retransmissions_refused += r.repeats + r.over_budget;
@@ -628,6 +638,7 @@ void MediaServer::onTimer() {
       if (s->role() == Session::Role::Publisher) {
         auto* publisher = static_cast<PublisherSession*>(s);
         publisher->sendTransportFeedback();
+        publisher->sendNacks(now);
         publisher->flushKeyFrameRequest(now);
         if (report_tick) publisher->sendReports(now);
       } else if (report_tick) {

@@ -65,6 +65,8 @@ struct MediaServerOptions {
   size_t max_sessions_per_client = 100;  // created by one client address (see publish/play)
   // A session whose peer never completes ICE is dropped after this long.
   std::chrono::milliseconds ice_connect_timeout{10'000};
+  // Ask publishers to resend lost packets (NACK, RTX); off only to measure what it buys.
+  bool publisher_nack = true;
   // What one viewer's NACKs may make the server resend (RetransmissionLimiter).
   uint64_t viewer_retransmit_bps = 2'000'000;
 };
@@ -137,6 +139,8 @@ class MediaServer final : private SessionEvents {
     uint64_t tcp_refused = 0;              // over a TCP limit, or not opening with a STUN check
     uint64_t retransmissions = 0;          // packets resent on viewers' NACKs (sessions open now)
     uint64_t retransmissions_refused = 0;  // asked again within an RTT, or over the budget
+    uint64_t publisher_nacked = 0;         // sequence numbers asked of publishers (sessions open now)
+    uint64_t publisher_recovered = 0;      // of those, packets that came back
     uint64_t sessions_refused = 0;         // over a session limit, since start
     uint64_t sessions_failed = 0;          // ended by an internal error, since start
   };

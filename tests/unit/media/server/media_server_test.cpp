@@ -34,6 +34,7 @@
 #include "media/rtcp/report.hpp"
 #include "media/rtcp/rtcp_packet.hpp"
 #include "media/rtp/rtp_packet.hpp"
+#include "media/rtp/rtx.hpp"
 #include "media/sdp/negotiation.hpp"
 #include "media/sdp/session_description.hpp"
 #include "media/sdp/trickle_fragment.hpp"
@@ -364,6 +365,17 @@ class RtcpLog {
     forEach(rtcp::type::kTransportFeedback, [&](const rtcp::RtcpPacketView& p) {
       if (p.count != rtcp::fmt::kTransportCc) return;
       if (auto h = rtcp::TransportCcHeader::parse(p)) out.push_back(*h);
+    });
+    return out;
+  }
+  // Sequence numbers NACKed for `media_ssrc`, in order, repeats kept.
+  std::vector<uint16_t> nacked(uint32_t media_ssrc) const {
+    std::vector<uint16_t> out;
+    forEach(rtcp::type::kTransportFeedback, [&](const rtcp::RtcpPacketView& p) {
+      if (p.count != rtcp::fmt::kNack) return;
+      auto nack = rtcp::Nack::parse(p);
+      if (!nack || nack->media_ssrc != media_ssrc) return;
+      nack->forEachLost([&](uint16_t seq) { out.push_back(seq); });
     });
     return out;
   }
@@ -1135,6 +1147,70 @@ TEST_F(MediaServerTest, IceRestartGivesNewCredentialsAndMediaCarriesOn) {
   ASSERT_NO_FATAL_FAILURE(expectForwarded(receiveRtp(*view.peer, view.info.video->ssrc, 10), sender.sent_video, 120,
                                           view.info.video->ssrc));
   EXPECT_EQ(stats().sessions, 2u);
+}
+
+// Loss between broadcaster and server (issue 11): the server NACKs the gap, the publisher
+// answers on its RTX stream, and the viewer gets the packet restored (its own sequence number,
+// the original payload).
+TEST_F(MediaServerTest, LostPublisherPacketsAreNackedAndRepairedFromRtx) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  RtcpLog log(*pub.peer);
+
+  MediaSender sender(96, 111, 21);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 0));
+  const Bytes lost = sender.video();  // never sent
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 0));
+  const uint16_t lost_seq = static_cast<uint16_t>((lost[2] << 8) | lost[3]);
+  const auto got = receiveRtp(*view.peer, view.info.video->ssrc, 10);
+  ASSERT_EQ(got.size(), 10u);
+
+  ASSERT_TRUE(log.waitUntil([&] { return !log.nacked(sender.video_ssrc).empty(); })) << "no NACK for the gap";
+  EXPECT_EQ(log.nacked(sender.video_ssrc).front(), lost_seq);
+  for (uint16_t seq : log.nacked(sender.video_ssrc)) EXPECT_EQ(seq, lost_seq);  // only the gap
+
+  // The repair on the RTX stream (PT 97, apt=96), as a browser sends it.
+  Bytes rtx = lost;
+  rtx.resize(lost.size() + 2);
+  auto media = rtp::RtpPacket::parse(rtx.data(), lost.size());
+  ASSERT_TRUE(media);
+  auto wrapped = rtp::wrapInRtx(*media, rtx.size(), 97, sender.video_ssrc ^ 0x5555, 4321);
+  ASSERT_TRUE(wrapped);
+  ASSERT_TRUE(pub.peer->sendRtp(rtx));
+  // A second copy of the same repair is not forwarded twice.
+  ASSERT_TRUE(pub.peer->sendRtp(rtx));
+  const auto repaired = receiveRtp(*view.peer, view.info.video->ssrc, 1);
+  ASSERT_EQ(repaired.size(), 1u);
+  const uint16_t first_viewer_seq = static_cast<uint16_t>((got[0][2] << 8) | got[0][3]);
+  EXPECT_EQ(static_cast<uint16_t>((repaired[0][2] << 8) | repaired[0][3]), static_cast<uint16_t>(first_viewer_seq + 5));
+  EXPECT_EQ(repaired[0][1] & 0x7F, 120);       // the viewer's VP8 payload type
+  EXPECT_EQ(repaired[0].back(), lost.back());  // the original payload
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 1, 0));
+  receiveRtp(*view.peer, view.info.video->ssrc, 1);
+  EXPECT_TRUE(view.peer->rtp.empty()) << "the duplicate repair reached the viewer";
+  const MediaServer::Stats s = stats();
+  EXPECT_GE(s.publisher_nacked, 1u);
+  EXPECT_EQ(s.publisher_recovered, 1u);
+}
+
+TEST_F(MediaServerTest, WithoutPublisherNackNoGapIsAskedFor) {
+  MediaServerOptions options;
+  options.publisher_nack = false;
+  startServer(options);
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  RtcpLog log(*pub.peer);
+  MediaSender sender(96, 111, 22);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 3, 0));
+  sender.video();  // lost
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 3, 0));
+  // Wait for a receiver report (sent every second), by which time a NACK would have gone out.
+  ASSERT_TRUE(log.waitUntil([&] { return !log.receiverReports().empty(); }));
+  EXPECT_TRUE(log.nacked(sender.video_ssrc).empty());
+  EXPECT_EQ(stats().publisher_nacked, 0u);
 }
 
 TEST_F(MediaServerTest, RemoveEndsASessionOnce) {
