@@ -9,6 +9,7 @@
 #include "media/rtcp/report.hpp"
 #include "media/router/input_router.hpp"
 #include "media/router/publisher_session.hpp"
+#include "media/rtp/rtx.hpp"
 
 namespace liveroom::media {
 
@@ -34,7 +35,10 @@ ViewerSession::ViewerSession(std::string id, std::string input_uid, SessionEvent
       router_(router),
       rtcp_ssrc_(randomSsrc()),
       tracks_(std::move(tracks)) {
-  for (ViewerTrack& t : tracks_) t.limiter = rtp::RetransmissionLimiter(retransmit);
+  for (ViewerTrack& t : tracks_) {
+    t.limiter = rtp::RetransmissionLimiter(retransmit);
+    t.rtx_sequence = static_cast<uint16_t>(randomSsrc());
+  }
   rtcp_.reserve(1500);
 }
 
@@ -98,6 +102,8 @@ void ViewerSession::attachPublisher(const PublisherSession& publisher) {
       config.extension_ids = extension_ids;
       t.rewriter.emplace(config);
     }
+    t.rtx_payload_type =
+        t.send.rtx_ssrc && match.codec->rtx_payload_type ? static_cast<uint8_t>(*match.codec->rtx_payload_type) : 0;
     t.mapped = true;
   }
 }
@@ -108,13 +114,24 @@ void ViewerSession::sendMedia(sdp::MediaKind kind, const uint8_t* data, size_t s
   if (t != nullptr) forward(*t, data, size, now);
 }
 
-bool ViewerSession::forward(ViewerTrack& t, const uint8_t* data, size_t size, Clock::time_point now) {
+bool ViewerSession::forward(ViewerTrack& t, const uint8_t* data, size_t size, Clock::time_point now,
+                            bool retransmission) {
   if (!t.mapped || !t.rewriter || size > rtp::RetransmissionBuffer::kMaxPacketSize) return false;
   std::memcpy(buffer_.data(), data, size);
   auto packet = rtp::RtpPacket::parse(buffer_.data(), size);
   if (!packet || !t.rewriter->rewrite(*packet, now)) return false;
-  t.packets_sent += 1;
-  t.octets_sent += static_cast<uint32_t>(packet->payloadSize());
+  if (retransmission && t.rtx_payload_type != 0 && t.send.rtx_ssrc) {
+    // RFC 4588: on the RTX stream, the viewer-side sequence number as OSN (two more bytes, and
+    // the SRTP trailer must still fit).
+    if (size + 2 + SrtpSession::kMaxRtpTrailer > buffer_.size()) return false;
+    auto rtx = rtp::wrapInRtx(*packet, size + 2, t.rtx_payload_type, *t.send.rtx_ssrc, t.rtx_sequence++);
+    if (!rtx) return false;
+    return transport().sendRtp(buffer_.data(), rtx->size(), buffer_.size());
+  }
+  if (!retransmission) {
+    t.packets_sent += 1;
+    t.octets_sent += static_cast<uint32_t>(packet->payloadSize());
+  }
   return transport().sendRtp(buffer_.data(), size, buffer_.size());
 }
 
@@ -126,7 +143,7 @@ void ViewerSession::retransmit(ViewerTrack& t, uint16_t viewer_sequence, Clock::
   const auto stored = publisher->storedPacket(t.kind, *source_sequence, now);
   if (!stored) return;
   if (t.limiter.check(viewer_sequence, stored->size(), now) != rtp::RetransmissionLimiter::Verdict::kSend) return;
-  forward(t, stored->data(), stored->size(), now);
+  forward(t, stored->data(), stored->size(), now, true);
 }
 
 void ViewerSession::takeRoundTrip(const rtcp::ReportBlock& block) {

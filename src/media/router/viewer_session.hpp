@@ -3,7 +3,8 @@
 // sequence numbers and timestamps across publisher reconnects) in a buffer of its own: no
 // allocation per packet. Its PLI/FIR become (rate-limited) key-frame requests to the
 // publisher; its NACKs are answered from the publisher track's retransmission buffer, each
-// packet at most once per round-trip time and within a byte budget (RetransmissionLimiter); it
+// packet at most once per round-trip time and within a byte budget (RetransmissionLimiter), on
+// the viewer's RTX stream when it negotiated one (RFC 4588) and on the media SSRC otherwise; it
 // gets sender reports, and its receiver reports give the round-trip time. Media thread only.
 #pragma once
 
@@ -36,6 +37,8 @@ struct ViewerTrack {
   std::optional<RtpRewriter> rewriter;
   bool mapped = false;                 // the current publisher's codec maps onto one of the viewer's
   rtp::RetransmissionLimiter limiter;  // what this viewer's NACKs may make us resend
+  uint8_t rtx_payload_type = 0;        // the viewer's RTX PT for the mapped codec (0: resend on the media SSRC)
+  uint16_t rtx_sequence = 0;           // of the RTX stream (send.rtx_ssrc)
   uint32_t packets_sent = 0;
   uint32_t octets_sent = 0;
 };
@@ -65,7 +68,8 @@ class ViewerSession final : public Session {
   void retransmit(ViewerTrack& track, uint16_t viewer_sequence, Clock::time_point now);
   // Round-trip samples from the viewer's report blocks about our streams.
   void takeRoundTrip(const rtcp::ReportBlock& block);
-  bool forward(ViewerTrack& track, const uint8_t* data, size_t size, Clock::time_point now);
+  bool forward(ViewerTrack& track, const uint8_t* data, size_t size, Clock::time_point now,
+               bool retransmission = false);
 
   InputRouter& router_;
   uint32_t rtcp_ssrc_;

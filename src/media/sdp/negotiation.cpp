@@ -110,7 +110,8 @@ std::string prepareDecision(const SessionDescription& offer, const MediaSection&
   // Port 0 rejects a section, except a bundle-only one (RFC 8843 §7.5.1; GStreamer's
   // max-bundle offers send every section after the first this way).
   const Group* bundle = offer.bundleGroup();
-  const bool bundled = bundle != nullptr && std::find(bundle->mids.begin(), bundle->mids.end(), m.mid) != bundle->mids.end();
+  const bool bundled =
+      bundle != nullptr && std::find(bundle->mids.begin(), bundle->mids.end(), m.mid) != bundle->mids.end();
   if (m.port == 0 && !(m.bundle_only && bundled)) return "rejected in the offer";
   if (m.kind != MediaKind::kAudio && m.kind != MediaKind::kVideo) return "unsupported media kind " + m.kind_name;
   if (m.proto.find("SAVPF") == std::string::npos) return "unsupported transport " + m.proto;
@@ -241,7 +242,6 @@ ViewerNegotiation negotiateViewer(const SessionDescription& offer, const std::op
         if (codecs[c].payload_type == match.codec->payload_type) first = c;
       }
     }
-    for (CodecChoice& c : codecs) c.rtx_payload_type.reset();
     d.codec = std::move(codecs[first]);
     for (std::size_t c = 0; c < codecs.size(); ++c) {
       if (c != first) d.alternatives.push_back(std::move(codecs[c]));

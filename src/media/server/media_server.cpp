@@ -408,6 +408,8 @@ SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::strin
     t.offered = offer.media[section.decision.index];
     t.decision = section.decision;
     t.send.ssrc = randomSsrc();
+    // Retransmissions go on an RTX stream of their own when the viewer offered RTX (RFC 4588).
+    if (section.decision.codec && section.decision.codec->rtx_payload_type) t.send.rtx_ssrc = randomSsrc();
     t.send.cname = "liveroom";
     t.send.stream_id = "liveroom";
     t.send.track_id = t.kind == sdp::MediaKind::kVideo ? "video" : "audio";

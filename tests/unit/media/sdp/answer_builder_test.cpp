@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 
 #include "unit/media/sdp/sdp_fixtures.hpp"
@@ -111,15 +113,21 @@ TEST(SdpAnswer, WhepViewerAnswerCarriesOurTracks) {
   EXPECT_EQ(video.kind, MediaKind::kVideo);  // same order as the offer: video first
   EXPECT_EQ(video.mid, "0");
   EXPECT_EQ(video.direction, Direction::kSendOnly);
-  // The publisher's match first, then every other supported codec the viewer offered; no RTX
-  // (retransmissions go out on the media SSRC), so no FID group either.
-  ASSERT_GT(video.payload_types.size(), 1u);
+  // The publisher's match first, its RTX right after, then every other supported codec the
+  // viewer offered with its own RTX; the FID group pairs our media and RTX SSRCs.
+  ASSERT_GT(video.payload_types.size(), 2u);
   EXPECT_EQ(video.payload_types[0], 108);
   EXPECT_EQ(video.fmtp(108)->values.at("profile-level-id"), "42e01f");
-  for (const int pt : video.payload_types) EXPECT_NE(video.rtpmap(pt)->codec, "rtx") << pt;
+  EXPECT_EQ(video.rtpmap(video.payload_types[1])->codec, "rtx");
+  EXPECT_EQ(video.fmtp(video.payload_types[1])->values.at("apt"), "108");
+  for (const int pt : video.payload_types) {
+    if (video.rtpmap(pt)->codec != "rtx") continue;
+    const int apt = std::stoi(video.fmtp(pt)->values.at("apt"));
+    EXPECT_NE(std::find(video.payload_types.begin(), video.payload_types.end(), apt), video.payload_types.end()) << pt;
+  }
   EXPECT_EQ(video.msid, "room-stream video-track");
-  EXPECT_TRUE(video.ssrc_groups.empty());
-  ASSERT_EQ(video.ssrcs.size(), 1u);
+  ASSERT_EQ(video.ssrc_groups.size(), 1u);
+  ASSERT_EQ(video.ssrcs.size(), 2u);
   EXPECT_EQ(video.ssrcs[0].cname, "liveroom");
   EXPECT_EQ(video.ssrcs[0].msid, "room-stream video-track");
   ASSERT_EQ(video.extmaps.size(), 3u);

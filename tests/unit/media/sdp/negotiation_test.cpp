@@ -180,8 +180,7 @@ TEST(SdpNegotiation, ConstrainedBaselineSpellingsMatch) {
                                                  "96 97 98 99 100 101 35 36 37 38 102 103 104 107 108 109 114 115 116 "
                                                  "117 39 40 41 42 43 44 45 46 47 48 118 119 120 49",
                                                  "96 97");
-  EXPECT_FALSE(
-      matchViewerCodec(vp8_and_high.media[0], {"H264", "packetization-mode=1;profile-level-id=42c01e"}).ok());
+  EXPECT_FALSE(matchViewerCodec(vp8_and_high.media[0], {"H264", "packetization-mode=1;profile-level-id=42c01e"}).ok());
 }
 
 TEST(SdpNegotiation, BundleOnlySectionsWithPortZeroAreAccepted) {
@@ -194,7 +193,7 @@ TEST(SdpNegotiation, BundleOnlySectionsWithPortZeroAreAccepted) {
   EXPECT_TRUE(decisions[1].accepted) << decisions[1].reject_reason;
 }
 
-TEST(SdpNegotiation, WaitingViewerGetsEverySupportedCodecWithoutRtx) {
+TEST(SdpNegotiation, WaitingViewerGetsEverySupportedCodecWithItsRtx) {
   const SessionDescription viewer = fixture(kGstWhep);
   const ViewerNegotiation waiting = negotiateViewer(viewer, std::nullopt, std::nullopt);
   ASSERT_TRUE(waiting.ok()) << waiting.error;
@@ -203,8 +202,11 @@ TEST(SdpNegotiation, WaitingViewerGetsEverySupportedCodecWithoutRtx) {
   std::vector<CodecChoice> all = supportedCodecs(viewer.media[0]);
   ASSERT_EQ(video.alternatives.size() + 1, all.size());
   EXPECT_EQ(video.codec->payload_type, all[0].payload_type);  // offer order when nothing is live
-  EXPECT_FALSE(video.codec->rtx_payload_type.has_value());
-  for (const CodecChoice& c : video.alternatives) EXPECT_FALSE(c.rtx_payload_type.has_value());
+  // RTX as offered (retransmissions to the viewer go on its RTX stream).
+  EXPECT_EQ(video.codec->rtx_payload_type, all[0].rtx_payload_type);
+  for (size_t i = 0; i < video.alternatives.size(); ++i) {
+    EXPECT_EQ(video.alternatives[i].rtx_payload_type, all[i + 1].rtx_payload_type);
+  }
 
   // A live H.264 publisher puts the viewer's match first, the rest still follow.
   const ViewerNegotiation live =

@@ -167,6 +167,7 @@ struct AnswerInfo {
     uint32_t ssrc = 0;     // WHEP: the server's SSRC for this track
     sdp::Direction direction = sdp::Direction::kInactive;
     uint16_t port = 0;
+    std::optional<uint32_t> rtx_ssrc;  // WHEP: the FID group's second SSRC, if any
   };
   SessionAnswer answer;
   std::optional<Track> audio;
@@ -185,6 +186,9 @@ AnswerInfo parseAnswer(const SessionAnswer& answer) {
     t.mid = m.mid;
     t.payload_type = m.payload_types.empty() ? -1 : m.payload_types.front();
     t.ssrc = m.ssrcs.empty() ? 0 : m.ssrcs.front().ssrc;
+    for (const auto& group : m.ssrc_groups) {
+      if (group.semantics == "FID" && group.ssrcs.size() == 2) t.rtx_ssrc = group.ssrcs[1];
+    }
     t.direction = m.direction;
     t.port = m.port;
     (m.kind == sdp::MediaKind::kAudio ? info.audio : info.video) = t;
@@ -817,6 +821,46 @@ TEST_F(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
   ASSERT_TRUE(view.peer->sendRtcp(fir));
   ASSERT_TRUE(log.waitUntil([&] { return !log.plis().empty(); }));
   EXPECT_EQ(log.plis().front().media_ssrc, sender.video_ssrc);
+}
+
+TEST_F(MediaServerTest, AViewerThatOfferedRtxGetsRetransmissionsOnItsRtxStream) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  OfferSpec spec = whepSpec();
+  spec.video = {{120, "VP8", "", 121}};
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view, spec));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  ASSERT_TRUE(view.info.video->rtx_ssrc) << view.info.answer.sdp;
+  const uint32_t video_ssrc = view.info.video->ssrc;
+  const uint32_t rtx_ssrc = *view.info.video->rtx_ssrc;
+  EXPECT_NE(rtx_ssrc, video_ssrc);
+
+  MediaSender sender(96, 111, 23);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 0));
+  const auto received = receiveRtp(*view.peer, video_ssrc, 5);
+  ASSERT_EQ(received.size(), 5u);
+  const uint16_t wanted = seqOf(received[2]);
+  std::vector<uint8_t> nack;
+  rtcp::appendNack(nack, 0x5EE, video_ssrc, std::vector<uint16_t>{wanted});
+  ASSERT_TRUE(view.peer->sendRtcp(nack));
+  const auto resent = receiveRtp(*view.peer, rtx_ssrc, 1);
+  ASSERT_EQ(resent.size(), 1u);
+  Bytes copy = resent[0];
+  auto rtx = rtp::RtpPacket::parse(copy.data(), copy.size());
+  ASSERT_TRUE(rtx);
+  EXPECT_EQ(rtx->payloadType(), 121);
+  auto restored = rtp::restoreFromRtx(*rtx, 120, video_ssrc);
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(restored->sequenceNumber(), wanted);
+  EXPECT_EQ(Bytes(restored->data(), restored->data() + restored->size()), received[2]);
+  // A second RTX packet takes the next RTX sequence number.
+  nack.clear();
+  rtcp::appendNack(nack, 0x5EE, video_ssrc, std::vector<uint16_t>{seqOf(received[3])});
+  ASSERT_TRUE(view.peer->sendRtcp(nack));
+  const auto second = receiveRtp(*view.peer, rtx_ssrc, 1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(seqOf(second[0]), static_cast<uint16_t>(seqOf(resent[0]) + 1));
 }
 
 TEST_F(MediaServerTest, ViewerNackIsAnsweredFromTheRetransmissionBuffer) {
