@@ -110,6 +110,17 @@ void writeAccepted(Writer& w, const MediaSection& offered, const AnswerSection& 
   }
   w << "a=" << toString(s.direction);
   w.end();
+  if (!s.decision.simulcast.empty()) {
+    // RFC 8853 §5.3: every layer the publisher sends, received as offered.
+    std::string list;
+    for (const SimulcastStream& layer : s.decision.simulcast) {
+      w << "a=rid:" << layer.rid << " recv";
+      w.end();
+      list += (list.empty() ? "" : ";") + std::string(layer.paused ? "~" : "") + layer.rid;
+    }
+    w << "a=simulcast:recv " << list;
+    w.end();
+  }
   if (s.send) {
     w << "a=msid:" << s.send->stream_id << " " << s.send->track_id;
     w.end();

@@ -11,7 +11,8 @@ namespace liveroom::media::sdp {
 
 namespace {
 
-constexpr std::array<std::string_view, 3> kSupportedExtensions = {kExtSdesMid, kExtAbsSendTime, kExtTransportWideCc};
+constexpr std::array<std::string_view, 5> kSupportedExtensions = {kExtSdesMid, kExtAbsSendTime, kExtTransportWideCc,
+                                                                  kExtRtpStreamId, kExtRepairedRtpStreamId};
 constexpr std::array<std::string_view, 5> kSupportedFeedback = {"nack", "nack pli", "ccm fir", "goog-remb",
                                                                 "transport-cc"};
 constexpr std::string_view kDefaultH264ProfileLevelId = "420010";
@@ -173,6 +174,8 @@ std::vector<MediaDecision> negotiate(const SessionDescription& offer) {
                             : "no supported video codec offered (VP8, H264 packetization-mode=1)";
       continue;
     }
+    // Simulcast (browsers' sendEncodings, OBS 32.1): every layer offered is taken.
+    if (m.kind == MediaKind::kVideo && m.direction != Direction::kRecvOnly) d.simulcast = m.simulcast_send;
     d.accepted = true;
     have_kind = true;
   }
@@ -242,6 +245,8 @@ ViewerNegotiation negotiateViewer(const SessionDescription& offer, const std::op
         if (codecs[c].payload_type == match.codec->payload_type) first = c;
       }
     }
+    // A viewer gets one stream per track: no stream ids (the publisher's rids mean nothing to it).
+    std::erase_if(d.extmaps, [](const ExtMap& e) { return e.uri == kExtRtpStreamId || e.uri == kExtRepairedRtpStreamId; });
     d.codec = std::move(codecs[first]);
     for (std::size_t c = 0; c < codecs.size(); ++c) {
       if (c != first) d.alternatives.push_back(std::move(codecs[c]));

@@ -16,6 +16,8 @@
 namespace liveroom::media::sdp {
 
 inline constexpr std::string_view kExtSdesMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+inline constexpr std::string_view kExtRtpStreamId = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+inline constexpr std::string_view kExtRepairedRtpStreamId = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
 inline constexpr std::string_view kExtAbsSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 inline constexpr std::string_view kExtTransportWideCc =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
@@ -50,6 +52,9 @@ struct MediaDecision {
   std::vector<ExtMap> extmaps;  // the supported subset, offer ids, without direction
   bool rtcp_rsize = false;
   Direction offered_direction = Direction::kSendRecv;
+  // A publisher's simulcast layers (a=simulcast:send with its a=rid lines), all accepted, in the
+  // offer's order; empty without simulcast. The answer says a=rid:<id> recv and a=simulcast:recv.
+  std::vector<SimulcastStream> simulcast;
 };
 
 bool isSupportedExtension(std::string_view uri);

@@ -299,6 +299,58 @@ bool parseTransportAttribute(const SdpLine& line, const Attribute& a, TransportA
   return true;
 }
 
+bool isRidId(std::string_view id) {
+  return !id.empty() && id.size() <= 255 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+void parseRid(const SdpLine& line, std::string_view value, MediaSection& m) {
+  std::string_view rest = value;
+  const std::string_view id = text::nextToken(rest);
+  const std::string_view direction = text::nextToken(rest);
+  if (!isRidId(id)) throwMalformed(line, "rid id");
+  if (direction != "send" && direction != "recv") throwMalformed(line, "rid direction (send or recv)");
+  if (m.rids.size() >= kMaxRids) {
+    throw SdpError("line " + std::to_string(line.number) + ": more than " + std::to_string(kMaxRids) +
+                   " a=rid lines in one media section");
+  }
+  for (const Rid& r : m.rids) {
+    if (r.id == id) throw SdpError("line " + std::to_string(line.number) + ": a=rid " + std::string(id) + " twice");
+  }
+  m.rids.push_back({std::string(id), direction == "send", std::string(text::trim(rest))});
+}
+
+// "send 0;1;2 recv 3" / "send ~hi,lo;mid": the first alternative of each stream.
+void parseSimulcast(const SdpLine& line, std::string_view value, MediaSection& m) {
+  std::string_view rest = value;
+  for (int i = 0; i < 2; ++i) {
+    const std::string_view direction = text::nextToken(rest);
+    if (direction.empty()) break;
+    const std::string_view list = text::nextToken(rest);
+    if ((direction != "send" && direction != "recv") || list.empty()) throwMalformed(line, "simulcast");
+    std::vector<SimulcastStream>& out = direction == "send" ? m.simulcast_send : m.simulcast_recv;
+    if (!out.empty()) throwMalformed(line, "simulcast (a direction twice)");
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t end = std::min(list.find(';', start), list.size());
+      std::string_view stream = list.substr(start, end - start);
+      stream = stream.substr(0, stream.find(','));  // the first alternative
+      SimulcastStream s;
+      if (!stream.empty() && stream.front() == '~') {
+        s.paused = true;
+        stream.remove_prefix(1);
+      }
+      if (!isRidId(stream)) throwMalformed(line, "simulcast stream id");
+      if (out.size() >= kMaxRids) throwMalformed(line, "simulcast (too many streams)");
+      s.rid = std::string(stream);
+      out.push_back(std::move(s));
+      start = end + 1;
+    }
+  }
+  if (!text::trim(rest).empty()) throwMalformed(line, "simulcast");
+}
+
 void parseMediaAttribute(const SdpLine& line, const Attribute& a, MediaSection& m) {
   if (a.name == "mid") {
     m.mid = nonEmpty(line, a.value, "mid");
@@ -331,8 +383,12 @@ void parseMediaAttribute(const SdpLine& line, const Attribute& a, MediaSection& 
     auto c = parseCandidate(a.value);
     if (!c) throwMalformed(line, "candidate");
     m.candidates.push_back(std::move(*c));
+  } else if (a.name == "rid") {
+    parseRid(line, a.value, m);
+  } else if (a.name == "simulcast") {
+    parseSimulcast(line, a.value, m);
   }
-  // Anything else (rtcp, rtcp-xr, ice-options, simulcast, sctp-port, ...) is not needed here.
+  // Anything else (rtcp, rtcp-xr, ice-options, sctp-port, ...) is not needed here.
 }
 
 void parseSessionAttribute(const SdpLine& line, const Attribute& a, SessionDescription& d) {
@@ -416,6 +472,22 @@ SessionDescription parse(std::string_view sdp) {
     if (m.ice_ufrag.empty()) throw SdpError(mLine(i) + " has no ice-ufrag");
     if (m.ice_pwd.empty()) throw SdpError(mLine(i) + " has no ice-pwd");
     if (m.fingerprints.empty()) throw SdpError(mLine(i) + " has no fingerprint");
+    // Every simulcast stream must name a rid of the right direction (RFC 8853 §5.1).
+    for (const auto* list : {&m.simulcast_send, &m.simulcast_recv}) {
+      const bool send = list == &m.simulcast_send;
+      std::vector<std::string_view> seen;
+      for (const SimulcastStream& stream : *list) {
+        const auto rid = std::find_if(m.rids.begin(), m.rids.end(), [&](const Rid& r) { return r.id == stream.rid; });
+        if (rid == m.rids.end() || rid->send != send) {
+          throw SdpError(mLine(i) + ": a=simulcast names " + stream.rid + ", which is no a=rid " +
+                         (send ? "send" : "recv") + " line");
+        }
+        if (std::find(seen.begin(), seen.end(), stream.rid) != seen.end()) {
+          throw SdpError(mLine(i) + ": a=simulcast names " + stream.rid + " twice");
+        }
+        seen.push_back(stream.rid);
+      }
+    }
   }
   return d;
 }

@@ -19,6 +19,7 @@ namespace liveroom::media::sdp {
 inline constexpr std::size_t kMaxSdpBytes = 64 * 1024;
 inline constexpr std::size_t kMaxLineBytes = 4 * 1024;
 inline constexpr std::size_t kMaxMediaSections = 64;
+inline constexpr std::size_t kMaxRids = 16;  // a=rid lines in one m-section (RFC 8851)
 
 enum class MediaKind { kAudio, kVideo, kApplication, kOther };
 enum class Direction { kSendRecv, kSendOnly, kRecvOnly, kInactive };
@@ -84,6 +85,19 @@ struct Group {
   std::vector<std::string> mids;
 };
 
+// a=rid:<id> send|recv [restrictions] (RFC 8851): one RTP stream of a simulcast section.
+struct Rid {
+  std::string id;  // 1..255 of ALPHA / DIGIT / "-" / "_"
+  bool send = true;
+  std::string restrictions;  // "pt=96;max-width=1280", kept as sent
+};
+
+// One layer of a=simulcast (RFC 8853): the first of its alternatives, paused when marked "~".
+struct SimulcastStream {
+  std::string rid;
+  bool paused = false;
+};
+
 // rtcp_fb key for "a=rtcp-fb:* ..." (feedback valid for every payload type).
 inline constexpr int kAnyPayloadType = -1;
 
@@ -115,6 +129,9 @@ struct MediaSection {
   std::string msid;  // a=msid value: "<stream id> <track id>"
   std::vector<Candidate> candidates;
   bool end_of_candidates = false;
+  std::vector<Rid> rids;                        // in order; ids unique (duplicates are an SdpError)
+  std::vector<SimulcastStream> simulcast_send;  // a=simulcast:send, each naming a send rid
+  std::vector<SimulcastStream> simulcast_recv;  // a=simulcast:recv (kept, not used)
 
   bool isRtp() const;  // proto contains "RTP"
   const RtpMap* rtpmap(int pt) const;

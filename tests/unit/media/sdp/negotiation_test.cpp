@@ -58,10 +58,13 @@ TEST(SdpNegotiation, ChromiumOfferGetsOpusAndVp8WithRtx) {
   EXPECT_EQ(video.codec->rtx_payload_type, 97);
   EXPECT_EQ(video.codec->rtcp_fb,
             (std::vector<std::string>{"goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"}));
-  ASSERT_EQ(video.extmaps.size(), 3u);
+  ASSERT_EQ(video.extmaps.size(), 5u);  // the stream ids too, for simulcast publishers
   EXPECT_EQ(video.extmaps[0].uri, kExtAbsSendTime);
   EXPECT_EQ(video.extmaps[1].uri, kExtTransportWideCc);
   EXPECT_EQ(video.extmaps[2].uri, kExtSdesMid);
+  EXPECT_EQ(video.extmaps[3].uri, kExtRtpStreamId);
+  EXPECT_EQ(video.extmaps[4].uri, kExtRepairedRtpStreamId);
+  EXPECT_TRUE(video.simulcast.empty());
 }
 
 TEST(SdpNegotiation, OfferOrderDecidesAmongSupportedCodecs) {
