@@ -76,6 +76,8 @@ before(async () => {
   const missing = missingTools();
   assert.deepEqual(missing, [], `missing: ${missing.join(', ')}`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'liveroom-media-paths-'));
+  const dir = tmp;
+  process.on('exit', () => !process.env.LIVEROOM_E2E_KEEP && fs.rmSync(dir, { recursive: true, force: true }));
   lan = createLan();
   server = await startLanServer(8443, ['--log-level', 'debug']);
   api = new Api(server.url, { fetch: server.fetch });
