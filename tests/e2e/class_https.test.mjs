@@ -115,7 +115,7 @@ test('the LAN: 10.77.X.1 is a veth address, not loopback, and HTTPS on it has a 
   assertLoopbackOnlyNetwork('the LAN test');
   assert.equal(server.url, `https://${lan.serverAddress}:8443`);
   // The media server offers that address only.
-  assert.match(server.logText, new RegExp(`media server on UDP port \\d+ \\(candidates ${lan.serverAddress.replace(/\./g, '\\.')}\\)`));
+  assert.match(server.logText, new RegExp(`media server on UDP port \\d+, TCP port \\d+ \\(candidates ${lan.serverAddress.replace(/\./g, '\\.')}\\)`));
   // server.fetch trusts only the server's own certificate and checks that it names 10.77.X.1.
   const info = await api.request('GET', '/api/livestream/info');
   assert.equal(info.status, 200, info.text);
