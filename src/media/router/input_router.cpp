@@ -15,19 +15,20 @@ void InputRouter::remove(const Session* session) {
   viewers_.erase(std::remove(viewers_.begin(), viewers_.end(), session), viewers_.end());
 }
 
-void InputRouter::forward(sdp::MediaKind kind, const rtp::RtpPacket& packet, Session::Clock::time_point now) {
+void InputRouter::forward(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet,
+                          Session::Clock::time_point now, bool key_frame_start) {
   for (ViewerSession* viewer : viewers_) {
     // One viewer's failure ends that viewer (retired on the server's next tick), not the fan-out.
     try {
-      viewer->sendMedia(kind, packet.data(), packet.size(), now);
+      viewer->sendMedia(kind, layer, packet.data(), packet.size(), now, key_frame_start);
     } catch (const std::exception& e) {
       viewer->fail(std::string("internal error while forwarding: ") + e.what());
     }
   }
 }
 
-void InputRouter::requestKeyFrame(Session::Clock::time_point now) {
-  if (publisher_ != nullptr && publisher_->connected()) publisher_->requestKeyFrame(now);
+void InputRouter::requestKeyFrame(Session::Clock::time_point now, int layer) {
+  if (publisher_ != nullptr && publisher_->connected()) publisher_->requestKeyFrame(now, layer);
 }
 
 }  // namespace liveroom::media

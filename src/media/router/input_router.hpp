@@ -27,8 +27,11 @@ class InputRouter {
   void addViewer(ViewerSession* viewer) { viewers_.push_back(viewer); }
   void remove(const Session* session);
 
-  void forward(sdp::MediaKind kind, const rtp::RtpPacket& packet, Session::Clock::time_point now);
-  void requestKeyFrame(Session::Clock::time_point now);
+  // One packet of publisher layer `layer` (0 without simulcast) to every viewer.
+  void forward(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, Session::Clock::time_point now,
+               bool key_frame_start);
+  // A key frame of `layer` (-1: every layer) from the publisher.
+  void requestKeyFrame(Session::Clock::time_point now, int layer = -1);
 
  private:
   std::string uid_;

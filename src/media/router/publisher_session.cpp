@@ -7,6 +7,7 @@
 #include "media/rtcp/feedback.hpp"
 #include "media/rtcp/report.hpp"
 #include "media/router/input_router.hpp"
+#include "media/rtp/keyframe.hpp"
 #include "media/rtp/rtx.hpp"
 
 namespace liveroom::media {
@@ -14,6 +15,13 @@ namespace liveroom::media {
 namespace {
 bool hasFeedback(const sdp::CodecChoice& codec, std::string_view fb) {
   return std::find(codec.rtcp_fb.begin(), codec.rtcp_fb.end(), fb) != codec.rtcp_fb.end();
+}
+
+uint8_t extensionId(const std::vector<sdp::ExtMap>& extmaps, std::string_view uri) {
+  for (const sdp::ExtMap& e : extmaps) {
+    if (e.uri == uri && e.id > 0 && e.id < 256) return static_cast<uint8_t>(e.id);
+  }
+  return 0;
 }
 }  // namespace
 
@@ -34,11 +42,19 @@ PublisherSession::PublisherSession(std::string id, std::string input_uid, Sessio
     t.kind = d.kind;
     t.codec = *d.codec;
     t.extmaps = d.extmaps;
-    if (d.kind == sdp::MediaKind::kVideo) t.buffer = std::make_unique<rtp::RetransmissionBuffer>();
-    if (request_retransmissions && hasFeedback(t.codec, "nack")) t.nack.emplace();
-    for (const sdp::ExtMap& e : d.extmaps) {
-      if (e.uri == sdp::kExtTransportWideCc && e.id > 0 && e.id < 256) transport_cc_id_ = static_cast<uint8_t>(e.id);
+    t.rid_extension = extensionId(d.extmaps, sdp::kExtRtpStreamId);
+    t.repaired_rid_extension = extensionId(d.extmaps, sdp::kExtRepairedRtpStreamId);
+    const size_t layers = d.simulcast.empty() ? 1 : d.simulcast.size();
+    for (size_t i = 0; i < layers; ++i) {
+      PublisherLayer& layer = t.layers.emplace_back();
+      if (!d.simulcast.empty()) {
+        layer.rid = d.simulcast[i].rid;
+        layer.paused = d.simulcast[i].paused;
+      }
+      if (d.kind == sdp::MediaKind::kVideo) layer.buffer = std::make_unique<rtp::RetransmissionBuffer>();
+      if (request_retransmissions && hasFeedback(t.codec, "nack")) layer.nack.emplace();
     }
+    if (uint8_t twcc = extensionId(d.extmaps, sdp::kExtTransportWideCc)) transport_cc_id_ = twcc;
     if (hasFeedback(t.codec, "goog-remb")) send_remb_ = true;
   }
 }
@@ -54,6 +70,34 @@ PublisherTrack* PublisherSession::trackFor(uint8_t payload_type) {
   return nullptr;  // RTX (probing padding, retransmissions we never asked for) or unknown
 }
 
+PublisherLayer* PublisherSession::layerFor(PublisherTrack& t, const rtp::RtpPacket& packet, bool rtx) {
+  if (!t.simulcast()) {
+    PublisherLayer& only = t.layers.front();
+    if (rtx) return only.ssrc != 0 ? &only : nullptr;
+    return &only;
+  }
+  for (PublisherLayer& layer : t.layers) {
+    if ((rtx ? layer.rtx_ssrc : layer.ssrc) == packet.ssrc() && packet.ssrc() != 0) return &layer;
+  }
+  // RFC 8852: the first packets of each stream name it; learn the SSRC from them.
+  const uint8_t id = rtx ? t.repaired_rid_extension : t.rid_extension;
+  if (id == 0) return nullptr;
+  const auto ext = packet.findExtension(id);
+  if (!ext || ext->empty()) return nullptr;
+  const std::string_view rid(reinterpret_cast<const char*>(ext->data()), ext->size());
+  for (PublisherLayer& layer : t.layers) {
+    if (layer.rid != rid) continue;
+    if (rtx) {
+      layer.rtx_ssrc = packet.ssrc();
+    } else if (layer.ssrc != packet.ssrc()) {
+      layer.ssrc = packet.ssrc();  // a new stream for this layer: fresh sequence space
+      layer.stats.reset();
+    }
+    return &layer;
+  }
+  return nullptr;  // a rid we did not accept
+}
+
 void PublisherSession::onRtp(rtp::RtpPacket& packet) {
   const Clock::time_point now = Clock::now();
   touch(now);
@@ -66,34 +110,42 @@ void PublisherSession::onRtp(rtp::RtpPacket& packet) {
   // A retransmission on the video track's RTX stream (RFC 4588): restore the packet it repairs.
   // Until the media stream's SSRC is known there is nothing to repair.
   if (video_ && video_->codec.rtx_payload_type && packet.payloadType() == *video_->codec.rtx_payload_type) {
-    if (video_->ssrc == 0) return;
-    auto restored = rtp::restoreFromRtx(packet, static_cast<uint8_t>(video_->codec.payload_type), video_->ssrc);
+    PublisherLayer* layer = layerFor(*video_, packet, true);
+    if (layer == nullptr || layer->ssrc == 0) return;
+    auto restored = rtp::restoreFromRtx(packet, static_cast<uint8_t>(video_->codec.payload_type), layer->ssrc);
     if (!restored) return;  // a padding-only bandwidth probe
-    ++video_->rtx_received;
-    onMediaPacket(*video_, *restored, now, true);
+    ++layer->rtx_received;
+    onMediaPacket(*video_, *layer, *restored, now, true);
     return;
   }
   PublisherTrack* t = trackFor(packet.payloadType());
   if (t == nullptr) return;
-  onMediaPacket(*t, packet, now, false);
+  PublisherLayer* layer = layerFor(*t, packet, false);
+  if (layer == nullptr) return;  // a simulcast stream not named yet
+  onMediaPacket(*t, *layer, packet, now, false);
 }
 
-void PublisherSession::onMediaPacket(PublisherTrack& t, rtp::RtpPacket& packet, Clock::time_point now,
-                                     bool retransmission) {
+void PublisherSession::onMediaPacket(PublisherTrack& t, PublisherLayer& layer, rtp::RtpPacket& packet,
+                                     Clock::time_point now, bool retransmission) {
   if (retransmission) {
     // Only packets we are missing are worth forwarding; a repeat is dropped here.
-    if (!t.nack || !t.nack->onPacket(packet.sequenceNumber(), now)) return;
+    if (!layer.nack || !layer.nack->onPacket(packet.sequenceNumber(), now)) return;
   } else {
-    if (!t.stats || t.ssrc != packet.ssrc()) {
-      t.ssrc = packet.ssrc();
-      t.stats.emplace(t.ssrc, t.codec.clock_rate);
-      if (t.nack) t.nack.emplace();  // a new stream (encoder restart): its own sequence space
+    if (!layer.stats || layer.ssrc != packet.ssrc()) {
+      layer.ssrc = packet.ssrc();
+      layer.stats.emplace(layer.ssrc, t.codec.clock_rate);
+      if (layer.nack) layer.nack.emplace();  // a new stream (encoder restart): its own sequence space
     }
-    if (t.nack) t.nack->onPacket(packet.sequenceNumber(), now);
+    if (layer.nack) layer.nack->onPacket(packet.sequenceNumber(), now);
   }
-  t.stats->onPacket(packet.sequenceNumber(), packet.timestamp(), now);
-  if (t.buffer) t.buffer->insert(packet.sequenceNumber(), packet.data(), packet.size(), now);
-  router_.forward(t.kind, packet, now);
+  layer.stats->onPacket(packet.sequenceNumber(), packet.timestamp(), now);
+  layer.bytes_since_report += packet.size();
+  if (layer.first_packet == Clock::time_point{}) layer.first_packet = now;
+  layer.last_packet = now;
+  if (layer.buffer) layer.buffer->insert(packet.sequenceNumber(), packet.data(), packet.size(), now);
+  const size_t index = static_cast<size_t>(&layer - t.layers.data());
+  const bool key_frame_start = t.kind == sdp::MediaKind::kVideo && rtp::isKeyFrameStart(t.codec.name, packet.payload());
+  router_.forward(t.kind, index, packet, now, key_frame_start);
 }
 
 void PublisherSession::onRtcp(const uint8_t* data, size_t size) {
@@ -105,38 +157,56 @@ void PublisherSession::onRtcp(const uint8_t* data, size_t size) {
     auto sr = rtcp::SenderReport::parse(*p);
     if (!sr) continue;
     for (std::optional<PublisherTrack>* t : {&video_, &audio_}) {
-      if (*t && (*t)->stats && (*t)->ssrc == sr->ssrc) (*t)->stats->onSenderReport(sr->ntp_timestamp, now);
+      if (!*t) continue;
+      for (PublisherLayer& layer : (*t)->layers) {
+        if (layer.stats && layer.ssrc == sr->ssrc) layer.stats->onSenderReport(sr->ntp_timestamp, now);
+      }
     }
   }
 }
 
-void PublisherSession::requestKeyFrame(Clock::time_point now) {
-  if (!video_ || video_->ssrc == 0 || !connected()) return;
-  if (video_->last_keyframe_request != Clock::time_point{} && now - video_->last_keyframe_request < kKeyFrameInterval) {
-    video_->keyframe_request_pending = true;
+void PublisherSession::sendPli(PublisherLayer& layer, Clock::time_point now) {
+  if (layer.ssrc == 0) return;
+  if (layer.last_keyframe_request != Clock::time_point{} && now - layer.last_keyframe_request < kKeyFrameInterval) {
+    layer.keyframe_request_pending = true;
     return;
   }
-  video_->last_keyframe_request = now;
-  video_->keyframe_request_pending = false;
+  layer.last_keyframe_request = now;
+  layer.keyframe_request_pending = false;
   rtcp_.clear();
-  rtcp::appendPli(rtcp_, rtcp_ssrc_, video_->ssrc);
+  rtcp::appendPli(rtcp_, rtcp_ssrc_, layer.ssrc);
   sendRtcp();
 }
 
-void PublisherSession::flushKeyFrameRequest(Clock::time_point now) {
-  if (video_ && video_->keyframe_request_pending) requestKeyFrame(now);
+void PublisherSession::requestKeyFrame(Clock::time_point now, int layer) {
+  if (!video_ || !connected()) return;
+  if (layer >= 0) {
+    if (static_cast<size_t>(layer) < video_->layers.size()) sendPli(video_->layers[static_cast<size_t>(layer)], now);
+    return;
+  }
+  for (PublisherLayer& l : video_->layers) sendPli(l, now);
 }
 
-std::optional<std::span<const uint8_t>> PublisherSession::storedPacket(sdp::MediaKind kind, uint16_t sequence,
-                                                                       Clock::time_point now) const {
+void PublisherSession::flushKeyFrameRequest(Clock::time_point now) {
+  if (!video_ || !connected()) return;
+  for (PublisherLayer& l : video_->layers) {
+    if (l.keyframe_request_pending) sendPli(l, now);
+  }
+}
+
+std::optional<std::span<const uint8_t>> PublisherSession::storedPacket(sdp::MediaKind kind, size_t layer,
+                                                                       uint16_t sequence, Clock::time_point now) const {
   const PublisherTrack* t = track(kind);
-  if (t == nullptr || !t->buffer) return std::nullopt;
-  return t->buffer->get(sequence, now);
+  if (t == nullptr || layer >= t->layers.size() || !t->layers[layer].buffer) return std::nullopt;
+  return t->layers[layer].buffer->get(sequence, now);
 }
 
 void PublisherSession::sendTransportFeedback() {
   if (!connected()) return;
-  const uint32_t media_ssrc = video_ && video_->ssrc != 0 ? video_->ssrc : (audio_ ? audio_->ssrc : 0);
+  uint32_t media_ssrc = 0;
+  for (std::optional<PublisherTrack>* t : {&video_, &audio_}) {
+    if (media_ssrc == 0 && *t && (*t)->layers.front().ssrc != 0) media_ssrc = (*t)->layers.front().ssrc;
+  }
   while (transport_cc_.hasPending()) {
     rtcp_.clear();
     if (transport_cc_.appendFeedback(rtcp_, rtcp_ssrc_, media_ssrc) == 0) break;
@@ -146,38 +216,51 @@ void PublisherSession::sendTransportFeedback() {
 
 void PublisherSession::sendNacks(Clock::time_point now) {
   if (!connected()) return;
-  bool key_frame = false;
   for (std::optional<PublisherTrack>* slot : {&video_, &audio_}) {
-    if (!*slot || !(*slot)->nack || (*slot)->ssrc == 0) continue;
-    PublisherTrack& t = **slot;
-    nacked_.clear();
-    t.nack->collect(now, nacked_);
-    if (!nacked_.empty()) {
-      rtcp_.clear();
-      rtcp::appendNack(rtcp_, rtcp_ssrc_, t.ssrc, nacked_);
-      sendRtcp();
+    if (!*slot) continue;
+    for (size_t i = 0; i < (*slot)->layers.size(); ++i) {
+      PublisherLayer& layer = (*slot)->layers[i];
+      if (!layer.nack || layer.ssrc == 0) continue;
+      nacked_.clear();
+      layer.nack->collect(now, nacked_);
+      if (!nacked_.empty()) {
+        rtcp_.clear();
+        rtcp::appendNack(rtcp_, rtcp_ssrc_, layer.ssrc, nacked_);
+        sendRtcp();
+      }
+      // A gap that cannot be repaired in time: that layer's viewers need a key frame instead.
+      if (layer.nack->takeKeyFrameRequest() && (*slot)->kind == sdp::MediaKind::kVideo) {
+        requestKeyFrame(now, static_cast<int>(i));
+      }
     }
-    if (t.nack->takeKeyFrameRequest() && t.kind == sdp::MediaKind::kVideo) key_frame = true;
   }
-  if (key_frame) requestKeyFrame(now);
 }
 
 void PublisherSession::sendReports(Clock::time_point now) {
   if (!connected()) return;
-  std::array<rtcp::ReportBlock, 2> blocks{};
-  size_t count = 0;
-  std::array<uint32_t, 2> ssrcs{};
+  std::vector<rtcp::ReportBlock> blocks;
+  std::vector<uint32_t> ssrcs;
   for (std::optional<PublisherTrack>* t : {&video_, &audio_}) {
-    if (!*t || !(*t)->stats) continue;
-    if (auto block = (*t)->stats->reportBlock(now)) {
-      ssrcs[count] = (*t)->ssrc;
-      blocks[count++] = *block;
+    if (!*t) continue;
+    for (PublisherLayer& layer : (*t)->layers) {
+      // The layer's bitrate over the interval since the last report (about a second).
+      if (last_report_ != Clock::time_point{} && now > last_report_) {
+        const double seconds = std::chrono::duration<double>(now - last_report_).count();
+        layer.bitrate_bps = static_cast<uint64_t>(static_cast<double>(layer.bytes_since_report) * 8 / seconds);
+      }
+      layer.bytes_since_report = 0;
+      if (!layer.stats) continue;
+      if (auto block = layer.stats->reportBlock(now)) {
+        ssrcs.push_back(layer.ssrc);
+        blocks.push_back(*block);
+      }
     }
   }
-  if (count == 0) return;
+  last_report_ = now;
+  if (blocks.empty()) return;
   rtcp_.clear();
-  rtcp::appendReceiverReport(rtcp_, rtcp_ssrc_, {blocks.data(), count});
-  if (send_remb_) rtcp::appendRemb(rtcp_, rtcp_ssrc_, remb_bps_, {ssrcs.data(), count});
+  rtcp::appendReceiverReport(rtcp_, rtcp_ssrc_, blocks);
+  if (send_remb_) rtcp::appendRemb(rtcp_, rtcp_ssrc_, remb_bps_, ssrcs);
   sendRtcp();
 }
 

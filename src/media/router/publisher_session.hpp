@@ -26,18 +26,34 @@ namespace liveroom::media {
 
 class InputRouter;
 
-struct PublisherTrack {
-  sdp::MediaKind kind = sdp::MediaKind::kVideo;
-  sdp::CodecChoice codec;            // in the publisher's payload-type space
-  std::vector<sdp::ExtMap> extmaps;  // the publisher's negotiated extension ids
-  uint32_t ssrc = 0;                 // learned from the first packet (0 before)
+// One RTP stream of a track: the only one, or one simulcast layer (its rid).
+struct PublisherLayer {
+  std::string rid;        // "" without simulcast
+  bool paused = false;    // offered as "~rid"
+  uint32_t ssrc = 0;      // learned from the first packet (simulcast: the one carrying its rid)
+  uint32_t rtx_ssrc = 0;  // learned from the repaired-rtp-stream-id (simulcast)
   std::optional<rtp::ReceiveStats> stats;
   std::unique_ptr<rtp::RetransmissionBuffer> buffer;  // video only
   std::optional<rtp::NackGenerator> nack;             // when the publisher negotiated "nack"
   uint64_t rtx_received = 0;                          // retransmissions restored from its RTX stream
   Session::Clock::time_point last_keyframe_request{};
   bool keyframe_request_pending = false;
+  // Received bitrate over the last report interval (about a second): how layers are ranked.
+  uint64_t bitrate_bps = 0;
+  uint64_t bytes_since_report = 0;
+  Session::Clock::time_point first_packet{};
+  Session::Clock::time_point last_packet{};
+};
 
+struct PublisherTrack {
+  sdp::MediaKind kind = sdp::MediaKind::kVideo;
+  sdp::CodecChoice codec;              // in the publisher's payload-type space
+  std::vector<sdp::ExtMap> extmaps;    // the publisher's negotiated extension ids
+  std::vector<PublisherLayer> layers;  // one, or the simulcast layers in the offer's order
+  uint8_t rid_extension = 0;           // rtp-stream-id extension id (0: not negotiated)
+  uint8_t repaired_rid_extension = 0;  // repaired-rtp-stream-id
+
+  bool simulcast() const noexcept { return layers.size() > 1 || (!layers.empty() && !layers[0].rid.empty()); }
   sdp::PublisherCodec publisherCodec() const { return {codec.name, codec.fmtp}; }
 };
 
@@ -53,13 +69,14 @@ class PublisherSession final : public Session {
                    bool request_retransmissions = true);
 
   const PublisherTrack* track(sdp::MediaKind kind) const;
-  // PLI to the encoder now, or, when one went out less than kKeyFrameInterval ago, as soon
-  // as the interval has passed (flushKeyFrameRequest): a viewer joining right after another
-  // still gets its key frame promptly instead of waiting for its own decoder to ask again.
-  void requestKeyFrame(Clock::time_point now);
+  // PLI to the encoder of `layer` (every layer when -1) now, or, when one went out less than
+  // kKeyFrameInterval ago, as soon as the interval has passed (flushKeyFrameRequest): a viewer
+  // joining right after another still gets its key frame promptly instead of waiting for its own
+  // decoder to ask again.
+  void requestKeyFrame(Clock::time_point now, int layer = -1);
   void flushKeyFrameRequest(Clock::time_point now);
-  // The publisher-side packet with this sequence number, if still buffered (video).
-  std::optional<std::span<const uint8_t>> storedPacket(sdp::MediaKind kind, uint16_t sequence,
+  // The publisher-side packet of `layer` with this sequence number, if still buffered (video).
+  std::optional<std::span<const uint8_t>> storedPacket(sdp::MediaKind kind, size_t layer, uint16_t sequence,
                                                        Clock::time_point now) const;
 
   // Periodic RTCP, called by the server's timers.
@@ -72,7 +89,11 @@ class PublisherSession final : public Session {
   void onRtp(rtp::RtpPacket& packet) override;
   void onRtcp(const uint8_t* data, size_t size) override;
   PublisherTrack* trackFor(uint8_t payload_type);
-  void onMediaPacket(PublisherTrack& track, rtp::RtpPacket& packet, Clock::time_point now, bool retransmission);
+  // The layer a packet belongs to: by SSRC once known, else by its (repaired) rid extension.
+  PublisherLayer* layerFor(PublisherTrack& track, const rtp::RtpPacket& packet, bool rtx);
+  void onMediaPacket(PublisherTrack& track, PublisherLayer& layer, rtp::RtpPacket& packet, Clock::time_point now,
+                     bool retransmission);
+  void sendPli(PublisherLayer& layer, Clock::time_point now);
   void sendRtcp();
 
   InputRouter& router_;
@@ -85,6 +106,7 @@ class PublisherSession final : public Session {
   rtcp::TransportCcRecorder transport_cc_;
   std::vector<uint8_t> rtcp_;     // reused for every RTCP packet we send
   std::vector<uint16_t> nacked_;  // reused: the sequence numbers of one NACK round
+  Clock::time_point last_report_{};
 };
 
 }  // namespace liveroom::media

@@ -84,8 +84,12 @@ void ViewerSession::attachPublisher(const PublisherSession& publisher) {
     std::array<uint8_t, 256> extension_ids{};
     for (const sdp::ExtMap& mine : t.decision.extmaps) {
       // The mid extension would carry the publisher's mid, which may name another of the
-      // viewer's sections: strip it (the viewer demuxes by the SSRCs in our answer).
-      if (mine.uri == sdp::kExtSdesMid) continue;
+      // viewer's sections: strip it (the viewer demuxes by the SSRCs in our answer); so are the
+      // publisher's stream ids.
+      if (mine.uri == sdp::kExtSdesMid || mine.uri == sdp::kExtRtpStreamId ||
+          mine.uri == sdp::kExtRepairedRtpStreamId) {
+        continue;
+      }
       for (const sdp::ExtMap& theirs : source->extmaps) {
         if (theirs.uri == mine.uri && theirs.id > 0 && theirs.id < 256) {
           extension_ids[static_cast<size_t>(theirs.id)] = static_cast<uint8_t>(mine.id);
@@ -108,10 +112,70 @@ void ViewerSession::attachPublisher(const PublisherSession& publisher) {
   }
 }
 
-void ViewerSession::sendMedia(sdp::MediaKind kind, const uint8_t* data, size_t size, Clock::time_point now) {
+void ViewerSession::sendMedia(sdp::MediaKind kind, size_t layer, const uint8_t* data, size_t size,
+                              Clock::time_point now, bool key_frame_start) {
   if (!connected() || closed()) return;
   ViewerTrack* t = track(kind);
-  if (t != nullptr) forward(*t, data, size, now);
+  if (t == nullptr) return;
+  PublisherSession* publisher = router_.publisher();
+  const PublisherTrack* source = publisher != nullptr ? publisher->track(kind) : nullptr;
+  if (source == nullptr || !source->simulcast()) {
+    t->current_layer = 0;
+    forward(*t, data, size, now);
+    return;
+  }
+  if ((t->target_layer < 0 && now - t->last_choice >= std::chrono::milliseconds(20)) ||
+      now - t->last_choice >= std::chrono::milliseconds(500)) {
+    chooseLayer(*t, now);
+  }
+  const int from = static_cast<int>(layer);
+  if (from != t->current_layer) {
+    if (from != t->target_layer || !key_frame_start) return;
+    t->current_layer = from;  // the switch: the rewriter continues the viewer's stream seamlessly
+  }
+  forward(*t, data, size, now);
+}
+
+int ViewerSession::currentLayer() const noexcept {
+  for (const ViewerTrack& t : tracks_) {
+    if (t.kind == sdp::MediaKind::kVideo) return t.current_layer;
+  }
+  return -1;
+}
+
+void ViewerSession::chooseLayer(ViewerTrack& t, Clock::time_point now) {
+  t.last_choice = now;
+  PublisherSession* publisher = router_.publisher();
+  const PublisherTrack* source = publisher != nullptr ? publisher->track(t.kind) : nullptr;
+  if (source == nullptr) return;
+  // The first choice waits until every layer offered (not paused) has shown up, or half a second
+  // after the first did: choosing among what arrived first would pick whatever came first.
+  if (t.current_layer < 0) {
+    Clock::time_point first{};
+    bool all_here = true;
+    for (const PublisherLayer& l : source->layers) {
+      if (l.first_packet == Clock::time_point{}) {
+        all_here = all_here && l.paused;
+      } else if (first == Clock::time_point{} || l.first_packet < first) {
+        first = l.first_packet;
+      }
+    }
+    if (!all_here && (first == Clock::time_point{} || now - first < std::chrono::milliseconds(500))) return;
+  }
+  std::vector<LayerSelector::Layer> layers;
+  layers.reserve(source->layers.size());
+  for (const PublisherLayer& l : source->layers) {
+    LayerSelector::Layer info;
+    info.bitrate_bps = l.bitrate_bps;
+    // Before a layer's first full second, the bytes it sent so far rank it (same interval for all).
+    info.rank = l.bitrate_bps > 0 ? l.bitrate_bps : l.bytes_since_report * 8;
+    info.active = l.ssrc != 0 && l.last_packet != Clock::time_point{} && now - l.last_packet < std::chrono::seconds(1);
+    layers.push_back(info);
+  }
+  const int target = t.selector.choose(layers, t.current_layer, now);
+  if (target == t.target_layer) return;
+  t.target_layer = target;
+  if (target >= 0 && target != t.current_layer) router_.requestKeyFrame(now, target);
 }
 
 bool ViewerSession::forward(ViewerTrack& t, const uint8_t* data, size_t size, Clock::time_point now,
@@ -140,16 +204,28 @@ void ViewerSession::retransmit(ViewerTrack& t, uint16_t viewer_sequence, Clock::
   if (publisher == nullptr || !t.rewriter) return;
   const auto source_sequence = t.rewriter->publisherSequence(viewer_sequence);
   if (!source_sequence) return;
-  const auto stored = publisher->storedPacket(t.kind, *source_sequence, now);
+  const auto stored =
+      publisher->storedPacket(t.kind, static_cast<size_t>(std::max(0, t.current_layer)), *source_sequence, now);
   if (!stored) return;
   if (t.limiter.check(viewer_sequence, stored->size(), now) != rtp::RetransmissionLimiter::Verdict::kSend) return;
   forward(t, stored->data(), stored->size(), now, true);
 }
 
-void ViewerSession::takeRoundTrip(const rtcp::ReportBlock& block) {
-  if (block.last_sr == 0) return;  // no sender report of ours reached the viewer yet
+void ViewerSession::takeReportBlock(const rtcp::ReportBlock& block, Clock::time_point now) {
   ViewerTrack* t = trackBySsrc(block.ssrc);
   if (t == nullptr) return;
+  if (t->kind == sdp::MediaKind::kVideo) {
+    // What we sent since the last report, and what the viewer says it lost of it.
+    if (t->last_report != Clock::time_point{} && now > t->last_report) {
+      const double seconds = std::chrono::duration<double>(now - t->last_report).count();
+      const auto sent_bps =
+          static_cast<uint64_t>(static_cast<double>(t->octets_sent - t->octets_at_last_report) * 8 / seconds);
+      t->selector.onReport(block.fraction_lost / 256.0, sent_bps, now);
+    }
+    t->last_report = now;
+    t->octets_at_last_report = t->octets_sent;
+  }
+  if (block.last_sr == 0) return;  // no sender report of ours reached the viewer yet
   // RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, in the middle 32 bits of NTP time (1/65536 s).
   const auto now_mid = static_cast<uint32_t>(ntpNow() >> 16);
   const uint32_t rtt_units = now_mid - block.last_sr - block.delay_since_last_sr;
@@ -165,15 +241,16 @@ void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
   while (auto p = reader.next()) {
     if (p->packet_type == rtcp::type::kReceiverReport) {
       if (const auto rr = rtcp::ReceiverReport::parse(*p)) {
-        for (const rtcp::ReportBlock& block : rr->reportBlocks()) takeRoundTrip(block);
+        for (const rtcp::ReportBlock& block : rr->reportBlocks()) takeReportBlock(block, now);
       }
     } else if (p->packet_type == rtcp::type::kSenderReport) {
       if (const auto sr = rtcp::SenderReport::parse(*p)) {
-        for (const rtcp::ReportBlock& block : sr->reportBlocks()) takeRoundTrip(block);
+        for (const rtcp::ReportBlock& block : sr->reportBlocks()) takeReportBlock(block, now);
       }
     } else if (p->packet_type == rtcp::type::kPayloadFeedback &&
                (p->count == rtcp::fmt::kPli || p->count == rtcp::fmt::kFir)) {
-      router_.requestKeyFrame(now);
+      const int layer = currentLayer();
+      router_.requestKeyFrame(now, layer >= 0 ? layer : -1);
     } else if (p->packet_type == rtcp::type::kTransportFeedback && p->count == rtcp::fmt::kNack) {
       const auto nack = rtcp::Nack::parse(*p);
       if (!nack) continue;

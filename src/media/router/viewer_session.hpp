@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "media/router/layer_selector.hpp"
 #include "media/router/rtp_rewriter.hpp"
 #include "media/router/session.hpp"
 #include "media/rtp/retransmission_buffer.hpp"
@@ -41,6 +42,14 @@ struct ViewerTrack {
   uint16_t rtx_sequence = 0;           // of the RTX stream (send.rtx_ssrc)
   uint32_t packets_sent = 0;
   uint32_t octets_sent = 0;
+  // Simulcast: the publisher layer being sent, the one to switch to at its next key frame, and
+  // how the choice is made (the viewer's receiver reports).
+  int current_layer = -1;
+  int target_layer = -1;
+  LayerSelector selector;
+  std::chrono::steady_clock::time_point last_choice{};
+  uint32_t octets_at_last_report = 0;
+  std::chrono::steady_clock::time_point last_report{};
 };
 
 class ViewerSession final : public Session {
@@ -54,8 +63,13 @@ class ViewerSession final : public Session {
   // Maps every track onto what `publisher` sends (a track whose codec the viewer cannot
   // receive stays silent).
   void attachPublisher(const PublisherSession& publisher);
-  // Forwards one publisher packet of `kind` (copied, rewritten, protected, sent).
-  void sendMedia(sdp::MediaKind kind, const uint8_t* data, size_t size, Clock::time_point now);
+  // Forwards one publisher packet of `kind` from publisher layer `layer` (copied, rewritten,
+  // protected, sent) if it is the layer this viewer gets; a simulcast viewer moves to another
+  // layer only at a packet that starts a key frame (`key_frame_start`).
+  void sendMedia(sdp::MediaKind kind, size_t layer, const uint8_t* data, size_t size, Clock::time_point now,
+                 bool key_frame_start = false);
+  // The simulcast layer this viewer's video gets now (-1: none yet, or no video).
+  int currentLayer() const noexcept;
   void sendReports(Clock::time_point now);
   // Resends and refusals of this viewer's NACKs, all tracks together.
   rtp::RetransmissionLimiter::Stats retransmissionStats() const;
@@ -66,8 +80,10 @@ class ViewerSession final : public Session {
   ViewerTrack* track(sdp::MediaKind kind);
   ViewerTrack* trackBySsrc(uint32_t ssrc);
   void retransmit(ViewerTrack& track, uint16_t viewer_sequence, Clock::time_point now);
-  // Round-trip samples from the viewer's report blocks about our streams.
-  void takeRoundTrip(const rtcp::ReportBlock& block);
+  // Round-trip samples and (video) loss from the viewer's report blocks about our streams.
+  void takeReportBlock(const rtcp::ReportBlock& block, Clock::time_point now);
+  // Simulcast: picks the layer for `track` from the publisher's layers now.
+  void chooseLayer(ViewerTrack& track, Clock::time_point now);
   bool forward(ViewerTrack& track, const uint8_t* data, size_t size, Clock::time_point now,
                bool retransmission = false);
 

@@ -529,9 +529,12 @@ MediaServer::Stats MediaServer::collectStats() const {
       const auto& publisher = static_cast<const PublisherSession&>(*session);
       for (sdp::MediaKind kind : {sdp::MediaKind::kVideo, sdp::MediaKind::kAudio}) {
         const PublisherTrack* t = publisher.track(kind);
-        if (t == nullptr || !t->nack) continue;
-        s.publisher_nacked += t->nack->stats().requested;
-        s.publisher_recovered += t->nack->stats().recovered;
+        if (t == nullptr) continue;
+        for (const PublisherLayer& layer : t->layers) {
+          if (!layer.nack) continue;
+          s.publisher_nacked += layer.nack->stats().requested;
+          s.publisher_recovered += layer.nack->stats().recovered;
+        }
       }
       continue;
     }

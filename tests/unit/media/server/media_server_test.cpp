@@ -56,6 +56,7 @@ using namespace std::chrono_literals;
 constexpr std::chrono::seconds kCallTimeout{10};
 constexpr uint8_t kPublisherTwccId = 3;
 constexpr uint8_t kPublisherMidId = 4;
+constexpr uint8_t kPublisherRidId = 10;
 constexpr uint8_t kViewerAbsSendTimeId = 3;  // the publisher's transport-cc id, on purpose
 constexpr uint8_t kViewerTwccId = 7;
 
@@ -77,6 +78,7 @@ struct OfferSpec {
                                                            {kPublisherMidId, sdp::kExtSdesMid}};
   bool fingerprint = true;
   std::vector<std::string> extra_fingerprints;  // more a=fingerprint lines after the real one
+  std::vector<std::string> simulcast_rids;      // a=rid send lines + a=simulcast:send, in this order
 };
 
 // A browser-like WHIP offer: sendonly Opus + VP8 (RTX), transport-cc, nack/pli/fir/goog-remb.
@@ -154,6 +156,15 @@ std::string buildOffer(const LoopbackPeer& peer, const OfferSpec& spec) {
         line("a=rtpmap:" + std::to_string(*c.rtx_payload_type) + " rtx/90000");
         line("a=fmtp:" + std::to_string(*c.rtx_payload_type) + " apt=" + pt);
       }
+    }
+    if (!spec.simulcast_rids.empty()) {
+      line("a=extmap:" + std::to_string(kPublisherRidId) + " " + std::string(sdp::kExtRtpStreamId));
+      std::string list;
+      for (const std::string& rid : spec.simulcast_rids) {
+        line("a=rid:" + rid + " send");
+        list += (list.empty() ? "" : ";") + rid;
+      }
+      line("a=simulcast:send " + list);
     }
   }
   return s;
@@ -1255,6 +1266,120 @@ TEST_F(MediaServerTest, WithoutPublisherNackNoGapIsAskedFor) {
   ASSERT_TRUE(log.waitUntil([&] { return !log.receiverReports().empty(); }));
   EXPECT_TRUE(log.nacked(sender.video_ssrc).empty());
   EXPECT_EQ(stats().publisher_nacked, 0u);
+}
+
+// A VP8 packet of one simulcast layer: the rid extension (always, for simplicity), a payload of
+// `size` bytes whose last byte names the layer, a key frame or not.
+Bytes simulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, const std::string& rid, bool key, size_t size,
+                      uint8_t tag) {
+  Bytes p = {0x90,
+             96,
+             static_cast<uint8_t>(seq >> 8),
+             static_cast<uint8_t>(seq),
+             static_cast<uint8_t>(ts >> 24),
+             static_cast<uint8_t>(ts >> 16),
+             static_cast<uint8_t>(ts >> 8),
+             static_cast<uint8_t>(ts),
+             static_cast<uint8_t>(ssrc >> 24),
+             static_cast<uint8_t>(ssrc >> 16),
+             static_cast<uint8_t>(ssrc >> 8),
+             static_cast<uint8_t>(ssrc)};
+  Bytes ext = {static_cast<uint8_t>((kPublisherRidId << 4) | (rid.size() - 1))};
+  ext.insert(ext.end(), rid.begin(), rid.end());
+  while (ext.size() % 4) ext.push_back(0);
+  p.insert(p.end(), {0xBE, 0xDE, 0, static_cast<uint8_t>(ext.size() / 4)});
+  p.insert(p.end(), ext.begin(), ext.end());
+  p.push_back(0x10);               // VP8 descriptor: S=1, partition 0
+  p.push_back(key ? 0x00 : 0x01);  // VP8 payload header: P bit
+  p.resize(p.size() + size, 0x55);
+  p.back() = tag;
+  return p;
+}
+
+// Issue 11: a simulcast publisher (layers offered in an order that is not their quality) is taken
+// whole; a viewer starts on the lowest layer by what it carries, gets one SSRC with continuous
+// sequence numbers, and moves up only at a key frame of the better layer, after asking for one.
+TEST_F(MediaServerTest, SimulcastViewerStartsLowAndSwitchesUpOnlyAtAKeyFrame) {
+  OfferSpec spec = whipSpec();
+  spec.simulcast_rids = {"f", "q", "h"};
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub, spec));
+  EXPECT_NE(pub.info.answer.sdp.find("a=simulcast:recv f;q;h"), std::string::npos) << pub.info.answer.sdp;
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  RtcpLog log(*pub.peer);
+
+  struct Layer {
+    std::string rid;
+    uint32_t ssrc;
+    size_t size;
+    uint8_t tag;
+    uint16_t seq = 100;
+    uint32_t ts = 9000;
+  };
+  std::vector<Layer> layers = {{"f", 0xF0F0F0F0, 1000, 'F'}, {"q", 0x0A0A0A0A, 100, 'Q'}, {"h", 0x0B0B0B0B, 400, 'H'}};
+  auto sendRound = [&](bool key) {
+    for (Layer& l : layers) {
+      ASSERT_TRUE(pub.peer->sendRtp(simulcastPacket(l.ssrc, l.seq++, l.ts, l.rid, key, l.size, l.tag)));
+      l.ts += 3000;
+    }
+  };
+  const uint32_t video_ssrc = view.info.video->ssrc;
+  // Until the server has measured a second of each layer, keep sending; the viewer gets 'Q' only.
+  std::vector<Bytes> got;
+  ASSERT_NO_FATAL_FAILURE(sendRound(true));
+  for (int round = 0; round < 400; ++round) {
+    ASSERT_NO_FATAL_FAILURE(sendRound(round % 10 == 0));
+    view.peer->waitUntil([] { return false; }, std::chrono::milliseconds(5));
+    for (auto it = view.peer->rtp.begin(); it != view.peer->rtp.end();) {
+      if (ssrcOf(*it) == video_ssrc) {
+        got.push_back(*it);
+        it = view.peer->rtp.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (got.size() >= 40 && log.receiverReports().size() >= 2) break;
+    log.collect();
+  }
+  ASSERT_GE(got.size(), 20u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].back(), 'Q') << "packet " << i << " is not from the lowest layer";
+    if (i > 0) EXPECT_EQ(seqOf(got[i]), static_cast<uint16_t>(seqOf(got[i - 1]) + 1));
+  }
+
+  // The viewer reports no loss, often: its estimate climbs past the best layer's bitrate.
+  std::vector<uint8_t> rr;
+  for (int i = 0; i < 40; ++i) {
+    rr.clear();
+    rtcp::ReportBlock block{};
+    block.ssrc = video_ssrc;
+    rtcp::appendReceiverReport(rr, 0x5EE, std::span<const rtcp::ReportBlock>(&block, 1));
+    ASSERT_TRUE(view.peer->sendRtcp(rr));
+    ASSERT_NO_FATAL_FAILURE(sendRound(false));
+    view.peer->waitUntil([] { return false; }, std::chrono::milliseconds(20));
+  }
+  // The server asks the best layer ('F') for a key frame; until it comes the viewer stays on 'Q'.
+  ASSERT_TRUE(log.waitUntil([&] {
+    for (const rtcp::Pli& p : log.plis()) {
+      if (p.media_ssrc == layers[0].ssrc) return true;
+    }
+    return false;
+  })) << "no PLI for the best layer";
+  view.peer->rtp.clear();
+  got.clear();
+  ASSERT_NO_FATAL_FAILURE(sendRound(false));
+  ASSERT_NO_FATAL_FAILURE(sendRound(true));  // the key frames: the switch happens at F's
+  ASSERT_NO_FATAL_FAILURE(sendRound(false));
+  const auto after = receiveRtp(*view.peer, video_ssrc, 3);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].back(), 'Q');  // before F's key frame
+  EXPECT_EQ(after[1].back(), 'F');  // F's key frame
+  EXPECT_EQ(after[2].back(), 'F');
+  EXPECT_EQ(seqOf(after[1]), static_cast<uint16_t>(seqOf(after[0]) + 1)) << "continuous across the switch";
+  EXPECT_EQ(seqOf(after[2]), static_cast<uint16_t>(seqOf(after[1]) + 1));
+  EXPECT_EQ(ssrcOf(after[1]), video_ssrc);
 }
 
 TEST_F(MediaServerTest, RemoveEndsASessionOnce) {

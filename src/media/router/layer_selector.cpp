@@ -1,0 +1,57 @@
+// Simulcast layer choice for one viewer (see layer_selector.hpp).
+#include "media/router/layer_selector.hpp"
+
+#include <algorithm>
+
+namespace liveroom::media {
+
+namespace {
+constexpr double kLossHigh = 0.10;
+constexpr double kLossLow = 0.02;
+constexpr double kIncrease = 1.25;
+constexpr uint64_t kMaxEstimate = 100'000'000;
+constexpr std::chrono::seconds kProbeWindow{4};  // loss this soon after moving up blames the move
+constexpr std::chrono::seconds kMaxBackoff{120};
+}  // namespace
+
+void LayerSelector::onReport(double fraction_lost, uint64_t sent_bps, Clock::time_point now) {
+  if (fraction_lost > kLossHigh) {
+    estimate_bps_ = static_cast<uint64_t>(static_cast<double>(sent_bps) * (1.0 - 0.5 * fraction_lost));
+    if (moved_up_at_ != Clock::time_point{} && now - moved_up_at_ <= kProbeWindow) {
+      hold_until_ = now + backoff_;
+      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      moved_up_at_ = {};
+    }
+  } else if (fraction_lost < kLossLow) {
+    const uint64_t base = std::max(estimate_bps_, sent_bps);
+    estimate_bps_ = std::min(kMaxEstimate, static_cast<uint64_t>(static_cast<double>(base) * kIncrease));
+  }
+}
+
+int LayerSelector::choose(const std::vector<Layer>& layers, int current, Clock::time_point now) {
+  int lowest = -1;
+  int best = -1;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Layer& l = layers[i];
+    if (!l.active) continue;
+    const int index = static_cast<int>(i);
+    if (lowest < 0 || l.rank < layers[static_cast<size_t>(lowest)].rank) lowest = index;
+    const bool fits = l.bitrate_bps > 0 && l.bitrate_bps <= estimate_bps_;
+    if (fits && (best < 0 || l.rank > layers[static_cast<size_t>(best)].rank)) best = index;
+  }
+  if (lowest < 0) return -1;
+  int target = best >= 0 ? best : lowest;
+  const bool current_active =
+      current >= 0 && static_cast<size_t>(current) < layers.size() && layers[static_cast<size_t>(current)].active;
+  if (current_active && layers[static_cast<size_t>(target)].rank > layers[static_cast<size_t>(current)].rank) {
+    if (now < hold_until_) {
+      target = current;  // backing off after a failed move up
+    } else if (target != current) {
+      moved_up_at_ = now;
+    }
+  }
+  current_rank_ = layers[static_cast<size_t>(target)].rank;
+  return target;
+}
+
+}  // namespace liveroom::media
