@@ -694,6 +694,32 @@ def test_session_patch_trickle_and_if_match(media):
         assert r.status == 204, r.describe()
 
 
+def test_startup_self_check_warns_about_unreachable_candidates(server):
+    """Issue 11 item 7: serve names its candidates and ports, and says in words when they look
+    unreachable from where the pages are served, naming --webrtc-ip."""
+    # Loopback candidates behind a public URL: warned.
+    srv = server("--webrtc-port", "0", "--public-url", "https://class.example.org")
+    udp = udp_port_from_log(srv)
+    log = srv.log_text()
+    assert re.search(rf"media server on UDP port {udp}, TCP port \d+ \(candidates 127\.0\.0\.1\)", log), log
+    assert "only ICE candidates are loopback" in log and "--webrtc-ip" in log, log
+    # Loopback candidates for a loopback URL (this machine only): nothing to say.
+    quiet = server("--webrtc-port", "0")
+    udp_port_from_log(quiet)
+    assert "--webrtc-ip" not in quiet.log_text(), quiet.log_text()
+    # Private candidates behind a public URL, no TURN: warned; with TURN: fine.
+    private = server("--webrtc-port", "0", "--webrtc-ip", "10.0.0.5", "--public-url", "https://class.example.org")
+    udp_port_from_log(private)
+    assert "private or loopback address (10.0.0.5)" in private.log_text(), private.log_text()
+    relayed = server("--webrtc-port", "0", "--webrtc-ip", "10.0.0.5", "--public-url", "https://class.example.org",
+                     "--ice-server", "turn:10.0.0.9:3478", "--turn-secret", "s")
+    udp_port_from_log(relayed)
+    assert "--webrtc-ip" not in relayed.log_text(), relayed.log_text()
+    # No ICE-TCP: said so.
+    no_tcp = server("--webrtc-port", "0", "--no-webrtc-tcp")
+    assert re.search(r"media server on UDP port \d+, no TCP", no_tcp.log_text()), no_tcp.log_text()
+
+
 TURN_SECRET = "a-turn-secret-nobody-may-see"
 
 
