@@ -489,6 +489,10 @@ async function lossSeries({ lan, server, publisherBrowser, viewerBrowser, nack, 
   await page.evaluate(() => fetch(window.__benchViewer.location, { method: 'DELETE' }).catch(() => {}));
   await context.close();
   await live.context.close();
+  // The server's own account of loss repair, logged when the publisher leaves.
+  const repairs = await waitFor(() => server.logText.split('\n').filter((l) => l.includes('NACKed')).at(-1),
+    { what: 'the server\'s repair summary', accept: (l) => !!l }).catch(() => null);
+  if (repairs && cells.length) cells[cells.length - 1].serverRepairs = repairs.replace(/^.*media: /, '');
   return cells;
 }
 
@@ -563,6 +567,9 @@ function lossReport(cells, say) {
     }
     say(`   codec: publisher ${any.pubCodec}, viewer ${any.viewerCodec} (${any.viewerSize}); ` +
       `pairs: publisher ${pairText(any.pubPair)}, viewer ${pairText(any.viewerPair)}`);
+    for (const c of cells.filter((x) => x.serverRepairs)) {
+      say(`   server, NACK ${c.nack ? 'on' : 'off'}, whole series: ${c.serverRepairs}`);
+    }
   }
   say();
 }

@@ -579,6 +579,19 @@ void MediaServer::onSessionClosed(Session& session, const std::string& reason) {
   retire(session);
 }
 
+void MediaServer::logRepairs(const PublisherSession& publisher) const {
+  const PublisherTrack* video = publisher.track(sdp::MediaKind::kVideo);
+  if (video == nullptr) return;
+  for (const PublisherLayer& layer : video->layers) {
+    if (!layer.nack || !layer.stats) continue;
+    const auto& n = layer.nack->stats();
+    spdlog::info(
+        "media: input {}: publisher {} video{}{}: {} packets, NACKed {}, recovered {} ({} on RTX), given up {}",
+        publisher.inputUid(), publisher.id().substr(0, 8), layer.rid.empty() ? "" : " layer ", layer.rid,
+        layer.stats->packetsReceived(), n.requested, n.recovered, layer.rtx_received, n.given_up);
+  }
+}
+
 void MediaServer::retire(Session& session) {
   auto it = sessions_.find(session.id());
   if (it == sessions_.end()) return;
@@ -597,6 +610,7 @@ void MediaServer::retire(Session& session) {
     input.remove(owned.get());
     if (was_publisher) {
       if (listener_ != nullptr && owned->everConnected()) listener_->onPublisherLive(uid, false);
+      logRepairs(static_cast<const PublisherSession&>(*owned));
     } else if (was_counted_viewer) {
       notifyViewers(input);
     }

@@ -26,6 +26,7 @@
 #include "common/error.hpp"
 #include "media/dtls/dtls_certificate.hpp"
 #include "media/router/input_router.hpp"
+#include "media/router/publisher_session.hpp"
 #include "media/router/session.hpp"
 #include "media/sdp/answer_builder.hpp"
 #include "media/transport/packet_mux.hpp"
@@ -171,6 +172,8 @@ class MediaServer final : private SessionEvents {
                       const std::string& fragment);
   // Detaches a closed session from its input, tells the listener, destroys it later.
   void retire(Session& session);
+  // What loss repair did for a publisher that leaves (one log line per video layer).
+  void logRepairs(const PublisherSession& publisher) const;
   InputRouter& router(const std::string& input_uid);
   void dropRouterIfEmpty(const std::string& input_uid);
   std::vector<sdp::LocalCandidate> candidates() const;
