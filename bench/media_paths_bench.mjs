@@ -490,9 +490,14 @@ async function lossSeries({ lan, server, publisherBrowser, viewerBrowser, nack, 
   await context.close();
   await live.context.close();
   // The server's own account of loss repair, logged when the publisher leaves.
-  const repairs = await waitFor(() => server.logText.split('\n').filter((l) => l.includes('NACKed')).at(-1),
-    { what: 'the server\'s repair summary', accept: (l) => !!l }).catch(() => null);
-  if (repairs && cells.length) cells[cells.length - 1].serverRepairs = repairs.replace(/^.*media: /, '');
+  const repairs = await waitFor(() => server.logText.split('\n').filter((l) => l.includes('NACKed')),
+    { what: 'the server\'s repair summary', accept: (l) => l.length > 0 }).catch(() => []);
+  if (cells.length) {
+    cells[cells.length - 1].serverRepairs = repairs.map((l) => l.replace(/^.*media: /, '')).join(' | ');
+    // Publisher sessions in this series (more than one: the studio reconnected mid-series).
+    cells[cells.length - 1].publisherSessions =
+      server.logText.split('\n').filter((l) => / publisher session [0-9a-f]+ created/.test(l)).length;
+  }
   return cells;
 }
 
@@ -568,7 +573,8 @@ function lossReport(cells, say) {
     say(`   codec: publisher ${any.pubCodec}, viewer ${any.viewerCodec} (${any.viewerSize}); ` +
       `pairs: publisher ${pairText(any.pubPair)}, viewer ${pairText(any.viewerPair)}`);
     for (const c of cells.filter((x) => x.serverRepairs)) {
-      say(`   server, NACK ${c.nack ? 'on' : 'off'}, whole series: ${c.serverRepairs}`);
+      say(`   server, NACK ${c.nack ? 'on' : 'off'}, whole series (${c.publisherSessions} publisher session(s) on this ` +
+        `server so far): ${c.serverRepairs}`);
     }
   }
   say();

@@ -138,6 +138,9 @@ void PublisherSession::onMediaPacket(PublisherTrack& t, PublisherLayer& layer, r
     }
     if (layer.nack) layer.nack->onPacket(packet.sequenceNumber(), now);
   }
+  // Ask at once for gaps that have outlived the reordering window: every millisecond of repair
+  // is a millisecond the viewers' jitter buffers must wait (they do not know our uplink's RTT).
+  if (layer.nack && layer.nack->missing() > 0) sendNacks(t, layer, now);
   layer.stats->onPacket(packet.sequenceNumber(), packet.timestamp(), now);
   layer.bytes_since_report += packet.size();
   if (layer.first_packet == Clock::time_point{}) layer.first_packet = now;
@@ -214,25 +217,26 @@ void PublisherSession::sendTransportFeedback() {
   }
 }
 
+void PublisherSession::sendNacks(PublisherTrack& t, PublisherLayer& layer, Clock::time_point now) {
+  if (!layer.nack || layer.ssrc == 0 || !connected()) return;
+  nacked_.clear();
+  layer.nack->collect(now, nacked_);
+  if (!nacked_.empty()) {
+    rtcp_.clear();
+    rtcp::appendNack(rtcp_, rtcp_ssrc_, layer.ssrc, nacked_);
+    sendRtcp();
+  }
+  // A gap that cannot be repaired in time: that layer's viewers need a key frame instead.
+  if (layer.nack->takeKeyFrameRequest() && t.kind == sdp::MediaKind::kVideo) {
+    requestKeyFrame(now, static_cast<int>(&layer - t.layers.data()));
+  }
+}
+
 void PublisherSession::sendNacks(Clock::time_point now) {
   if (!connected()) return;
   for (std::optional<PublisherTrack>* slot : {&video_, &audio_}) {
     if (!*slot) continue;
-    for (size_t i = 0; i < (*slot)->layers.size(); ++i) {
-      PublisherLayer& layer = (*slot)->layers[i];
-      if (!layer.nack || layer.ssrc == 0) continue;
-      nacked_.clear();
-      layer.nack->collect(now, nacked_);
-      if (!nacked_.empty()) {
-        rtcp_.clear();
-        rtcp::appendNack(rtcp_, rtcp_ssrc_, layer.ssrc, nacked_);
-        sendRtcp();
-      }
-      // A gap that cannot be repaired in time: that layer's viewers need a key frame instead.
-      if (layer.nack->takeKeyFrameRequest() && (*slot)->kind == sdp::MediaKind::kVideo) {
-        requestKeyFrame(now, static_cast<int>(i));
-      }
-    }
+    for (PublisherLayer& layer : (*slot)->layers) sendNacks(**slot, layer, now);
   }
 }
 

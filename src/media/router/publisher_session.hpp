@@ -94,6 +94,7 @@ class PublisherSession final : public Session {
   void onMediaPacket(PublisherTrack& track, PublisherLayer& layer, rtp::RtpPacket& packet, Clock::time_point now,
                      bool retransmission);
   void sendPli(PublisherLayer& layer, Clock::time_point now);
+  void sendNacks(PublisherTrack& track, PublisherLayer& layer, Clock::time_point now);
   void sendRtcp();
 
   InputRouter& router_;

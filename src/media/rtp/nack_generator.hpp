@@ -20,7 +20,7 @@ class NackGenerator {
   using Clock = std::chrono::steady_clock;
 
   struct Options {
-    std::chrono::milliseconds reorder_window{20};
+    std::chrono::milliseconds reorder_window{5};
     int max_retries = 10;
     std::chrono::milliseconds max_age{1000};  // older gaps cannot be played in time any more
     size_t max_missing = 500;                 // a larger hole: key frame instead of NACKs
