@@ -490,7 +490,7 @@ async function lossSeries({ lan, server, publisherBrowser, viewerBrowser, nack, 
   await context.close();
   await live.context.close();
   // The server's own account of loss repair, logged when the publisher leaves.
-  const repairs = await waitFor(() => server.logText.split('\n').filter((l) => l.includes('NACKed')),
+  const repairs = await waitFor(() => server.logText.split('\n').filter((l) => l.includes('NACKed') || l.includes(' NACKs: ')),
     { what: 'the server\'s repair summary', accept: (l) => l.length > 0 }).catch(() => []);
   if (cells.length) {
     cells[cells.length - 1].serverRepairs = repairs.map((l) => l.replace(/^.*media: /, '')).join(' | ');

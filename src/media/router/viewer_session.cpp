@@ -54,6 +54,12 @@ rtp::RetransmissionLimiter::Stats ViewerSession::retransmissionStats() const {
   return total;
 }
 
+uint64_t ViewerSession::nackedNotHeld() const {
+  uint64_t n = 0;
+  for (const ViewerTrack& t : tracks_) n += t.nacked_not_held;
+  return n;
+}
+
 ViewerTrack* ViewerSession::track(sdp::MediaKind kind) {
   for (ViewerTrack& t : tracks_) {
     if (t.kind == kind) return &t;
@@ -206,7 +212,10 @@ void ViewerSession::retransmit(ViewerTrack& t, uint16_t viewer_sequence, Clock::
   if (!source_sequence) return;
   const auto stored =
       publisher->storedPacket(t.kind, static_cast<size_t>(std::max(0, t.current_layer)), *source_sequence, now);
-  if (!stored) return;
+  if (!stored) {
+    ++t.nacked_not_held;
+    return;
+  }
   if (t.limiter.check(viewer_sequence, stored->size(), now) != rtp::RetransmissionLimiter::Verdict::kSend) return;
   forward(t, stored->data(), stored->size(), now, true);
 }

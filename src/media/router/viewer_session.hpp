@@ -42,6 +42,7 @@ struct ViewerTrack {
   uint16_t rtx_sequence = 0;           // of the RTX stream (send.rtx_ssrc)
   uint32_t packets_sent = 0;
   uint32_t octets_sent = 0;
+  uint64_t nacked_not_held = 0;  // NACKed packets we never had (lost on the way in) or no longer hold
   // Simulcast: the publisher layer being sent, the one to switch to at its next key frame, and
   // how the choice is made (the viewer's receiver reports).
   int current_layer = -1;
@@ -73,6 +74,8 @@ class ViewerSession final : public Session {
   void sendReports(Clock::time_point now);
   // Resends and refusals of this viewer's NACKs, all tracks together.
   rtp::RetransmissionLimiter::Stats retransmissionStats() const;
+  // NACKed packets the server did not have, all tracks together.
+  uint64_t nackedNotHeld() const;
 
  private:
   void onRtp(rtp::RtpPacket&) override {}  // a viewer sends no media we use

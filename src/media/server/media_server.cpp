@@ -613,6 +613,14 @@ void MediaServer::retire(Session& session) {
       logRepairs(static_cast<const PublisherSession&>(*owned));
     } else if (was_counted_viewer) {
       notifyViewers(input);
+      const auto& viewer = static_cast<const ViewerSession&>(*owned);
+      const auto r = viewer.retransmissionStats();
+      if (r.sent + r.repeats + r.over_budget + viewer.nackedNotHeld() > 0) {
+        spdlog::info(
+            "media: input {}: viewer {} NACKs: resent {}, not held {}, asked again within an RTT {}, "
+            "over budget {}",
+            uid, owned->id().substr(0, 8), r.sent, viewer.nackedNotHeld(), r.repeats, r.over_budget);
+      }
     }
   }
   dropRouterIfEmpty(uid);
