@@ -12,10 +12,12 @@ constexpr double kIncrease = 1.25;
 constexpr uint64_t kMaxEstimate = 100'000'000;
 constexpr std::chrono::seconds kProbeWindow{4};  // loss this soon after moving up blames the move
 constexpr std::chrono::seconds kMaxBackoff{120};
+constexpr std::chrono::seconds kLossMemory{3};  // a move down needs loss reported this recently
 }  // namespace
 
 void LayerSelector::onReport(double fraction_lost, uint64_t sent_bps, Clock::time_point now) {
   if (fraction_lost > kLossHigh) {
+    last_loss_at_ = now;
     estimate_bps_ = static_cast<uint64_t>(static_cast<double>(sent_bps) * (1.0 - 0.5 * fraction_lost));
     if (moved_up_at_ != Clock::time_point{} && now - moved_up_at_ <= kProbeWindow) {
       hold_until_ = now + backoff_;
@@ -43,11 +45,26 @@ int LayerSelector::choose(const std::vector<Layer>& layers, int current, Clock::
   int target = best >= 0 ? best : lowest;
   const bool current_active =
       current >= 0 && static_cast<size_t>(current) < layers.size() && layers[static_cast<size_t>(current)].active;
-  if (current_active && layers[static_cast<size_t>(target)].rank > layers[static_cast<size_t>(current)].rank) {
-    if (now < hold_until_) {
-      target = current;  // backing off after a failed move up
-    } else if (target != current) {
-      moved_up_at_ = now;
+  if (current_active) {
+    const uint64_t current_rank = layers[static_cast<size_t>(current)].rank;
+    if (layers[static_cast<size_t>(target)].rank > current_rank) {
+      if (now < hold_until_) {
+        target = current;  // backing off after a failed move up
+      } else {
+        // One step at a time: the next better layer, so a failed climb costs the least.
+        int next = -1;
+        for (size_t i = 0; i < layers.size(); ++i) {
+          if (!layers[i].active || layers[i].rank <= current_rank) continue;
+          if (next < 0 || layers[i].rank < layers[static_cast<size_t>(next)].rank) next = static_cast<int>(i);
+        }
+        target = next;
+        moved_up_at_ = now;
+      }
+    } else if (layers[static_cast<size_t>(target)].rank < current_rank &&
+               (last_loss_at_ == Clock::time_point{} || now - last_loss_at_ > kLossMemory)) {
+      // Down only for loss: a layer measured over a second with a key frame in it looks bigger
+      // than it is, which is no reason to leave it.
+      target = current;
     }
   }
   current_rank_ = layers[static_cast<size_t>(target)].rank;

@@ -2,7 +2,8 @@
 // (their measured bitrate), never by rid names (OBS's rid order does not follow quality). The
 // viewer's bandwidth is estimated from its receiver reports, like the loss-based half of GCC:
 // loss over 10 % cuts the estimate to what was delivered, loss under 2 % raises it by a quarter
-// per report; the viewer gets the best layer whose bitrate fits the estimate. Moving up is how
+// per report; the viewer moves up one layer at a time while the next fits the estimate, and down
+// only when it reports loss (to the best layer that fits). Moving up is how
 // the estimate is tested: if the layer moved to then loses over 10 %, moving up again waits 10 s,
 // then 20 s, 40 s … (at most 2 min). A new viewer starts on the lowest layer. Pure; the caller
 // passes the clock and switches only at key frames.
@@ -38,6 +39,7 @@ class LayerSelector {
   uint64_t current_rank_ = 0;
   Clock::time_point moved_up_at_{};
   Clock::time_point hold_until_{};
+  Clock::time_point last_loss_at_{};
   std::chrono::seconds backoff_{10};
 };
 

@@ -59,6 +59,22 @@ TEST(LayerSelector, AFailedClimbBacksOffLongerEachTime) {
   EXPECT_GE(s.backoff(), 40s);
 }
 
+TEST(LayerSelector, ClimbsOneLayerAtATimeAndLeavesOnlyForLoss) {
+  LayerSelector s;
+  auto now = LayerSelector::Clock::now();
+  EXPECT_EQ(s.choose(layers(), -1, now), 1);
+  for (int i = 0; i < 20; ++i) s.onReport(0.0, 10'000'000, now += 1s);  // the estimate fits every layer
+  EXPECT_EQ(s.choose(layers(), 1, now), 2) << "150 k -> 600 k first, not straight to 2.5 M";
+  EXPECT_EQ(s.choose(layers(), 2, now += 1s), 0);
+  // The layer looks bigger than the estimate for a while (a key frame in its second): no loss,
+  // no move down.
+  auto bigger = layers();
+  bigger[0].bitrate_bps = bigger[0].rank = 200'000'000;
+  EXPECT_EQ(s.choose(bigger, 0, now += 1s), 0);
+  s.onReport(0.5, 2'500'000, now += 1s);
+  EXPECT_EQ(s.choose(layers(), 0, now), 2) << "loss: down to what fits";
+}
+
 TEST(LayerSelector, InactiveLayersAreSkippedAndNoneMeansNone) {
   LayerSelector s;
   auto l = layers();
