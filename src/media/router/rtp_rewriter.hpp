@@ -24,6 +24,7 @@ class RtpRewriter {
     uint32_t clock_rate = 0;                   // 90000 video, 48000 Opus: turns wall time into timestamp ticks
     std::array<uint8_t, 128> payload_types{};  // publisher PT -> viewer PT (kDrop: not sent)
     std::array<uint8_t, 256> extension_ids{};  // publisher ext id -> viewer ext id (kDrop: stripped)
+    bool vp8 = false;                          // keep the VP8 descriptor's PictureID/TL0PICIDX/KEYIDX continuous too
   };
 
   explicit RtpRewriter(const Config& config);
@@ -31,7 +32,7 @@ class RtpRewriter {
   // New payload-type / extension maps and clock rate (a new publisher with other payload
   // types); the viewer's SSRC and the sequence/timestamp continuity are kept.
   void setMapping(const std::array<uint8_t, 128>& payload_types, const std::array<uint8_t, 256>& extension_ids,
-                  uint32_t clock_rate);
+                  uint32_t clock_rate, bool vp8 = false);
   uint32_t ssrc() const noexcept { return config_.ssrc; }
   uint32_t clockRate() const noexcept { return config_.clock_rate; }
 
@@ -57,6 +58,13 @@ class RtpRewriter {
   uint16_t first_out_seq_of_source_ = 0;
   uint32_t last_out_ts_ = 0;
   Clock::time_point last_out_time_{};
+  // VP8 numbering: viewer = publisher + offset (mod the field's width); the last values sent.
+  uint16_t picture_id_offset_ = 0;
+  uint8_t tl0_offset_ = 0;
+  uint8_t key_idx_offset_ = 0;
+  std::optional<uint16_t> last_picture_id_;
+  std::optional<uint8_t> last_tl0_;
+  std::optional<uint8_t> last_key_idx_;
 };
 
 }  // namespace liveroom::media

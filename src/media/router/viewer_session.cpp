@@ -102,14 +102,16 @@ void ViewerSession::attachPublisher(const PublisherSession& publisher) {
         }
       }
     }
+    const bool vp8 = source->codec.isVp8();
     if (t.rewriter) {
-      t.rewriter->setMapping(payload_types, extension_ids, source->codec.clock_rate);
+      t.rewriter->setMapping(payload_types, extension_ids, source->codec.clock_rate, vp8);
     } else {
       RtpRewriter::Config config;
       config.ssrc = t.send.ssrc;
       config.clock_rate = source->codec.clock_rate;
       config.payload_types = payload_types;
       config.extension_ids = extension_ids;
+      config.vp8 = vp8;
       t.rewriter.emplace(config);
     }
     t.rtx_payload_type =
