@@ -11,7 +11,7 @@ constexpr double kLossLow = 0.02;
 constexpr double kIncrease = 1.25;
 constexpr uint64_t kMaxEstimate = 100'000'000;
 constexpr std::chrono::seconds kProbeWindow{4};  // loss this soon after moving up blames the move
-constexpr std::chrono::seconds kMaxBackoff{120};
+constexpr std::chrono::seconds kMaxBackoff{300};
 constexpr std::chrono::seconds kLossMemory{3};  // a move down needs loss reported this recently
 }  // namespace
 

@@ -4,8 +4,8 @@
 // loss over 10 % cuts the estimate to what was delivered, loss under 2 % raises it by a quarter
 // per report; the viewer moves up one layer at a time while the next fits the estimate, and down
 // only when it reports loss (to the best layer that fits). Moving up is how
-// the estimate is tested: if the layer moved to then loses over 10 %, moving up again waits 10 s,
-// then 20 s, 40 s … (at most 2 min). A new viewer starts on the lowest layer. Pure; the caller
+// the estimate is tested: if the layer moved to then loses over 10 %, moving up again waits 30 s,
+// then 60 s, 120 s … (at most 5 min). A new viewer starts on the lowest layer. Pure; the caller
 // passes the clock and switches only at key frames.
 #pragma once
 
@@ -40,7 +40,7 @@ class LayerSelector {
   Clock::time_point moved_up_at_{};
   Clock::time_point hold_until_{};
   Clock::time_point last_loss_at_{};
-  std::chrono::seconds backoff_{10};
+  std::chrono::seconds backoff_{30};
 };
 
 }  // namespace liveroom::media

@@ -55,7 +55,7 @@ TEST(LayerSelector, AFailedClimbBacksOffLongerEachTime) {
     current = next;
   }
   EXPECT_NE(current, 0) << "never settles on a layer the link cannot carry";
-  EXPECT_LE(climbs, 6) << "climbs back off: 10 s, 20 s, 40 s, 80 s, 120 s";
+  EXPECT_LE(climbs, 4) << "climbs back off: 30 s, 60 s, 120 s";
   EXPECT_GE(s.backoff(), 40s);
 }
 
