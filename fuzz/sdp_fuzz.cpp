@@ -10,6 +10,7 @@
 //    direction, the chosen codec's rtpmap, only the server's ICE credentials and fingerprint
 //    (never the offer's), and a BUNDLE group of exactly the accepted mids.
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -201,7 +202,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ViewerNegotiation viewer = negotiateViewer(offer, audio, video);
   checkDecisions(offer, viewer.media);
   for (const MediaDecision& d : viewer.media) {
-    if (d.accepted) FUZZ_CHECK(!d.codec->rtx_payload_type, "viewers get no RTX");
+    if (!d.accepted) continue;
+    // RTX only as offered (an rtx rtpmap whose apt= is the codec), and never stream ids.
+    if (d.codec->rtx_payload_type) {
+      const MediaSection& m = offer.media[d.index];
+      const RtpMap* r = m.rtpmap(*d.codec->rtx_payload_type);
+      const auto is_rtx = [](const std::string& name) {
+        return name.size() == 3 && std::tolower(static_cast<unsigned char>(name[0])) == 'r' &&
+               std::tolower(static_cast<unsigned char>(name[1])) == 't' &&
+               std::tolower(static_cast<unsigned char>(name[2])) == 'x';
+      };
+      FUZZ_CHECK(r != nullptr && is_rtx(r->codec), "viewer RTX is an offered rtx format");
+    }
+    for (const ExtMap& e : d.extmaps) {
+      FUZZ_CHECK(e.uri != kExtRtpStreamId && e.uri != kExtRepairedRtpStreamId, "viewers get no stream ids");
+    }
   }
   if (viewer.ok()) answerAs(offer, viewer.media, Role::kWhepViewer);
   return 0;
