@@ -21,7 +21,7 @@
 
 import { endRoom, getIngest, getQrSvg, getRoom, joinRoom } from "./api.js";
 import { followRoom } from "./events.js";
-import { ICE_RESTART_UNSUPPORTED, iceTransportPolicyFrom, publish, selectedCandidatePair } from "./whip.js";
+import { iceTransportPolicyFrom, publish, selectedCandidatePair } from "./whip.js";
 import { formatNumber, setPlainText, setText, t } from "./i18n.js";
 import { MicMeter, WarningGate, formatElapsed, problemOf, sampleOutbound } from "./health.js";
 import {
@@ -418,21 +418,14 @@ function recoverConnection(s) {
   recovering = s;
   clearTimeout(disconnectTimer);
   disconnectTimer = null;
-  let lastError = null;
-  s.recover({
-    onRestart: (err) => {
-      lastError = err;
-      debug.iceRestartAttempts += 1;
-      if (!err) debug.iceRestarts += 1;
-    },
-  }).then((ok) => {
+  s.recoverOutcome(debug).then((outcome) => {
     if (recovering === s) recovering = null;
     if (s !== session) return; // stopped or replaced meanwhile
-    if (ok || s.pc.connectionState === "connected") {
+    if (outcome === "recovered") {
       render();
       return;
     }
-    if (lastError && lastError.code === ICE_RESTART_UNSUPPORTED && lastError.status !== 404) {
+    if (outcome === "unsupported") {
       iceRestartUnsupported = true;
       onConnectionState(s); // as before: disconnected waits a little, failed starts over
       return;

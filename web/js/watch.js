@@ -22,7 +22,7 @@
 
 import { ApiError, getRoom, joinRoom } from "./api.js";
 import { followRoom } from "./events.js";
-import { ICE_RESTART_UNSUPPORTED, iceTransportPolicyFrom, play, selectedCandidatePair } from "./whip.js";
+import { iceTransportPolicyFrom, play, selectedCandidatePair } from "./whip.js";
 import { setPlainText, setText, t } from "./i18n.js";
 import { setupPlayer } from "./player.js";
 import {
@@ -326,21 +326,14 @@ function recoverConnection(s) {
   recovering = s;
   clearTimeout(disconnectTimer);
   disconnectTimer = null;
-  let lastError = null;
-  s.recover({
-    onRestart: (err) => {
-      lastError = err;
-      debug.iceRestartAttempts += 1;
-      if (!err) debug.iceRestarts += 1;
-    },
-  }).then((ok) => {
+  s.recoverOutcome(debug).then((outcome) => {
     if (recovering === s) recovering = null;
     if (s !== session) return; // stopped or replaced meanwhile
-    if (ok || s.pc.connectionState === "connected") {
+    if (outcome === "recovered") {
       render();
       return;
     }
-    if (lastError && lastError.code === ICE_RESTART_UNSUPPORTED && lastError.status !== 404) {
+    if (outcome === "unsupported") {
       iceRestartUnsupported = true;
       onWhepState(s); // as before: disconnected waits a little, failed starts over
       return;

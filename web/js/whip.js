@@ -460,6 +460,23 @@ export class Session {
     return this.restarting;
   }
 
+  // recover(), counting into `stats` (iceRestartAttempts, iceRestarts), and saying how it ended:
+  // "recovered"; "unsupported" (the server cannot restart ICE: 405, 422, not a lost session's
+  // 404), so the caller goes back to what it did before ICE restarts; or "lost".
+  async recoverOutcome(stats) {
+    let lastError = null;
+    const ok = await this.recover({
+      onRestart: (err) => {
+        lastError = err;
+        stats.iceRestartAttempts += 1;
+        if (!err) stats.iceRestarts += 1;
+      },
+    });
+    if (ok || this.pc.connectionState === "connected") return "recovered";
+    if (lastError && lastError.code === ICE_RESTART_UNSUPPORTED && lastError.status !== 404) return "unsupported";
+    return "lost";
+  }
+
   // Brings a dropped connection back on this session: ICE restarts (each bounded: gathering
   // ICE_GATHERING_TIMEOUT_MS, the PATCH RESTART_PATCH_TIMEOUT_MS, then RECOVER_CONNECT_WAIT_MS
   // for "connected"; a failed one is tried again after RECOVER_BACKOFF_MS, doubling) until the
