@@ -32,6 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../tests/e2e/lib/browser.mjs';
+import { disableIpv6, ip, killAllIn, sweepStaleNamespaces } from '../tests/e2e/lib/netns.mjs';
 import { isLoopbackAddress } from '../tests/e2e/lib/network.mjs';
 
 // playwright-core is a dependency of tests/e2e (its node_modules), not of bench/.
@@ -44,11 +45,6 @@ const DIE_WITH_PARENT = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL'] : [];
 const BRIDGE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../tests/e2e/lib/unix_tcp_bridge.mjs');
 const NAME_RE = /^lr-mb-[spv]-([0-9a-z]+)[0-9a-f]{6}$/;
 
-function ip(args, { json = false } = {}) {
-  const out = execFileSync(IP, json ? ['-j', ...args] : args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return json ? JSON.parse(out || '[]') : out;
-}
-
 function tryRun(fn) {
   try {
     fn();
@@ -58,47 +54,8 @@ function tryRun(fn) {
   }
 }
 
-function killAllIn(ns) {
-  let pids = '';
-  try {
-    pids = ip(['netns', 'pids', ns]).trim();
-  } catch {
-    pids = '';
-  }
-  for (const pid of pids.split(/\s+/).filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-}
-
 function sweepStale() {
-  let names = [];
-  try {
-    names = ip(['netns', 'list'], { json: true }).map((n) => n.name);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = NAME_RE.exec(name);
-    if (!m) continue;
-    let alive = true;
-    try {
-      process.kill(parseInt(m[1], 36), 0);
-    } catch (e) {
-      alive = e.code === 'EPERM';
-    }
-    if (alive) continue;
-    killAllIn(name);
-    tryRun(() => ip(['netns', 'del', name]));
-  }
-}
-
-function disableIpv6(ns, ifname) {
-  tryRun(() => execFileSync(IP, ['netns', 'exec', ns, '/bin/sh', '-c',
-    `f=/proc/sys/net/ipv6/conf/${ifname}/disable_ipv6; [ -e $f ] && echo 1 > $f || true`], { stdio: 'ignore' }));
+  sweepStaleNamespaces(NAME_RE);
 }
 
 const open = new Set();

@@ -278,7 +278,10 @@ test('Cô Lan\'s class over HTTPS on the LAN: lobby, links, QR, live, a phone, r
     // Everyone is told at once: the laptop's studio and the phone, with the title and why.
     await waitStatus(studio, (s) => s.state === 'ended', 'laptop studio: ended', all);
     assert.equal(await text(studio, '#ended-reason'), `${HOST} đã kết thúc buổi phát.`);
-    const endedPhone = await waitStatus(phone, (s) => s.state === 'ended', 'phone: ended', all);
+    // The page may show "ended" a moment before the reason arrives (the room view is fetched after
+    // the media goes): wait for both.
+    const endedPhone = await waitStatus(phone, (s) => s.state === 'ended' && s.endedReason, 'phone: ended, with why',
+      all);
     assert.equal(endedPhone.endedReason, 'host');
     assert.equal(await text(phone, '#poster-title'), TITLE);
     assert.equal(await text(phone, '#overlay-text'), 'Buổi phát đã kết thúc');

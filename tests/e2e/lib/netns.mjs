@@ -67,7 +67,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-function killAllIn(ns) {
+/** SIGKILLs every process in namespace `ns`. */
+export function killAllIn(ns) {
   let pids = '';
   try {
     pids = ip(['netns', 'pids', ns]).trim();
@@ -83,7 +84,8 @@ function killAllIn(ns) {
   }
 }
 
-function disableIpv6(ns, ifname) {
+/** Turns IPv6 off on `ifname` in `ns` (no link-local addresses for browsers to gather). */
+export function disableIpv6(ns, ifname) {
   try {
     execFileSync(IP, ['netns', 'exec', ns, '/bin/sh', '-c',
       `f=/proc/sys/net/ipv6/conf/${ifname}/disable_ipv6; [ -e $f ] && echo 1 > $f || true`], { stdio: 'ignore' });
@@ -92,9 +94,12 @@ function disableIpv6(ns, ifname) {
   }
 }
 
-// LANs of test processes that died without cleaning up (SIGKILL): their namespaces are named
-// lr-lan-{s,b}-<pid in base 36><6 hex digits>; removed when that process is gone.
-function sweepStaleLans() {
+/**
+ * Removes namespaces left by processes that died without cleaning up (SIGKILL): a name matching
+ * `nameRe`, whose first group is the creating process's pid in base 36, is deleted (after its
+ * processes are killed) when that process is gone.
+ */
+export function sweepStaleNamespaces(nameRe) {
   let names = [];
   try {
     names = ip(['netns', 'list'], { json: true }).map((n) => n.name);
@@ -102,12 +107,11 @@ function sweepStaleLans() {
     return;
   }
   for (const name of names) {
-    const m = /^lr-lan-[sb]-([0-9a-z]+)[0-9a-f]{6}$/.exec(name);
+    const m = nameRe.exec(name);
     if (!m) continue;
-    const pid = parseInt(m[1], 36);
     let alive = true;
     try {
-      process.kill(pid, 0);
+      process.kill(parseInt(m[1], 36), 0);
     } catch (e) {
       alive = e.code === 'EPERM';
     }
@@ -115,6 +119,11 @@ function sweepStaleLans() {
     killAllIn(name);
     tryIp(['netns', 'del', name]);
   }
+}
+
+// This file's LANs: lr-lan-{s,b}-<pid in base 36><6 hex digits>.
+function sweepStaleLans() {
+  sweepStaleNamespaces(/^lr-lan-[sb]-([0-9a-z]+)[0-9a-f]{6}$/);
 }
 
 /**
