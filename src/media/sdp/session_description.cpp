@@ -4,6 +4,7 @@
 #include "media/sdp/session_description.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "media/sdp/line_reader.hpp"
 #include "media/sdp/text.hpp"
@@ -59,8 +60,13 @@ std::optional<Candidate> parseCandidate(std::string_view value) {
   const auto port = text::parseUnsigned<uint16_t>(text::nextToken(rest));
   const std::string_view typ = text::nextToken(rest);
   const std::string_view type = text::nextToken(rest);
-  if (foundation.empty() || foundation.size() > 32 || !component || *component == 0 || transport.empty() || !priority ||
-      address.empty() || !port || typ != "typ" || type.empty()) {
+  // RFC 8839: foundation = 1*32ice-char, ice-char = ALPHA / DIGIT / "+" / "/". Holding to it also
+  // keeps raw canonical: a foundation can never be a second "candidate:" prefix.
+  const bool ice_chars = std::all_of(foundation.begin(), foundation.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '+' || ch == '/';
+  });
+  if (foundation.empty() || foundation.size() > 32 || !ice_chars || !component || *component == 0 ||
+      transport.empty() || !priority || address.empty() || !port || typ != "typ" || type.empty()) {
     return std::nullopt;
   }
   c.foundation = std::string(foundation);

@@ -61,5 +61,18 @@ TEST(SdpTrickle, RejectsMalformedFragments) {
   EXPECT_THROW(parseTrickleFragment(std::string(kMaxSdpBytes + 1, 'a')), SdpError);
 }
 
+// RFC 8839 foundations are 1*32 of ALPHA / DIGIT / "+" / "/". A foundation such as "candidate:1"
+// (a doubled prefix, found by the sdpfrag fuzzer) would make the candidate's raw value parse
+// differently the second time.
+TEST(SdpTrickle, FoundationIsIceCharsOnly) {
+  EXPECT_TRUE(parseCandidate("candidate:a+/Z9 1 udp 1 192.0.2.1 5 typ host"));
+  EXPECT_FALSE(parseCandidate("candidate:\t\tcandidate:1 1 udp 1 192.0.2.1 5 typ host"));
+  EXPECT_FALSE(parseCandidate("candidate:candidate:1 1 udp 1 192.0.2.1 5 typ host"));
+  EXPECT_FALSE(parseCandidate("candidate:1-2 1 udp 1 192.0.2.1 5 typ host"));
+  const auto c = parseCandidate("candidate:\t1 1 udp 1 192.0.2.1 5 typ host");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(parseCandidate(c->raw)->foundation, "1");
+}
+
 }  // namespace
 }  // namespace liveroom::media::sdp
