@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# bench/fanout/run.sh: fan-out load benchmark (issue 12, "a crowd"). One WHIP publisher sending
+# real VP8 + Opus (files made here with GStreamer, looped at real-time pace), N WHEP viewers, all
+# Pion (bench/fanout/*.go, not liveroom's code), against liveroom's embedded media server and,
+# interleaved in the same run, MediaMTX v1.20.1 (when the Go module proxy serves it).
+#
+#   bench/fanout/run.sh                            # as root; prepares, then runs in scripts/netns-run
+#   scripts/netns-run bench/fanout/run.sh          # the same, once the preparation is cached
+#
+# Traffic goes to loopback only: the measuring part runs inside a fresh network namespace with
+# only lo (scripts/netns-run; this script enters one by itself), every peer restricted to
+# 127.0.0.1 (Pion: udp4, interface lo, no mDNS; liveroom --webrtc-ip 127.0.0.1; MediaMTX's ICE
+# on 127.0.0.1, no STUN). The preparation (go build, module downloads, npm pack hls.js, media
+# files) happens before, outside the namespace, and is cached in $BENCH_CACHE.
+#
+# The server is pinned to one core (BENCH_SERVER_CPU) and the generator to another
+# (BENCH_GEN_CPU) with taskset; each run starts a fresh server process, so RSS per viewer is
+# (RSS with N viewers - RSS with the publisher alone) / N of a process that served nothing else.
+#
+# Settings (environment):
+#   BENCH_VIEWERS        viewer counts of the main series          ("25 50 100 200")
+#   BENCH_KBPS           video bitrate of the main series, kbps    (1500)
+#   BENCH_VIEWERS_LOW    viewer counts of the low-bitrate series   ("50 100 200 300"; "" skips it)
+#   BENCH_KBPS_LOW       video bitrate of the low series, kbps     (300)
+#   BENCH_SERVERS        servers to compare, in order              ("liveroom mediamtx")
+#   BENCH_WINDOW_SECONDS measured window per run                   (10)
+#   BENCH_WARMUP_SECONDS after every viewer connected              (3)
+#   BENCH_PARALLEL       viewers connecting at once                (16)
+#   BENCH_VIEWER_INTERCEPTORS  min (NACK + receiver reports), none, default   (min)
+#   BENCH_SERVER_CPU / BENCH_GEN_CPU   cores for taskset           (0 / 1)
+#   BENCH_MEDIAMTX       auto (fetch v1.20.1 once, build it), 0 (skip), or a mediamtx binary
+#                        with its mediamtx.yml beside it                                   (auto)
+#   BBOX_SRC             a Broadcast Box source tree: built and compared too (skipped when unset)
+#   LIVEROOM_BIN         liveroom binary                           (build/liveroom; copied first)
+#   BENCH_CACHE          cache for binaries and media              (/tmp/liveroom-fanout)
+#   BENCH_SAVE           1: save bench/results/fanout-<UTC>.txt and fanout-latest.txt   (1)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export PATH="/usr/local/go/bin:$PATH"
+export GOFLAGS=-mod=mod
+
+VIEWERS=${BENCH_VIEWERS-25 50 100 200}
+KBPS=${BENCH_KBPS:-1500}
+VIEWERS_LOW=${BENCH_VIEWERS_LOW-50 100 200 300}
+KBPS_LOW=${BENCH_KBPS_LOW:-300}
+SERVERS=${BENCH_SERVERS:-liveroom mediamtx}
+WINDOW=${BENCH_WINDOW_SECONDS:-10}
+WARMUP=${BENCH_WARMUP_SECONDS:-3}
+PARALLEL=${BENCH_PARALLEL:-16}
+INTERCEPTORS=${BENCH_VIEWER_INTERCEPTORS:-min}
+SERVER_CPU=${BENCH_SERVER_CPU:-0}
+GEN_CPU=${BENCH_GEN_CPU:-1}
+MEDIAMTX=${BENCH_MEDIAMTX:-auto}
+CACHE=${BENCH_CACHE:-/tmp/liveroom-fanout}
+SAVE=${BENCH_SAVE:-1}
+LIVEROOM_BIN=${LIVEROOM_BIN:-$repo/build/liveroom}
+MTX_VERSION=v1.20.1
+HLSJS_VERSION=1.7.0   # what MediaMTX v1.20.1's hlsjsdownloader/VERSION names
+
+log() { echo "fanout: $*" >&2; }
+die() { echo "fanout: $*" >&2; exit 1; }
+
+mkdir -p "$CACHE/media"
+
+# ---------------------------------------------------------------------------------------------
+# Preparation (outside the namespace: it may download Go modules and hls.js).
+# ---------------------------------------------------------------------------------------------
+
+build_generator() {
+  (cd "$here" && go build -o "$CACHE/fanout" .) ||
+    die "go build of bench/fanout failed${LIVEROOM_NETNS:+ (inside the namespace the Go module proxy cannot be reached: run bench/fanout/run.sh without scripts/netns-run once, it prepares and then enters a namespace itself)}"
+}
+
+make_media() { # $1 kbps
+  local kbps=$1 v="$CACHE/media/v-$1k.ivf" a="$CACHE/media/a.ogg"
+  if [ ! -s "$v" ]; then
+    log "encoding ${kbps} kbps VP8 (640x360, 30 fps, 20 s, key frame every 60 frames) -> $v"
+    if command -v gst-launch-1.0 >/dev/null; then
+      # zone-plate with a time term: detail that changes every frame, so CBR reaches its target.
+      gst-launch-1.0 -q videotestsrc num-buffers=600 pattern=zone-plate kx2=20 ky2=20 kt=1 \
+        ! video/x-raw,width=640,height=360,framerate=30/1 \
+        ! vp8enc target-bitrate=$((kbps * 1000)) end-usage=cbr deadline=1 cpu-used=8 keyframe-max-dist=60 threads=2 \
+        ! avmux_ivf ! filesink location="$v.tmp" && mv "$v.tmp" "$v"
+    elif command -v ffmpeg >/dev/null; then
+      ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=30 -t 20 -c:v libvpx -deadline realtime -cpu-used 8 \
+        -b:v ${kbps}k -minrate ${kbps}k -maxrate ${kbps}k -g 60 -f ivf "$v.tmp" && mv "$v.tmp" "$v"
+    else
+      die "neither gst-launch-1.0 nor ffmpeg: apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-libav"
+    fi
+  fi
+  if [ ! -s "$a" ]; then
+    log "encoding Opus 64 kbps, 20 ms packets, one per Ogg page -> $a"
+    if command -v gst-launch-1.0 >/dev/null; then
+      gst-launch-1.0 -q audiotestsrc num-buffers=1000 wave=sine freq=440 ! audio/x-raw,rate=48000,channels=2 \
+        ! opusenc bitrate=64000 frame-size=20 ! oggmux max-page-delay=1 max-delay=1 ! filesink location="$a.tmp" && mv "$a.tmp" "$a"
+    else
+      ffmpeg -loglevel error -y -f lavfi -i sine=frequency=440:sample_rate=48000 -t 20 -ac 2 -c:a libopus -b:a 64k \
+        -frame_duration 20 -page_duration 20000 "$a.tmp.ogg" && mv "$a.tmp.ogg" "$a"
+    fi
+  fi
+}
+
+# MediaMTX v1.20.1 from the Go module proxy (one try; the outcome is kept in mediamtx.status).
+prepare_mediamtx() {
+  case "$MEDIAMTX" in
+    0) echo "skipped (BENCH_MEDIAMTX=0)" > "$CACHE/mediamtx.status"; return ;;
+    auto) ;;
+    *) [ -x "$MEDIAMTX" ] || die "BENCH_MEDIAMTX=$MEDIAMTX is not an executable"
+       [ -f "$(dirname "$MEDIAMTX")/mediamtx.yml" ] || die "BENCH_MEDIAMTX: no mediamtx.yml beside $MEDIAMTX (its default config is edited for the run)"
+       cp "$MEDIAMTX" "$CACHE/mediamtx"; cp "$(dirname "$MEDIAMTX")/mediamtx.yml" "$CACHE/mediamtx.yml"
+       echo "given binary $MEDIAMTX ($("$MEDIAMTX" --version 2>/dev/null | head -1))" > "$CACHE/mediamtx.status"; return ;;
+  esac
+  [ -x "$CACHE/mediamtx" ] && return
+  [ -f "$CACHE/mediamtx.status" ] && grep -q '^not available' "$CACHE/mediamtx.status" && return
+  local out dir src="$CACHE/mediamtx-src" tmp
+  tmp=$(mktemp -d)
+  log "fetching github.com/bluenviron/mediamtx@$MTX_VERSION from the Go module proxy (one try)"
+  if ! out=$(cd "$tmp" && go mod download -json "github.com/bluenviron/mediamtx@$MTX_VERSION" 2>&1); then
+    echo "not available: go mod download github.com/bluenviron/mediamtx@$MTX_VERSION refused: $(echo "$out" | tr '\n' ' ' | cut -c1-300)" > "$CACHE/mediamtx.status"
+    rm -rf "$tmp"; return
+  fi
+  dir=$(echo "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  rm -rf "$src" && cp -r "$dir" "$src" && chmod -R u+w "$src"
+  echo "$MTX_VERSION" > "$src/internal/core/VERSION"
+  # internal/servers/hls embeds hls.min.js, which MediaMTX's own go:generate downloads from
+  # GitHub; the same file comes from the npm package hls.js here.
+  if ! (cd "$tmp" && npm pack "hls.js@$HLSJS_VERSION" --silent >/dev/null && tar xzf "hls.js-$HLSJS_VERSION.tgz" &&
+        cp package/dist/hls.min.js "$src/internal/servers/hls/hls.min.js"); then
+    echo "not built: npm pack hls.js@$HLSJS_VERSION failed" > "$CACHE/mediamtx.status"; rm -rf "$tmp"; return
+  fi
+  log "building MediaMTX $MTX_VERSION (a few minutes the first time)"
+  if ! (cd "$src" && go build -o "$CACHE/mediamtx" .) > "$CACHE/mediamtx-build.log" 2>&1; then
+    echo "not built: go build failed, see $CACHE/mediamtx-build.log" > "$CACHE/mediamtx.status"; rm -rf "$tmp"; return
+  fi
+  cp "$src/mediamtx.yml" "$CACHE/mediamtx.yml"
+  echo "v1.20.1 from the Go module proxy, built with $(go version | cut -d' ' -f3), hls.js $HLSJS_VERSION from npm" > "$CACHE/mediamtx.status"
+  rm -rf "$tmp"
+}
+
+prepare_bbox() {
+  if [ -z "${BBOX_SRC:-}" ]; then
+    echo "skipped: BBOX_SRC is not set (point it at a Broadcast Box source tree to compare it too)" > "$CACHE/bbox.status"
+    return
+  fi
+  [ -d "$BBOX_SRC" ] || die "BBOX_SRC=$BBOX_SRC is not a directory"
+  if (cd "$BBOX_SRC" && go build -o "$CACHE/broadcast-box" .) > "$CACHE/bbox-build.log" 2>&1; then
+    echo "built from $BBOX_SRC ($(cd "$BBOX_SRC" && git rev-parse --short HEAD 2>/dev/null || echo 'no git'))" > "$CACHE/bbox.status"
+  else
+    echo "not built: go build in $BBOX_SRC failed, see $CACHE/bbox-build.log" > "$CACHE/bbox.status"
+  fi
+}
+
+prepare() {
+  [ -x "$LIVEROOM_BIN" ] || die "no liveroom binary at $LIVEROOM_BIN (scripts/build, or set LIVEROOM_BIN)"
+  # A copy: another build of build/liveroom during the run must not change what is measured.
+  cp "$LIVEROOM_BIN" "$CACHE/liveroom.new" && mv "$CACHE/liveroom.new" "$CACHE/liveroom"
+  echo "$LIVEROOM_BIN" > "$CACHE/liveroom.source"
+  build_generator
+  make_media "$KBPS"
+  [ -n "$VIEWERS_LOW" ] && make_media "$KBPS_LOW"
+  case " $SERVERS " in *" mediamtx "*) prepare_mediamtx ;; *) echo "skipped (not in BENCH_SERVERS)" > "$CACHE/mediamtx.status" ;; esac
+  prepare_bbox
+}
+
+if [ -z "${LIVEROOM_NETNS:-}" ]; then
+  [ "$EUID" = 0 ] || die "run as root: the measurement runs in a network namespace (scripts/netns-run)"
+  prepare
+  log "entering a loopback-only network namespace (scripts/netns-run)"
+  BENCH_PREPARED=1 exec "$repo/scripts/netns-run" "$0" "$@"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Measurement (inside the namespace).
+# ---------------------------------------------------------------------------------------------
+
+if ip -o addr show | awk '$2 != "lo" {found=1} END {exit !found}'; then
+  die "this namespace has non-loopback addresses; run in scripts/netns-run"
+fi
+if [ "${BENCH_PREPARED:-}" != 1 ]; then
+  export GOPROXY=off # no network here: only what is cached
+  prepare
+fi
+[ "$(nproc)" -ge 2 ] || log "warning: $(nproc) core(s): server and generator share a core"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+work=$(mktemp -d /tmp/fanout-run.XXXXXX)
+jsonl="$work/results.jsonl"
+: > "$jsonl"
+server_pid=""
+
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$server_pid" 2>/dev/null && { log "server $server_pid did not stop on SIGTERM within 5 s: killed"; echo "did not stop on SIGTERM within 5 s" >> "$work/stop-problems.txt"; kill -KILL "$server_pid" 2>/dev/null || true; }
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+}
+trap stop_server EXIT
+
+mtx_config() { # $1 output file
+  # MediaMTX's own mediamtx.yml with WebRTC only, on loopback: HTTP 127.0.0.1:18889, ICE UDP
+  # 127.0.0.1:18190, no addresses from interfaces, no ICE servers. v1.20.1 refuses to start
+  # with neither webrtcIPsFromInterfaces nor webrtcAdditionalHosts ("at least one ... must be
+  # filled"), so the one address it advertises is given as an additional host: 127.0.0.1.
+  sed -e 's/^rtsp: .*/rtsp: false/' -e 's/^rtmp: .*/rtmp: false/' -e 's/^hls: .*/hls: false/' \
+      -e 's/^srt: .*/srt: false/' -e 's/^moq: .*/moq: false/' -e 's/^api: .*/api: false/' \
+      -e 's/^webrtcAddress: .*/webrtcAddress: 127.0.0.1:18889/' \
+      -e 's/^webrtcLocalUDPAddress: .*/webrtcLocalUDPAddress: 127.0.0.1:18190/' \
+      -e 's/^webrtcLocalTCPAddress: .*/webrtcLocalTCPAddress: ""/' \
+      -e 's/^webrtcIPsFromInterfaces: .*/webrtcIPsFromInterfaces: false/' \
+      -e 's/^webrtcAdditionalHosts: .*/webrtcAdditionalHosts: [127.0.0.1]/' \
+      -e 's/^webrtcICEServers2: .*/webrtcICEServers2: []/' \
+      "$CACHE/mediamtx.yml" > "$1"
+}
+
+# one_run SERVER SERIES KBPS N
+one_run() {
+  local server=$1 series=$2 kbps=$3 n=$4 slog="$work/$1-$2-$4.log" data
+  local -a gen=(taskset -c "$GEN_CPU" "$CACHE/fanout" run -label "$server" -series "$series" -n "$n"
+    -video "$CACHE/media/v-${kbps}k.ivf" -audio "$CACHE/media/a.ogg" -parallel "$PARALLEL"
+    -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl")
+  case "$server" in
+    liveroom)
+      data=$(mktemp -d "$work/data.XXXXXX")
+      taskset -c "$SERVER_CPU" "$CACHE/liveroom" serve --stream local --listen 127.0.0.1:18080 \
+        --webrtc-ip 127.0.0.1 --webrtc-port 18189 --data-dir "$data" --log-level info \
+        --max-sessions 0 --max-sessions-per-ip 0 --max-sessions-per-room 0 --offers-per-second 0 \
+        --creates-per-minute 0 > "$slog" 2>&1 &
+      server_pid=$!
+      gen+=(-target liveroom -base http://127.0.0.1:18080 -server-pid "$server_pid")
+      ;;
+    mediamtx)
+      mtx_config "$work/mediamtx.yml"
+      taskset -c "$SERVER_CPU" "$CACHE/mediamtx" "$work/mediamtx.yml" > "$slog" 2>&1 &
+      server_pid=$!
+      gen+=(-target whip -whip http://127.0.0.1:18889/bench/whip -whep http://127.0.0.1:18889/bench/whep
+        -ready http://127.0.0.1:18889/ -server-pid "$server_pid")
+      ;;
+    bbox)
+      taskset -c "$SERVER_CPU" env HTTP_ADDRESS=127.0.0.1:18080 UDP_MUX_PORT=18189 NAT_1_TO_1_IP=127.0.0.1 \
+        INTERFACE_FILTER=lo NETWORK_TYPES=udp4 DISABLE_STATUS= "$CACHE/broadcast-box" > "$slog" 2>&1 &
+      server_pid=$!
+      gen+=(-target whip -whip http://127.0.0.1:18080/api/whip -whep http://127.0.0.1:18080/api/whep
+        -token fanout -ready http://127.0.0.1:18080/ -server-pid "$server_pid")
+      ;;
+  esac
+  if ! "${gen[@]}"; then
+    log "$server $series N=$n: the generator failed (server log: $slog)"
+    echo "$server $series N=$n: generator failed" >> "$work/run-problems.txt"
+  fi
+  stop_server
+}
+
+servers=()
+for s in $SERVERS; do
+  case "$s" in
+    liveroom) servers+=(liveroom) ;;
+    mediamtx) [ -x "$CACHE/mediamtx" ] && servers+=(mediamtx) ;;
+    *) die "unknown server $s in BENCH_SERVERS (liveroom, mediamtx)" ;;
+  esac
+done
+[ -x "$CACHE/broadcast-box" ] && [ -n "${BBOX_SRC:-}" ] && servers+=(bbox)
+
+start_s=$SECONDS
+step=0
+for spec in "${KBPS}k:$VIEWERS" "${KBPS_LOW}k:$VIEWERS_LOW"; do
+  series=${spec%%:*}
+  ns=${spec#*:}
+  [ -n "$ns" ] || continue
+  for n in $ns; do
+    # Interleaved A/B: the order of the servers alternates from one N to the next.
+    order=("${servers[@]}")
+    if [ $((step % 2)) = 1 ] && [ "${#servers[@]}" -gt 1 ]; then
+      order=(); for ((i = ${#servers[@]} - 1; i >= 0; i--)); do order+=("${servers[$i]}"); done
+    fi
+    step=$((step + 1))
+    for s in "${order[@]}"; do
+      log "$s, $series, N=$n"
+      one_run "$s" "$series" "${series%k}" "$n"
+    done
+  done
+done
+elapsed=$((SECONDS - start_s))
+
+# ---------------------------------------------------------------------------------------------
+# Report.
+# ---------------------------------------------------------------------------------------------
+report="$work/report.txt"
+{
+  echo "fanout benchmark, $stamp (UTC)"
+  echo "liveroom: $(cat "$CACHE/liveroom.source") at $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null)$(cd "$repo" && git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)'), built $(stat -c %y "$CACHE/liveroom" | cut -d. -f1)"
+  echo "MediaMTX: $(cat "$CACHE/mediamtx.status")"
+  echo "Broadcast Box: $(cat "$CACHE/bbox.status")"
+  echo "generator: bench/fanout (Pion $(cd "$here" && go list -m -f '{{.Version}}' github.com/pion/webrtc/v4 2>/dev/null), $(go version | cut -d' ' -f3)), viewer interceptors: $INTERCEPTORS"
+  echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(uname -r); server on core $SERVER_CPU, generator on core $GEN_CPU (taskset)"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); compilers running: $(pgrep -c cc1plus || true)"
+  echo "media: VP8 640x360 30 fps (GStreamer vp8enc CBR, key frame every 60 frames, looped 20 s clip) + Opus 64 kbps 20 ms; a PLI/FIR makes the publisher jump to the clip's next key frame (at most one per 300 ms)"
+  echo "per run: a fresh server process; publisher; ${PARALLEL} viewers connecting at once; ${WARMUP} s warm-up; ${WINDOW} s window; viewers DELETE, then the publisher"
+  echo "series: ${KBPS}k: N = $VIEWERS; ${KBPS_LOW}k: N = ${VIEWERS_LOW:-(skipped)}; took ${elapsed} s"
+  echo
+  cat <<'EOF'
+Columns: conn = viewers connected (DTLS) before the window; refus = offers not answered 201;
+kbps/min/p5 = RTP payload received per viewer (video + audio) in the window; loss% = packets
+missing from the sequence numbers (video + audio, after NACK repairs), mean and worst viewer;
+deliv% = VP8 bytes a viewer received / VP8 bytes the publisher sent in the window (mean, worst);
+ttfp/ttfkf = WHEP POST to the first RTP packet / to the first packet of a VP8 key frame (ms,
+median and p90); ice = answer to ICE connected (ms); srv% = server CPU (utime+stime from
+/proc/<pid>/stat over the window) as % of one core; gen% = the generator's own; rss0/rss1 =
+server VmRSS with the publisher alone / with N viewers; KiB/v = (rss1 - rss0) / N;
+pub = publisher's VP8 kbps / key frames / forced key frames / PLI+FIR / NACK received / late frames.
+EOF
+  "$CACHE/fanout" report "$jsonl"
+  echo
+  echo "Server logs (warn/error/critical lines per run):"
+  for f in "$work"/*.log; do
+    [ -e "$f" ] || continue
+    c=$(grep -ciE '\b(warn|warning|error|err|critical|panic)\b|\[(warning|error|critical)\]' "$f" || true)
+    echo "  $(basename "$f" .log): $c"
+    grep -iE '\b(warn|warning|error|critical|panic)\b|\[(warning|error|critical)\]' "$f" | sed -E 's/^[^]]*\] *//' | sort | uniq -c | sort -rn | head -5 | sed 's/^/      /'
+  done
+  if [ -f "$work/run-problems.txt" ]; then echo "Generator failures:"; sed 's/^/  /' "$work/run-problems.txt"; fi
+  if [ -f "$work/stop-problems.txt" ]; then echo "Server stop problems:"; sed 's/^/  /' "$work/stop-problems.txt"; fi
+  echo
+  echo "raw results (JSON lines) and server logs: $work"
+} > "$report"
+cat "$report"
+if [ "$SAVE" = 1 ]; then
+  mkdir -p "$repo/bench/results"
+  cp "$report" "$repo/bench/results/fanout-$stamp.txt"
+  cp "$report" "$repo/bench/results/fanout-latest.txt"
+  log "saved bench/results/fanout-$stamp.txt and fanout-latest.txt"
+fi

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// rtpHeader parses what the counters need from a raw RTP packet: the sequence number and
+// the payload (CSRCs, header extension and padding removed). ok is false for a packet too
+// short to be RTP.
+func rtpHeader(b []byte) (seq uint16, payload []byte, ok bool) {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return 0, nil, false
+	}
+	seq = binary.BigEndian.Uint16(b[2:4])
+	hl := 12 + 4*int(b[0]&0x0f)
+	if b[0]&0x10 != 0 {
+		if len(b) < hl+4 {
+			return 0, nil, false
+		}
+		hl += 4 + 4*int(binary.BigEndian.Uint16(b[hl+2:hl+4]))
+	}
+	end := len(b)
+	if b[0]&0x20 != 0 && end > hl {
+		end -= int(b[end-1])
+	}
+	if hl > end {
+		return 0, nil, false
+	}
+	return seq, b[hl:end], true
+}
+
+// vp8Descriptor returns the length of the VP8 payload descriptor (RFC 7741 §4.2) and whether
+// this packet starts a key frame: S=1, partition 0, and the VP8 frame tag's P bit 0.
+func vp8Descriptor(p []byte) (n int, keyStart bool, ok bool) {
+	if len(p) < 1 {
+		return 0, false, false
+	}
+	n = 1
+	start := p[0]&0x10 != 0 && p[0]&0x0f == 0
+	if p[0]&0x80 != 0 { // X
+		if len(p) < 2 {
+			return 0, false, false
+		}
+		x := p[1]
+		n = 2
+		if x&0x80 != 0 { // I: PictureID, 7 or 15 bits
+			if len(p) < n+1 {
+				return 0, false, false
+			}
+			if p[n]&0x80 != 0 {
+				n += 2
+			} else {
+				n++
+			}
+		}
+		if x&0x40 != 0 { // L: TL0PICIDX
+			n++
+		}
+		if x&0x30 != 0 { // T or K
+			n++
+		}
+	}
+	if len(p) < n {
+		return 0, false, false
+	}
+	if start && len(p) > n {
+		keyStart = p[n]&0x01 == 0
+	}
+	return n, keyStart, true
+}
+
+// seqCounter counts the packets of one RTP stream: unique sequence numbers received (a
+// 65536-bit window, so repairs count once and duplicates not at all), the highest extended
+// sequence number, and bytes. Loss over a window = 1 - unique received / (highest step).
+type seqCounter struct {
+	mu       sync.Mutex
+	started  bool
+	highest  int64
+	bits     [1024]uint64
+	unique   uint64
+	dups     uint64
+	late     uint64 // arrived below the highest (reordered or a repair)
+	packets  uint64
+	bytes    uint64 // RTP payload bytes (what the codec sent, plus the VP8 descriptor)
+	cbytes   uint64 // codec bytes: payload less the VP8 descriptor (video); = bytes for audio
+	keyStart uint64
+}
+
+type seqSnap struct {
+	highest                                    int64
+	unique, dups, late, packets, bytes, cbytes uint64
+}
+
+func (c *seqCounter) bit(s int64) (word int, mask uint64) {
+	v := uint16(s)
+	return int(v >> 6), 1 << (v & 63)
+}
+
+func (c *seqCounter) add(seq uint16, payloadLen, codecLen int) {
+	c.mu.Lock()
+	c.packets++
+	if !c.started {
+		c.started = true
+		c.highest = int64(seq)
+		w, m := c.bit(c.highest)
+		c.bits[w] |= m
+		c.unique++
+		c.bytes += uint64(payloadLen)
+		c.cbytes += uint64(codecLen)
+		c.mu.Unlock()
+		return
+	}
+	diff := int64(int16(seq - uint16(c.highest)))
+	ext := c.highest + diff
+	if diff > 0 {
+		for s := c.highest + 1; s < ext; s++ { // the gap: not received (yet)
+			w, m := c.bit(s)
+			c.bits[w] &^= m
+		}
+		c.highest = ext
+		w, m := c.bit(ext)
+		c.bits[w] |= m
+		c.unique++
+		c.bytes += uint64(payloadLen)
+		c.cbytes += uint64(codecLen)
+	} else {
+		w, m := c.bit(ext)
+		if c.bits[w]&m != 0 {
+			c.dups++
+		} else {
+			c.bits[w] |= m
+			c.unique++
+			c.late++
+			c.bytes += uint64(payloadLen)
+			c.cbytes += uint64(codecLen)
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *seqCounter) snap() seqSnap {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return seqSnap{c.highest, c.unique, c.dups, c.late, c.packets, c.bytes, c.cbytes}
+}
+
+// ---- /proc ----
+
+// procCPUTicks: utime + stime of a process (all its threads), in clock ticks (USER_HZ, 100).
+func procCPUTicks(pid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return u + st, true
+}
+
+const clockTicks = 100 // USER_HZ on Linux
+
+// procRSSKiB: VmRSS of a process in KiB (0 if unknown).
+func procRSSKiB(pid int) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				v, _ := strconv.ParseUint(f[1], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+func procThreads(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Threads:") {
+			v, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "Threads:")))
+			return v
+		}
+	}
+	return 0
+}
+
+func procFDs(pid int) int {
+	e, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return 0
+	}
+	return len(e)
+}
+
+// ---- small statistics ----
+
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 1 {
+		return s[0]
+	}
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	t := 0.0
+	for _, x := range xs {
+		t += x
+	}
+	return t / float64(len(xs))
+}
+
+func minOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	m := xs[0]
+	for _, x := range xs {
+		m = math.Min(m, x)
+	}
+	return m
+}
+
+func maxOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	m := xs[0]
+	for _, x := range xs {
+		m = math.Max(m, x)
+	}
+	return m
+}
+
+// leastSquares fits y = a + b*x.
+func leastSquares(x, y []float64) (a, b float64, ok bool) {
+	n := float64(len(x))
+	if len(x) < 2 {
+		return 0, 0, false
+	}
+	var sx, sy, sxx, sxy float64
+	for i := range x {
+		sx += x[i]
+		sy += y[i]
+		sxx += x[i] * x[i]
+		sxy += x[i] * y[i]
+	}
+	d := n*sxx - sx*sx
+	if d == 0 {
+		return 0, 0, false
+	}
+	b = (n*sxy - sx*sy) / d
+	a = (sy - b*sx) / n
+	return a, b, true
+}
