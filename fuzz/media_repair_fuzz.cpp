@@ -100,7 +100,12 @@ void nack(ByteReader& in) {
       g.collect(now, out, cap);
       FUZZ_CHECK(out.size() <= cap, "collect respects its cap");
     } else {
-      g.onPacket(in.u16(), now);
+      const size_t missing_before = g.missing();
+      const bool resend = (op & 0x40) != 0;
+      const auto arrival = g.onPacket(in.u16(), now, resend);
+      if (resend && arrival == rtp::NackGenerator::Arrival::kOld) {
+        FUZZ_CHECK(g.missing() == missing_before, "a resend that is no news changes nothing");
+      }
     }
     FUZZ_CHECK(g.missing() <= o.max_missing, "bounded gap list");
     (void)g.takeKeyFrameRequest();

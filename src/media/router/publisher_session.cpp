@@ -73,8 +73,11 @@ PublisherTrack* PublisherSession::trackFor(uint8_t payload_type) {
 PublisherLayer* PublisherSession::layerFor(PublisherTrack& t, const rtp::RtpPacket& packet, bool rtx) {
   if (!t.simulcast()) {
     PublisherLayer& only = t.layers.front();
-    if (rtx) return only.ssrc != 0 ? &only : nullptr;
-    return &only;
+    if (!rtx) return &only;
+    if (only.ssrc == 0 || packet.ssrc() == only.ssrc) return nullptr;  // nothing to repair yet / not RTX
+    // The first RTX stream after the media stream names it; RTX on any other SSRC is dropped.
+    if (only.rtx_ssrc == 0) only.rtx_ssrc = packet.ssrc();
+    return packet.ssrc() == only.rtx_ssrc ? &only : nullptr;
   }
   for (PublisherLayer& layer : t.layers) {
     if ((rtx ? layer.rtx_ssrc : layer.ssrc) == packet.ssrc() && packet.ssrc() != 0) return &layer;
@@ -128,13 +131,18 @@ void PublisherSession::onRtp(rtp::RtpPacket& packet) {
 void PublisherSession::onMediaPacket(PublisherTrack& t, PublisherLayer& layer, rtp::RtpPacket& packet,
                                      Clock::time_point now, bool retransmission) {
   if (retransmission) {
-    // Only packets we are missing are worth forwarding; a repeat is dropped here.
-    if (!layer.nack || !layer.nack->onPacket(packet.sequenceNumber(), now)) return;
+    // Forwarded when it fills a gap, or when it is ahead of everything so far: the sender resent
+    // a packet whose original is lost or still on its way (a bandwidth probe made of old packets
+    // can arrive before the gap behind it is seen). A repeat of what we have is dropped.
+    if (!layer.nack || layer.nack->onPacket(packet.sequenceNumber(), now, true) == rtp::NackGenerator::Arrival::kOld) {
+      return;
+    }
   } else {
     if (!layer.stats || layer.ssrc != packet.ssrc()) {
       layer.ssrc = packet.ssrc();
       layer.stats.emplace(layer.ssrc, t.codec.clock_rate);
-      if (layer.nack) layer.nack.emplace();  // a new stream (encoder restart): its own sequence space
+      if (layer.nack) layer.nack.emplace();    // a new stream (encoder restart): its own sequence space
+      if (!t.simulcast()) layer.rtx_ssrc = 0;  // and its own RTX stream, learned again
     }
     if (layer.nack) layer.nack->onPacket(packet.sequenceNumber(), now);
   }

@@ -31,7 +31,7 @@ struct PublisherLayer {
   std::string rid;        // "" without simulcast
   bool paused = false;    // offered as "~rid"
   uint32_t ssrc = 0;      // learned from the first packet (simulcast: the one carrying its rid)
-  uint32_t rtx_ssrc = 0;  // learned from the repaired-rtp-stream-id (simulcast)
+  uint32_t rtx_ssrc = 0;  // learned: the repaired-rtp-stream-id (simulcast), else the first RTX stream
   std::optional<rtp::ReceiveStats> stats;
   std::unique_ptr<rtp::RetransmissionBuffer> buffer;  // video only
   std::optional<rtp::NackGenerator> nack;             // when the publisher negotiated "nack"

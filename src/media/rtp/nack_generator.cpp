@@ -11,15 +11,17 @@ void NackGenerator::giveUp() {
   key_frame_needed_ = true;
 }
 
-bool NackGenerator::onPacket(uint16_t sequence_number, Clock::time_point now) {
+NackGenerator::Arrival NackGenerator::onPacket(uint16_t sequence_number, Clock::time_point now, bool retransmission) {
   if (!started_) {
+    if (retransmission) return Arrival::kOld;  // no stream to place it in yet
     started_ = true;
     highest_ = sequence_number;
-    return false;
+    return Arrival::kNew;
   }
   // The nearest extended number with these low 16 bits (RFC 3550 A.1's wrap handling).
   const auto delta = static_cast<int16_t>(static_cast<uint16_t>(sequence_number - static_cast<uint16_t>(highest_)));
   const int64_t extended = highest_ + delta;
+  if (retransmission && delta > kMaxResendAhead) return Arrival::kOld;
   if (extended > highest_) {
     const int64_t hole = extended - highest_ - 1;
     if (static_cast<size_t>(hole) > options_.max_missing) {
@@ -35,10 +37,10 @@ bool NackGenerator::onPacket(uint16_t sequence_number, Clock::time_point now) {
       }
     }
     highest_ = extended;
-    return false;
+    return Arrival::kNew;
   }
   auto it = missing_.find(extended);
-  if (it == missing_.end()) return false;  // a duplicate, or older than anything we track
+  if (it == missing_.end()) return Arrival::kOld;  // a duplicate, or older than anything we track
   if (it->second.sent > 0) {
     ++stats_.recovered;
     // Asked once only: the answer is to that request, so the delay is a round trip (plus the
@@ -50,7 +52,7 @@ bool NackGenerator::onPacket(uint16_t sequence_number, Clock::time_point now) {
     }
   }
   missing_.erase(it);
-  return true;
+  return Arrival::kRepair;
 }
 
 void NackGenerator::collect(Clock::time_point now, std::vector<uint16_t>& out, size_t max_count) {

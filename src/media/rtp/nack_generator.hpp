@@ -36,8 +36,20 @@ class NackGenerator {
   NackGenerator() : NackGenerator(Options{}) {}
   explicit NackGenerator(Options options) : options_(options), rtt_(options.initial_rtt) {}
 
-  // One packet of the stream arrived (a retransmission too). Returns true when it filled a gap.
-  bool onPacket(uint16_t sequence_number, Clock::time_point now);
+  // What a packet's arrival was to the stream.
+  enum class Arrival {
+    kNew,     // newer than anything before it (gaps behind it are now missing)
+    kRepair,  // filled a gap: a reordered or retransmitted packet we were missing
+    kOld,     // a duplicate, or older than anything tracked
+  };
+  // A retransmission this far ahead of the stream is nothing a sender resends (see onPacket).
+  static constexpr int kMaxResendAhead = 32;
+
+  // One packet of the stream arrived. A retransmission can be kNew: a sender may resend a packet
+  // before the one after it reached us (Chromium sends recent packets again on its RTX stream as
+  // bandwidth probes), and that is the only copy we will get. A "retransmission" more than
+  // kMaxResendAhead ahead of the stream is kOld and changes nothing (no gaps opened for it).
+  Arrival onPacket(uint16_t sequence_number, Clock::time_point now, bool retransmission = false);
   // Appends the sequence numbers to ask for now (at most `max_count`), oldest first, and records
   // that they were asked for. Gaps given up on are dropped here.
   void collect(Clock::time_point now, std::vector<uint16_t>& out, size_t max_count = 256);

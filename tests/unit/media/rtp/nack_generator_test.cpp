@@ -35,11 +35,11 @@ TEST(NackGenerator, ReorderedPacketsAreNeverAskedFor) {
   const auto t0 = Clock::now();
   g.onPacket(10, t0);
   g.onPacket(12, t0);
-  EXPECT_TRUE(g.onPacket(11, t0 + 3ms));  // late, within the window
+  EXPECT_EQ(g.onPacket(11, t0 + 3ms), NackGenerator::Arrival::kRepair);  // late, within the window
   EXPECT_TRUE(collect(g, t0 + 50ms).empty());
   EXPECT_EQ(g.stats().requested, 0u);
   EXPECT_EQ(g.stats().recovered, 0u);  // it was never asked for
-  EXPECT_FALSE(g.onPacket(11, t0 + 60ms)) << "a duplicate fills nothing";
+  EXPECT_EQ(g.onPacket(11, t0 + 60ms), NackGenerator::Arrival::kOld) << "a duplicate fills nothing";
 }
 
 TEST(NackGenerator, RetriesEveryRttUntilTheLimitThenAsksForAKeyFrame) {
@@ -82,7 +82,7 @@ TEST(NackGenerator, RepairsMeasureTheRoundTrip) {
     t += 20ms;
     ASSERT_EQ(collect(g, t), std::vector<uint16_t>{static_cast<uint16_t>(seq - 1)});
     t += 30ms;  // the retransmission comes 30 ms after the NACK
-    EXPECT_TRUE(g.onPacket(static_cast<uint16_t>(seq - 1), t));
+    EXPECT_EQ(g.onPacket(static_cast<uint16_t>(seq - 1), t), NackGenerator::Arrival::kRepair);
   }
   const double rtt_ms = std::chrono::duration<double, std::milli>(g.rtt()).count();
   EXPECT_NEAR(rtt_ms, 30.0, 3.0);
@@ -95,8 +95,8 @@ TEST(NackGenerator, SequenceNumbersWrap) {
   g.onPacket(65534, t0);
   g.onPacket(1, t0);  // 65535 and 0 missing
   EXPECT_EQ(collect(g, t0 + 20ms), (std::vector<uint16_t>{65535, 0}));
-  EXPECT_TRUE(g.onPacket(0, t0 + 40ms));
-  EXPECT_TRUE(g.onPacket(65535, t0 + 41ms));
+  EXPECT_EQ(g.onPacket(0, t0 + 40ms), NackGenerator::Arrival::kRepair);
+  EXPECT_EQ(g.onPacket(65535, t0 + 41ms), NackGenerator::Arrival::kRepair);
   EXPECT_EQ(g.missing(), 0u);
   g.onPacket(2, t0 + 50ms);
   EXPECT_EQ(g.missing(), 0u);
@@ -128,6 +128,25 @@ TEST(NackGenerator, CollectHonoursItsCap) {
   g.collect(t0 + 21ms, out, 1000);
   EXPECT_EQ(out.size(), 200u);
   EXPECT_EQ(out.front(), 101);
+}
+
+// A retransmission ahead of the stream (its original lost, the packet after it not yet here) is
+// new media: it moves the stream on and opens the gaps behind it, so the packets before it that
+// are missing too are asked for. One far ahead is junk and changes nothing.
+TEST(NackGenerator, AResendAheadOfTheStreamIsNewMediaButNotFarAhead) {
+  NackGenerator g;
+  const auto t0 = Clock::now();
+  EXPECT_EQ(g.onPacket(7, t0, true), NackGenerator::Arrival::kOld) << "no stream yet";
+  EXPECT_EQ(g.onPacket(10, t0), NackGenerator::Arrival::kNew);
+  EXPECT_EQ(g.onPacket(11, t0, true), NackGenerator::Arrival::kNew);
+  EXPECT_EQ(g.onPacket(14, t0, true), NackGenerator::Arrival::kNew);  // 12 and 13 missing
+  EXPECT_EQ(collect(g, t0 + 20ms), (std::vector<uint16_t>{12, 13}));
+  EXPECT_EQ(g.onPacket(11, t0 + 21ms), NackGenerator::Arrival::kOld) << "the late original is a repeat";
+  const auto far = static_cast<uint16_t>(14 + NackGenerator::kMaxResendAhead + 1);
+  EXPECT_EQ(g.onPacket(far, t0 + 22ms, true), NackGenerator::Arrival::kOld);
+  EXPECT_EQ(g.missing(), 2u) << "the far one opened no gaps";
+  EXPECT_EQ(g.onPacket(15, t0 + 23ms), NackGenerator::Arrival::kNew) << "the stream goes on from 14";
+  EXPECT_EQ(g.onPacket(far, t0 + 24ms), NackGenerator::Arrival::kNew) << "as media, far ahead is a gap";
 }
 
 }  // namespace

@@ -1251,6 +1251,103 @@ TEST_F(MediaServerTest, LostPublisherPacketsAreNackedAndRepairedFromRtx) {
   EXPECT_EQ(s.publisher_recovered, 1u);
 }
 
+// Chromium also sends recent packets again on its RTX stream unasked (bandwidth probes made of
+// old packets). When the original was lost, such a copy can arrive before the packet after it,
+// so before the gap is known: it is the only copy there will be, and it must reach the viewer
+// (found in tests/e2e/uplink_loss.test.mjs: dropping it cost the viewer a 3 s freeze each time).
+TEST_F(MediaServerTest, AResentPacketAheadOfTheStreamIsForwardedNotTakenForARepeat) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  RtcpLog log(*pub.peer);
+
+  MediaSender sender(96, 111, 23);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 3, 0));
+  ASSERT_EQ(receiveRtp(*view.peer, view.info.video->ssrc, 3).size(), 3u);
+  const Bytes lost = sender.video();  // its original never arrives; its RTX copy comes first
+  Bytes rtx = lost;
+  rtx.resize(lost.size() + 2);
+  auto media = rtp::RtpPacket::parse(rtx.data(), lost.size());
+  ASSERT_TRUE(media);
+  ASSERT_TRUE(rtp::wrapInRtx(*media, rtx.size(), 97, sender.video_ssrc ^ 0x5555, 77));
+  ASSERT_TRUE(pub.peer->sendRtp(rtx));
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 3, 0));
+  const auto got = receiveRtp(*view.peer, view.info.video->ssrc, 4);
+  ASSERT_EQ(got.size(), 4u) << "the resent packet did not reach the viewer";
+  EXPECT_EQ(got[0].back(), lost.back());
+  // Nothing is missing, so nothing is asked for; a second copy of it is a repeat and dropped (the
+  // next packet the viewer gets is the publisher's next one).
+  ASSERT_TRUE(pub.peer->sendRtp(rtx));
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 1, 0));
+  const auto next = receiveRtp(*view.peer, view.info.video->ssrc, 1);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].back(), sender.sent_video.back().back()) << "the repeat reached the viewer";
+  ASSERT_TRUE(log.waitUntil([&] { return !log.receiverReports().empty(); }));
+  EXPECT_TRUE(log.nacked(sender.video_ssrc).empty());
+}
+
+// Bad input (issue 11): RTX before any media, RTX on SSRCs other than the publisher's RTX stream,
+// RTX too short to hold an original sequence number, RTX on a payload type nobody negotiated, and
+// a "retransmission" far ahead of the stream are dropped; the publisher's media keeps flowing.
+TEST_F(MediaServerTest, RtxForUnknownStreamsIsDropped) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client view;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  MediaSender sender(96, 111, 24);
+  const uint32_t rtx_ssrc = sender.video_ssrc ^ 0x5555;
+  const auto asRtx = [](const Bytes& original, uint32_t ssrc, uint16_t seq) {
+    Bytes out = original;
+    out.resize(original.size() + 2);
+    auto media = rtp::RtpPacket::parse(out.data(), original.size());
+    EXPECT_TRUE(media && rtp::wrapInRtx(*media, out.size(), 97, ssrc, seq));
+    return out;
+  };
+  const Bytes first = sender.video();
+  // Before any media: an RTX packet repairs nothing (no stream to restore it into).
+  ASSERT_TRUE(pub.peer->sendRtp(asRtx(first, 0xBAD0BAD0, 1)));
+  ASSERT_TRUE(pub.peer->sendRtp(first));
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 2, 0));
+  ASSERT_EQ(receiveRtp(*view.peer, view.info.video->ssrc, 3).size(), 3u);
+  // The RTX stream names itself: a repeat of a packet we have (a bandwidth probe), dropped.
+  ASSERT_TRUE(pub.peer->sendRtp(asRtx(first, rtx_ssrc, 2)));
+  // Junk: unknown SSRCs (random sequence numbers), header-only packets, an unnegotiated PT.
+  std::mt19937 rng(11);
+  for (int i = 0; i < 50; ++i) {
+    Bytes junk = {0x80,
+                  97,
+                  static_cast<uint8_t>(rng()),
+                  static_cast<uint8_t>(rng()),
+                  0,
+                  0,
+                  0,
+                  1,
+                  static_cast<uint8_t>(rng()),
+                  static_cast<uint8_t>(rng()),
+                  static_cast<uint8_t>(rng()),
+                  static_cast<uint8_t>(rng())};
+    if (i % 3 != 0) junk.insert(junk.end(), {static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()), 0x10, 0x01});
+    if (i % 5 == 0) junk[1] = 98;
+    ASSERT_TRUE(pub.peer->sendRtp(junk));
+  }
+  // On the RTX stream itself, a sequence number far ahead of the stream: not a resend.
+  Bytes far = sender.video();
+  far[2] = static_cast<uint8_t>(far[2] + 1);  // 256 ahead
+  ASSERT_TRUE(pub.peer->sendRtp(asRtx(far, rtx_ssrc, 3)));
+  sender.sent_video.pop_back();
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 0));
+  const auto after = receiveRtp(*view.peer, view.info.video->ssrc, 5);
+  ASSERT_EQ(after.size(), 5u) << "media stopped after hostile RTX";
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].back(), sender.sent_video[sender.sent_video.size() - 5 + i].back())
+        << "the viewer got something other than the publisher's media (a hostile RTX payload)";
+  }
+  EXPECT_EQ(stats().publisher_recovered, 0u);
+}
+
 TEST_F(MediaServerTest, WithoutPublisherNackNoGapIsAskedFor) {
   MediaServerOptions options;
   options.publisher_nack = false;
