@@ -1,5 +1,5 @@
 // Media path benchmarks of issue 11 ("Speed"), headless Chromium against `liveroom serve` on its
-// embedded media server, over a LAN of network namespaces this benchmark makes (lib_media_lan.mjs:
+// embedded media server, over a LAN of network namespaces this benchmark makes (tests/e2e/lib/media_lan.mjs:
 // server, publisher and viewer namespaces, the server's holding a bridge with one port per side).
 // There is no netem on this machine: the network's faults are nftables tables.
 //
@@ -39,11 +39,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Api } from '../tests/e2e/lib/api.mjs';
-import { newPage, pageLog, videoState, waitFor } from '../tests/e2e/lib/browser.mjs';
+import { waitFor } from '../tests/e2e/lib/browser.mjs';
+import { createMediaLan, NFT } from '../tests/e2e/lib/media_lan.mjs';
+import {
+  goLiveInStudio, measureCell, pairText, qualityPage, startLanServer, startViewerInPage, stopViewerInPage, uplinkLoss,
+} from '../tests/e2e/lib/media_quality.mjs';
 import { assertLoopbackOnlyNetwork } from '../tests/e2e/lib/network.mjs';
-import { startLiveroom } from '../tests/e2e/lib/server.mjs';
-import { createMediaLan, NFT } from './lib_media_lan.mjs';
 
 const JOINS = Number(process.env.BENCH_JOINS || 10);
 const LOSS_SECONDS = Number(process.env.BENCH_LOSS_SECONDS || 20);
@@ -84,38 +85,9 @@ const fmtMs = (x) => (x == null || Number.isNaN(x) ? 'n/a' : `${x.toFixed(0)} ms
 // ---------------------------------------------------------------------------------------------
 // In the pages
 
-// Installed in every page of the benchmark (context.addInitScript: the pages' CSP forbids eval):
-// window.__benchSelectedPair(pc), the selected candidate pair of `pc`, as { local, remote }
-// candidates ({ protocol, address, port, candidateType, tcpType }), or null.
-function installPageHelpers() {
-  window.__benchSelectedPair = selectedPair;
-  async function selectedPair(pc) {
-  const stats = await pc.getStats();
-  const byId = new Map();
-  stats.forEach((s) => byId.set(s.id, s));
-  let pair = null;
-  stats.forEach((s) => {
-    if (s.type === 'transport' && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId);
-  });
-  if (!pair) {
-    stats.forEach((s) => {
-      if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
-    });
-  }
-  if (!pair) return null;
-  const cand = (id) => {
-    const c = byId.get(id);
-    return c ? { protocol: c.protocol, address: c.address, port: c.port, candidateType: c.candidateType,
-      tcpType: c.tcpType } : null;
-  };
-  return { local: cand(pair.localCandidateId), remote: cand(pair.remoteCandidateId),
-    currentRoundTripTime: pair.currentRoundTripTime };
-  }
-}
-
 // One WHEP join; resolves with { ms (POST -> first decoded frame), pair } or { error }.
 async function whepJoinInPage([url, timeoutMs]) {
-  const selectedPair = window.__benchSelectedPair;
+  const selectedPair = window.__lrSelectedPair;
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -173,150 +145,8 @@ async function whepJoinInPage([url, timeoutMs]) {
   }
 }
 
-// A viewer that stays: WHEP recvonly, its <video> playing; resolves once a frame is decoded.
-async function startViewerInPage(url) {
-  const pc = new RTCPeerConnection();
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
-  const video = document.createElement('video');
-  video.muted = true;
-  video.autoplay = true;
-  video.playsInline = true;
-  video.width = 640;
-  document.body.append(video);
-  pc.ontrack = (e) => {
-    if (e.track.kind === 'video') video.srcObject = new MediaStream([e.track]);
-  };
-  const firstFrame = new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()));
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
-    setTimeout(resolve, 1000);
-  });
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' },
-    body: pc.localDescription.sdp });
-  if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);
-  window.__benchViewer = { pc, video, location: new URL(res.headers.get('Location'), url).toString() };
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  await Promise.race([firstFrame, new Promise((_, reject) => setTimeout(() => reject(new Error('no frame in 20 s')), 20000))]);
-}
-
-// The staying viewer's inbound video (and the codec) plus its selected pair.
-async function viewerStatsInPage() {
-  const selectedPair = window.__benchSelectedPair;
-  const { pc } = window.__benchViewer;
-  const stats = await pc.getStats();
-  let v = null;
-  const byId = new Map();
-  stats.forEach((s) => byId.set(s.id, s));
-  stats.forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') v = s;
-  });
-  if (!v) return null;
-  return {
-    timestamp: v.timestamp, framesDecoded: v.framesDecoded, framesReceived: v.framesReceived,
-    framesDropped: v.framesDropped, freezeCount: v.freezeCount, totalFreezesDuration: v.totalFreezesDuration,
-    pauseCount: v.pauseCount, packetsLost: v.packetsLost, packetsReceived: v.packetsReceived,
-    nackCount: v.nackCount, pliCount: v.pliCount, keyFramesDecoded: v.keyFramesDecoded,
-    retransmittedPacketsReceived: v.retransmittedPacketsReceived, frameWidth: v.frameWidth,
-    frameHeight: v.frameHeight, codec: byId.get(v.codecId)?.mimeType, pair: await selectedPair(pc),
-  };
-}
-
-// The studio's outbound video (its newest open RTCPeerConnection, tracked by lib/browser.mjs).
-async function publisherStatsInPage() {
-  const selectedPair = window.__benchSelectedPair;
-  const pcs = ((window.__e2e && window.__e2e.pcs) || []).filter((p) => p.connectionState !== 'closed');
-  for (let i = pcs.length - 1; i >= 0; i--) {
-    const stats = await pcs[i].getStats();
-    const byId = new Map();
-    stats.forEach((s) => byId.set(s.id, s));
-    let o = null;
-    let remote = null;
-    stats.forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video') o = s;
-    });
-    if (!o) continue;
-    stats.forEach((s) => {
-      if (s.type === 'remote-inbound-rtp' && s.localId === o.id) remote = s;
-    });
-    return {
-      timestamp: o.timestamp, packetsSent: o.packetsSent, bytesSent: o.bytesSent, nackCount: o.nackCount,
-      retransmittedPacketsSent: o.retransmittedPacketsSent, retransmittedBytesSent: o.retransmittedBytesSent,
-      pliCount: o.pliCount, keyFramesEncoded: o.keyFramesEncoded, framesEncoded: o.framesEncoded,
-      frameWidth: o.frameWidth, frameHeight: o.frameHeight, targetBitrate: o.targetBitrate,
-      qualityLimitationReason: o.qualityLimitationReason, codec: byId.get(o.codecId)?.mimeType,
-      remotePacketsLost: remote?.packetsLost, remoteFractionLost: remote?.fractionLost,
-      pair: await selectedPair(pcs[i]),
-    };
-  }
-  return null;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Around the pages
-
-// lib/browser.mjs's newPage (RTCPeerConnections tracked, console kept) plus this file's helpers.
-async function benchPage(browser) {
-  const made = await newPage(browser);
-  await made.context.addInitScript(installPageHelpers);
-  return made;
-}
-
-const MEDIA_RE = /media server on UDP port (\d+), TCP port (\d+) \(candidates ([^)]*)\)/;
-
-async function startServer(lan, port, extraArgs = []) {
-  const server = await startLiveroom({
-    host: lan.serverAddress,
-    port,
-    tlsSelfSigned: true,
-    wrap: lan.inServer,
-    socketPath: await lan.bridge(port),
-    args: ['--webrtc-port', '0', '--webrtc-ip', lan.serverAddress, '--public-url', `https://${lan.serverAddress}:${port}`,
-      ...extraArgs],
-  });
-  const m = MEDIA_RE.exec(server.logText);
-  if (!m) throw new Error(`no "media server on UDP port N, TCP port M" line in the log:\n${server.logTail(2000)}`);
-  server.media = { udpPort: Number(m[1]), tcpPort: Number(m[2]), candidates: m[3] };
-  return server;
-}
-
-// The studio page going live in a new room (like webrtc_bench.mjs). Returns { room, page, context }.
-async function goLive(server, publisherBrowser, title) {
-  const api = new Api(server.url, { fetch: server.fetch });
-  const room = await api.create({ title, host: 'bench' });
-  const { context, page } = await benchPage(publisherBrowser);
-  await page.goto(`${server.url}/`);
-  await page.evaluate(([id, token]) => localStorage.setItem(`liveroom.host.${id}`,
-    JSON.stringify({ token, saved_at: Date.now() })), [room.room_id, room.host_token]);
-  await page.goto(`${server.url}/studio/${room.room_id}`);
-  const ctx = async () => `studio log:\n${pageLog(page)}\nserver log:\n${server.logTail(3000)}`;
-  await waitFor(() => videoState(page, '#preview'), { what: 'studio preview', accept: (v) => v?.videoWidth > 0,
-    context: ctx });
-  await page.click('#go-live');
-  await waitFor(() => page.locator('#status').getAttribute('data-state'), { what: 'studio live',
-    accept: (s) => s === 'live', context: ctx });
-  await waitFor(() => page.evaluate(publisherStatsInPage), { what: 'studio sending video',
-    accept: (s) => s && s.framesEncoded > 0 && s.pair, context: ctx });
-  // What the server's answer granted the studio's video: NACK feedback and an RTX payload type.
-  const answer = await page.evaluate(() => {
-    const pcs = (window.__e2e?.pcs || []).filter((p) => p.connectionState !== 'closed' && p.remoteDescription);
-    return pcs.length ? pcs[pcs.length - 1].remoteDescription.sdp : '';
-  });
-  const video = answer.split(/\r?\nm=/).find((m) => m.startsWith('video')) || '';
-  const granted = {
-    nack: /a=rtcp-fb:\d+ nack\r?\n/.test(video),
-    rtx: /a=rtpmap:\d+ rtx\//.test(video),
-    transportCc: /a=rtcp-fb:\d+ transport-cc/.test(video),
-  };
-  return { room, page, context, granted };
-}
-
-const pairText = (p) => (p?.local && p?.remote
-  ? `${p.local.protocol}${p.local.tcpType ? `/${p.local.tcpType}` : ''} ${p.local.address}:${p.local.port} -> ` +
-    `${p.remote.protocol}${p.remote.tcpType ? `/${p.remote.tcpType}` : ''} ${p.remote.address}:${p.remote.port}`
-  : 'none');
 
 // How UDP is taken away from the viewer in part 1. Both leave its TCP (HTTPS, ICE-TCP) alone.
 //  tcp:       dropped in the network: a bridge table in the server namespace drops UDP frames
@@ -350,8 +180,8 @@ function blockUdp(lan, mode) {
 
 // Part 1: UDP and TCP joins of one live room, interleaved (each round rotates the modes' order).
 async function timeToFirstFrame({ lan, server, publisherBrowser, viewerBrowser, say }) {
-  const live = await goLive(server, publisherBrowser, 'bench ttff');
-  const { page } = await benchPage(viewerBrowser);
+  const live = await goLiveInStudio(server, publisherBrowser, 'bench ttff');
+  const { page } = await qualityPage(viewerBrowser);
   await page.goto(`${server.url}/`);
   const whep = live.room.playback.whep_url;
   const results = Object.fromEntries(TTFF_MODES.map((m) => [m, []]));
@@ -432,25 +262,11 @@ async function timeToFirstFrame({ lan, server, publisherBrowser, viewerBrowser, 
   return summary;
 }
 
-// The loss on the broadcaster's uplink, `loss` % of its UDP datagrams to the server, at random:
-//  link:   a bridge table in the server namespace drops them as they arrive from the publisher's
-//          port (pub0), i.e. on the link: the publisher sent them fine, the server never sees them.
-//  sender: an inet table in the publisher namespace drops them in its output hook (the method
-//          check): sendto() fails with EPERM, and Chromium resends a datagram at once after such
-//          a "transient" error (services/network/p2p/socket_udp.cc), so only ~loss² % are lost.
-function uplinkLoss(lan, loss, where) {
-  const target = `ip daddr ${lan.serverAddress} meta l4proto udp`;
-  const rules = (prefix) => [`${prefix}${target} counter`,
-    ...(loss > 0 ? [`${prefix}${target} numgen random mod 100 < ${loss} counter drop`] : [])];
-  if (where === 'sender') return lan.nft('publisher', { name: 'lrbench_loss', chains: { output: rules('') } });
-  return lan.nft('server', { family: 'bridge', name: 'lrbench_loss', chains: { prerouting: rules('iifname "pub0" ') } });
-}
-
 // Part 2: one NACK mode (one server): a room, its studio, one viewer; then one cell per loss rate
 // (`cells`: [{ loss, where }]).
 async function lossSeries({ lan, server, publisherBrowser, viewerBrowser, nack, cells: specs }) {
-  const live = await goLive(server, publisherBrowser, `bench loss nack ${nack ? 'on' : 'off'}`);
-  const { context, page } = await benchPage(viewerBrowser);
+  const live = await goLiveInStudio(server, publisherBrowser, `bench loss nack ${nack ? 'on' : 'off'}`);
+  const { context, page } = await qualityPage(viewerBrowser);
   await page.goto(`${server.url}/`);
   await page.evaluate(startViewerInPage, live.room.playback.whep_url);
   await sleep(WARMUP_SECONDS * 1000);
@@ -459,34 +275,13 @@ async function lossSeries({ lan, server, publisherBrowser, viewerBrowser, nack, 
     const table = uplinkLoss(lan, loss, where);
     try {
       await sleep(SETTLE_SECONDS * 1000);
-      const [v0, p0, c0] = [await page.evaluate(viewerStatsInPage),
-        await live.page.evaluate(publisherStatsInPage), table.counters()];
-      await sleep(LOSS_SECONDS * 1000);
-      const [v1, p1, c1] = [await page.evaluate(viewerStatsInPage),
-        await live.page.evaluate(publisherStatsInPage), table.counters()];
-      const dv = (k) => (v1[k] ?? 0) - (v0[k] ?? 0);
-      const dp = (k) => (p1[k] ?? 0) - (p0[k] ?? 0);
-      const secs = (v1.timestamp - v0.timestamp) / 1000;
-      const psecs = (p1.timestamp - p0.timestamp) / 1000;
-      const sent = (c1[0] ?? 0) - (c0[0] ?? 0);
-      const drop = (c1[1] ?? 0) - (c0[1] ?? 0);
-      cells.push({
-        loss, where, nack, secs,
-        freezeCount: dv('freezeCount'), freezeSeconds: dv('totalFreezesDuration'), fps: dv('framesDecoded') / secs,
-        framesDropped: dv('framesDropped'), packetsLost: dv('packetsLost'), viewerNacks: dv('nackCount'),
-        viewerPlis: dv('pliCount'), keyFrames: dv('keyFramesDecoded'), viewerRtx: dv('retransmittedPacketsReceived'),
-        pubNacks: dp('nackCount'), pubRtx: dp('retransmittedPacketsSent'), pubKeyFrames: dp('keyFramesEncoded'),
-        pubPlis: dp('pliCount'), pubKbps: (dp('bytesSent') * 8) / psecs / 1000, pubPackets: dp('packetsSent'),
-        pubSize: `${p1.frameWidth}x${p1.frameHeight}`, pubLimit: p1.qualityLimitationReason,
-        udpOut: sent, udpDropped: drop, measuredLoss: sent ? (100 * drop) / sent : 0,
-        viewerSize: `${v1.frameWidth}x${v1.frameHeight}`, viewerCodec: v1.codec, pubCodec: p1.codec,
-        viewerPair: v1.pair, pubPair: p1.pair, granted: live.granted, machine: machineLoad(),
-      });
+      const cell = await measureCell({ viewerPage: page, publisherPage: live.page, table, seconds: LOSS_SECONDS });
+      cells.push({ loss, where, nack, ...cell, granted: live.granted, machine: machineLoad() });
     } finally {
       table.remove();
     }
   }
-  await page.evaluate(() => fetch(window.__benchViewer.location, { method: 'DELETE' }).catch(() => {}));
+  await page.evaluate(stopViewerInPage);
   await context.close();
   await live.context.close();
   // The server's own account of loss repair, logged when the publisher leaves.
@@ -595,7 +390,7 @@ async function main() {
   const servers = [];
   const browsers = [];
   try {
-    const serverOn = await startServer(lan, 8443);
+    const serverOn = await startLanServer(lan, 8443);
     servers.push(serverOn);
     const publisherBrowser = await lan.launchChromium('publisher');
     browsers.push(publisherBrowser);
@@ -624,7 +419,7 @@ async function main() {
       const check = Math.max(...LOSSES);
       cells.push(...await lossSeries({ ...ctx, nack: true, cells: specs }));
       await serverOn.close();
-      const serverOff = await startServer(lan, 8444, ['--no-publisher-nack']);
+      const serverOff = await startLanServer(lan, 8444, ['--no-publisher-nack']);
       servers.push(serverOff);
       cells.push(...await lossSeries({ ...ctx, server: serverOff, nack: false,
         cells: [...specs, ...(SENDER_CHECK && check > 0 ? [{ loss: check, where: 'sender' }] : [])] }));

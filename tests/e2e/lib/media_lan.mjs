@@ -1,12 +1,12 @@
-// A three-namespace LAN that exists only while bench/media_paths_bench.mjs runs: a "server"
-// namespace holding a bridge (br0, 10.78.X.1/24) and two veth pairs off it, one to a "publisher"
-// namespace (10.78.X.2, bridge port pub0) and one to a "viewer" namespace (10.78.X.3, port
-// view0). liveroom runs in the server namespace and advertises 10.78.X.1 only (--webrtc-ip); the
-// broadcaster's Chromium runs in the publisher namespace and the viewers' Chromium in the viewer
-// namespace, so an nftables table on one bridge port (loss on the broadcaster's uplink, UDP
-// blocked for the viewer), or in one side's namespace, touches that side's traffic only. One
-// subnet and one server address: whatever address the server's socket answers from, it is the
-// one the browsers sent to.
+// A three-namespace LAN that exists only while a test or a benchmark runs
+// (tests/e2e/uplink_loss.test.mjs, bench/media_paths_bench.mjs): a "server" namespace holding a
+// bridge (br0, 10.78.X.1/24) and two veth pairs off it, one to a "publisher" namespace (10.78.X.2,
+// bridge port pub0) and one to a "viewer" namespace (10.78.X.3, port view0). liveroom runs in the
+// server namespace and advertises 10.78.X.1 only (--webrtc-ip); the broadcaster's Chromium runs in
+// the publisher namespace and the viewers' Chromium in the viewer namespace, so an nftables table
+// on one bridge port (loss on the broadcaster's uplink, UDP blocked for the viewer), or in one
+// side's namespace, touches that side's traffic only. One subnet and one server address: whatever
+// address the server's socket answers from, it is the one the browsers sent to.
 //
 //   const lan = createMediaLan();
 //   const server = await startLiveroom({ host: lan.serverAddress, port: 8443, tlsSelfSigned: true,
@@ -22,7 +22,7 @@
 // its loopback-only namespace (scripts/netns-run) and reaches the server through a Unix socket
 // (tests/e2e/lib/unix_tcp_bridge.mjs run inside the server namespace) and Chromium through
 // playwright's pipes. Namespaces are named lr-mb-{s,p,v}-<pid base 36><6 hex>; ones left by a
-// benchmark that was SIGKILLed are removed by the next run.
+// run that was SIGKILLed are removed by the next one.
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -31,18 +31,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../tests/e2e/lib/browser.mjs';
-import { disableIpv6, ip, killAllIn, sweepStaleNamespaces } from '../tests/e2e/lib/netns.mjs';
-import { isLoopbackAddress } from '../tests/e2e/lib/network.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browser.mjs';
+import { disableIpv6, ip, killAllIn, sweepStaleNamespaces } from './netns.mjs';
+import { isLoopbackAddress } from './network.mjs';
 
-// playwright-core is a dependency of tests/e2e (its node_modules), not of bench/.
-const { chromium } = createRequire(new URL('../tests/e2e/package.json', import.meta.url))('playwright-core');
+// playwright-core is a dependency of tests/e2e (its node_modules).
+const { chromium } = createRequire(new URL('../package.json', import.meta.url))('playwright-core');
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => fs.existsSync(p)) || 'ip';
 export const NFT = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => fs.existsSync(p)) || null;
 // What runs in a namespace gets SIGKILL when this process dies, however it dies.
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
 const DIE_WITH_PARENT = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL'] : [];
-const BRIDGE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../tests/e2e/lib/unix_tcp_bridge.mjs');
+const BRIDGE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'unix_tcp_bridge.mjs');
 const NAME_RE = /^lr-mb-[spv]-([0-9a-z]+)[0-9a-f]{6}$/;
 
 function tryRun(fn) {
@@ -64,7 +64,7 @@ process.on('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => {
-    console.error(`\n${signal}: removing the benchmark's namespaces`);
+    console.error(`\n${signal}: removing the media LAN's namespaces`);
     for (const lan of open) lan.close();
     process.kill(process.pid, signal); // then as if unhandled
   });
@@ -128,8 +128,8 @@ export function createMediaLan() {
     async launchChromium(which, { args = [] } = {}) {
       lan.assertLanOnly();
       const side = sides[which];
-      const wrapper = path.join(os.tmpdir(), `liveroom-bench-chromium-${side.ns}.sh`);
-      fs.writeFileSync(wrapper, `#!/bin/sh\n# Chromium in network namespace ${side.ns} (bench/lib_media_lan.mjs)\n` +
+      const wrapper = path.join(os.tmpdir(), `liveroom-lan-chromium-${side.ns}.sh`);
+      fs.writeFileSync(wrapper, `#!/bin/sh\n# Chromium in network namespace ${side.ns} (tests/e2e/lib/media_lan.mjs)\n` +
         `exec ${side.wrap.join(' ')} ${CHROMIUM_PATH} "$@"\n`, { mode: 0o755 });
       wrappers.push(wrapper);
       const base = CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection');
@@ -187,7 +187,7 @@ export function createMediaLan() {
         const routes = ip(['-n', side.ns, 'route', 'show', 'default'], { json: true });
         if (routes.length) others.push(`${side.ns} has a default route`);
       }
-      if (others.length) throw new Error(`the benchmark's LAN reaches further than itself: ${others.join(', ')}`);
+      if (others.length) throw new Error(`the media LAN reaches further than itself: ${others.join(', ')}`);
     },
 
     close() {
