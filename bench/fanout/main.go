@@ -80,14 +80,26 @@ type result struct {
 	AnswerP90 float64 `json:"answer_ms_p90"`
 	ICEMed    float64 `json:"ice_ms_med"` // from the answer to ICE connected
 	ICEP90    float64 `json:"ice_ms_p90"`
+	DTLSMed   float64 `json:"dtls_ms_med"` // from ICE connected to DTLS done (peer connection connected)
+	DTLSP90   float64 `json:"dtls_ms_p90"`
+	PktMed    float64 `json:"pkt_after_conn_ms_med"` // from DTLS done to the first RTP packet
+	PktP90    float64 `json:"pkt_after_conn_ms_p90"`
 	TTFPMed   float64 `json:"ttfp_ms_med"` // from the WHEP POST to the first RTP packet
 	TTFPP90   float64 `json:"ttfp_ms_p90"`
 	TTFKFMed  float64 `json:"ttfkf_ms_med"` // from the WHEP POST to the first packet of a VP8 key frame
 	TTFKFP90  float64 `json:"ttfkf_ms_p90"`
 	NoKey     int     `json:"no_keyframe"`
 
-	ServerCPU    float64 `json:"server_cpu"` // fraction of one core over the window
-	GenCPU       float64 `json:"gen_cpu"`    // this generator's own CPU, fraction of one core
+	JoinCPUms    float64 `json:"join_cpu_ms_per_viewer"` // server CPU while the viewers connected, per viewer
+	ServerCPU    float64 `json:"server_cpu"`             // fraction of one core over the window
+	GenCPU       float64 `json:"gen_cpu"`                // this generator's own CPU, fraction of one core
+	GenRSSKiB    uint64  `json:"gen_rss_kib"`
+	ServerCore   float64 `json:"server_core_busy"` // the server's core, busy fraction over the window (anything on it)
+	GenCore      float64 `json:"gen_core_busy"`    // the generator's core
+	LoadAvg      string  `json:"loadavg"`
+	SrvUDPDrops  uint64  `json:"server_udp_drops"`     // datagrams the kernel dropped at the server's media socket (full receive buffer), in the window
+	GenUDPDrops  uint64  `json:"gen_udp_drops"`        // at the generator's sockets, in the window
+	SrvDropsRun  uint64  `json:"server_udp_drops_run"` // at the server's socket over the whole run
 	RSSBeforeKiB uint64  `json:"rss_before_kib"`
 	RSSAfterKiB  uint64  `json:"rss_after_kib"`
 	RSSPerViewer float64 `json:"rss_per_viewer_kib"`
@@ -96,7 +108,10 @@ type result struct {
 	FDsDuring    int     `json:"server_fds_during"`
 	FDsAfter     int     `json:"server_fds_after_close"`
 
-	ViewersAfterClose int      `json:"viewers_after_close"` // liveroom's count after every viewer left (-1 unknown)
+	ViewersDuring     int      `json:"viewers_during"`        // liveroom's room viewer count at the window's end (-1 unknown)
+	ViewersAfterClose int      `json:"viewers_after_close"`   // liveroom's count after every viewer left (-1 unknown)
+	PubPLIsTotal      uint64   `json:"pub_plis_total"`        // PLI + FIR over the whole run (joins included)
+	PubForcedTotal    uint64   `json:"pub_forced_keys_total"` // forced key frames over the whole run
 	CleanupS          float64  `json:"cleanup_s"`
 	Notes             []string `json:"notes,omitempty"`
 }
@@ -121,6 +136,9 @@ func run(args []string) error {
 	warmup := fs.Duration("warmup", 3*time.Second, "after the viewers connect, before the window")
 	window := fs.Duration("window", 10*time.Second, "measured window")
 	serverPID := fs.Int("server-pid", 0, "the server's pid (CPU and RSS from /proc)")
+	serverCore := fs.Int("server-core", 0, "the core the server is pinned to (its busy time is reported)")
+	genCore := fs.Int("gen-core", 1, "the core this generator is pinned to")
+	serverUDP := fs.Int("server-udp-port", 0, "the server's media UDP port (its socket's kernel drops are reported)")
 	jsonOut := fs.String("json", "", "append the result as one JSON line to this file")
 	interceptors := fs.String("viewer-interceptors", "min", "viewers' Pion interceptors: min (NACK generator + receiver reports), none, default")
 	pliKeyframe := fs.Bool("pli-keyframe", true, "answer a PLI/FIR with the clip's next key frame (at most one per 300 ms)")
@@ -148,7 +166,7 @@ func run(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
-	res := &result{Server: *label, Series: *series, N: *n, Refused: map[string]int{}, ViewersAfterClose: -1}
+	res := &result{Server: *label, Series: *series, N: *n, Refused: map[string]int{}, ViewersAfterClose: -1, ViewersDuring: -1}
 	note := func(f string, args ...any) {
 		s := fmt.Sprintf(f, args...)
 		res.Notes = append(res.Notes, s)
@@ -202,6 +220,7 @@ func run(args []string) error {
 
 	// Viewers, *parallel at a time.
 	viewers := make([]*viewer, *n)
+	joinCPU0, _ := procCPUTicks(*serverPID)
 	connStart := time.Now()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, *parallel)
@@ -229,6 +248,9 @@ func run(args []string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	res.ConnectS = time.Since(connStart).Seconds()
+	if joinCPU1, ok := procCPUTicks(*serverPID); ok && *serverPID > 0 && *n > 0 {
+		res.JoinCPUms = float64(joinCPU1-joinCPU0) * 1000 / clockTicks / float64(*n)
+	}
 	for _, vw := range viewers {
 		if vw.err != nil {
 			k := "error"
@@ -257,6 +279,9 @@ func run(args []string) error {
 	self := os.Getpid()
 	srv0, _ := procCPUTicks(*serverPID)
 	gen0, _ := procCPUTicks(self)
+	sd0, gd0 := udpDrops(*serverUDP)
+	sc0, _ := cpuBusyTicks(*serverCore)
+	gc0, _ := cpuBusyTicks(*genCore)
 	pv0, pa0 := pub.videoBytes.Load(), pub.audioBytes.Load()
 	pk0, pf0, pp0, pn0, pl0 := pub.keyFrames.Load(), pub.forcedKeys.Load(), pub.plis.Load(), pub.nacks.Load(), pub.lateFrames.Load()
 	s0 := snapAll()
@@ -266,6 +291,19 @@ func run(args []string) error {
 	el := time.Since(t0).Seconds()
 	srv1, _ := procCPUTicks(*serverPID)
 	gen1, _ := procCPUTicks(self)
+	sd1, gd1 := udpDrops(*serverUDP)
+	res.SrvUDPDrops, res.GenUDPDrops = sd1-sd0, gd1-gd0
+	sc1, _ := cpuBusyTicks(*serverCore)
+	gc1, _ := cpuBusyTicks(*genCore)
+	res.ServerCore = float64(sc1-sc0) / clockTicks / el
+	res.GenCore = float64(gc1-gc0) / clockTicks / el
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		res.LoadAvg = strings.Join(strings.Fields(string(la))[:3], " ")
+	}
+	if res.ServerCore-res.ServerCPU > 0.15 || res.GenCore-res.GenCPU > 0.15 {
+		note("other processes were busy on the pinned cores: server core %.0f%% busy (server %.0f%%), generator core %.0f%% (generator %.0f%%)",
+			res.ServerCore*100, res.ServerCPU*100, res.GenCore*100, res.GenCPU*100)
+	}
 	pv1, pa1 := pub.videoBytes.Load(), pub.audioBytes.Load()
 	res.WindowS = el
 	if *serverPID > 0 {
@@ -278,6 +316,12 @@ func run(args []string) error {
 		}
 	}
 	res.GenCPU = float64(gen1-gen0) / clockTicks / el
+	res.GenRSSKiB = procRSSKiB(self)
+	if *target == "liveroom" {
+		if c, err := roomViewers(ctx, *base, roomID); err == nil {
+			res.ViewersDuring = c
+		}
+	}
 	res.PubVideoKbps = float64(pv1-pv0) * 8 / el / 1000
 	res.PubAudioKbps = float64(pa1-pa0) * 8 / el / 1000
 	res.PubKeyFrames = pub.keyFrames.Load() - pk0
@@ -286,7 +330,7 @@ func run(args []string) error {
 	res.PubNACKs = pub.nacks.Load() - pn0
 	res.PubLateFrames = pub.lateFrames.Load() - pl0
 
-	var kbps, loss, aloss, deliv, ans, ice, ttfp, ttfkf []float64
+	var kbps, loss, aloss, deliv, ans, ice, dtls, pkt, ttfp, ttfkf []float64
 	for i, vw := range viewers {
 		if vw.err != nil || vw.connAt.Load() == 0 {
 			continue
@@ -318,7 +362,13 @@ func run(args []string) error {
 			ans = append(ans, ms(x))
 			if y := vw.iceAt.Load(); y > 0 {
 				ice = append(ice, ms(y-x))
+				if z := vw.connAt.Load(); z > 0 {
+					dtls = append(dtls, ms(z-y))
+				}
 			}
+		}
+		if x, z := vw.firstPkt.Load(), vw.connAt.Load(); x > 0 && z > 0 {
+			pkt = append(pkt, ms(x-z))
 		}
 		if x := vw.firstPkt.Load(); x > 0 {
 			ttfp = append(ttfp, ms(x))
@@ -334,10 +384,18 @@ func run(args []string) error {
 	res.DelivMean, res.DelivMin = mean(deliv), minOf(deliv)
 	res.AnswerMed, res.AnswerP90 = quantile(ans, 0.5), quantile(ans, 0.9)
 	res.ICEMed, res.ICEP90 = quantile(ice, 0.5), quantile(ice, 0.9)
+	res.DTLSMed, res.DTLSP90 = quantile(dtls, 0.5), quantile(dtls, 0.9)
+	res.PktMed, res.PktP90 = quantile(pkt, 0.5), quantile(pkt, 0.9)
 	res.TTFPMed, res.TTFPP90 = quantile(ttfp, 0.5), quantile(ttfp, 0.9)
+	if res.ViewersDuring >= 0 && res.ViewersDuring != res.Connected-res.Dropped {
+		note("liveroom counted %d viewers at the window's end; %d were connected", res.ViewersDuring, res.Connected-res.Dropped)
+	}
 	res.TTFKFMed, res.TTFKFP90 = quantile(ttfkf, 0.5), quantile(ttfkf, 0.9)
 	if res.GenCPU > 0.85 {
 		note("the generator used %.0f%% of its core: figures at this N may be the generator's limit", res.GenCPU*100)
+	}
+	if res.SrvUDPDrops > 0 || res.GenUDPDrops > 0 {
+		note("the kernel dropped datagrams at full receive buffers in the window: %d at the server's media socket, %d at the generator's sockets", res.SrvUDPDrops, res.GenUDPDrops)
 	}
 	if res.PubLateFrames > 0 {
 		note("the publisher sent %d frames late (its pacing fell behind)", res.PubLateFrames)
@@ -373,6 +431,8 @@ func run(args []string) error {
 			note("liveroom still counts %d viewers %.1f s after every viewer's DELETE", cnt, res.CleanupS)
 		}
 	}
+	res.PubPLIsTotal, res.PubForcedTotal = pub.plis.Load(), pub.forcedKeys.Load()
+	res.SrvDropsRun, _ = udpDrops(*serverUDP)
 	pub.close()
 	time.Sleep(500 * time.Millisecond)
 	if *serverPID > 0 {
@@ -499,8 +559,10 @@ func printReport(files []string, w io.Writer) error {
 	}
 	for _, s := range seriesOrder {
 		fmt.Fprintf(w, "\n== series %s ==\n", s)
-		fmt.Fprintf(w, "%-9s %5s %5s %6s | %6s %6s %6s | %6s %6s | %6s %6s | %6s %6s %6s %6s %6s %6s | %5s %5s | %7s %7s %7s | %s\n",
-			"server", "N", "conn", "refus", "kbps", "min", "p5", "loss%", "max", "deliv%", "min", "ttfp50", "p90", "ttfkf50", "p90", "ice50", "p90", "srv%", "gen%", "rss0MB", "rss1MB", "KiB/v", "pub kbps/keys/forced/PLI/NACK/late; after-close")
+		fmt.Fprintf(w, "%-9s %5s %5s %5s | %5s %5s %5s | %5s %5s | %6s %6s | %6s %5s %7s %5s | %5s %5s %5s %5s | %5s %5s %5s %5s %6s | %6s %6s %6s | %6s %6s | %s\n",
+			"server", "N", "conn", "refus", "kbps", "min", "p5", "loss%", "max", "deliv%", "min",
+			"ttfp50", "p90", "ttfkf50", "p90", "ice50", "dtls", "pkt50", "p90", "srv%", "core%", "gen%", "core%", "joinms",
+			"rss0MB", "rss1MB", "KiB/v", "sdrops", "gdrops", "pub kbps/keys/forced/PLI/NACK/late in the window; PLI, forced in the run; room viewers during, after")
 		for _, r := range rs {
 			if r.Series != s {
 				continue
@@ -510,14 +572,14 @@ func printReport(files []string, w io.Writer) error {
 				ref += c
 			}
 			after := ""
-			if r.ViewersAfterClose >= 0 {
-				after = fmt.Sprintf("; viewers %d after %.1fs", r.ViewersAfterClose, r.CleanupS)
+			if r.ViewersAfterClose >= 0 || r.ViewersDuring >= 0 {
+				after = fmt.Sprintf("; %d, %d (%.1f s)", r.ViewersDuring, r.ViewersAfterClose, r.CleanupS)
 			}
-			fmt.Fprintf(w, "%-9s %5d %5d %6d | %6.0f %6.0f %6.0f | %6.2f %6.2f | %6.1f %6.1f | %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f | %5.0f %5.0f | %7.1f %7.1f %7.0f | %.0f/%d/%d/%d/%d/%d%s\n",
+			fmt.Fprintf(w, "%-9s %5d %5d %5d | %5.0f %5.0f %5.0f | %5.2f %5.2f | %6.1f %6.1f | %6.0f %5.0f %7.0f %5.0f | %5.0f %5.0f %5.0f %5.0f | %5.0f %5.0f %5.0f %5.0f %6.2f | %6.1f %6.1f %6.0f | %6d %6d | %.0f/%d/%d/%d/%d/%d; %d, %d%s\n",
 				r.Server, r.N, r.Connected, ref, r.RecvKbpsMean, r.RecvKbpsMin, r.RecvKbpsP5, r.LossMean, r.LossMax, r.DelivMean, r.DelivMin,
-				r.TTFPMed, r.TTFPP90, r.TTFKFMed, r.TTFKFP90, r.ICEMed, r.ICEP90, r.ServerCPU*100, r.GenCPU*100,
-				float64(r.RSSBeforeKiB)/1024, float64(r.RSSAfterKiB)/1024, r.RSSPerViewer,
-				r.PubVideoKbps, r.PubKeyFrames, r.PubForcedKeys, r.PubPLIs, r.PubNACKs, r.PubLateFrames, after)
+				r.TTFPMed, r.TTFPP90, r.TTFKFMed, r.TTFKFP90, r.ICEMed, r.DTLSMed, r.PktMed, r.PktP90, r.ServerCPU*100, r.ServerCore*100, r.GenCPU*100, r.GenCore*100, r.JoinCPUms,
+				float64(r.RSSBeforeKiB)/1024, float64(r.RSSAfterKiB)/1024, r.RSSPerViewer, r.SrvUDPDrops, r.GenUDPDrops,
+				r.PubVideoKbps, r.PubKeyFrames, r.PubForcedKeys, r.PubPLIs, r.PubNACKs, r.PubLateFrames, r.PubPLIsTotal, r.PubForcedTotal, after)
 		}
 		var servers []string
 		sseen := map[string]bool{}

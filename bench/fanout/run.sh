@@ -18,9 +18,9 @@
 # (RSS with N viewers - RSS with the publisher alone) / N of a process that served nothing else.
 #
 # Settings (environment):
-#   BENCH_VIEWERS        viewer counts of the main series          ("25 50 100 200")
+#   BENCH_VIEWERS        viewer counts of the main series          ("25 50 100 200 300")
 #   BENCH_KBPS           video bitrate of the main series, kbps    (1500)
-#   BENCH_VIEWERS_LOW    viewer counts of the low-bitrate series   ("50 100 200 300"; "" skips it)
+#   BENCH_VIEWERS_LOW    viewer counts of the low-bitrate series   ("100 200 300 400 500"; "" skips it)
 #   BENCH_KBPS_LOW       video bitrate of the low series, kbps     (300)
 #   BENCH_SERVERS        servers to compare, in order              ("liveroom mediamtx")
 #   BENCH_WINDOW_SECONDS measured window per run                   (10)
@@ -41,9 +41,9 @@ repo=$(cd "$here/../.." && pwd)
 export PATH="/usr/local/go/bin:$PATH"
 export GOFLAGS=-mod=mod
 
-VIEWERS=${BENCH_VIEWERS-25 50 100 200}
+VIEWERS=${BENCH_VIEWERS-25 50 100 200 300}
 KBPS=${BENCH_KBPS:-1500}
-VIEWERS_LOW=${BENCH_VIEWERS_LOW-50 100 200 300}
+VIEWERS_LOW=${BENCH_VIEWERS_LOW-100 200 300 400 500}
 KBPS_LOW=${BENCH_KBPS_LOW:-300}
 SERVERS=${BENCH_SERVERS:-liveroom mediamtx}
 WINDOW=${BENCH_WINDOW_SECONDS:-10}
@@ -222,7 +222,8 @@ one_run() {
   local server=$1 series=$2 kbps=$3 n=$4 slog="$work/$1-$2-$4.log" data
   local -a gen=(taskset -c "$GEN_CPU" "$CACHE/fanout" run -label "$server" -series "$series" -n "$n"
     -video "$CACHE/media/v-${kbps}k.ivf" -audio "$CACHE/media/a.ogg" -parallel "$PARALLEL"
-    -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl")
+    -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl"
+    -server-core "$SERVER_CPU" -gen-core "$GEN_CPU")
   case "$server" in
     liveroom)
       data=$(mktemp -d "$work/data.XXXXXX")
@@ -231,23 +232,25 @@ one_run() {
         --max-sessions 0 --max-sessions-per-ip 0 --max-sessions-per-room 0 --offers-per-second 0 \
         --creates-per-minute 0 > "$slog" 2>&1 &
       server_pid=$!
-      gen+=(-target liveroom -base http://127.0.0.1:18080 -server-pid "$server_pid")
+      gen+=(-target liveroom -base http://127.0.0.1:18080 -server-pid "$server_pid" -server-udp-port 18189)
       ;;
     mediamtx)
       mtx_config "$work/mediamtx.yml"
       taskset -c "$SERVER_CPU" "$CACHE/mediamtx" "$work/mediamtx.yml" > "$slog" 2>&1 &
       server_pid=$!
       gen+=(-target whip -whip http://127.0.0.1:18889/bench/whip -whep http://127.0.0.1:18889/bench/whep
-        -ready http://127.0.0.1:18889/ -server-pid "$server_pid")
+        -ready http://127.0.0.1:18889/ -server-pid "$server_pid" -server-udp-port 18190)
       ;;
     bbox)
       taskset -c "$SERVER_CPU" env HTTP_ADDRESS=127.0.0.1:18080 UDP_MUX_PORT=18189 NAT_1_TO_1_IP=127.0.0.1 \
         INTERFACE_FILTER=lo NETWORK_TYPES=udp4 DISABLE_STATUS= "$CACHE/broadcast-box" > "$slog" 2>&1 &
       server_pid=$!
       gen+=(-target whip -whip http://127.0.0.1:18080/api/whip -whep http://127.0.0.1:18080/api/whep
-        -token fanout -ready http://127.0.0.1:18080/ -server-pid "$server_pid")
+        -token fanout -ready http://127.0.0.1:18080/ -server-pid "$server_pid" -server-udp-port 18189)
       ;;
   esac
+  # The server's UDP socket buffers (skmem rb/tb), once it has bound its port.
+  (sleep 3; command -v ss >/dev/null && echo "$server: $(ss -uamnH '( sport = :18189 or sport = :18190 )' 2>/dev/null | tr -s ' \t\n' ' ')" > "$work/$server-socket.txt") &
   if ! "${gen[@]}"; then
     log "$server $series N=$n: the generator failed (server log: $slog)"
     echo "$server $series N=$n: generator failed" >> "$work/run-problems.txt"
@@ -308,19 +311,33 @@ kbps/min/p5 = RTP payload received per viewer (video + audio) in the window; los
 missing from the sequence numbers (video + audio, after NACK repairs), mean and worst viewer;
 deliv% = VP8 bytes a viewer received / VP8 bytes the publisher sent in the window (mean, worst);
 ttfp/ttfkf = WHEP POST to the first RTP packet / to the first packet of a VP8 key frame (ms,
-median and p90); ice = answer to ICE connected (ms); srv% = server CPU (utime+stime from
-/proc/<pid>/stat over the window) as % of one core; gen% = the generator's own; rss0/rss1 =
-server VmRSS with the publisher alone / with N viewers; KiB/v = (rss1 - rss0) / N;
-pub = publisher's VP8 kbps / key frames / forced key frames / PLI+FIR / NACK received / late frames.
+median and p90); ice = answer to ICE connected; dtls = ICE connected to DTLS done; pkt = DTLS
+done to the first RTP packet (medians, ms); srv% = server CPU (utime+stime from /proc/<pid>/stat
+over the window) as % of one core, core% = how busy its core was (anything on it: other
+processes on a shared machine show here); gen% = the generator's own, then its core; joinms =
+server CPU ms per viewer while the N viewers connected; rss0/rss1 = server VmRSS with the
+publisher alone / with N viewers; KiB/v = (rss1 - rss0) / N; last column: the publisher's VP8 kbps / key frames / forced
+key frames / PLI+FIR / NACKs received / late frames in the window; PLI+FIR and forced key frames
+over the whole run (joins included); liveroom's room viewer count at the window's end and after
+every viewer's DELETE (and how long until it read 0). sdrops/gdrops = datagrams the kernel
+dropped in the window because a receive buffer was full (/proc/net/udp "drops"): at the server's
+media socket / at the generator's sockets.
+Pion's ICE agent (the generator) nominates its pair on its 200 ms check tick: against an
+ICE-lite server (liveroom) "ice" is about 200 ms on any server, against a full ICE agent
+(MediaMTX, whose own checks trigger Pion's) it is a few ms. Compare servers on dtls, pkt and
+ttfkf - ice; the ttfp of a browser against liveroom is not 200 ms slower.
 EOF
   "$CACHE/fanout" report "$jsonl"
+  echo
+  echo "Server UDP sockets (ss -uam: skmem r = queued, rb = receive buffer, tb = send buffer):"
+  cat "$work"/*-socket.txt 2>/dev/null | sort -u | sed 's/^/  /' || true
   echo
   echo "Server logs (warn/error/critical lines per run):"
   for f in "$work"/*.log; do
     [ -e "$f" ] || continue
     c=$(grep -ciE '\b(warn|warning|error|err|critical|panic)\b|\[(warning|error|critical)\]' "$f" || true)
     echo "  $(basename "$f" .log): $c"
-    grep -iE '\b(warn|warning|error|critical|panic)\b|\[(warning|error|critical)\]' "$f" | sed -E 's/^[^]]*\] *//' | sort | uniq -c | sort -rn | head -5 | sed 's/^/      /'
+    grep -iE '\b(warn|warning|error|critical|panic)\b|\[(warning|error|critical)\]' "$f" | sed -E 's/^[^]]*\] *//' | sort | uniq -c | sort -rn | head -5 | sed 's/^/      /' || true
   done
   if [ -f "$work/run-problems.txt" ]; then echo "Generator failures:"; sed 's/^/  /' "$work/run-problems.txt"; fi
   if [ -f "$work/stop-problems.txt" ]; then echo "Server stop problems:"; sed 's/^/  /' "$work/stop-problems.txt"; fi

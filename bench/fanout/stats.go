@@ -177,6 +177,31 @@ func procCPUTicks(pid int) (uint64, bool) {
 
 const clockTicks = 100 // USER_HZ on Linux
 
+// cpuBusyTicks: busy (non-idle, non-iowait) ticks of one core from /proc/stat.
+func cpuBusyTicks(core int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	name := "cpu" + strconv.Itoa(core)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || f[0] != name {
+			continue
+		}
+		var busy uint64
+		for i, x := range f[1:] {
+			if i == 3 || i == 4 || i >= 7 { // idle, iowait; guest counts are inside user
+				continue
+			}
+			v, _ := strconv.ParseUint(x, 10, 64)
+			busy += v
+		}
+		return busy, true
+	}
+	return 0, false
+}
+
 // procRSSKiB: VmRSS of a process in KiB (0 if unknown).
 func procRSSKiB(pid int) uint64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
@@ -215,6 +240,34 @@ func procFDs(pid int) int {
 		return 0
 	}
 	return len(e)
+}
+
+// udpDrops sums the per-socket receive drops of /proc/net/udp and udp6 (this network
+// namespace): those of sockets bound to port `port` (the server's media socket) and of every
+// other socket (here: the generator's).
+func udpDrops(port int) (server, others uint64) {
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			fs := strings.Fields(line)
+			if i == 0 || len(fs) < 13 {
+				continue
+			}
+			d, _ := strconv.ParseUint(fs[len(fs)-1], 10, 64)
+			local := fs[1]
+			j := strings.LastIndexByte(local, ':')
+			p, _ := strconv.ParseUint(local[j+1:], 16, 32)
+			if port > 0 && int(p) == port {
+				server += d
+			} else {
+				others += d
+			}
+		}
+	}
+	return server, others
 }
 
 // ---- small statistics ----
