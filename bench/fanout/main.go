@@ -300,10 +300,6 @@ func run(args []string) error {
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		res.LoadAvg = strings.Join(strings.Fields(string(la))[:3], " ")
 	}
-	if res.ServerCore-res.ServerCPU > 0.15 || res.GenCore-res.GenCPU > 0.15 {
-		note("other processes were busy on the pinned cores: server core %.0f%% busy (server %.0f%%), generator core %.0f%% (generator %.0f%%)",
-			res.ServerCore*100, res.ServerCPU*100, res.GenCore*100, res.GenCPU*100)
-	}
 	pv1, pa1 := pub.videoBytes.Load(), pub.audioBytes.Load()
 	res.WindowS = el
 	if *serverPID > 0 {
@@ -316,6 +312,10 @@ func run(args []string) error {
 		}
 	}
 	res.GenCPU = float64(gen1-gen0) / clockTicks / el
+	if res.ServerCore-res.ServerCPU > 0.25 || res.GenCore-res.GenCPU > 0.25 {
+		note("the pinned cores were busier than the processes on them (other processes, or kernel work charged to no process): server core %.0f%% busy (server %.0f%%), generator core %.0f%% (generator %.0f%%)",
+			res.ServerCore*100, res.ServerCPU*100, res.GenCore*100, res.GenCPU*100)
+	}
 	res.GenRSSKiB = procRSSKiB(self)
 	if *target == "liveroom" {
 		if c, err := roomViewers(ctx, *base, roomID); err == nil {

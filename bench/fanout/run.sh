@@ -332,12 +332,21 @@ EOF
   echo "Server UDP sockets (ss -uam: skmem r = queued, rb = receive buffer, tb = send buffer):"
   cat "$work"/*-socket.txt 2>/dev/null | sort -u | sed 's/^/  /' || true
   echo
-  echo "Server logs (warn/error/critical lines per run):"
+  echo "Server logs (warn/error/critical lines per run, the commonest with numbers as N):"
+  bad=' (warn|warning|error|critical|panic|WAR|ERR) '
   for f in "$work"/*.log; do
     [ -e "$f" ] || continue
-    c=$(grep -ciE '\b(warn|warning|error|err|critical|panic)\b|\[(warning|error|critical)\]' "$f" || true)
+    # liveroom: "<time> warn|error|critical ..."; MediaMTX: "<date> <time> WAR|ERR ...".
+    c=$(grep -cE "$bad" "$f" || true)
     echo "  $(basename "$f" .log): $c"
-    grep -iE '\b(warn|warning|error|critical|panic)\b|\[(warning|error|critical)\]' "$f" | sed -E 's/^[^]]*\] *//' | sort | uniq -c | sort -rn | head -5 | sed 's/^/      /' || true
+    grep -E "$bad" "$f" | sed -E 's/^[0-9TZ:./ -]+//; s/[0-9a-f]{8,}/<id>/g; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -5 | sed 's/^/      /' || true
+  done
+  echo
+  echo "liveroom's media log (info level) per run: sessions closed for a DTLS timeout / ICE consent expiry;"
+  echo "viewer NACKed packets it did not hold (summed over viewers); the publisher's video line:"
+  for f in "$work"/liveroom-*.log; do
+    [ -e "$f" ] || continue
+    echo "  $(basename "$f" .log): dtls-timeout $(grep -c 'DTLS handshake did not complete' "$f" || true), consent-expired $(grep -c 'consent expired' "$f" || true), not-held $(grep -o 'not held [0-9]*' "$f" | awk '{s += $3} END {print s + 0}'); $(grep -o 'publisher [0-9a-f]* video: .*' "$f" | head -1)"
   done
   if [ -f "$work/run-problems.txt" ]; then echo "Generator failures:"; sed 's/^/  /' "$work/run-problems.txt"; fi
   if [ -f "$work/stop-problems.txt" ]; then echo "Server stop problems:"; sed 's/^/  /' "$work/stop-problems.txt"; fi
