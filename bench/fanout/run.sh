@@ -28,12 +28,15 @@
 #   BENCH_PARALLEL       viewers connecting at once                (16)
 #   BENCH_VIEWER_INTERCEPTORS  min (NACK + receiver reports), none, default   (min)
 #   BENCH_SERVER_CPU / BENCH_GEN_CPU   cores for taskset           (0 / 1)
+#   BENCH_HOG            1: a busy loop shares the server's core during each run (a server
+#                        that is not alone on its core)                               (0)
 #   BENCH_MEDIAMTX       auto (fetch v1.20.1 once, build it), 0 (skip), or a mediamtx binary
 #                        with its mediamtx.yml beside it                                   (auto)
 #   BBOX_SRC             a Broadcast Box source tree: built and compared too (skipped when unset)
 #   LIVEROOM_BIN         liveroom binary                           (build/liveroom; copied first)
 #   BENCH_CACHE          cache for binaries and media              (/tmp/liveroom-fanout)
-#   BENCH_SAVE           1: save bench/results/fanout-<UTC>.txt and fanout-latest.txt   (1)
+#   BENCH_SAVE           1: save bench/results/fanout-<UTC>.txt and fanout-latest.txt
+#                        (with BENCH_HOG=1: fanout-<UTC>-hog.txt only)                (1)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +54,7 @@ WARMUP=${BENCH_WARMUP_SECONDS:-3}
 PARALLEL=${BENCH_PARALLEL:-16}
 INTERCEPTORS=${BENCH_VIEWER_INTERCEPTORS:-min}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
+HOG=${BENCH_HOG:-0}
 GEN_CPU=${BENCH_GEN_CPU:-1}
 MEDIAMTX=${BENCH_MEDIAMTX:-auto}
 CACHE=${BENCH_CACHE:-/tmp/liveroom-fanout}
@@ -189,8 +193,10 @@ work=$(mktemp -d /tmp/fanout-run.XXXXXX)
 jsonl="$work/results.jsonl"
 : > "$jsonl"
 server_pid=""
+hog_pid=""
 
 stop_server() {
+  if [ -n "$hog_pid" ]; then kill "$hog_pid" 2>/dev/null || true; wait "$hog_pid" 2>/dev/null || true; hog_pid=""; fi
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -249,6 +255,10 @@ one_run() {
         -token fanout -ready http://127.0.0.1:18080/ -server-pid "$server_pid" -server-udp-port 18189)
       ;;
   esac
+  if [ "$HOG" = 1 ]; then
+    taskset -c "$SERVER_CPU" sh -c 'while :; do :; done' &
+    hog_pid=$!
+  fi
   # The server's UDP socket buffers (skmem rb/tb), once it has bound its port.
   (sleep 3; command -v ss >/dev/null && echo "$server: $(ss -uamnH '( sport = :18189 or sport = :18190 )' 2>/dev/null | tr -s ' \t\n' ' ')" > "$work/$server-socket.txt") &
   if ! "${gen[@]}"; then
@@ -302,6 +312,7 @@ report="$work/report.txt"
   echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(uname -r); server on core $SERVER_CPU, generator on core $GEN_CPU (taskset)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); compilers running: $(pgrep -c cc1plus || true)"
   echo "media: VP8 640x360 30 fps (GStreamer vp8enc CBR, key frame every 60 frames, looped 20 s clip) + Opus 64 kbps 20 ms; a PLI/FIR makes the publisher jump to the clip's next key frame (at most one per 300 ms)"
+  if [ "$HOG" = 1 ]; then echo "BENCH_HOG=1: a busy loop (sh) shared the server's core $SERVER_CPU during every run"; fi
   echo "per run: a fresh server process; publisher; ${PARALLEL} viewers connecting at once; ${WARMUP} s warm-up; ${WINDOW} s window; viewers DELETE, then the publisher"
   echo "series: ${KBPS}k: N = $VIEWERS; ${KBPS_LOW}k: N = ${VIEWERS_LOW:-(skipped)}; took ${elapsed} s"
   echo
@@ -356,7 +367,12 @@ EOF
 cat "$report"
 if [ "$SAVE" = 1 ]; then
   mkdir -p "$repo/bench/results"
-  cp "$report" "$repo/bench/results/fanout-$stamp.txt"
-  cp "$report" "$repo/bench/results/fanout-latest.txt"
-  log "saved bench/results/fanout-$stamp.txt and fanout-latest.txt"
+  if [ "$HOG" = 1 ]; then # not the machine's normal state: not the latest figures
+    cp "$report" "$repo/bench/results/fanout-$stamp-hog.txt"
+    log "saved bench/results/fanout-$stamp-hog.txt"
+  else
+    cp "$report" "$repo/bench/results/fanout-$stamp.txt"
+    cp "$report" "$repo/bench/results/fanout-latest.txt"
+    log "saved bench/results/fanout-$stamp.txt and fanout-latest.txt"
+  fi
 fi
