@@ -9,6 +9,7 @@
 #include "api/http_helpers.hpp"
 #include "common/error.hpp"
 #include "http/client_address.hpp"
+#include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
 
 namespace liveroom::api {
@@ -19,6 +20,7 @@ constexpr std::string_view kPublishSuffix = "/webRTC/publish";
 constexpr std::string_view kPlaySuffix = "/webRTC/play";
 constexpr std::string_view kAliasPrefix = "/whip/";
 constexpr std::string_view kSessionPrefix = "/webRTC/sessions/";
+constexpr std::string_view kStatsPath = "/webRTC/stats";
 constexpr std::string_view kAllow = "POST, GET, HEAD, OPTIONS";
 constexpr std::string_view kSessionAllow = "PATCH, DELETE, GET, HEAD, OPTIONS";
 
@@ -61,7 +63,45 @@ void WebRtcApi::addIceServerLinks(http::Response& res) const {
 
 bool WebRtcApi::owns(std::string_view path) {
   return endsWith(path, kPublishSuffix) || endsWith(path, kPlaySuffix) || path.rfind(kAliasPrefix, 0) == 0 ||
-         path.rfind(kSessionPrefix, 0) == 0;
+         path.rfind(kSessionPrefix, 0) == 0 || path == kStatsPath;
+}
+
+void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
+  if (req.method != "GET" && req.method != "HEAD") return respond(decorate(req, methodNotAllowed("GET")));
+  if (options_.api_key) {
+    const std::string key = bearerToken(req);  // unauthorized when there is none
+    if (!rooms::constantTimeEquals(rooms::sha256Hex(key), rooms::sha256Hex(*options_.api_key))) {
+      throw Error(codes::kForbidden, "the API key is not valid");
+    }
+  }
+  // The counters come from the media thread: wait for them on the store pool, not here.
+  http::Request cors_req;
+  if (auto origin = req.header("origin")) cors_req.headers.emplace_back("origin", std::string(*origin));
+  run_store_calls_([this, cors_req = std::move(cors_req), respond = std::move(respond)] {
+    const media::MediaServer::Stats s = media_.stats();
+    nlohmann::json udp = {{"received", s.udp_received},
+                          {"receive_calls", s.udp_receive_calls},
+                          {"kernel_drops", s.udp_kernel_drops},
+                          {"sent", s.udp_sent},
+                          {"send_calls", s.udp_send_calls},
+                          {"send_dropped", s.udp_send_dropped},
+                          {"send_errors", s.udp_send_errors},
+                          {"receive_buffer_bytes", s.udp_receive_buffer},
+                          {"send_buffer_bytes", s.udp_send_buffer}};
+    nlohmann::json body = {{"sessions", s.sessions},
+                           {"inputs", s.inputs},
+                           {"sessions_refused", s.sessions_refused},
+                           {"sessions_failed", s.sessions_failed},
+                           {"unrouted_datagrams", s.dropped_datagrams},
+                           {"tcp_connections", s.tcp_connections},
+                           {"tcp_refused", s.tcp_refused},
+                           {"retransmissions", s.retransmissions},
+                           {"retransmissions_refused", s.retransmissions_refused},
+                           {"publisher_nacked", s.publisher_nacked},
+                           {"publisher_recovered", s.publisher_recovered},
+                           {"udp", std::move(udp)}};
+    respond(decorate(cors_req, json(200, body)));
+  });
 }
 
 void WebRtcApi::addCorsHeaders(http::Response& res) {
@@ -88,6 +128,7 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
   const std::string path = req.path;
   auto answer = [&](http::Response res) { respond(decorate(req, std::move(res))); };
   try {
+    if (path == kStatsPath) return stats(req, respond);
     Kind kind;
     std::string target;  // uid, room id or session id
     if (path.rfind(kSessionPrefix, 0) == 0) {

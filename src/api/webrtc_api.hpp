@@ -4,6 +4,7 @@
 //   POST /whip/<room_id>                      WHIP with Authorization: Bearer <host token> (OBS 30+)
 //   POST /<uid>/webRTC/play                   WHEP
 //   PATCH|DELETE|GET|HEAD /webRTC/sessions/<32-hex session id>   the session (Location)
+//   GET /webRTC/stats                         the media server's counters (JSON; the API key when set)
 // plus OPTIONS (Accept-Post: application/sdp) and GET/HEAD (204) on every one of them, and CORS
 // on every reply. The 201 reply and a non-preflight OPTIONS on the POST URLs list the ICE servers
 // (`Link: <turn:...>; rel="ice-server"`, RFC 9725 §4.6); a CORS preflight never does. Room checks (does the input
@@ -38,6 +39,8 @@ struct WebRtcApiOptions {
   double offers_burst = 30;
   // STUN/TURN servers for clients: Link headers on 201 replies and non-preflight OPTIONS.
   IceServersOptions ice_servers;
+  // GET /webRTC/stats (the media server's counters) needs it when set.
+  std::optional<std::string> api_key;
 };
 
 class WebRtcApi {
@@ -58,6 +61,8 @@ class WebRtcApi {
   void post(Kind kind, std::string target, http::Request&& req, http::Responder respond);
   void session(const std::string& session_id, http::Request&& req, http::Responder respond);
   http::Response decorate(const http::Request& req, http::Response res) const;
+  // `respond` is taken (moved) only once the request is accepted; errors thrown before leave it.
+  void stats(const http::Request& req, http::Responder& respond);
   void addIceServerLinks(http::Response& res) const;
   std::string sessionUrl(const http::Request& req, const std::string& session_id) const;
 

@@ -279,6 +279,14 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->envname("LIVEROOM_VIEWER_RETRANSMIT_KBPS")
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
+  serve
+      .add_option("--webrtc-socket-buffer-kib", c.webrtc_socket_buffer_kib,
+                  "receive and send buffer of the media UDP sockets, KiB (0: the system default, ~208 KiB, which "
+                  "overflows when a key frame goes to hundreds of viewers). Above net.core.rmem_max/wmem_max it "
+                  "needs CAP_NET_ADMIN (root has it); a warning says when the kernel gave less")
+      ->envname("LIVEROOM_WEBRTC_SOCKET_BUFFER_KIB")
+      ->check(CLI::Range(0, 1024 * 1024))
+      ->capture_default_str();
 }
 
 // The HTTPS context the flags ask for, or null for plain HTTP. Throws http::TlsConfigError naming
@@ -413,6 +421,7 @@ int serve(ServeConfig config) {
     media_options.max_sessions_per_client = static_cast<size_t>(config.max_sessions_per_ip);
     media_options.ice_connect_timeout = std::chrono::milliseconds(config.ice_timeout_ms);
     media_options.viewer_retransmit_bps = static_cast<uint64_t>(config.viewer_retransmit_kbps) * 1000;
+    media_options.socket_buffer_bytes = static_cast<size_t>(config.webrtc_socket_buffer_kib) * 1024;
     try {
       media_server = std::make_unique<media::MediaServer>(media_options, &media_events);
     } catch (const std::exception& e) {
@@ -538,6 +547,7 @@ int serve(ServeConfig config) {
     webrtc_options.offers_per_second = config.offers_per_second;
     webrtc_options.offers_burst = config.offers_per_second * 6;
     webrtc_options.ice_servers = iceServersOptions(config);
+    webrtc_options.api_key = config.api_key;
     webrtc_api = std::make_unique<api::WebRtcApi>(
         service, *local_stream, *media_server, webrtc_options,
         [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); });

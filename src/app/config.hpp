@@ -42,9 +42,10 @@ struct ServeConfig {
   int max_sessions = 4000;         // WHIP + WHEP sessions
   int max_sessions_per_room = 0;   // 0: only max_sessions
   int max_sessions_per_ip = 100;
-  double offers_per_second = 5;       // WHIP/WHEP POSTs per client address
-  int ice_timeout_ms = 10000;         // sessions that never connect
-  int viewer_retransmit_kbps = 2000;  // NACK answers per viewer
+  double offers_per_second = 5;         // WHIP/WHEP POSTs per client address
+  int ice_timeout_ms = 10000;           // sessions that never connect
+  int viewer_retransmit_kbps = 2000;    // NACK answers per viewer
+  int webrtc_socket_buffer_kib = 8192;  // SO_RCVBUF/SO_SNDBUF of the media UDP sockets
   // HTTPS on --listen: PEM files, or a self-signed certificate made for the listen/public names.
   std::string tls_cert;
   std::string tls_key;

@@ -26,6 +26,7 @@ import errno
 import functools
 import hashlib
 import hmac
+import os
 import random
 import re
 import time
@@ -1095,3 +1096,45 @@ def test_hostile_udp_does_not_take_the_server_down(media):
     j = srv.join(room.room_id)
     assert j.status == 200 and j.json()["live"] is False and j.json()["viewers"] == 0, j.describe()
     assert srv.proc.poll() is None
+
+
+# --------------------------------------------------------------------------------------
+# GET /webRTC/stats (issue 12): the media server's counters
+# --------------------------------------------------------------------------------------
+
+def test_stats_count_sessions_udp_traffic_and_the_socket_buffers(media):
+    srv = media.srv
+    r = wcall(srv, "GET", "/webRTC/stats")
+    assert r.status == 200, r.describe()
+    before = r.json()
+    assert before["sessions"] == 0 and before["inputs"] == 0, before
+    udp = before["udp"]
+    # 8 MiB asked for by default; the harness runs as root (CAP_NET_ADMIN), so it is granted.
+    assert udp["receive_buffer_bytes"] >= 8 << 20 and udp["send_buffer_bytes"] >= 8 << 20, udp
+    assert udp["kernel_drops"] == 0, udp
+    room = media.room()
+    media.publish(room)
+    # Datagrams nobody claims are read, counted, and routed nowhere.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _ in range(20):
+            s.sendto(b"\x80\x60" + os.urandom(30), ("127.0.0.1", media.udp_port))
+    seen: dict = {}
+
+    def counted() -> bool:
+        seen.update(wcall(srv, "GET", "/webRTC/stats").json())
+        return seen["udp"]["received"] >= udp["received"] + 20
+
+    wait_until(counted, timeout=10, what="20 datagrams counted")
+    after = seen
+    assert after["sessions"] == 1 and after["inputs"] == 1, after
+    assert after["unrouted_datagrams"] >= before["unrouted_datagrams"] + 20, after
+    assert after["udp"]["receive_calls"] <= after["udp"]["received"], after
+    assert wcall(srv, "POST", "/webRTC/stats").status == 405
+
+
+def test_stats_need_the_api_key_when_there_is_one(server):
+    srv = server("--webrtc-port", "0", "--api-key", "k_live_0123456789")
+    assert wcall(srv, "GET", "/webRTC/stats").status == 401
+    assert wcall(srv, "GET", "/webRTC/stats", headers={"Authorization": "Bearer nope"}).status == 403
+    r = wcall(srv, "GET", "/webRTC/stats", headers={"Authorization": "Bearer k_live_0123456789"})
+    assert r.status == 200 and "udp" in r.json(), r.describe()

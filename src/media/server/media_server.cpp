@@ -160,6 +160,7 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
   mux_options.max_tcp_per_address =
       options_.max_sessions_per_client == 0 ? 0 : std::max<size_t>(16, options_.max_sessions_per_client);
   mux_options.tcp_validation_timeout = options_.ice_connect_timeout;
+  mux_options.socket_buffer_bytes = options_.socket_buffer_bytes;
   mux_ = std::make_unique<PacketMux>(ioc_, mux_options);
   port_ = mux_->udpPort();
   tcp_port_ = mux_->tcpPort();
@@ -521,6 +522,15 @@ MediaServer::Stats MediaServer::collectStats() const {
     s.dropped_datagrams = m.dropped_packets;
     s.tcp_connections = m.tcp_connections;
     s.tcp_refused = m.tcp_refused;
+    s.udp_received = m.udp_received;
+    s.udp_receive_calls = m.udp_receive_calls;
+    s.udp_kernel_drops = m.udp_kernel_drops;
+    s.udp_sent = m.udp_sent;
+    s.udp_send_calls = m.udp_send_calls;
+    s.udp_send_dropped = m.udp_send_dropped;
+    s.udp_send_errors = m.udp_send_errors;
+    s.udp_receive_buffer = m.udp_receive_buffer;
+    s.udp_send_buffer = m.udp_send_buffer;
   }
   s.sessions_refused = sessions_refused_;
   s.sessions_failed = sessions_failed_;

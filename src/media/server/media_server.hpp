@@ -70,6 +70,7 @@ struct MediaServerOptions {
   bool publisher_nack = true;
   // What one viewer's NACKs may make the server resend (RetransmissionLimiter).
   uint64_t viewer_retransmit_bps = 2'000'000;
+  size_t socket_buffer_bytes = 8 << 20;  // SO_RCVBUF/SO_SNDBUF of the UDP sockets (0: system default)
 };
 
 struct SessionAnswer {
@@ -144,6 +145,17 @@ class MediaServer final : private SessionEvents {
     uint64_t publisher_recovered = 0;      // of those, packets that came back
     uint64_t sessions_refused = 0;         // over a session limit, since start
     uint64_t sessions_failed = 0;          // ended by an internal error, since start
+    // The UDP sockets (PacketMux::Stats): datagrams and system calls both ways, the kernel's
+    // drops for want of receive buffer (SO_RXQ_OVFL), sends dropped on a full send buffer.
+    uint64_t udp_received = 0;
+    uint64_t udp_receive_calls = 0;
+    uint64_t udp_kernel_drops = 0;
+    uint64_t udp_sent = 0;
+    uint64_t udp_send_calls = 0;
+    uint64_t udp_send_dropped = 0;
+    uint64_t udp_send_errors = 0;
+    size_t udp_receive_buffer = 0;
+    size_t udp_send_buffer = 0;
   };
   // Answers from the media thread (blocks until it does); from the media thread itself, or after
   // shutdown, answers at once.

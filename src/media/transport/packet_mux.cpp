@@ -1,6 +1,10 @@
 // The media server's UDP and ICE-TCP ports and packet routing (see packet_mux.hpp).
 #include "media/transport/packet_mux.hpp"
 
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <stdexcept>
@@ -11,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "media/transport/rfc4571.hpp"
+#include "media/transport/udp_batch.hpp"
 
 namespace liveroom::media {
 
@@ -77,20 +82,62 @@ struct PacketMux::UdpPort {
   explicit UdpPort(net::io_context& ioc) : socket(ioc) {}
   udp::socket socket;
   bool v6 = false;
-  std::array<uint8_t, 2048> buffer{};
-  UdpEndpoint from;
+  ReceiveBatch rx;
+  SendBatch tx;
+  bool flush_posted = false;
+  SocketBuffers buffers;
 };
 
+namespace {
+
+TransportAddress fromSockaddr(const sockaddr* sa, socklen_t len) {
+  TransportAddress a;
+  if (sa->sa_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    std::array<uint8_t, 4> ip{};
+    std::memcpy(ip.data(), &in->sin_addr, 4);
+    return TransportAddress::v4(ip, ntohs(in->sin_port));
+  }
+  if (sa->sa_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    net::ip::address_v6::bytes_type bytes{};
+    std::memcpy(bytes.data(), &in6->sin6_addr, 16);
+    return fromAddress(net::ip::address_v6(bytes), ntohs(in6->sin6_port), false);
+  }
+  return a;  // port 0: routes nowhere
+}
+
+// Datagrams read per wake-up before other work gets its turn (timers, sends, TCP): 8 x 32.
+constexpr int kReadRounds = 8;
+
+}  // namespace
+
 void PacketMux::receive(UdpPort& port) {
-  port.socket.async_receive_from(net::buffer(port.buffer), port.from,
-                                 [this, &port](boost::system::error_code ec, size_t size) {
-                                   if (ec == net::error::operation_aborted) return;
-                                   if (!ec) {
-                                     const TransportAddress from = toTransportAddress(port.from);
-                                     route(classifyPacket(port.buffer.data(), size), port.buffer.data(), size, from);
-                                   }
-                                   receive(port);
-                                 });
+  port.socket.async_wait(udp::socket::wait_read,
+                         [this, &port, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+                           if (ec == net::error::operation_aborted || alive.expired()) return;
+                           if (!ec) {
+                             const int fd = port.socket.native_handle();
+                             for (int round = 0; round < kReadRounds; ++round) {
+                               int error = 0;
+                               const auto& datagrams = port.rx.read(fd, &error);
+                               if (error != 0) spdlog::debug("media: UDP receive failed: {}", std::strerror(error));
+                               for (const ReceiveBatch::Datagram& d : datagrams) {
+                                 const TransportAddress from = fromSockaddr(d.from, d.from_len);
+                                 route(classifyPacket(d.data, d.size), d.data, d.size, from);
+                               }
+                               if (datagrams.size() < ReceiveBatch::kSlots) break;  // drained
+                             }
+                             flushAll();  // what the packets just read made us send, in as few calls as possible
+                           }
+                           receive(port);
+                         });
+}
+
+void PacketMux::flushAll() {
+  for (auto& port : udp_) {
+    if (!port->tx.empty()) port->tx.flush(port->socket.native_handle());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +322,23 @@ void PacketMux::tick(std::chrono::steady_clock::time_point now) {
     }
   }
   for (const TransportAddress& address : expired) closeTcp(address);
+  // Say it when the kernel drops what we could not read in time (at most every 10 s): without
+  // this line viewers just freeze and nothing tells the operator why.
+  uint64_t drops = 0;
+  size_t buffer = 0;
+  for (const auto& port : udp_) {
+    drops += port->rx.stats().kernel_drops;
+    buffer = std::max(buffer, port->buffers.receive);
+  }
+  if (drops > drops_reported_ && now - drops_reported_at_ >= std::chrono::seconds(10)) {
+    spdlog::warn(
+        "media: the kernel dropped {} incoming datagrams on the media UDP port since the last report ({} in all): "
+        "its {} KiB receive buffer overflowed while the media thread was busy. Raise --webrtc-socket-buffer-kib, "
+        "or the server is short of CPU",
+        drops - drops_reported_, drops, buffer / 1024);
+    drops_reported_ = drops;
+    drops_reported_at_ = now;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,11 +420,25 @@ PacketMux::PacketMux(net::io_context& ioc, PacketMuxOptions options) : ioc_(ioc)
     }
   }
 
-  for (auto& port : udp_) receive(*port);
+  for (auto& port : udp_) {
+    port->socket.non_blocking(true);
+    port->buffers = sizeSocketBuffers(port->socket.native_handle(), options_.socket_buffer_bytes);
+    if (options_.socket_buffer_bytes > 0 &&
+        (port->buffers.receive < options_.socket_buffer_bytes || port->buffers.send < options_.socket_buffer_bytes)) {
+      spdlog::warn(
+          "media: the kernel gave the UDP port {} KiB of receive and {} KiB of send buffer, not the {} KiB asked for "
+          "(--webrtc-socket-buffer): under load it will drop datagrams. Raise net.core.rmem_max and "
+          "net.core.wmem_max (sysctl), or run with CAP_NET_ADMIN",
+          port->buffers.receive / 1024, port->buffers.send / 1024, options_.socket_buffer_bytes / 1024);
+    }
+    receive(*port);
+  }
   for (auto& acceptor : acceptors_) accept(*acceptor);
 }
 
 PacketMux::~PacketMux() {
+  flushAll();
+  alive_.reset();
   boost::system::error_code ec;
   for (auto& port : udp_) port->socket.close(ec);
   for (auto& acceptor : acceptors_) acceptor->close(ec);
@@ -397,15 +475,25 @@ void PacketMux::send(const uint8_t* data, size_t size, const TransportAddress& t
     if (it != tcp_.end()) it->second->send(data, size, options_.tcp_send_buffer_bytes);
     return;
   }
-  // Synchronous and non-blocking in effect: UDP sends complete at once unless the kernel buffer
-  // is full, and then dropping is what real-time media wants anyway.
+  // Gathered and handed to the kernel in batches (sendmmsg): at the end of the receive that
+  // caused them, when 64 are waiting, or at the end of this loop turn (timers, DTLS).
   const UdpEndpoint endpoint = toUdpEndpoint(to);
   for (auto& port : udp_) {
     if (port->v6 != to.ipv6) continue;
-    boost::system::error_code ec;
-    port->socket.send_to(net::buffer(data, size), endpoint, 0, ec);
-    if (ec && ec != net::error::would_block)
-      spdlog::debug("media: send to {} failed: {}", endpoint.address().to_string(), ec.message());
+    if (port->tx.full()) port->tx.flush(port->socket.native_handle());
+    if (!port->tx.add(data, size, endpoint.data(), static_cast<socklen_t>(endpoint.size()))) {
+      boost::system::error_code ec;  // larger than a batch slot: on its own
+      port->socket.send_to(net::buffer(data, size), endpoint, 0, ec);
+      return;
+    }
+    if (!port->flush_posted) {
+      port->flush_posted = true;
+      net::post(ioc_, [this, p = port.get(), alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.expired()) return;
+        p->flush_posted = false;
+        if (!p->tx.empty()) p->tx.flush(p->socket.native_handle());
+      });
+    }
     return;
   }
 }
@@ -431,6 +519,26 @@ PacketMux::Session* PacketMux::route(PacketKind kind, uint8_t* data, size_t size
   return session;
 }
 
-PacketMux::Stats PacketMux::stats() const { return {dropped_, tcp_.size(), tcp_refused_}; }
+PacketMux::Stats PacketMux::stats() const {
+  Stats s;
+  s.dropped_packets = dropped_;
+  s.tcp_connections = tcp_.size();
+  s.tcp_refused = tcp_refused_;
+  for (const auto& port : udp_) {
+    const ReceiveBatch::Stats& r = port->rx.stats();
+    const SendBatch::Stats& t = port->tx.stats();
+    s.udp_received += r.received;
+    s.udp_receive_calls += r.calls;
+    s.udp_kernel_drops += r.kernel_drops;
+    s.udp_truncated += r.truncated;
+    s.udp_sent += t.sent;
+    s.udp_send_calls += t.calls;
+    s.udp_send_dropped += t.dropped_full;
+    s.udp_send_errors += t.errors;
+    s.udp_receive_buffer = std::max(s.udp_receive_buffer, port->buffers.receive);
+    s.udp_send_buffer = std::max(s.udp_send_buffer, port->buffers.send);
+  }
+  return s;
+}
 
 }  // namespace liveroom::media

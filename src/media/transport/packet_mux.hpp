@@ -56,6 +56,9 @@ struct PacketMuxOptions {
   // A TCP connection that no session has validated by then is closed (slow drips, half-opens).
   std::chrono::milliseconds tcp_validation_timeout{10'000};
   size_t tcp_send_buffer_bytes = 1 << 20;  // queued for a slow reader; more is dropped (real time)
+  // SO_RCVBUF / SO_SNDBUF of the UDP sockets (0: the system's default). The default 208 KiB
+  // overflows while one loop turn sends a key frame to hundreds of viewers.
+  size_t socket_buffer_bytes = 8 << 20;
 };
 
 class PacketMux {
@@ -92,9 +95,21 @@ class PacketMux {
   void tick(std::chrono::steady_clock::time_point now);
 
   struct Stats {
-    uint64_t dropped_packets = 0;
+    uint64_t dropped_packets = 0;  // no session claimed them
     size_t tcp_connections = 0;
     uint64_t tcp_refused = 0;  // over a connection limit, or not opening with a STUN check
+    // UDP, every port: datagrams and system calls both ways, what the kernel dropped because
+    // our receive buffer was full (SO_RXQ_OVFL) or refused to send, and the buffers granted.
+    uint64_t udp_received = 0;
+    uint64_t udp_receive_calls = 0;
+    uint64_t udp_kernel_drops = 0;
+    uint64_t udp_truncated = 0;
+    uint64_t udp_sent = 0;
+    uint64_t udp_send_calls = 0;
+    uint64_t udp_send_dropped = 0;  // send buffer full (EAGAIN): dropped, real time
+    uint64_t udp_send_errors = 0;   // refused one by one (EPERM, ENETUNREACH, ...)
+    size_t udp_receive_buffer = 0;
+    size_t udp_send_buffer = 0;
   };
   Stats stats() const;
 
@@ -103,6 +118,7 @@ class PacketMux {
  private:
   struct UdpPort;
   void receive(UdpPort& port);
+  void flushAll();
   void accept(boost::asio::ip::tcp::acceptor& acceptor);
   void adopt(boost::asio::ip::tcp::socket socket);
   void routeFromTcp(TcpConnection& connection, PacketKind kind, uint8_t* data, size_t size, bool& keep_open);
@@ -128,6 +144,10 @@ class PacketMux {
   std::unordered_map<std::string, size_t> tcp_per_address_;
   uint64_t dropped_ = 0;
   uint64_t tcp_refused_ = 0;
+  uint64_t drops_reported_ = 0;
+  std::chrono::steady_clock::time_point drops_reported_at_{};
+  // Handlers queued on the io_context check it: they do nothing once the mux is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace liveroom::media
