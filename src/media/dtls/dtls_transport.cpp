@@ -130,8 +130,11 @@ struct DtlsTransportCallbacks {
     return method;
   }
 
-  static int verifyCertificate(X509_STORE_CTX* store, void* arg) {
-    auto* transport = static_cast<DtlsTransport*>(arg);
+  static int verifyCertificate(X509_STORE_CTX* store, void* /*arg*/) {
+    // One context serves every association: find this one through its SSL object.
+    auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* transport = ssl != nullptr ? static_cast<DtlsTransport*>(SSL_get_app_data(ssl)) : nullptr;
+    if (transport == nullptr) return 0;
     // Self-signed by design: no chain to build; the SDP fingerprint is the trust anchor.
     if (transport->verifyPeerCertificate(X509_STORE_CTX_get0_cert(store))) {
       return 1;
@@ -146,7 +149,31 @@ struct DtlsTransportCallbacks {
   }
 };
 
-DtlsTransport::DtlsTransport(const DtlsCertificate& certificate, Options options, Listener& listener)
+DtlsContext::DtlsContext(DtlsCertificate certificate) : certificate_(std::move(certificate)) {
+  ERR_clear_error();
+  auto check = [](bool ok, const char* what) {
+    if (!ok) throw std::runtime_error(std::string("DtlsContext: ") + what + ": " + takeOpenSslError("failed"));
+  };
+  ctx_.reset(SSL_CTX_new(DTLS_method()));
+  check(ctx_ != nullptr, "SSL_CTX_new");
+  SSL_CTX* ctx = ctx_.get();
+  // DTLS 1.2 only: OpenSSL 3.0 has no 1.3, and 1.0 lacks the AEAD suites.
+  check(SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) == 1, "min version");
+  check(SSL_CTX_use_certificate(ctx, certificate_.certificate()) == 1, "certificate");
+  check(SSL_CTX_use_PrivateKey(ctx, certificate_.privateKey()) == 1, "private key");
+  check(SSL_CTX_check_private_key(ctx) == 1, "key/certificate mismatch");
+  check(SSL_CTX_set_cipher_list(ctx, kCipherList) == 1, "cipher list");
+  check(SSL_CTX_set1_groups_list(ctx, kGroups) == 1, "groups");
+  // The MTU is ours to set (no socket to query); tickets and a session cache are useless for
+  // one-shot associations with a fresh certificate every run.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // Both sides present certificates (RFC 5763 §5); the server must ask for the client's.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  SSL_CTX_set_cert_verify_callback(ctx, DtlsTransportCallbacks::verifyCertificate, nullptr);
+}
+
+DtlsTransport::DtlsTransport(const DtlsContext& context, Options options, Listener& listener)
     : options_(std::move(options)), listener_(listener) {
   if (options_.srtpProfiles.empty()) {
     throw std::invalid_argument("DtlsTransport needs at least one SRTP profile");
@@ -160,39 +187,18 @@ DtlsTransport::DtlsTransport(const DtlsCertificate& certificate, Options options
       throw std::runtime_error(std::string("DtlsTransport: ") + what + ": " + takeOpenSslError("failed"));
     }
   };
-
-  ctx_.reset(SSL_CTX_new(DTLS_method()));
-  check(ctx_ != nullptr, "SSL_CTX_new");
-  SSL_CTX* ctx = ctx_.get();
-  // DTLS 1.2 only: OpenSSL 3.0 has no 1.3, and 1.0 lacks the AEAD suites.
-  check(SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) == 1, "min version");
-  check(SSL_CTX_use_certificate(ctx, certificate.certificate()) == 1, "certificate");
-  check(SSL_CTX_use_PrivateKey(ctx, certificate.privateKey()) == 1, "private key");
-  check(SSL_CTX_check_private_key(ctx) == 1, "key/certificate mismatch");
-  check(SSL_CTX_set_cipher_list(ctx, kCipherList) == 1, "cipher list");
-  check(SSL_CTX_set1_groups_list(ctx, kGroups) == 1, "groups");
-  // The MTU is ours to set (no socket to query); tickets and a session cache are useless for
-  // one-shot associations with a fresh certificate every run.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  // Both sides present certificates (RFC 5763 §5); the server must ask for the client's.
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  SSL_CTX_set_cert_verify_callback(ctx, DtlsTransportCallbacks::verifyCertificate, this);
-
-  std::string profiles;
-  for (SrtpProfile profile : options_.srtpProfiles) {
-    if (!profiles.empty()) {
-      profiles += ':';
-    }
-    profiles += toOpenSslName(profile);
-  }
-  // Unlike most of OpenSSL, this one returns 0 on success.
-  check(SSL_CTX_set_tlsext_use_srtp(ctx, profiles.c_str()) == 0, "use_srtp");
-
+  SSL_CTX* ctx = context.get();
   ssl_.reset(SSL_new(ctx));
   check(ssl_ != nullptr, "SSL_new");
   SSL* ssl = ssl_.get();
   SSL_set_app_data(ssl, this);
+  std::string profiles;
+  for (SrtpProfile profile : options_.srtpProfiles) {
+    if (!profiles.empty()) profiles += ':';
+    profiles += toOpenSslName(profile);
+  }
+  // Unlike most of OpenSSL, this one returns 0 on success.
+  check(SSL_set_tlsext_use_srtp(ssl, profiles.c_str()) == 0, "use_srtp");
 
   BIO* readBio = BIO_new(BIO_s_mem());
   const BIO_METHOD* method = DtlsTransportCallbacks::bioMethod();

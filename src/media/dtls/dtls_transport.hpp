@@ -16,6 +16,23 @@
 
 namespace liveroom::media {
 
+// One OpenSSL context for every DTLS association of a media worker (like mediasoup's one per
+// worker): the certificate and key, DTLS 1.2, the cipher suites and groups, peer certificates
+// required and checked against each association's own SDP fingerprint (the callback finds the
+// association through the SSL object). Making one costs ~0.5 ms; an association then costs one
+// SSL_new. An association holds a reference to the context, so either may go first.
+class DtlsContext {
+ public:
+  // Throws std::runtime_error if OpenSSL cannot be set up.
+  explicit DtlsContext(DtlsCertificate certificate);
+  const DtlsCertificate& certificate() const noexcept { return certificate_; }
+  SSL_CTX* get() const noexcept { return ctx_.get(); }
+
+ private:
+  DtlsCertificate certificate_;
+  openssl::SslCtxPtr ctx_;
+};
+
 class DtlsTransport {
  public:
   // Server answers a=setup:active peers (our SDP says a=setup:passive); client sends ClientHello.
@@ -52,9 +69,9 @@ class DtlsTransport {
     std::chrono::milliseconds initialRetransmitTimeout{1000};
   };
 
-  // The certificate's key and X509 are reference-counted by OpenSSL: it need not outlive us.
-  // Throws std::runtime_error if OpenSSL cannot be set up.
-  DtlsTransport(const DtlsCertificate& certificate, Options options, Listener& listener);
+  // The context is reference-counted by OpenSSL: it need not outlive us. Throws
+  // std::invalid_argument for bad options, std::runtime_error if OpenSSL cannot be set up.
+  DtlsTransport(const DtlsContext& context, Options options, Listener& listener);
   ~DtlsTransport();
 
   DtlsTransport(const DtlsTransport&) = delete;
@@ -94,7 +111,6 @@ class DtlsTransport {
   std::vector<uint8_t> remoteFingerprint_;  // raw digest bytes
   bool peerVerified_ = false;
   std::string verifyFailure_;
-  openssl::SslCtxPtr ctx_;
   openssl::SslPtr ssl_;
   BIO* readBio_ = nullptr;  // owned by ssl_
 };

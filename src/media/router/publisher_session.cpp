@@ -26,10 +26,10 @@ uint8_t extensionId(const std::vector<sdp::ExtMap>& extmaps, std::string_view ur
 }  // namespace
 
 PublisherSession::PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                                   const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
+                                   const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote,
                                    const std::vector<sdp::MediaDecision>& decisions, InputRouter& router,
                                    uint64_t remb_bps, bool request_retransmissions)
-    : Session(Role::Publisher, std::move(id), std::move(input_uid), events, mux, certificate, std::move(remote)),
+    : Session(Role::Publisher, std::move(id), std::move(input_uid), events, mux, dtls, std::move(remote)),
       router_(router),
       remb_bps_(remb_bps),
       rtcp_ssrc_(randomSsrc()) {

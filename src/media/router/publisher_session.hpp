@@ -64,7 +64,7 @@ class PublisherSession final : public Session {
 
   // `decisions`: the accepted sections of the publisher's offer (at most one per kind).
   PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                   const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
+                   const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote,
                    const std::vector<sdp::MediaDecision>& decisions, InputRouter& router, uint64_t remb_bps,
                    bool request_retransmissions = true);
 

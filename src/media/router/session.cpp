@@ -32,7 +32,7 @@ uint32_t randomSsrc() {
 }
 
 Session::Session(Role role, std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                 const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote)
+                 const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote)
     : role_(role),
       id_(std::move(id)),
       input_uid_(std::move(input_uid)),
@@ -41,7 +41,7 @@ Session::Session(Role role, std::string id, std::string input_uid, SessionEvents
       remote_pwd_(remote.icePwd),
       events_(events),
       last_media_(Clock::now()),
-      transport_(std::make_unique<WebRtcTransport>(mux, certificate, std::move(remote),
+      transport_(std::make_unique<WebRtcTransport>(mux, dtls, std::move(remote),
                                                    static_cast<WebRtcTransport::Listener&>(*this))) {}
 
 bool Session::restartIce(const std::string& remote_ufrag, const std::string& remote_pwd) {

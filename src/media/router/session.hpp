@@ -75,7 +75,7 @@ class Session : protected WebRtcTransport::Listener {
 
  protected:
   Session(Role role, std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-          const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote);
+          const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote);
 
   void touch(Clock::time_point now) noexcept { last_media_ = now; }
   // WebRtcTransport::Listener (onRtp/onRtcp are the roles' business).

@@ -28,10 +28,10 @@ uint64_t ntpNow() {
 }  // namespace
 
 ViewerSession::ViewerSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                             const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
+                             const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote,
                              std::vector<ViewerTrack> tracks, InputRouter& router,
                              rtp::RetransmissionLimiter::Options retransmit)
-    : Session(Role::Viewer, std::move(id), std::move(input_uid), events, mux, certificate, std::move(remote)),
+    : Session(Role::Viewer, std::move(id), std::move(input_uid), events, mux, dtls, std::move(remote)),
       router_(router),
       rtcp_ssrc_(randomSsrc()),
       tracks_(std::move(tracks)) {

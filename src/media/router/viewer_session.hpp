@@ -55,9 +55,8 @@ struct ViewerTrack {
 
 class ViewerSession final : public Session {
  public:
-  ViewerSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                const DtlsCertificate& certificate, WebRtcTransport::RemoteParameters remote,
-                std::vector<ViewerTrack> tracks, InputRouter& router,
+  ViewerSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux, const DtlsContext& dtls,
+                WebRtcTransport::RemoteParameters remote, std::vector<ViewerTrack> tracks, InputRouter& router,
                 rtp::RetransmissionLimiter::Options retransmit = {});
 
   const std::vector<ViewerTrack>& tracks() const noexcept { return tracks_; }

@@ -150,7 +150,7 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
     : options_(std::move(options)),
       listener_(listener),
       work_(boost::asio::make_work_guard(ioc_)),
-      certificate_(DtlsCertificate::generate()),
+      dtls_(DtlsCertificate::generate()),
       timer_(ioc_) {
   PacketMuxOptions mux_options;
   mux_options.bind_address = options_.bind_address;
@@ -365,7 +365,7 @@ SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::st
   std::string id = randomHex(16);
   std::unique_ptr<PublisherSession> session;
   try {
-    session = std::make_unique<PublisherSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, certificate_,
+    session = std::make_unique<PublisherSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, dtls_,
                                                  std::move(remote), decisions, input, options_.remb_bps,
                                                  options_.publisher_nack);
   } catch (const std::invalid_argument& e) {
@@ -423,7 +423,7 @@ SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::strin
   try {
     rtp::RetransmissionLimiter::Options retransmit;
     retransmit.budget_bps = options_.viewer_retransmit_bps;
-    session = std::make_unique<ViewerSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, certificate_,
+    session = std::make_unique<ViewerSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, dtls_,
                                               std::move(remote), std::move(tracks), input, retransmit);
   } catch (const std::invalid_argument& e) {
     dropRouterIfEmpty(input_uid);

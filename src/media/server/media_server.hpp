@@ -24,7 +24,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/error.hpp"
-#include "media/dtls/dtls_certificate.hpp"
+#include "media/dtls/dtls_transport.hpp"
 #include "media/router/input_router.hpp"
 #include "media/router/publisher_session.hpp"
 #include "media/router/session.hpp"
@@ -202,7 +202,7 @@ class MediaServer final : private SessionEvents {
   std::optional<uint16_t> tcp_port_;
   bool ipv6_ = false;
   std::vector<std::string> addresses_;
-  DtlsCertificate certificate_;
+  DtlsContext dtls_;  // one SSL_CTX for every session (SSL_new per session)
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
   std::unordered_map<std::string, std::unique_ptr<InputRouter>> routers_;
   std::vector<std::unique_ptr<Session>> retired_;

@@ -37,18 +37,18 @@ DtlsTransport::Options serverOptions(const std::string& remote_fingerprint) {
 
 }  // namespace
 
-WebRtcTransport::WebRtcTransport(PacketMux& mux, const DtlsCertificate& certificate, RemoteParameters remote,
-                                 Listener& listener, ClockFunction clock)
+WebRtcTransport::WebRtcTransport(PacketMux& mux, const DtlsContext& dtls, RemoteParameters remote, Listener& listener,
+                                 ClockFunction clock)
     : mux_(mux),
       listener_(listener),
       clock_(std::move(clock)),
       remote_(std::move(remote)),
       local_ufrag_(randomIceString(kLocalUfragLength)),
       local_pwd_(randomIceString(kLocalPwdLength)),
-      local_fingerprint_(certificate.fingerprint()),
+      local_fingerprint_(dtls.certificate().fingerprint()),
       created_(clock_()),
       ice_(*this, local_ufrag_, local_pwd_, remote_.iceUfrag),
-      dtls_(std::make_unique<DtlsTransport>(certificate, serverOptions(remote_.dtlsFingerprint),
+      dtls_(std::make_unique<DtlsTransport>(dtls, serverOptions(remote_.dtlsFingerprint),
                                             static_cast<DtlsTransport::Listener&>(*this))) {
   // An empty fingerprint would only fail later, at the handshake, with a vaguer reason.
   if (remote_.dtlsFingerprint.empty()) throw std::invalid_argument("WebRtcTransport: no remote DTLS fingerprint");

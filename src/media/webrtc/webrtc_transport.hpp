@@ -15,7 +15,6 @@
 #include <optional>
 #include <string>
 
-#include "media/dtls/dtls_certificate.hpp"
 #include "media/dtls/dtls_transport.hpp"
 #include "media/ice/ice_server.hpp"
 #include "media/rtp/rtp_packet.hpp"
@@ -68,10 +67,10 @@ class WebRtcTransport final : public PacketMux::Session, private IceServer::List
 
   // Registers with `mux` under the freshly generated local ufrag. Throws std::invalid_argument
   // on a malformed remote fingerprint, std::runtime_error if OpenSSL cannot set up DTLS or
-  // generate the credentials. `mux` and `listener` must outlive the transport; the certificate
+  // generate the credentials. `mux` and `listener` must outlive the transport; the DTLS context
   // need not (OpenSSL reference-counts it).
   WebRtcTransport(
-      PacketMux& mux, const DtlsCertificate& certificate, RemoteParameters remote, Listener& listener,
+      PacketMux& mux, const DtlsContext& dtls, RemoteParameters remote, Listener& listener,
       ClockFunction clock = [] { return Clock::now(); });
   ~WebRtcTransport() override;
 

@@ -49,15 +49,20 @@ class DtlsLoopback {
   // Called for each datagram before delivery; returning false drops it.
   using Filter = std::function<bool(Side from, const Datagram&)>;
 
-  // Fingerprints are crossed automatically unless the options already carry one.
-  DtlsLoopback(DtlsTransport::Options clientOptions = {}, DtlsTransport::Options serverOptions = {})
-      : clientCertificate(DtlsCertificate::generate()), serverCertificate(DtlsCertificate::generate()) {
+  // Fingerprints are crossed automatically unless the options already carry one. The server side
+  // uses `sharedServer` when given (one context for many associations, as the media server does).
+  DtlsLoopback(DtlsTransport::Options clientOptions = {}, DtlsTransport::Options serverOptions = {},
+               const DtlsContext* sharedServer = nullptr)
+      : clientContext(DtlsCertificate::generate()), serverContext(DtlsCertificate::generate()) {
+    const DtlsContext& serverSide = sharedServer != nullptr ? *sharedServer : serverContext;
     clientOptions.role = DtlsTransport::Role::Client;
     serverOptions.role = DtlsTransport::Role::Server;
-    if (clientOptions.remoteFingerprint.empty()) clientOptions.remoteFingerprint = serverCertificate.fingerprint();
-    if (serverOptions.remoteFingerprint.empty()) serverOptions.remoteFingerprint = clientCertificate.fingerprint();
-    client = std::make_unique<DtlsTransport>(clientCertificate, clientOptions, clientEnd);
-    server = std::make_unique<DtlsTransport>(serverCertificate, serverOptions, serverEnd);
+    if (clientOptions.remoteFingerprint.empty())
+      clientOptions.remoteFingerprint = serverSide.certificate().fingerprint();
+    if (serverOptions.remoteFingerprint.empty())
+      serverOptions.remoteFingerprint = clientContext.certificate().fingerprint();
+    client = std::make_unique<DtlsTransport>(clientContext, clientOptions, clientEnd);
+    server = std::make_unique<DtlsTransport>(serverSide, serverOptions, serverEnd);
   }
 
   // Delivers queued datagrams both ways until none are left (bounded); returns true if anything moved.
@@ -99,8 +104,8 @@ class DtlsLoopback {
     server->handleTimeout();
   }
 
-  DtlsCertificate clientCertificate;
-  DtlsCertificate serverCertificate;
+  DtlsContext clientContext;
+  DtlsContext serverContext;
   DtlsEndpoint clientEnd;
   DtlsEndpoint serverEnd;
   std::unique_ptr<DtlsTransport> client;

@@ -109,18 +109,39 @@ TEST(DtlsTransportTest, ClientCheckingAWrongFingerprintFails) {
   EXPECT_FALSE(loop.serverEnd.connected);
 }
 
+// Issue 12: one context (one SSL_CTX) serves every association of the media server; each still
+// checks its own peer's fingerprint, and the context may go before the associations.
+TEST(DtlsTransportTest, AssociationsSharingOneContextEachCheckTheirOwnPeer) {
+  auto shared = std::make_unique<DtlsContext>(DtlsCertificate::generate());
+  DtlsLoopback a({}, {}, shared.get());
+  DtlsLoopback b({}, {}, shared.get());
+  const DtlsCertificate stranger = DtlsCertificate::generate();
+  DtlsTransport::Options expectsStranger;
+  expectsStranger.remoteFingerprint = stranger.fingerprint();
+  DtlsLoopback c({}, expectsStranger, shared.get());
+  shared.reset();  // the associations hold their own reference
+  ASSERT_TRUE(a.handshake());
+  ASSERT_TRUE(b.handshake());
+  EXPECT_FALSE(c.handshake());
+  ASSERT_TRUE(c.serverEnd.failure.has_value());
+  EXPECT_NE(c.serverEnd.failure->find("fingerprint"), std::string::npos) << *c.serverEnd.failure;
+  EXPECT_EQ(a.server->state(), DtlsTransport::State::Connected);
+  EXPECT_EQ(b.server->state(), DtlsTransport::State::Connected);
+}
+
 TEST(DtlsTransportTest, FingerprintComparisonIgnoresCase) {
   DtlsLoopback loop;
-  std::string lower = loop.serverCertificate.fingerprint();
+  std::string lower = loop.serverContext.certificate().fingerprint();
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   ASSERT_TRUE(loop.client->setRemoteFingerprint(lower));
   ASSERT_TRUE(loop.handshake());
 }
 
 TEST(DtlsTransportTest, MalformedFingerprintsAreRejected) {
-  const DtlsCertificate certificate = DtlsCertificate::generate();
+  const DtlsContext context(DtlsCertificate::generate());
+  const DtlsCertificate& certificate = context.certificate();
   testing::DtlsEndpoint end;
-  DtlsTransport transport(certificate, {}, end);
+  DtlsTransport transport(context, {}, end);
   EXPECT_FALSE(transport.setRemoteFingerprint(""));
   EXPECT_FALSE(transport.setRemoteFingerprint("AB:CD"));  // no SDP hash is 2 bytes long
   std::string bad = certificate.fingerprint();
@@ -133,10 +154,10 @@ TEST(DtlsTransportTest, MalformedFingerprintsAreRejected) {
 
   DtlsTransport::Options options;
   options.remoteFingerprint = "not a fingerprint";
-  EXPECT_THROW(DtlsTransport(certificate, options, end), std::invalid_argument);
+  EXPECT_THROW(DtlsTransport(context, options, end), std::invalid_argument);
   options = {};
   options.srtpProfiles.clear();
-  EXPECT_THROW(DtlsTransport(certificate, options, end), std::invalid_argument);
+  EXPECT_THROW(DtlsTransport(context, options, end), std::invalid_argument);
 }
 
 TEST(DtlsTransportTest, MissingRemoteFingerprintFails) {
@@ -145,7 +166,7 @@ TEST(DtlsTransportTest, MissingRemoteFingerprintFails) {
   server.role = DtlsTransport::Role::Server;
   // A server built without any fingerprint cannot accept a certificate.
   testing::DtlsEndpoint serverEnd;
-  DtlsTransport blind(loop.serverCertificate, server, serverEnd);
+  DtlsTransport blind(loop.serverContext, server, serverEnd);
   loop.client->start();
   for (int i = 0; i < 10 && !serverEnd.failure; ++i) {
     for (const Datagram& d : loop.clientEnd.outbox) blind.feed(d.data(), d.size());

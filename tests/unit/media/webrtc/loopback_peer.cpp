@@ -15,7 +15,7 @@ using udp = net::ip::udp;
 LoopbackPeer::LoopbackPeer(std::string ice_ufrag, std::string ice_pwd)
     : ice_ufrag_(std::move(ice_ufrag)),
       ice_pwd_(std::move(ice_pwd)),
-      certificate_(DtlsCertificate::generate()),
+      dtls_context_(DtlsCertificate::generate()),
       socket_(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), 0)),
       buffer_(2048) {
   socket_.non_blocking(true);
@@ -72,7 +72,7 @@ bool LoopbackPeer::connect() {
   DtlsTransport::Options options;
   options.role = DtlsTransport::Role::Client;
   options.remoteFingerprint = remote_.fingerprint;
-  dtls_ = std::make_unique<DtlsTransport>(certificate_, options, static_cast<DtlsTransport::Listener&>(*this));
+  dtls_ = std::make_unique<DtlsTransport>(dtls_context_, options, static_cast<DtlsTransport::Listener&>(*this));
   dtls_->start();
   if (!waitUntil([&] { return srtp_in_ != nullptr || !failure_.empty(); })) failure_ = "DTLS handshake timed out";
   return srtp_in_ != nullptr;

@@ -59,7 +59,7 @@ class LoopbackPeer final : private DtlsTransport::Listener {
 
   const std::string& iceUfrag() const noexcept { return ice_ufrag_; }
   const std::string& icePwd() const noexcept { return ice_pwd_; }
-  const std::string& fingerprint() const noexcept { return certificate_.fingerprint(); }
+  const std::string& fingerprint() const noexcept { return dtls_context_.certificate().fingerprint(); }
   boost::asio::ip::udp::endpoint localEndpoint() const { return socket_.local_endpoint(); }
 
   void setRemote(Remote remote) { remote_ = std::move(remote); }
@@ -115,7 +115,7 @@ class LoopbackPeer final : private DtlsTransport::Listener {
 
   std::string ice_ufrag_;
   std::string ice_pwd_;
-  DtlsCertificate certificate_;
+  DtlsContext dtls_context_;
   boost::asio::io_context ioc_;  // never run: the socket is used synchronously
   boost::asio::ip::udp::socket socket_;
   Remote remote_;

@@ -57,7 +57,7 @@ struct RecordingListener : WebRtcTransport::Listener {
 class FakeBrowser : public DtlsTransport::Listener {
  public:
   FakeBrowser(net::io_context& ioc, udp::endpoint server)
-      : certificate(DtlsCertificate::generate()),
+      : context(DtlsCertificate::generate()),
         socket_(ioc, udp::endpoint(net::ip::make_address("127.0.0.1"), 0)),
         server_(server) {
     receive();
@@ -67,7 +67,7 @@ class FakeBrowser : public DtlsTransport::Listener {
     DtlsTransport::Options options;
     options.role = DtlsTransport::Role::Client;  // a=setup:active
     options.remoteFingerprint = server_fingerprint;
-    dtls = std::make_unique<DtlsTransport>(certificate, options, *this);
+    dtls = std::make_unique<DtlsTransport>(context, options, *this);
     dtls->start();
   }
 
@@ -82,7 +82,7 @@ class FakeBrowser : public DtlsTransport::Listener {
   void onDtlsFailed(const std::string& reason) override { dtlsFailure = reason; }
   void onDtlsClosed() override { dtlsClosed = true; }
 
-  DtlsCertificate certificate;
+  DtlsContext context;
   std::unique_ptr<DtlsTransport> dtls;
   std::unique_ptr<SrtpSession> srtpOut;
   std::unique_ptr<SrtpSession> srtpIn;
@@ -175,12 +175,12 @@ class WebRtcTransportTest : public ::testing::Test {
  protected:
   WebRtcTransportTest()
       : mux_(ioc_, loopbackMux()),
-        serverCertificate_(DtlsCertificate::generate()),
+        serverContext_(DtlsCertificate::generate()),
         browser_(ioc_, udp::endpoint(net::ip::make_address("127.0.0.1"), mux_.udpPort())) {
     transport_ = std::make_unique<WebRtcTransport>(
-        mux_, serverCertificate_,
-        WebRtcTransport::RemoteParameters{kClientUfrag, kClientPwd, browser_.certificate.fingerprint()}, listener_,
-        [this] { return now_; });
+        mux_, serverContext_,
+        WebRtcTransport::RemoteParameters{kClientUfrag, kClientPwd, browser_.context.certificate().fingerprint()},
+        listener_, [this] { return now_; });
   }
 
   // Runs handlers until `done` or the step budget runs out; each step waits at most 5 s for
@@ -225,7 +225,7 @@ class WebRtcTransportTest : public ::testing::Test {
 
   net::io_context ioc_;
   PacketMux mux_;
-  DtlsCertificate serverCertificate_;
+  DtlsContext serverContext_;
   FakeBrowser browser_;
   RecordingListener listener_;
   WebRtcTransport::Clock::time_point now_ = WebRtcTransport::Clock::now();
@@ -235,17 +235,17 @@ class WebRtcTransportTest : public ::testing::Test {
 TEST_F(WebRtcTransportTest, GeneratesLocalCredentials) {
   EXPECT_EQ(transport_->localUfrag().size(), WebRtcTransport::kLocalUfragLength);
   EXPECT_GE(transport_->localPwd().size(), 22u);
-  EXPECT_EQ(transport_->localFingerprint(), serverCertificate_.fingerprint());
+  EXPECT_EQ(transport_->localFingerprint(), serverContext_.certificate().fingerprint());
   EXPECT_EQ(transport_->state(), WebRtcTransport::State::New);
-  WebRtcTransport other(mux_, serverCertificate_, {"x", "y", browser_.certificate.fingerprint()}, listener_);
+  WebRtcTransport other(mux_, serverContext_, {"x", "y", browser_.context.certificate().fingerprint()}, listener_);
   EXPECT_NE(other.localUfrag(), transport_->localUfrag());
   EXPECT_NE(other.localPwd(), transport_->localPwd());
 }
 
 TEST_F(WebRtcTransportTest, RejectsMalformedRemoteFingerprint) {
-  EXPECT_THROW(WebRtcTransport(mux_, serverCertificate_, {"x", "y", "not-a-fingerprint"}, listener_),
+  EXPECT_THROW(WebRtcTransport(mux_, serverContext_, {"x", "y", "not-a-fingerprint"}, listener_),
                std::invalid_argument);
-  EXPECT_THROW(WebRtcTransport(mux_, serverCertificate_, {"x", "y", ""}, listener_), std::invalid_argument);
+  EXPECT_THROW(WebRtcTransport(mux_, serverContext_, {"x", "y", ""}, listener_), std::invalid_argument);
 }
 
 TEST_F(WebRtcTransportTest, AnswersBindingRequestWithMappedAddress) {
@@ -439,7 +439,7 @@ TEST_F(WebRtcTransportTest, DtlsFingerprintMismatchCloses) {
   // The server expects some other certificate than the browser's.
   DtlsCertificate impostor = DtlsCertificate::generate();
   RecordingListener listener;
-  WebRtcTransport transport(mux_, serverCertificate_, {kClientUfrag, kClientPwd, impostor.fingerprint()}, listener,
+  WebRtcTransport transport(mux_, serverContext_, {kClientUfrag, kClientPwd, impostor.fingerprint()}, listener,
                             [this] { return now_; });
   browser_.send(bindingRequest(transport.localUfrag() + ":" + kClientUfrag, transport.localPwd(), 3));
   ASSERT_TRUE(runUntil([&] { return !browser_.stun.empty(); }));
