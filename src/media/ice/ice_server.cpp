@@ -1,15 +1,45 @@
 // ICE-lite server (see ice_server.hpp).
 #include "media/ice/ice_server.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <stdexcept>
 
 namespace liveroom::media {
 
-IceServer::IceServer(Listener& listener, std::string local_ufrag, std::string local_pwd, std::string remote_ufrag)
+namespace {
+
+void randomBytes(void* out, size_t size) {
+  if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(size)) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
+}
+
+// Our host candidate's priority as a peer-reflexive one (RFC 8445 §5.1.2.1: type preference
+// 110, local preference 65535, component 1), the value a check carries.
+constexpr uint32_t kPeerReflexivePriority = (110u << 24) | (65535u << 8) | (256u - 1u);
+
+}  // namespace
+
+IceServer::IceServer(Listener& listener, std::string local_ufrag, std::string local_pwd, std::string remote_ufrag,
+                     std::string remote_pwd)
     : listener_(listener),
       local_ufrag_(std::move(local_ufrag)),
       local_pwd_(std::move(local_pwd)),
-      remote_ufrag_(std::move(remote_ufrag)) {}
+      remote_ufrag_(std::move(remote_ufrag)),
+      remote_pwd_(std::move(remote_pwd)) {
+  randomBytes(&tie_breaker_, sizeof tie_breaker_);
+}
+
+void IceServer::sendTriggeredCheck(const Address& to) {
+  stun::TransactionId id{};
+  randomBytes(id.data(), id.size());
+  const std::string username = remote_ufrag_ + ":" + local_ufrag_;
+  const size_t size = stun::buildBindingRequest(id, username, kPeerReflexivePriority, tie_breaker_, remote_pwd_, out_);
+  ++triggered_checks_;
+  listener_.onIceSend(out_.data(), size, to);
+}
 
 void IceServer::sendError(const stun::StunMessage& request, uint16_t code, std::string_view reason, const Address& to) {
   size_t size = stun::buildBindingError(request.transactionId(), code, reason, out_);
@@ -42,7 +72,12 @@ bool IceServer::handleStun(const stun::StunMessage& message, const Address& from
   listener_.onIceSend(out_.data(), size, from);
 
   last_consent_ = now;
-  if (std::find(validated_.begin(), validated_.end(), from) == validated_.end()) validated_.push_back(from);
+  const bool new_tuple = std::find(validated_.begin(), validated_.end(), from) == validated_.end();
+  if (new_tuple) validated_.push_back(from);
+  // A check on a tuple not yet nominated: check back at once, so the peer can nominate it now.
+  if (new_tuple && !message.useCandidate() && !remote_ufrag_.empty() && !remote_pwd_.empty()) {
+    sendTriggeredCheck(from);
+  }
   // A lite agent is always controlled: the peer's nomination (USE-CANDIDATE) picks the
   // tuple. Until one arrives, the first valid tuple carries media so it starts at once.
   if ((message.useCandidate() || !selected_) && selected_ != from) {
@@ -61,10 +96,12 @@ void IceServer::checkConsent(Clock::time_point now) {
   }
 }
 
-void IceServer::restart(std::string local_ufrag, std::string local_pwd, std::string remote_ufrag) {
+void IceServer::restart(std::string local_ufrag, std::string local_pwd, std::string remote_ufrag,
+                        std::string remote_pwd) {
   local_ufrag_ = std::move(local_ufrag);
   local_pwd_ = std::move(local_pwd);
   remote_ufrag_ = std::move(remote_ufrag);
+  remote_pwd_ = std::move(remote_pwd);
 }
 
 bool IceServer::isValidatedTuple(const Address& from) const {

@@ -266,6 +266,22 @@ size_t buildBindingSuccess(const TransactionId& request_id, const TransportAddre
   return out.size();
 }
 
+size_t buildBindingRequest(const TransactionId& id, std::string_view username, uint32_t priority, uint64_t tie_breaker,
+                           std::string_view remote_pwd, std::vector<uint8_t>& out) {
+  StunMessageWriter writer(out);
+  writer.begin(StunClass::Request, kMethodBinding, id);
+  writer.addAttribute(attr::kUsername, reinterpret_cast<const uint8_t*>(username.data()), username.size());
+  const uint8_t p[4] = {static_cast<uint8_t>(priority >> 24), static_cast<uint8_t>(priority >> 16),
+                        static_cast<uint8_t>(priority >> 8), static_cast<uint8_t>(priority)};
+  writer.addAttribute(attr::kPriority, p, sizeof p);
+  uint8_t t[8];
+  for (int i = 0; i < 8; ++i) t[i] = static_cast<uint8_t>(tie_breaker >> (56 - 8 * i));
+  writer.addAttribute(attr::kIceControlled, t, sizeof t);
+  writer.addMessageIntegrity(remote_pwd);
+  writer.addFingerprint();
+  return out.size();
+}
+
 size_t buildBindingError(const TransactionId& request_id, uint16_t code, std::string_view reason,
                          std::vector<uint8_t>& out) {
   StunMessageWriter writer(out);

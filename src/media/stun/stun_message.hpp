@@ -134,6 +134,12 @@ size_t buildBindingSuccess(const TransactionId& request_id, const TransportAddre
 size_t buildBindingError(const TransactionId& request_id, uint16_t code, std::string_view reason,
                          std::vector<uint8_t>& out);
 
+// Binding request from the controlled side (RFC 8445 §7.1.2): USERNAME "<their ufrag>:<our
+// ufrag>", PRIORITY, ICE-CONTROLLED with our tie-breaker, MESSAGE-INTEGRITY keyed with the
+// peer's ice-pwd, FINGERPRINT. Returns the size written to `out`.
+size_t buildBindingRequest(const TransactionId& id, std::string_view username, uint32_t priority, uint64_t tie_breaker,
+                           std::string_view remote_pwd, std::vector<uint8_t>& out);
+
 // CRC-32 (ISO-HDLC, as zlib) used by FINGERPRINT; exposed for tests.
 uint32_t crc32(const uint8_t* data, size_t size) noexcept;
 

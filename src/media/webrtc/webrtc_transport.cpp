@@ -47,7 +47,7 @@ WebRtcTransport::WebRtcTransport(PacketMux& mux, const DtlsContext& dtls, Remote
       local_pwd_(randomIceString(kLocalPwdLength)),
       local_fingerprint_(dtls.certificate().fingerprint()),
       created_(clock_()),
-      ice_(*this, local_ufrag_, local_pwd_, remote_.iceUfrag),
+      ice_(*this, local_ufrag_, local_pwd_, remote_.iceUfrag, remote_.icePwd),
       dtls_(std::make_unique<DtlsTransport>(dtls, serverOptions(remote_.dtlsFingerprint),
                                             static_cast<DtlsTransport::Listener&>(*this))) {
   // An empty fingerprint would only fail later, at the handshake, with a vaguer reason.
@@ -169,7 +169,7 @@ bool WebRtcTransport::restartIce(std::string remote_ufrag, std::string remote_pw
   local_pwd_ = std::move(pwd);
   remote_.iceUfrag = std::move(remote_ufrag);
   remote_.icePwd = std::move(remote_pwd);
-  ice_.restart(local_ufrag_, local_pwd_, remote_.iceUfrag);
+  ice_.restart(local_ufrag_, local_pwd_, remote_.iceUfrag, remote_.icePwd);
   mux_.addSession(local_ufrag_, this);
   return true;
 }

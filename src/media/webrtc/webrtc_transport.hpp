@@ -54,7 +54,7 @@ class WebRtcTransport final : public PacketMux::Session, private IceServer::List
   // What the offer says about the peer.
   struct RemoteParameters {
     std::string iceUfrag;
-    std::string icePwd;  // unused by an ICE-lite agent (it sends no checks); kept for restarts
+    std::string icePwd;  // signs our triggered checks (see IceServer)
     // The a=fingerprint value without its algorithm ("AB:CD:..."); its length picks the hash.
     std::string dtlsFingerprint;
   };

@@ -161,3 +161,80 @@ TEST_F(IceServerTest, NonRequestsAndBadFingerprintsAreDropped) {
 
 }  // namespace
 }  // namespace liveroom::media
+
+namespace liveroom::media {
+namespace {
+
+// Issue 12, fast start: the first valid check from a tuple is checked back at once (a triggered
+// check as the controlled side), so a peer that nominates on a timer against a lite agent (Pion,
+// every 200 ms) nominates now. Once per tuple; none for a check that already nominates.
+class IceTriggeredCheckTest : public ::testing::Test {
+ protected:
+  bool feed(const std::vector<uint8_t>& bytes, const IceServer::Address& from) {
+    auto msg = StunMessage::parse(bytes.data(), bytes.size());
+    EXPECT_TRUE(msg);
+    return msg && ice_.handleStun(*msg, from, now_);
+  }
+  std::vector<StunMessage> requestsSent() {
+    std::vector<StunMessage> out;
+    for (const Sent& s : listener_.sent) {
+      auto m = StunMessage::parse(s.bytes.data(), s.bytes.size());
+      if (m && m->isBindingRequest()) out.push_back(*m);
+    }
+    return out;
+  }
+  RecordingListener listener_;
+  IceServer ice_{listener_, "srvU", "server-password-0123456789", "peerU", "peer-password-abcdefghijkl"};
+  IceServer::Clock::time_point now_ = IceServer::Clock::time_point{} + std::chrono::hours(1);
+  IceServer::Address nic_ = IceServer::Address::v4({192, 0, 2, 10}, 50000);
+  IceServer::Address other_ = IceServer::Address::v4({192, 0, 2, 11}, 50002);
+};
+
+TEST_F(IceTriggeredCheckTest, TheFirstCheckFromATupleIsCheckedBackSignedWithThePeersPassword) {
+  ASSERT_TRUE(feed(bindingRequest("srvU:peerU", "server-password-0123456789", false), nic_));
+  ASSERT_EQ(listener_.sent.size(), 2u);
+  EXPECT_EQ(StunMessage::parse(listener_.sent[0].bytes.data(), listener_.sent[0].bytes.size())->messageClass(),
+            StunClass::SuccessResponse)
+      << "the answer goes first";
+  EXPECT_EQ(listener_.sent[1].to, nic_);
+  const auto requests = requestsSent();
+  ASSERT_EQ(requests.size(), 1u);
+  const StunMessage& check = requests[0];
+  EXPECT_EQ(check.username(), "peerU:srvU");
+  EXPECT_TRUE(check.verifyIntegrity("peer-password-abcdefghijkl"));
+  EXPECT_FALSE(check.verifyIntegrity("server-password-0123456789"));
+  EXPECT_TRUE(check.verifyFingerprint());
+  EXPECT_TRUE(check.iceControlled().has_value());
+  EXPECT_FALSE(check.iceControlling().has_value());
+  EXPECT_FALSE(check.useCandidate());
+  EXPECT_EQ(check.priority(), (110u << 24) | (65535u << 8) | 255u);
+  EXPECT_EQ(ice_.triggeredChecks(), 1u);
+
+  // The same tuple again (retransmits, consent checks): answered, not checked back again.
+  ASSERT_TRUE(feed(bindingRequest("srvU:peerU", "server-password-0123456789", false, 2), nic_));
+  ASSERT_TRUE(feed(bindingRequest("srvU:peerU", "server-password-0123456789", true, 3), nic_));
+  EXPECT_EQ(requestsSent().size(), 1u);
+  // A second tuple is checked back once too; the transaction ids differ.
+  ASSERT_TRUE(feed(bindingRequest("srvU:peerU", "server-password-0123456789", false, 4), other_));
+  const auto both = requestsSent();
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_NE(both[0].transactionId(), both[1].transactionId());
+  EXPECT_EQ(both[0].iceControlled(), both[1].iceControlled()) << "one tie-breaker per agent";
+}
+
+TEST_F(IceTriggeredCheckTest, NoneForANominatingCheckABadCheckOrWithoutThePeersPassword) {
+  ASSERT_TRUE(feed(bindingRequest("srvU:peerU", "server-password-0123456789", true), nic_));
+  EXPECT_TRUE(requestsSent().empty()) << "USE-CANDIDATE: the peer has chosen already";
+  EXPECT_FALSE(feed(bindingRequest("srvU:peerU", "wrong-password", false, 2), other_));
+  EXPECT_TRUE(requestsSent().empty()) << "an unauthenticated check is never checked back";
+
+  RecordingListener quiet;
+  IceServer no_pwd(quiet, "srvU", "server-password-0123456789", "peerU");
+  const auto bytes = bindingRequest("srvU:peerU", "server-password-0123456789", false);
+  ASSERT_TRUE(no_pwd.handleStun(*StunMessage::parse(bytes.data(), bytes.size()), nic_, now_));
+  EXPECT_EQ(quiet.sent.size(), 1u);
+  EXPECT_EQ(no_pwd.triggeredChecks(), 0u);
+}
+
+}  // namespace
+}  // namespace liveroom::media
