@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "api/errors.hpp"
+#include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
 
 namespace liveroom::api {
@@ -46,6 +47,18 @@ std::string bearerToken(const http::Request& req) {
     throw Error(codes::kUnauthorized, "missing Authorization: Bearer <token>");
   }
   return std::string(rooms::trimAscii(auth->substr(kBearer.size())));
+}
+
+bool holdsApiKey(const http::Request& req, const std::optional<std::string>& api_key) {
+  if (!api_key || !req.header("authorization")) return false;
+  const std::string key = bearerToken(req);
+  return rooms::constantTimeEquals(rooms::sha256Hex(key), rooms::sha256Hex(*api_key));
+}
+
+void requireApiKey(const http::Request& req, const std::optional<std::string>& api_key) {
+  if (!api_key) return;
+  bearerToken(req);  // unauthorized when there is none
+  if (!holdsApiKey(req, api_key)) throw Error(codes::kForbidden, "the API key is not valid");
 }
 
 std::string linkBase(const http::Request& req, std::string_view configured, std::string_view scheme,

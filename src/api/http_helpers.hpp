@@ -2,6 +2,7 @@
 // JSON replies, the error envelope from liveroom::Error, 405s, bearer tokens, CORS.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ http::Response fromError(const Error& e);
 http::Response methodNotAllowed(std::string_view allow);
 // The bearer token of the request; throws unauthorized when there is none.
 std::string bearerToken(const http::Request& req);
+// True when `api_key` is set and the request's bearer token is it (compared in constant time).
+bool holdsApiKey(const http::Request& req, const std::optional<std::string>& api_key);
+// With an API key set: unauthorized without a bearer token, forbidden with another one.
+void requireApiKey(const http::Request& req, const std::optional<std::string>& api_key);
 
 // Where clients reach this server, for links in replies: `configured` (--public-url) when set,
 // else "<scheme>://<the request's Host>" (so a phone on the LAN that reached us by address gets

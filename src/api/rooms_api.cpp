@@ -42,11 +42,7 @@ RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunn
 
 RoomsApi::~RoomsApi() = default;
 
-bool RoomsApi::holdsApiKey(const http::Request& req) const {
-  if (!options_.api_key || !req.header("authorization")) return false;
-  const std::string key = bearerToken(req);
-  return rooms::constantTimeEquals(rooms::sha256Hex(key), rooms::sha256Hex(*options_.api_key));
-}
+bool RoomsApi::holdsApiKey(const http::Request& req) const { return api::holdsApiKey(req, options_.api_key); }
 
 void RoomsApi::applyCors(const http::Request& req, http::Response& res) const {
   api::applyCors(options_.cors_origins, req, res);
@@ -181,10 +177,7 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
 }
 
 http::Response RoomsApi::create(const http::Request& req) {
-  if (options_.api_key) {
-    bearerToken(req);  // unauthorized when there is none
-    if (!holdsApiKey(req)) throw Error(codes::kForbidden, "the API key is not valid");
-  }
+  requireApiKey(req, options_.api_key);
   std::chrono::milliseconds wait{0};
   if (!creates_.allow(http::connectionLimitKey(req.remote_address), RateLimiter::Clock::now(), &wait)) {
     throw Error("rate_limited", "too many rooms created from your address; retry in a moment",

@@ -9,7 +9,6 @@
 #include "api/http_helpers.hpp"
 #include "common/error.hpp"
 #include "http/client_address.hpp"
-#include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
 
 namespace liveroom::api {
@@ -68,33 +67,29 @@ bool WebRtcApi::owns(std::string_view path) {
 
 void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
   if (req.method != "GET" && req.method != "HEAD") return respond(decorate(req, methodNotAllowed("GET")));
-  if (options_.api_key) {
-    const std::string key = bearerToken(req);  // unauthorized when there is none
-    if (!rooms::constantTimeEquals(rooms::sha256Hex(key), rooms::sha256Hex(*options_.api_key))) {
-      throw Error(codes::kForbidden, "the API key is not valid");
-    }
-  }
+  requireApiKey(req, options_.api_key);
   // The counters come from the media thread: wait for them on the store pool, not here.
   http::Request cors_req;
   if (auto origin = req.header("origin")) cors_req.headers.emplace_back("origin", std::string(*origin));
   run_store_calls_([this, cors_req = std::move(cors_req), respond = std::move(respond)] {
     const media::MediaServer::Stats s = media_.stats();
-    nlohmann::json udp = {{"received", s.udp_received},
-                          {"receive_calls", s.udp_receive_calls},
-                          {"kernel_drops", s.udp_kernel_drops},
-                          {"sent", s.udp_sent},
-                          {"send_calls", s.udp_send_calls},
-                          {"send_dropped", s.udp_send_dropped},
-                          {"send_errors", s.udp_send_errors},
-                          {"receive_buffer_bytes", s.udp_receive_buffer},
-                          {"send_buffer_bytes", s.udp_send_buffer}};
+    const media::PacketMux::Stats& t = s.transport;
+    nlohmann::json udp = {{"received", t.udp_received},
+                          {"receive_calls", t.udp_receive_calls},
+                          {"kernel_drops", t.udp_kernel_drops},
+                          {"sent", t.udp_sent},
+                          {"send_calls", t.udp_send_calls},
+                          {"send_dropped", t.udp_send_dropped},
+                          {"send_errors", t.udp_send_errors},
+                          {"receive_buffer_bytes", t.udp_receive_buffer},
+                          {"send_buffer_bytes", t.udp_send_buffer}};
     nlohmann::json body = {{"sessions", s.sessions},
                            {"inputs", s.inputs},
                            {"sessions_refused", s.sessions_refused},
                            {"sessions_failed", s.sessions_failed},
-                           {"unrouted_datagrams", s.dropped_datagrams},
-                           {"tcp_connections", s.tcp_connections},
-                           {"tcp_refused", s.tcp_refused},
+                           {"unrouted_datagrams", t.dropped_packets},
+                           {"tcp_connections", t.tcp_connections},
+                           {"tcp_refused", t.tcp_refused},
                            {"retransmissions", s.retransmissions},
                            {"retransmissions_refused", s.retransmissions_refused},
                            {"publisher_nacked", s.publisher_nacked},

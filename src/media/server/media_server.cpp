@@ -518,19 +518,7 @@ MediaServer::Stats MediaServer::collectStats() const {
   s.sessions = sessions_.size();
   s.inputs = routers_.size();
   if (mux_) {
-    const PacketMux::Stats m = mux_->stats();
-    s.dropped_datagrams = m.dropped_packets;
-    s.tcp_connections = m.tcp_connections;
-    s.tcp_refused = m.tcp_refused;
-    s.udp_received = m.udp_received;
-    s.udp_receive_calls = m.udp_receive_calls;
-    s.udp_kernel_drops = m.udp_kernel_drops;
-    s.udp_sent = m.udp_sent;
-    s.udp_send_calls = m.udp_send_calls;
-    s.udp_send_dropped = m.udp_send_dropped;
-    s.udp_send_errors = m.udp_send_errors;
-    s.udp_receive_buffer = m.udp_receive_buffer;
-    s.udp_send_buffer = m.udp_send_buffer;
+    s.transport = mux_->stats();
   }
   s.sessions_refused = sessions_refused_;
   s.sessions_failed = sessions_failed_;

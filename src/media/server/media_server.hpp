@@ -136,26 +136,15 @@ class MediaServer final : private SessionEvents {
   struct Stats {
     size_t sessions = 0;
     size_t inputs = 0;
-    uint64_t dropped_datagrams = 0;
-    size_t tcp_connections = 0;
-    uint64_t tcp_refused = 0;              // over a TCP limit, or not opening with a STUN check
     uint64_t retransmissions = 0;          // packets resent on viewers' NACKs (sessions open now)
     uint64_t retransmissions_refused = 0;  // asked again within an RTT, or over the budget
     uint64_t publisher_nacked = 0;         // sequence numbers asked of publishers (sessions open now)
     uint64_t publisher_recovered = 0;      // of those, packets that came back
     uint64_t sessions_refused = 0;         // over a session limit, since start
     uint64_t sessions_failed = 0;          // ended by an internal error, since start
-    // The UDP sockets (PacketMux::Stats): datagrams and system calls both ways, the kernel's
-    // drops for want of receive buffer (SO_RXQ_OVFL), sends dropped on a full send buffer.
-    uint64_t udp_received = 0;
-    uint64_t udp_receive_calls = 0;
-    uint64_t udp_kernel_drops = 0;
-    uint64_t udp_sent = 0;
-    uint64_t udp_send_calls = 0;
-    uint64_t udp_send_dropped = 0;
-    uint64_t udp_send_errors = 0;
-    size_t udp_receive_buffer = 0;
-    size_t udp_send_buffer = 0;
+    // The ports: unrouted datagrams, TCP connections, UDP datagrams and system calls both ways,
+    // the kernel's drops (SO_RXQ_OVFL), sends dropped on a full buffer, the buffers granted.
+    PacketMux::Stats transport;
   };
   // Answers from the media thread (blocks until it does); from the media thread itself, or after
   // shutdown, answers at once.

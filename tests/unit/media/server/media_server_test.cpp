@@ -1780,7 +1780,7 @@ TEST_F(MediaServerTest, JunkDatagramsAreDroppedWhileMediaKeepsFlowing) {
   const auto before = receiveRtp(*view.peer, view.info.video->ssrc, 5);
   ASSERT_EQ(before.size(), 5u);
   ASSERT_EQ(receiveRtp(*view.peer, view.info.audio->ssrc, 5).size(), 5u);
-  const uint64_t dropped_before = stats().dropped_datagrams;
+  const uint64_t dropped_before = stats().transport.dropped_packets;
 
   // From an address nobody validated: random bytes in each RFC 7983 range, truncated headers.
   LoopbackPeer stranger("stranger", "stranger-password-0123456789");
@@ -1822,7 +1822,7 @@ TEST_F(MediaServerTest, JunkDatagramsAreDroppedWhileMediaKeepsFlowing) {
   // Every stranger datagram is counted as dropped.
   const uint64_t expected = dropped_before + junk.size();
   uint64_t dropped = 0;
-  ASSERT_TRUE(pub.peer->waitUntil([&] { return (dropped = stats().dropped_datagrams) >= expected; }))
+  ASSERT_TRUE(pub.peer->waitUntil([&] { return (dropped = stats().transport.dropped_packets) >= expected; }))
       << dropped << " < " << expected;
 
   // Media keeps flowing, contiguously, and nobody was disconnected.
@@ -1850,7 +1850,7 @@ TEST_F(MediaServerTest, StopsCleanlyWhileDatagramsKeepArriving) {
       while (!stop) socket.send_to(net::buffer(junk), target, 0, ec);
     });
     const auto deadline = std::chrono::steady_clock::now() + kCallTimeout;
-    while (stats().dropped_datagrams == 0 && std::chrono::steady_clock::now() < deadline) {
+    while (stats().transport.dropped_packets == 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(1ms);
     }
     server_.reset();
