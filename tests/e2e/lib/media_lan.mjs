@@ -23,16 +23,15 @@
 // (tests/e2e/lib/unix_tcp_bridge.mjs run inside the server namespace) and Chromium through
 // playwright's pipes. Namespaces are named lr-mb-{s,p,v}-<pid base 36><6 hex>; ones left by a
 // run that was SIGKILLed are removed by the next one.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browser.mjs';
-import { disableIpv6, ip, killAllIn, sweepStaleNamespaces } from './netns.mjs';
+import { disableIpv6, ip, killAllIn, startUnixBridge, sweepStaleNamespaces } from './netns.mjs';
 import { isLoopbackAddress } from './network.mjs';
 
 // playwright-core is a dependency of tests/e2e (its node_modules).
@@ -42,7 +41,6 @@ export const NFT = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => fs
 // What runs in a namespace gets SIGKILL when this process dies, however it dies.
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
 const DIE_WITH_PARENT = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL'] : [];
-const BRIDGE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'unix_tcp_bridge.mjs');
 const NAME_RE = /^lr-mb-[spv]-([0-9a-z]+)[0-9a-f]{6}$/;
 
 function tryRun(fn) {
@@ -105,19 +103,8 @@ export function createMediaLan() {
     /** A Unix socket whose connections reach the server namespace's address:port. */
     async bridge(port) {
       const socket = path.join(os.tmpdir(), `lr-mb-${tag}-${port}.sock`);
-      const [cmd, ...argv] = [...sides.server.wrap, process.execPath, BRIDGE, socket, sides.server.address, String(port)];
-      const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
       sockets.push(socket);
-      await new Promise((resolve, reject) => {
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (d) => {
-          out += d;
-          if (out.includes('ready')) resolve();
-        });
-        child.on('exit', (code) => reject(new Error(`unix_tcp_bridge exited (${code}) before it was ready`)));
-        child.on('error', reject);
-      });
-      return socket;
+      return startUnixBridge(sides.server.wrap, socket, sides.server.address, port);
     },
 
     /**

@@ -41,6 +41,26 @@ const DIE_WITH_PARENT = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL'] : [];
 const BRIDGE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'unix_tcp_bridge.mjs');
 
 /** Runs `ip ...args`; returns stdout (JSON parsed when `json`). Throws with stderr on failure. */
+/**
+ * Starts tests/e2e/lib/unix_tcp_bridge.mjs under `wrap` (a namespace's `ip netns exec` prefix):
+ * connections to the Unix socket `socket` reach `host:port` in that namespace. Resolves with
+ * `socket` once the bridge says it is ready.
+ */
+export async function startUnixBridge(wrap, socket, host, port) {
+  const [cmd, ...argv] = [...wrap, process.execPath, BRIDGE, socket, host, String(port)];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`unix_tcp_bridge exited (${code}) before it was ready`)));
+    child.on('error', reject);
+  });
+  return socket;
+}
+
 export function ip(args, { json = false } = {}) {
   const out = execFileSync(IP, json ? ['-j', ...args] : args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return json ? JSON.parse(out || '[]') : out;
@@ -168,19 +188,8 @@ export function createLan() {
      */
     async bridge(port, host = serverAddress) {
       const socket = path.join(os.tmpdir(), `lr-lan-${tag}-${port}.sock`);
-      const [cmd, ...argv] = [...lan.inServer, process.execPath, BRIDGE, socket, host, String(port)];
-      const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
       sockets.push(socket);
-      await new Promise((resolve, reject) => {
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (d) => {
-          out += d;
-          if (out.includes('ready')) resolve();
-        });
-        child.on('exit', (code) => reject(new Error(`unix_tcp_bridge exited (${code}) before it was ready`)));
-        child.on('error', reject);
-      });
-      return socket;
+      return startUnixBridge(lan.inServer, socket, host, port);
     },
 
     close() {
