@@ -287,6 +287,13 @@ void checkReply(const Config& config, const http::Request& req, const http::Resp
     FUZZ_CHECK(req.method == "OPTIONS" && reply_body.empty(), "204 only for OPTIONS, empty");
     return;
   }
+  // A room's QR code (GET rooms/{id}/qr.svg) is the one reply that is not JSON.
+  if (res.status == 200 && headerOf(res, "Content-Type") == "image/svg+xml") {
+    FUZZ_CHECK(req.path.size() > 7 && req.path.compare(req.path.size() - 7, 7, "/qr.svg") == 0,
+               "SVG only from a qr.svg path");
+    FUZZ_CHECK(reply_body.find("<svg") != std::string::npos, "an SVG body");
+    return;
+  }
   const json body = json::parse(reply_body, nullptr, false);
   FUZZ_CHECK(body.is_object(), "every reply body is a JSON object");
   FUZZ_CHECK(headerOf(res, "Content-Type") == "application/json", "JSON content type");
