@@ -3,7 +3,9 @@
 //
 //	fanout run -target liveroom -base http://127.0.0.1:18080 -n 100 -video v.ivf -audio a.ogg -server-pid PID -json out.jsonl
 //	fanout run -target whip -whip http://127.0.0.1:18889/bench/whip -whep http://127.0.0.1:18889/bench/whep ...
+//	fanout run -target liveroom ... -n 50 -storm 1000 -storm-seconds 10 -ice-timeout 5s   (storm mode, storm.go)
 //	fanout report out.jsonl
+//	fanout storm-report out.jsonl
 package main
 
 import (
@@ -24,7 +26,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: fanout run [flags] | fanout report FILE.jsonl...")
+		fmt.Fprintln(os.Stderr, "usage: fanout run [flags] | fanout report FILE.jsonl... | fanout storm-report FILE.jsonl...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -36,6 +38,11 @@ func main() {
 	case "report":
 		if err := printReport(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "fanout report:", err)
+			os.Exit(1)
+		}
+	case "storm-report":
+		if err := printStormReport(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "fanout storm-report:", err)
 			os.Exit(1)
 		}
 	default:
@@ -142,6 +149,12 @@ func run(args []string) error {
 	jsonOut := fs.String("json", "", "append the result as one JSON line to this file")
 	interceptors := fs.String("viewer-interceptors", "min", "viewers' Pion interceptors: min (NACK generator + receiver reports), none, default")
 	pliKeyframe := fs.Bool("pli-keyframe", true, "answer a PLI/FIR with the clip's next key frame (at most one per 300 ms)")
+	storm := fs.Int("storm", 0, "storm mode: after a baseline -window, POST this many WHEP offers that never connect, evenly over -storm-seconds, measuring the viewers over a -window from the first (see storm.go)")
+	stormSeconds := fs.Duration("storm-seconds", 10*time.Second, "storm mode: the POSTs are spread evenly over this")
+	stormOffer := fs.String("storm-offer", "reuse", "storm mode: reuse (one Pion offer, fresh a=ice-ufrag/a=ice-pwd per POST, made before the windows) or pion (a Pion PeerConnection per POST, closed unanswered)")
+	iceTimeout := fs.Duration("ice-timeout", 10*time.Second, "storm mode: the server's ICE/DTLS connect timeout (liveroom --ice-timeout-ms); the session count is read this long (+ 3 s) after the last storm POST")
+	stormAlign := fs.Bool("storm-align", true, "storm mode: start the storm window one clip loop after the baseline's start (both windows carry the same part of the clip)")
+	apiKey := fs.String("api-key", "", "storm mode: Bearer for liveroom's GET /webRTC/stats (its --api-key)")
 	fs.Parse(args)
 
 	if *label == "" {
@@ -266,6 +279,17 @@ func run(args []string) error {
 		}
 	}
 	time.Sleep(*warmup)
+
+	if *storm > 0 {
+		cfg := stormConfig{n: *storm, spread: *stormSeconds, window: *window, offerMode: *stormOffer, align: *stormAlign, iceTimeout: *iceTimeout,
+			apiKey: *apiKey, endpoint: viewEndpoint, token: viewToken, label: *label, series: *series, roomID: roomID,
+			base: *base, target: *target, serverPID: *serverPID, serverCore: *serverCore, genCore: *genCore,
+			serverUDP: *serverUDP, jsonOut: *jsonOut}
+		if *target == "liveroom" {
+			cfg.statsURL = *base + "/webRTC/stats"
+		}
+		return stormPhase(ctx, cfg, viewAPI, pub, viewers, res)
+	}
 
 	// The window.
 	type vsnap struct{ v, a seqSnap }
@@ -540,6 +564,9 @@ func printReport(files []string, w io.Writer) error {
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			if strings.Contains(line, `"kind":"storm"`) { // storm mode's lines: fanout storm-report
 				continue
 			}
 			var r result

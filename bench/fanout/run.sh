@@ -6,6 +6,24 @@
 #
 #   bench/fanout/run.sh                            # as root; prepares, then runs in scripts/netns-run
 #   scripts/netns-run bench/fanout/run.sh          # the same, once the preparation is cached
+#   bench/fanout/run.sh storm                      # storm mode (or BENCH_MODE=storm), below
+#
+# Storm mode (issue 12: "a storm of 1,000 WHEP POSTs in 10 s that never connect lowers existing
+# viewers' delivered bitrate by < 1 % and leaves no session behind"), liveroom only: one publisher
+# at BENCH_KBPS, BENCH_STORM_VIEWERS steady viewers; their bitrate and loss over a baseline window,
+# then over a window of the same length from the first of BENCH_STORM_POSTS WHEP POSTs sent at an
+# even pace over BENCH_STORM_SECONDS, each a valid recvonly offer whose ICE never starts (the
+# answer is never applied), then over one more window; then, past liveroom's --ice-timeout-ms, the
+# sessions left in GET /webRTC/stats. Saved as bench/results/storm-<UTC>.txt and storm-latest.txt.
+#   BENCH_STORM_VIEWERS        steady viewers                                   (50)
+#   BENCH_STORM_POSTS          WHEP POSTs of the storm                          (1000)
+#   BENCH_STORM_SECONDS        over how long, evenly paced                      (10)
+#   BENCH_STORM_ICE_TIMEOUT_MS liveroom's --ice-timeout-ms for the run          (5000; its default is 10000)
+#   BENCH_STORM_OFFER          reuse: one Pion offer, a fresh a=ice-ufrag/pwd per POST, made before the
+#                              windows; pion: a Pion PeerConnection per POST, closed unanswered  (reuse)
+#   BENCH_STORM_RUNS           storms per invocation, each on a fresh server     (1)
+#   and BENCH_WINDOW_SECONDS, BENCH_WARMUP_SECONDS, BENCH_KBPS, BENCH_PARALLEL, BENCH_*_CPU,
+#   LIVEROOM_BIN, BENCH_CACHE, BENCH_SAVE as below.
 #
 # Traffic goes to loopback only: the measuring part runs inside a fresh network namespace with
 # only lo (scripts/netns-run; this script enters one by itself), every peer restricted to
@@ -44,6 +62,14 @@ repo=$(cd "$here/../.." && pwd)
 export PATH="/usr/local/go/bin:$PATH"
 export GOFLAGS=-mod=mod
 
+MODE=${BENCH_MODE:-fanout}
+case "${1:-}" in
+  storm | fanout) MODE=$1 ;;
+  "") ;;
+  *) echo "fanout: unknown argument $1 (storm, fanout)" >&2; exit 2 ;;
+esac
+case "$MODE" in storm | fanout) ;; *) echo "fanout: unknown BENCH_MODE $MODE (storm, fanout)" >&2; exit 2 ;; esac
+export BENCH_MODE=$MODE
 VIEWERS=${BENCH_VIEWERS-25 50 100 200 300}
 KBPS=${BENCH_KBPS:-1500}
 VIEWERS_LOW=${BENCH_VIEWERS_LOW-100 200 300 400 500}
@@ -60,6 +86,12 @@ MEDIAMTX=${BENCH_MEDIAMTX:-auto}
 CACHE=${BENCH_CACHE:-/tmp/liveroom-fanout}
 SAVE=${BENCH_SAVE:-1}
 LIVEROOM_BIN=${LIVEROOM_BIN:-$repo/build/liveroom}
+STORM_VIEWERS=${BENCH_STORM_VIEWERS:-50}
+STORM_POSTS=${BENCH_STORM_POSTS:-1000}
+STORM_SECONDS=${BENCH_STORM_SECONDS:-10}
+STORM_ICE_TIMEOUT_MS=${BENCH_STORM_ICE_TIMEOUT_MS:-5000}
+STORM_OFFER=${BENCH_STORM_OFFER:-reuse}
+STORM_RUNS=${BENCH_STORM_RUNS:-1}
 MTX_VERSION=v1.20.1
 HLSJS_VERSION=1.7.0   # what MediaMTX v1.20.1's hlsjsdownloader/VERSION names
 
@@ -159,10 +191,13 @@ prepare_bbox() {
 prepare() {
   [ -x "$LIVEROOM_BIN" ] || die "no liveroom binary at $LIVEROOM_BIN (scripts/build, or set LIVEROOM_BIN)"
   # A copy: another build of build/liveroom during the run must not change what is measured.
-  cp "$LIVEROOM_BIN" "$CACHE/liveroom.new" && mv "$CACHE/liveroom.new" "$CACHE/liveroom"
+  cp -p "$LIVEROOM_BIN" "$CACHE/liveroom.new" && mv "$CACHE/liveroom.new" "$CACHE/liveroom" # -p: "built" in the report is its build time
   echo "$LIVEROOM_BIN" > "$CACHE/liveroom.source"
   build_generator
   make_media "$KBPS"
+  # Storm mode measures liveroom alone (its GET /webRTC/stats counts the sessions left); the
+  # cache's mediamtx.status and bbox.status are left as a fan-out run wrote them.
+  [ "$MODE" = storm ] && return
   [ -n "$VIEWERS_LOW" ] && make_media "$KBPS_LOW"
   case " $SERVERS " in *" mediamtx "*) prepare_mediamtx ;; *) echo "skipped (not in BENCH_SERVERS)" > "$CACHE/mediamtx.status" ;; esac
   prepare_bbox
@@ -267,6 +302,106 @@ one_run() {
   fi
   stop_server
 }
+
+# ---------------------------------------------------------------------------------------------
+# Storm mode.
+# ---------------------------------------------------------------------------------------------
+# liveroom's limits that a storm from one address (127.0.0.1) would hit, raised for the bench: the
+# steady viewers and the storm share the address. Its defaults: --max-sessions 4000,
+# --max-sessions-per-ip 100 (a storm's pending sessions count), --offers-per-second 5 (bursts of
+# 30), --creates-per-minute 10. The HTTP connection limits stay at their defaults (the server logs
+# them: "limits: ..."). The ICE timeout is shortened so that the wait for the storm's sessions to
+# go is too.
+STORM_LIMITS=(--max-sessions 0 --max-sessions-per-ip 0 --max-sessions-per-room 0 --offers-per-second 0 --creates-per-minute 0)
+storm_cmd=(serve --stream local --listen 127.0.0.1:18080 --webrtc-ip 127.0.0.1 --webrtc-port 18189 --data-dir "<fresh dir>"
+  --log-level info "${STORM_LIMITS[@]}" --ice-timeout-ms "$STORM_ICE_TIMEOUT_MS")
+
+storm_run() { # $1 run number
+  local i=$1 slog="$work/liveroom-storm-$1.log" data
+  data=$(mktemp -d "$work/data.XXXXXX")
+  taskset -c "$SERVER_CPU" "$CACHE/liveroom" "${storm_cmd[@]/#<fresh dir>/$data}" > "$slog" 2>&1 &
+  server_pid=$!
+  (sleep 3; command -v ss >/dev/null && echo "liveroom: $(ss -uamnH '( sport = :18189 )' 2>/dev/null | tr -s ' \t\n' ' ')" > "$work/liveroom-socket.txt") &
+  if ! taskset -c "$GEN_CPU" "$CACHE/fanout" run -target liveroom -base http://127.0.0.1:18080 -label liveroom -series "${KBPS}k" \
+      -n "$STORM_VIEWERS" -video "$CACHE/media/v-${KBPS}k.ivf" -audio "$CACHE/media/a.ogg" -parallel "$PARALLEL" \
+      -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl" \
+      -server-pid "$server_pid" -server-udp-port 18189 -server-core "$SERVER_CPU" -gen-core "$GEN_CPU" \
+      -storm "$STORM_POSTS" -storm-seconds "${STORM_SECONDS}s" -storm-offer "$STORM_OFFER" \
+      -ice-timeout "${STORM_ICE_TIMEOUT_MS}ms" > "$work/storm-$i.out"; then
+    log "storm run $i: the generator failed (server log: $slog)"
+    echo "storm run $i: generator failed" >> "$work/run-problems.txt"
+  fi
+  stop_server
+}
+
+if [ "$MODE" = storm ]; then
+  start_s=$SECONDS
+  for i in $(seq "$STORM_RUNS"); do
+    log "storm run $i of $STORM_RUNS: $STORM_VIEWERS steady viewers, $STORM_POSTS WHEP POSTs over $STORM_SECONDS s"
+    storm_run "$i"
+  done
+  elapsed=$((SECONDS - start_s))
+  report="$work/report.txt"
+  newer=0
+  while read -r f; do
+    if [ -n "$f" ] && [ "$repo/$f" -nt "$CACHE/liveroom" ]; then newer=$((newer + 1)); fi
+  done < <(cd "$repo" && git status --porcelain -- src 2>/dev/null | awk '{print $NF}' || true)
+  {
+    echo "storm benchmark, $stamp (UTC)"
+    echo "liveroom: $(cat "$CACHE/liveroom.source") at $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null)$(cd "$repo" && git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)'), built $(stat -c %y "$CACHE/liveroom" | cut -d. -f1) (uncommitted src/ files newer than the binary: $newer)"
+    echo "generator: bench/fanout (Pion $(cd "$here" && go list -m -f '{{.Version}}' github.com/pion/webrtc/v4 2>/dev/null), $(go version | cut -d' ' -f3)), viewer interceptors: $INTERCEPTORS"
+    echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(uname -r); server on core $SERVER_CPU, generator on core $GEN_CPU (taskset)"
+    echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); compilers running: $(pgrep -c cc1plus || true)"
+    echo "server: liveroom ${storm_cmd[*]}"
+    echo "  limits raised for the bench (the storm and the steady viewers all come from 127.0.0.1): --max-sessions 0 (default 4000),"
+    echo "  --max-sessions-per-ip 0 (default 100), --offers-per-second 0 (default 5, bursts of 30), --creates-per-minute 0 (default 10);"
+    echo "  --ice-timeout-ms $STORM_ICE_TIMEOUT_MS (default 10000). HTTP connection limits at their defaults, $(grep -ho 'limits: .*' "$work"/liveroom-storm-1.log 2>/dev/null | head -1)"
+    echo "media: VP8 640x360 30 fps (GStreamer vp8enc CBR ${KBPS} kbps, key frame every 60 frames, looped 20 s clip) + Opus 64 kbps 20 ms"
+    echo "per run: a fresh server; publisher; $STORM_VIEWERS steady viewers ($PARALLEL connecting at once); ${WARMUP} s warm-up; windows of ${WINDOW} s:"
+    echo "  baseline; storm (from the storm's first POST; it starts one clip loop after the baseline's start, so that both windows"
+    echo "  carry the same part of the clip); after (right after the storm window). The storm: $STORM_POSTS WHEP POSTs evenly over"
+    echo "  $STORM_SECONDS s, offers: $STORM_OFFER (a recvonly video + audio Pion offer; reuse: made once before the windows, a fresh"
+    echo "  a=ice-ufrag/a=ice-pwd per POST); no answer is ever applied, so no STUN reaches the server for them. Then, $STORM_ICE_TIMEOUT_MS ms"
+    echo "  + 3 s after the last POST, GET /webRTC/stats: the sessions left."
+    echo "runs: $STORM_RUNS; took ${elapsed} s"
+    echo
+    cat <<'EOF'
+Columns: kbps/min/p5 = RTP payload received per steady viewer (video + audio) in the window;
+deliv% = VP8 bytes a steady viewer received / VP8 bytes the publisher sent in the window (mean,
+worst viewer): the delivered share, which does not move with the clip's own bitrate; loss% =
+packets missing from the sequence numbers (after NACK repairs), mean and worst viewer; pubkbp =
+what the publisher sent (video + audio), PLI = PLI + FIR it received, frcd = key frames it sent
+early for them, lat = frames it sent late; srv% = server CPU (utime + stime) as % of one core,
+core% = its core's busy time; gen% and core% = the generator's; sdrops/gdrops = datagrams the
+kernel dropped at full receive buffers (server media socket / generator); sess = GET
+/webRTC/stats sessions at the window's end; room = the room's viewer count (connected viewers);
+drop = steady viewers whose ICE failed or disconnected.
+EOF
+    "$CACHE/fanout" storm-report "$jsonl"
+    echo
+    echo "Server UDP socket (ss -uam: skmem r = queued, rb = receive buffer, tb = send buffer):"
+    sed 's/^/  /' "$work/liveroom-socket.txt" 2>/dev/null || true
+    echo
+    echo "Server logs per run: sessions closed at the ICE timeout / a DTLS timeout / consent expiry; warn/error lines (the commonest, numbers as N):"
+    for f in "$work"/liveroom-storm-*.log; do
+      [ -e "$f" ] || continue
+      echo "  $(basename "$f" .log): ice-timeout $(grep -c 'ICE connectivity checks did not complete' "$f" || true), dtls-timeout $(grep -c 'DTLS handshake did not complete' "$f" || true), consent-expired $(grep -c 'consent expired' "$f" || true), warn/error $(grep -cE ' (warn|warning|error|critical) ' "$f" || true)"
+      grep -E ' (warn|warning|error|critical) ' "$f" | sed -E 's/^[0-9TZ:./ -]+//; s/[0-9a-f]{8,}/<id>/g; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -5 | sed 's/^/      /' || true
+    done
+    if [ -f "$work/run-problems.txt" ]; then echo "Generator failures:"; sed 's/^/  /' "$work/run-problems.txt"; fi
+    if [ -f "$work/stop-problems.txt" ]; then echo "Server stop problems:"; sed 's/^/  /' "$work/stop-problems.txt"; fi
+    echo
+    echo "raw results (JSON lines, with the session count every 250 ms), generator output and server logs: $work"
+  } > "$report"
+  cat "$report"
+  if [ "$SAVE" = 1 ]; then
+    mkdir -p "$repo/bench/results"
+    cp "$report" "$repo/bench/results/storm-$stamp.txt"
+    cp "$report" "$repo/bench/results/storm-latest.txt"
+    log "saved bench/results/storm-$stamp.txt and storm-latest.txt"
+  fi
+  exit 0
+fi
 
 servers=()
 for s in $SERVERS; do
