@@ -83,6 +83,19 @@ void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
                           {"send_errors", t.udp_send_errors},
                           {"receive_buffer_bytes", t.udp_receive_buffer},
                           {"send_buffer_bytes", t.udp_send_buffer}};
+    nlohmann::json workers = nlohmann::json::array();
+    for (const media::MediaWorker::Stats& w : s.workers) {
+      workers.push_back({{"sessions", w.sessions},
+                         {"publishers", w.publishers},
+                         {"viewers", w.viewers},
+                         {"inputs", w.inputs},
+                         {"handoff_sent", w.handoff_sent},
+                         {"handoff_dropped", w.handoff_dropped},
+                         {"handoff_received", w.handoff_received},
+                         {"udp_received", w.transport.udp_received},
+                         {"udp_sent", w.transport.udp_sent},
+                         {"udp_kernel_drops", w.transport.udp_kernel_drops}});
+    }
     nlohmann::json body = {{"sessions", s.sessions},
                            {"inputs", s.inputs},
                            {"sessions_refused", s.sessions_refused},
@@ -94,7 +107,8 @@ void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
                            {"retransmissions_refused", s.retransmissions_refused},
                            {"publisher_nacked", s.publisher_nacked},
                            {"publisher_recovered", s.publisher_recovered},
-                           {"udp", std::move(udp)}};
+                           {"udp", std::move(udp)},
+                           {"workers", std::move(workers)}};
     respond(decorate(cors_req, json(200, body)));
   });
 }

@@ -125,13 +125,23 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_option("--web-dir", c.web_dir, "directory of the web pages (lobby, studio, watch)")
       ->envname("LIVEROOM_WEB_DIR")
       ->capture_default_str();
-  serve.add_option("--webrtc-port", c.webrtc_port, "UDP port of the embedded media server (--stream local)")
+  serve
+      .add_option("--webrtc-port", c.webrtc_port,
+                  "UDP port of the embedded media server (--stream local); with several media workers, worker i "
+                  "takes this port + i (0: any free ports)")
       ->envname("LIVEROOM_WEBRTC_PORT")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   serve
+      .add_option("--media-workers", c.media_workers,
+                  "media threads, each with its own UDP (and ICE-TCP) port; a room's viewers spread over all of "
+                  "them (0, the default: one per core)")
+      ->envname("LIVEROOM_MEDIA_WORKERS")
+      ->check(CLI::Range(0, 64));
+  serve
       .add_option("--webrtc-tcp-port", c.webrtc_tcp_port,
-                  "TCP port for ICE-TCP, for networks that block UDP (0, the default: the UDP port's number)")
+                  "TCP port for ICE-TCP, for networks that block UDP; worker i takes this port + i (0, the default: "
+                  "each worker's UDP port number)")
       ->envname("LIVEROOM_WEBRTC_TCP_PORT")
       ->check(CLI::Range(0, 65535));
   serve.add_flag("--no-webrtc-tcp", c.no_webrtc_tcp, "no ICE-TCP: media over UDP only")
@@ -411,6 +421,14 @@ int serve(ServeConfig config) {
     }
     media::MediaServerOptions media_options;
     media_options.port = static_cast<uint16_t>(config.webrtc_port);
+    media_options.workers =
+        config.media_workers > 0
+            ? static_cast<size_t>(config.media_workers)
+            : std::clamp<size_t>(std::max(1u, std::thread::hardware_concurrency()), size_t{1}, size_t{64});
+    if (media_options.port != 0 && media_options.port + media_options.workers - 1 > 65535) {
+      return configError("--webrtc-port " + std::to_string(media_options.port) + " with " +
+                         std::to_string(media_options.workers) + " media workers goes past port 65535");
+    }
     media_options.publisher_nack = !config.no_publisher_nack;
     if (!config.no_webrtc_tcp) {
       media_options.tcp_port = static_cast<uint16_t>(config.webrtc_tcp_port);
@@ -572,9 +590,11 @@ int serve(ServeConfig config) {
       config.public_url.empty() ? scheme + "://" + host_part + ":" + std::to_string(server.port()) : config.public_url;
   if (local_stream != nullptr) {
     local_stream->setPublicUrl(url);
-    const auto tcp_port = media_server->tcpPort();
-    spdlog::info("media server on UDP port {}{} (candidates {})", media_server->port(),
-                 tcp_port ? ", TCP port " + std::to_string(*tcp_port) : std::string(", no TCP"),
+    const auto tcp_ports = media_server->tcpPorts();
+    spdlog::info("media server: {} worker{} on UDP port{} {}{} (candidates {})", media_server->workerCount(),
+                 media_server->workerCount() == 1 ? "" : "s", media_server->workerCount() == 1 ? "" : "s",
+                 fmt::join(media_server->ports(), ", "),
+                 tcp_ports.empty() ? std::string(", no TCP") : fmt::format(", TCP {}", fmt::join(tcp_ports, ", ")),
                  fmt::join(media_server->advertisedAddresses(), ", "));
     if (auto warning = candidateReachabilityWarning(media_server->advertisedAddresses(), url, config.ice_servers)) {
       spdlog::warn("{}", *warning);

@@ -28,9 +28,10 @@ struct ServeConfig {
   int http_threads = 0;  // 0: one per core
   int blocking_threads = 16;
   std::string web_dir = LIVEROOM_WEB_DIR;
-  int webrtc_port = 8189;               // the embedded media server's one UDP port (0: any)
+  int webrtc_port = 8189;               // the first media worker's UDP port; worker i: +i (0: any)
+  int media_workers = 0;                // media threads (0: one per core, at most 64)
   std::vector<std::string> webrtc_ips;  // advertised host candidates; empty: every interface address
-  int webrtc_tcp_port = 0;              // ICE-TCP; 0: the UDP port's number
+  int webrtc_tcp_port = 0;              // ICE-TCP of the first worker (+i for worker i); 0: the UDP ports' numbers
   bool no_webrtc_tcp = false;           // ICE-TCP off
   bool no_publisher_nack = false;       // do not ask broadcasters to resend lost packets
   std::optional<CloudflareConfig> cloudflare;

@@ -1,4 +1,4 @@
-// Fan-out of one input (see input_router.hpp).
+// Fan-out of one input on one worker (see input_router.hpp).
 #include "media/router/input_router.hpp"
 
 #include <exception>
@@ -15,10 +15,22 @@ void InputRouter::remove(const Session* session) {
   viewers_.erase(std::remove(viewers_.begin(), viewers_.end(), session), viewers_.end());
 }
 
+void InputRouter::attachViewers() {
+  const MediaSource* from = source();
+  if (from == nullptr) return;
+  for (ViewerSession* viewer : viewers_) viewer->attachSource(*from);
+}
+
 void InputRouter::forward(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet,
                           Session::Clock::time_point now, bool key_frame_start) {
+  forwardLocal(kind, layer, packet, now, key_frame_start);
+  if (remote_ != nullptr) remote_->handOff(kind, layer, packet, key_frame_start);
+}
+
+void InputRouter::forwardLocal(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet,
+                               Session::Clock::time_point now, bool key_frame_start) {
   for (ViewerSession* viewer : viewers_) {
-    // One viewer's failure ends that viewer (retired on the server's next tick), not the fan-out.
+    // One viewer's failure ends that viewer (retired on the worker's next tick), not the fan-out.
     try {
       viewer->sendMedia(kind, layer, packet.data(), packet.size(), now, key_frame_start);
     } catch (const std::exception& e) {
@@ -28,7 +40,11 @@ void InputRouter::forward(sdp::MediaKind kind, size_t layer, const rtp::RtpPacke
 }
 
 void InputRouter::requestKeyFrame(Session::Clock::time_point now, int layer) {
-  if (publisher_ != nullptr && publisher_->connected()) publisher_->requestKeyFrame(now, layer);
+  if (publisher_ != nullptr) {
+    if (publisher_->connected()) publisher_->requestKeyFrame(now, layer);
+  } else if (replica_) {
+    replica_->requestKeyFrame(now, layer);
+  }
 }
 
 }  // namespace liveroom::media

@@ -1,41 +1,71 @@
-// InputRouter: one live input (a room's stream): at most one publisher and any number of
-// viewers. Fans each publisher packet out to every connected viewer and relays what viewers
-// ask of the publisher (key frames, retransmissions). Holds non-owning pointers; the
-// MediaServer owns the sessions and detaches them here before they go. Media thread only.
+// InputRouter: one live input (a room's stream) on one media worker: the publisher when it is on
+// this worker, else a ReplicaSource standing in for it, and the viewers on this worker. Fans
+// each publisher packet out to every viewer here and, through its RemoteFanout, once to every
+// other worker that has viewers of the input; relays what viewers ask of the publisher (key
+// frames, retransmissions). Holds non-owning session pointers; the worker owns the sessions and
+// detaches them here before they go. The worker's thread only.
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "media/router/publisher_session.hpp"
+#include "media/router/replica_source.hpp"
 #include "media/router/viewer_session.hpp"
 
 namespace liveroom::media {
 
 class InputRouter {
  public:
-  explicit InputRouter(std::string uid) : uid_(std::move(uid)) {}
+  // Where a publisher's packets go beyond this worker (see MediaWorker).
+  class RemoteFanout {
+   public:
+    virtual ~RemoteFanout() = default;
+    virtual void handOff(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, bool key_frame_start) = 0;
+  };
+
+  explicit InputRouter(std::string uid, RemoteFanout* remote = nullptr) : uid_(std::move(uid)), remote_(remote) {}
 
   const std::string& uid() const noexcept { return uid_; }
+  // The publisher, when it is on this worker.
   PublisherSession* publisher() const noexcept { return publisher_; }
+  // What the viewers here watch: the publisher, or its replica, or nothing yet.
+  MediaSource* source() const noexcept {
+    return publisher_ != nullptr ? static_cast<MediaSource*>(publisher_) : replica_.get();
+  }
+  ReplicaSource* replica() const noexcept { return replica_.get(); }
   const std::vector<ViewerSession*>& viewers() const noexcept { return viewers_; }
   bool empty() const noexcept { return publisher_ == nullptr && viewers_.empty(); }
   size_t connectedViewers() const;
 
-  void setPublisher(PublisherSession* publisher) { publisher_ = publisher; }
+  void setPublisher(PublisherSession* publisher) {
+    publisher_ = publisher;
+    if (publisher != nullptr) replica_.reset();
+  }
+  // A publisher on another worker (null: none), replacing the one before.
+  void setReplica(std::unique_ptr<ReplicaSource> replica) { replica_ = std::move(replica); }
   void addViewer(ViewerSession* viewer) { viewers_.push_back(viewer); }
   void remove(const Session* session);
+  // Points every viewer here at the current source.
+  void attachViewers();
 
-  // One packet of publisher layer `layer` (0 without simulcast) to every viewer.
+  // One packet of publisher layer `layer` (0 without simulcast): to every viewer here, and to the
+  // other workers (the publisher's worker only).
   void forward(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, Session::Clock::time_point now,
                bool key_frame_start);
-  // A key frame of `layer` (-1: every layer) from the publisher.
+  // To the viewers here only (a packet handed over from the publisher's worker).
+  void forwardLocal(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, Session::Clock::time_point now,
+                    bool key_frame_start);
+  // A key frame of `layer` (-1: every layer) from the publisher, wherever it is.
   void requestKeyFrame(Session::Clock::time_point now, int layer = -1);
 
  private:
   std::string uid_;
+  RemoteFanout* remote_;
   PublisherSession* publisher_ = nullptr;
+  std::unique_ptr<ReplicaSource> replica_;
   std::vector<ViewerSession*> viewers_;
 };
 

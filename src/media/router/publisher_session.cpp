@@ -13,49 +13,33 @@
 namespace liveroom::media {
 
 namespace {
-bool hasFeedback(const sdp::CodecChoice& codec, std::string_view fb) {
-  return std::find(codec.rtcp_fb.begin(), codec.rtcp_fb.end(), fb) != codec.rtcp_fb.end();
-}
-
 uint8_t extensionId(const std::vector<sdp::ExtMap>& extmaps, std::string_view uri) {
   for (const sdp::ExtMap& e : extmaps) {
     if (e.uri == uri && e.id > 0 && e.id < 256) return static_cast<uint8_t>(e.id);
   }
   return 0;
 }
+
+bool hasFeedback(const sdp::CodecChoice& codec, std::string_view fb) {
+  return std::find(codec.rtcp_fb.begin(), codec.rtcp_fb.end(), fb) != codec.rtcp_fb.end();
+}
 }  // namespace
 
 PublisherSession::PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                                    const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote,
-                                   const std::vector<sdp::MediaDecision>& decisions, InputRouter& router,
-                                   uint64_t remb_bps, bool request_retransmissions)
+                                   const SourceDescription& source, InputRouter& router, uint64_t remb_bps,
+                                   bool request_retransmissions)
     : Session(Role::Publisher, std::move(id), std::move(input_uid), events, mux, dtls, std::move(remote)),
       router_(router),
       remb_bps_(remb_bps),
       rtcp_ssrc_(randomSsrc()) {
   rtcp_.reserve(1500);
-  for (const sdp::MediaDecision& d : decisions) {
-    if (!d.accepted || !d.codec) continue;
-    std::optional<PublisherTrack>& slot = d.kind == sdp::MediaKind::kVideo ? video_ : audio_;
-    if (slot) continue;
-    PublisherTrack& t = slot.emplace();
-    t.kind = d.kind;
-    t.codec = *d.codec;
-    t.extmaps = d.extmaps;
-    t.rid_extension = extensionId(d.extmaps, sdp::kExtRtpStreamId);
-    t.repaired_rid_extension = extensionId(d.extmaps, sdp::kExtRepairedRtpStreamId);
-    const size_t layers = d.simulcast.empty() ? 1 : d.simulcast.size();
-    for (size_t i = 0; i < layers; ++i) {
-      PublisherLayer& layer = t.layers.emplace_back();
-      if (!d.simulcast.empty()) {
-        layer.rid = d.simulcast[i].rid;
-        layer.paused = d.simulcast[i].paused;
-      }
-      if (d.kind == sdp::MediaKind::kVideo) layer.buffer = std::make_unique<rtp::RetransmissionBuffer>();
-      if (request_retransmissions && hasFeedback(t.codec, "nack")) layer.nack.emplace();
-    }
-    if (uint8_t twcc = extensionId(d.extmaps, sdp::kExtTransportWideCc)) transport_cc_id_ = twcc;
-    if (hasFeedback(t.codec, "goog-remb")) send_remb_ = true;
+  for (const std::optional<SourceDescription::Track>* d : {&source.video, &source.audio}) {
+    if (!*d) continue;
+    std::optional<PublisherTrack>& slot = (*d)->kind == sdp::MediaKind::kVideo ? video_ : audio_;
+    slot.emplace(makePublisherTrack(**d, request_retransmissions));
+    if (uint8_t twcc = extensionId((*d)->extmaps, sdp::kExtTransportWideCc)) transport_cc_id_ = twcc;
+    if (hasFeedback((*d)->codec, "goog-remb")) send_remb_ = true;
   }
 }
 
@@ -203,13 +187,6 @@ void PublisherSession::flushKeyFrameRequest(Clock::time_point now) {
   for (PublisherLayer& l : video_->layers) {
     if (l.keyframe_request_pending) sendPli(l, now);
   }
-}
-
-std::optional<std::span<const uint8_t>> PublisherSession::storedPacket(sdp::MediaKind kind, size_t layer,
-                                                                       uint16_t sequence, Clock::time_point now) const {
-  const PublisherTrack* t = track(kind);
-  if (t == nullptr || layer >= t->layers.size() || !t->layers[layer].buffer) return std::nullopt;
-  return t->layers[layer].buffer->get(sequence, now);
 }
 
 void PublisherSession::sendTransportFeedback() {

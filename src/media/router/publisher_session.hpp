@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "media/router/media_source.hpp"
 #include "media/router/session.hpp"
 #include "media/rtcp/transport_cc.hpp"
 #include "media/rtp/nack_generator.hpp"
@@ -26,58 +27,24 @@ namespace liveroom::media {
 
 class InputRouter;
 
-// One RTP stream of a track: the only one, or one simulcast layer (its rid).
-struct PublisherLayer {
-  std::string rid;        // "" without simulcast
-  bool paused = false;    // offered as "~rid"
-  uint32_t ssrc = 0;      // learned from the first packet (simulcast: the one carrying its rid)
-  uint32_t rtx_ssrc = 0;  // learned: the repaired-rtp-stream-id (simulcast), else the first RTX stream
-  std::optional<rtp::ReceiveStats> stats;
-  std::unique_ptr<rtp::RetransmissionBuffer> buffer;  // video only
-  std::optional<rtp::NackGenerator> nack;             // when the publisher negotiated "nack"
-  uint64_t rtx_received = 0;                          // retransmissions restored from its RTX stream
-  Session::Clock::time_point last_keyframe_request{};
-  bool keyframe_request_pending = false;
-  // Received bitrate over the last report interval (about a second): how layers are ranked.
-  uint64_t bitrate_bps = 0;
-  uint64_t bytes_since_report = 0;
-  Session::Clock::time_point first_packet{};
-  Session::Clock::time_point last_packet{};
-};
-
-struct PublisherTrack {
-  sdp::MediaKind kind = sdp::MediaKind::kVideo;
-  sdp::CodecChoice codec;              // in the publisher's payload-type space
-  std::vector<sdp::ExtMap> extmaps;    // the publisher's negotiated extension ids
-  std::vector<PublisherLayer> layers;  // one, or the simulcast layers in the offer's order
-  uint8_t rid_extension = 0;           // rtp-stream-id extension id (0: not negotiated)
-  uint8_t repaired_rid_extension = 0;  // repaired-rtp-stream-id
-
-  bool simulcast() const noexcept { return layers.size() > 1 || (!layers.empty() && !layers[0].rid.empty()); }
-  sdp::PublisherCodec publisherCodec() const { return {codec.name, codec.fmtp}; }
-};
-
-class PublisherSession final : public Session {
+class PublisherSession final : public Session, public MediaSource {
  public:
   // Minimum spacing of key-frame requests to the encoder, however many viewers ask.
   static constexpr std::chrono::milliseconds kKeyFrameInterval{250};
 
-  // `decisions`: the accepted sections of the publisher's offer (at most one per kind).
+  // `source`: what the publisher's offer says it sends (describeSource of its accepted sections).
   PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                   const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote,
-                   const std::vector<sdp::MediaDecision>& decisions, InputRouter& router, uint64_t remb_bps,
-                   bool request_retransmissions = true);
+                   const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote, const SourceDescription& source,
+                   InputRouter& router, uint64_t remb_bps, bool request_retransmissions = true);
 
-  const PublisherTrack* track(sdp::MediaKind kind) const;
+  using Clock = Session::Clock;
+  const PublisherTrack* track(sdp::MediaKind kind) const override;
   // PLI to the encoder of `layer` (every layer when -1) now, or, when one went out less than
   // kKeyFrameInterval ago, as soon as the interval has passed (flushKeyFrameRequest): a viewer
   // joining right after another still gets its key frame promptly instead of waiting for its own
   // decoder to ask again.
-  void requestKeyFrame(Clock::time_point now, int layer = -1);
+  void requestKeyFrame(Clock::time_point now, int layer = -1) override;
   void flushKeyFrameRequest(Clock::time_point now);
-  // The publisher-side packet of `layer` with this sequence number, if still buffered (video).
-  std::optional<std::span<const uint8_t>> storedPacket(sdp::MediaKind kind, size_t layer, uint16_t sequence,
-                                                       Clock::time_point now) const;
 
   // Periodic RTCP, called by the server's timers.
   void sendTransportFeedback();

@@ -8,7 +8,7 @@
 #include "media/rtcp/feedback.hpp"
 #include "media/rtcp/report.hpp"
 #include "media/router/input_router.hpp"
-#include "media/router/publisher_session.hpp"
+#include "media/router/media_source.hpp"
 #include "media/rtp/rtx.hpp"
 
 namespace liveroom::media {
@@ -74,7 +74,7 @@ ViewerTrack* ViewerSession::trackBySsrc(uint32_t ssrc) {
   return nullptr;
 }
 
-void ViewerSession::attachPublisher(const PublisherSession& publisher) {
+void ViewerSession::attachSource(const MediaSource& publisher) {
   for (ViewerTrack& t : tracks_) {
     const PublisherTrack* source = publisher.track(t.kind);
     t.mapped = false;
@@ -125,7 +125,7 @@ void ViewerSession::sendMedia(sdp::MediaKind kind, size_t layer, const uint8_t* 
   if (!connected() || closed()) return;
   ViewerTrack* t = track(kind);
   if (t == nullptr) return;
-  PublisherSession* publisher = router_.publisher();
+  const MediaSource* publisher = router_.source();
   const PublisherTrack* source = publisher != nullptr ? publisher->track(kind) : nullptr;
   if (source == nullptr || !source->simulcast()) {
     t->current_layer = 0;
@@ -153,7 +153,7 @@ int ViewerSession::currentLayer() const noexcept {
 
 void ViewerSession::chooseLayer(ViewerTrack& t, Clock::time_point now) {
   t.last_choice = now;
-  PublisherSession* publisher = router_.publisher();
+  const MediaSource* publisher = router_.source();
   const PublisherTrack* source = publisher != nullptr ? publisher->track(t.kind) : nullptr;
   if (source == nullptr) return;
   // The first choice waits until every layer offered (not paused) has shown up, or half a second
@@ -208,7 +208,7 @@ bool ViewerSession::forward(ViewerTrack& t, const uint8_t* data, size_t size, Cl
 }
 
 void ViewerSession::retransmit(ViewerTrack& t, uint16_t viewer_sequence, Clock::time_point now) {
-  PublisherSession* publisher = router_.publisher();
+  const MediaSource* publisher = router_.source();
   if (publisher == nullptr || !t.rewriter) return;
   const auto source_sequence = t.rewriter->publisherSequence(viewer_sequence);
   if (!source_sequence) return;

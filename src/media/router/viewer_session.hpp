@@ -28,7 +28,7 @@
 namespace liveroom::media {
 
 class InputRouter;
-class PublisherSession;
+class MediaSource;
 
 struct ViewerTrack {
   sdp::MediaKind kind = sdp::MediaKind::kVideo;
@@ -62,7 +62,7 @@ class ViewerSession final : public Session {
   const std::vector<ViewerTrack>& tracks() const noexcept { return tracks_; }
   // Maps every track onto what `publisher` sends (a track whose codec the viewer cannot
   // receive stays silent).
-  void attachPublisher(const PublisherSession& publisher);
+  void attachSource(const MediaSource& publisher);
   // Forwards one publisher packet of `kind` from publisher layer `layer` (copied, rewritten,
   // protected, sent) if it is the layer this viewer gets; a simulcast viewer moves to another
   // layer only at a packet that starts a key frame (`key_frame_start`).

@@ -1,19 +1,10 @@
 // The embedded media server's facade and session registry (see media_server.hpp).
 #include "media/server/media_server.hpp"
 
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-
 #include <algorithm>
-#include <cstring>
 #include <future>
 
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
-
-#include "common/event_loop.hpp"
 
 #include "media/sdp/negotiation.hpp"
 #include "media/sdp/session_description.hpp"
@@ -22,10 +13,6 @@
 namespace liveroom::media {
 
 namespace {
-
-constexpr std::chrono::milliseconds kTimerPeriod{50};  // transport-cc feedback
-constexpr uint64_t kTicksPerTransportTick = 5;         // 250 ms: ICE consent, DTLS timers
-constexpr uint64_t kTicksPerReport = 20;               // 1 s: RR + REMB to publishers, SR to viewers
 
 // How strong a fingerprint hash is, 0 for one we do not accept (sha-1 and older).
 int fingerprintStrength(std::string_view algorithm) {
@@ -103,184 +90,112 @@ sdp::SessionDescription parseOffer(const std::string& text) {
   }
 }
 
-}  // namespace
-
-std::vector<std::string> localInterfaceAddresses(bool ipv6) {
-  std::vector<std::string> v4;
-  std::vector<std::string> v6;
-  std::vector<std::string> loopback;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return {"127.0.0.1"};
-  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0) continue;
-    boost::asio::ip::address address;
-    if (i->ifa_addr->sa_family == AF_INET) {
-      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-      const boost::asio::ip::address_v4 a(ntohl(sin->sin_addr.s_addr));
-      if ((a.to_uint() & 0xFFFF0000u) == 0xA9FE0000u) continue;  // 169.254/16: link-local
-      address = a;
-    } else if (i->ifa_addr->sa_family == AF_INET6 && ipv6) {
-      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
-      boost::asio::ip::address_v6::bytes_type bytes{};
-      std::memcpy(bytes.data(), &sin6->sin6_addr, bytes.size());
-      const boost::asio::ip::address_v6 a(bytes);
-      // Link-local addresses need a zone the peer cannot know; v4-mapped ones duplicate IPv4.
-      if (a.is_link_local() || a.is_v4_mapped() || a.is_multicast()) continue;
-      address = a;
-    } else {
-      continue;
-    }
-    const std::string text = address.to_string();
-    auto& bucket = address.is_loopback() ? loopback : address.is_v4() ? v4 : v6;
-    if (std::find(bucket.begin(), bucket.end(), text) == bucket.end()) bucket.push_back(text);
+// Calls `done` with what `make` returns, or the error it throws (unexpected ones logged and
+// answered media_unavailable).
+template <typename Result, typename Make, typename Done>
+void answerWith(const char* what, Make&& make, Done& done) {
+  std::variant<Result, Error> result = Error(codes::kMediaUnavailable, "");
+  try {
+    result = make();
+  } catch (const Error& e) {
+    result = e;
+  } catch (const std::invalid_argument& e) {
+    result = Error(codes::kInvalidSdp, e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("media: {} failed: {}", what, e.what());
+    result = Error(codes::kMediaUnavailable, "the media server could not set up the session");
   }
-  freeifaddrs(list);
-  std::vector<std::string> out = std::move(v4);
-  out.insert(out.end(), v6.begin(), v6.end());
-  // 127.0.0.1 before ::1.
-  std::sort(loopback.begin(), loopback.end(), [](const std::string& a, const std::string& b) {
-    return (a.find(':') == std::string::npos) > (b.find(':') == std::string::npos);
-  });
-  out.insert(out.end(), loopback.begin(), loopback.end());
-  if (out.empty()) out.push_back("127.0.0.1");
-  return out;
+  done(std::move(result));
 }
 
+}  // namespace
+
 MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
-    : options_(std::move(options)),
-      listener_(listener),
-      work_(boost::asio::make_work_guard(ioc_)),
-      dtls_(DtlsCertificate::generate()),
-      timer_(ioc_) {
-  PacketMuxOptions mux_options;
-  mux_options.bind_address = options_.bind_address;
-  mux_options.udp_port = options_.port;
-  mux_options.tcp_port = options_.tcp_port;
-  mux_options.max_tcp_connections = options_.max_sessions;
-  mux_options.max_tcp_per_address =
-      options_.max_sessions_per_client == 0 ? 0 : std::max<size_t>(16, options_.max_sessions_per_client);
-  mux_options.tcp_validation_timeout = options_.ice_connect_timeout;
-  mux_options.socket_buffer_bytes = options_.socket_buffer_bytes;
-  mux_ = std::make_unique<PacketMux>(ioc_, mux_options);
-  port_ = mux_->udpPort();
-  tcp_port_ = mux_->tcpPort();
-  ipv6_ = mux_->ipv6();
-  if (!options_.advertised_addresses.empty()) {
-    addresses_ = options_.advertised_addresses;
-  } else if (options_.bind_address == "0.0.0.0") {
-    addresses_ = localInterfaceAddresses(ipv6_);
-  } else {
-    addresses_ = {options_.bind_address};
+    : options_(std::move(options)), listener_(listener), dtls_(DtlsCertificate::generate()) {
+  if (options_.workers == 0 || options_.workers > 64) {
+    throw std::invalid_argument("the media server takes 1 to 64 workers");
   }
-  scheduleTimer();
-  thread_ = std::thread([this] {
-    // The last line of defence: sessions catch their own failures.
-    runLoopSurvivingErrors(ioc_, "media thread");
-    stopped_ = true;
-  });
+  sessions_on_worker_.assign(options_.workers, 0);
+  for (size_t i = 0; i < options_.workers; ++i) {
+    MediaWorkerOptions w;
+    w.index = i;
+    w.mux.bind_address = options_.bind_address;
+    w.mux.udp_port = options_.port == 0 ? 0 : static_cast<uint16_t>(options_.port + i);
+    if (options_.tcp_port) w.mux.tcp_port = *options_.tcp_port == 0 ? 0 : static_cast<uint16_t>(*options_.tcp_port + i);
+    w.mux.max_tcp_connections = options_.max_sessions;
+    w.mux.max_tcp_per_address =
+        options_.max_sessions_per_client == 0 ? 0 : std::max<size_t>(16, options_.max_sessions_per_client);
+    w.mux.tcp_validation_timeout = options_.ice_connect_timeout;
+    w.mux.socket_buffer_bytes = options_.socket_buffer_bytes;
+    w.advertised_addresses = options_.advertised_addresses;
+    w.remb_bps = options_.remb_bps;
+    w.publisher_nack = options_.publisher_nack;
+    w.viewer_retransmit_bps = options_.viewer_retransmit_bps;
+    w.ice_connect_timeout = options_.ice_connect_timeout;
+    workers_.push_back(std::make_unique<MediaWorker>(std::move(w), static_cast<WorkerHost&>(*this), dtls_));
+  }
 }
 
 MediaServer::~MediaServer() {
   shutdown();
-  boost::asio::post(ioc_, [this] {
-    // Sessions unregister from the mux when destroyed: before it goes. Closing the socket
-    // then ends the pending receive, the last work keeping the io_context running.
-    for (auto& [id, session] : sessions_) session->close();
-    sessions_.clear();
-    routers_.clear();
-    retired_.clear();
-    mux_.reset();
-    timer_.cancel();
-    work_.reset();
-    ioc_.stop();  // a receive that completed before the close must not run on the destroyed mux
-  });
-  thread_.join();
+  // Every thread stops before any worker goes: a worker's links are drained by the others.
+  for (auto& w : workers_) w->stop();
+  stopped_ = true;
+  workers_.clear();
+}
+
+std::vector<uint16_t> MediaServer::ports() const {
+  std::vector<uint16_t> out;
+  for (const auto& w : workers_) out.push_back(w->udpPort());
+  return out;
+}
+
+std::vector<uint16_t> MediaServer::tcpPorts() const {
+  std::vector<uint16_t> out;
+  for (const auto& w : workers_) {
+    if (w->tcpPort()) out.push_back(*w->tcpPort());
+  }
+  return out;
+}
+
+template <typename F>
+void MediaServer::onEveryWorker(F f) {
+  std::vector<std::promise<void>> done(workers_.size());
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    MediaWorker& w = *workers_[i];
+    w.post([&w, &f, &promise = done[i]] {
+      f(w);
+      promise.set_value();
+    });
+  }
+  for (auto& d : done) d.get_future().wait();
 }
 
 void MediaServer::shutdown() {
   if (stopped_) return;
-  std::promise<void> done;
-  auto future = done.get_future();
-  boost::asio::post(ioc_, [this, &done] {
-    if (!shutting_down_) {
-      shutting_down_ = true;
-      scratch_.clear();
-      for (auto& [id, session] : sessions_) scratch_.push_back(session.get());
-      // Viewers first, so the room's count reaches 0 before its publisher goes.
-      std::stable_partition(scratch_.begin(), scratch_.end(),
-                            [](const Session* s) { return s->role() == Session::Role::Viewer; });
-      for (Session* s : scratch_) {
-        s->close();
-        retire(*s);
-      }
-      scratch_.clear();
-    }
-    done.set_value();
-  });
-  future.wait();
+  {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+  }
+  // Viewers first, so every room's count reaches 0 before its publisher goes.
+  onEveryWorker([](MediaWorker& w) { w.endAll(Session::Role::Viewer); });
+  onEveryWorker([](MediaWorker& w) { w.endAll(Session::Role::Publisher); });
 }
 
-std::vector<sdp::LocalCandidate> MediaServer::candidates() const {
-  // RFC 8445 §5.1.2.1: priority = type preference (126: host) << 24 | local preference << 8 |
-  // (256 - component 1). UDP first and higher (65535 down); ICE-TCP (RFC 6544 §4.2: passive)
-  // after, from 32767 down, so a peer that can use UDP does.
-  std::vector<sdp::LocalCandidate> out;
-  uint32_t foundation = 0;
-  const auto add = [&](bool tcp, uint16_t port, uint32_t base) {
-    uint32_t local_preference = base;
-    for (const std::string& address : addresses_) {
-      if (address.find(':') != std::string::npos && !ipv6_) continue;  // no IPv6 socket to answer on
-      const uint32_t priority = (126u << 24) | (local_preference << 8) | 255u;
-      out.push_back({std::to_string(++foundation), priority, address, port, tcp});
-      if (local_preference > 0) --local_preference;
-    }
-  };
-  add(false, port_, 65535);
-  if (tcp_port_) add(true, *tcp_port_, 32767);
-  return out;
+std::shared_ptr<InputHub> MediaServer::hubFor(const std::string& input_uid) {
+  auto& slot = hubs_[input_uid];
+  if (!slot) slot = std::make_shared<InputHub>(input_uid, next_hub_id_++, workers_.size());
+  return slot;
 }
 
-InputRouter& MediaServer::router(const std::string& input_uid) {
-  auto& slot = routers_[input_uid];
-  if (!slot) slot = std::make_unique<InputRouter>(input_uid);
-  return *slot;
+size_t MediaServer::pickWorker() const {
+  return static_cast<size_t>(std::min_element(sessions_on_worker_.begin(), sessions_on_worker_.end()) -
+                             sessions_on_worker_.begin());
 }
 
-void MediaServer::dropRouterIfEmpty(const std::string& input_uid) {
-  auto it = routers_.find(input_uid);
-  if (it != routers_.end() && it->second->empty()) routers_.erase(it);
-}
-
-void MediaServer::publish(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key) {
-  answerOnMediaThread("publish", &MediaServer::doPublish, std::move(input_uid), std::move(offer), std::move(done),
-                      std::move(client_key));
-}
-
-void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key) {
-  answerOnMediaThread("play", &MediaServer::doPlay, std::move(input_uid), std::move(offer), std::move(done),
-                      std::move(client_key));
-}
-
-void MediaServer::answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
-                                      AnswerCallback done, std::string client_key) {
-  boost::asio::post(ioc_, [this, what, handler, uid = std::move(input_uid), offer = std::move(offer),
-                           done = std::move(done), client = std::move(client_key)] {
-    std::variant<SessionAnswer, Error> result = Error(codes::kMediaUnavailable, "");
-    try {
-      result = (this->*handler)(uid, offer, client);
-    } catch (const Error& e) {
-      result = e;
-    } catch (const std::exception& e) {
-      spdlog::error("media: {} failed: {}", what, e.what());
-      result = Error(codes::kMediaUnavailable, "the media server could not set up the session");
-    }
-    done(std::move(result));
-  });
-}
-
-void MediaServer::admit(const std::string& input_uid, const std::string& client_key, bool replaces_one) {
+void MediaServer::admit(size_t on_input, const std::string& client_key, bool replaces_one) {
   auto refuse = [this](const char* code, std::string message) {
-    ++sessions_refused_;
+    sessions_refused_.fetch_add(1);
     throw Error(code, std::move(message), 1);
   };
   const size_t replaced = replaces_one ? 1 : 0;
@@ -288,15 +203,9 @@ void MediaServer::admit(const std::string& input_uid, const std::string& client_
     refuse(codes::kMediaBusy,
            "the media server is at its session limit (" + std::to_string(options_.max_sessions) + "); try again later");
   }
-  if (options_.max_sessions_per_input > 0) {
-    if (auto found = routers_.find(input_uid); found != routers_.end()) {
-      const InputRouter& input = *found->second;
-      const size_t on_input = input.viewers().size() + (input.publisher() != nullptr ? 1 : 0) - replaced;
-      if (on_input >= options_.max_sessions_per_input) {
-        refuse(codes::kMediaBusy,
-               "this room is at its limit of " + std::to_string(options_.max_sessions_per_input) + " sessions");
-      }
-    }
+  if (options_.max_sessions_per_input > 0 && on_input - replaced >= options_.max_sessions_per_input) {
+    refuse(codes::kMediaBusy,
+           "this room is at its limit of " + std::to_string(options_.max_sessions_per_input) + " sessions");
   }
   if (options_.max_sessions_per_client > 0 && !client_key.empty()) {
     auto it = sessions_by_client_.find(client_key);
@@ -308,373 +217,343 @@ void MediaServer::admit(const std::string& input_uid, const std::string& client_
   }
 }
 
-Session& MediaServer::adopt(std::unique_ptr<Session> session, const std::string& client_key) {
-  session->transport().setConnectTimeout(options_.ice_connect_timeout);
-  if (!client_key.empty()) {
-    session->setClientKey(client_key);
-    ++sessions_by_client_[client_key];
-  }
-  Session& ref = *session;
-  std::string id = session->id();
-  sessions_.emplace(std::move(id), std::move(session));
-  return ref;
-}
-
-SessionAnswer MediaServer::answerFor(Session& session, const sdp::SessionDescription& offer,
-                                     std::vector<sdp::AnswerSection> sections) const {
-  for (const sdp::AnswerSection& s : sections) {
-    if (!s.decision.accepted || s.decision.index >= offer.media.size()) continue;
-    const sdp::MediaSection& m = offer.media[s.decision.index];
-    if (m.mid.empty()) continue;
-    session.setBundleHead({m.kind_name, m.proto, m.mid});
-    break;
-  }
-  sdp::AnswerParams params;
-  params.ice_ufrag = session.transport().localUfrag();
-  params.ice_pwd = session.transport().localPwd();
-  params.fingerprint_sha256 = session.transport().localFingerprint();
-  params.candidates = candidates();
-  params.sections = std::move(sections);
-  return SessionAnswer{session.id(), session.etag(), sdp::buildAnswer(offer, params)};
-}
-
-SessionAnswer MediaServer::doPublish(const std::string& input_uid, const std::string& offer_text,
-                                     const std::string& client_key) {
-  if (!mux_ || shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
-  const sdp::SessionDescription offer = parseOffer(offer_text);
-  const std::vector<sdp::MediaDecision> decisions = sdp::negotiate(offer);
-  if (std::none_of(decisions.begin(), decisions.end(), [](const auto& d) { return d.accepted; })) {
-    throwNothingAccepted(offer, decisions);
-  }
-  requireDirection(decisions, true);
-  WebRtcTransport::RemoteParameters remote = remoteParameters(offer, decisions);
-
-  PublisherSession* current = nullptr;
-  if (auto found = routers_.find(input_uid); found != routers_.end()) current = found->second->publisher();
-  if (current != nullptr && Session::Clock::now() - current->lastMedia() < options_.publisher_takeover_after) {
-    throw Error(codes::kPublisherExists, "this room already has a live broadcaster");
-  }
-  admit(input_uid, client_key, current != nullptr);
-  if (current != nullptr) {
-    spdlog::info("media: input {}: a new publisher replaces a silent one", input_uid);
-    current->close();
-    retire(*current);  // may drop the input's router when nobody else is on it
-  }
-  InputRouter& input = router(input_uid);
-
-  std::string id = randomHex(16);
-  std::unique_ptr<PublisherSession> session;
-  try {
-    session = std::make_unique<PublisherSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, dtls_,
-                                                 std::move(remote), decisions, input, options_.remb_bps,
-                                                 options_.publisher_nack);
-  } catch (const std::invalid_argument& e) {
-    dropRouterIfEmpty(input_uid);
-    throw Error(codes::kInvalidSdp, e.what());
-  }
-  SessionAnswer answer = answerFor(*session, offer, sdp::answerSections(decisions, offer, sdp::Role::kWhipPublisher));
-  input.setPublisher(session.get());
-  adopt(std::move(session), client_key);
-  spdlog::info("media: input {}: publisher session {} created", input_uid, id.substr(0, 8));
-  return answer;
-}
-
-SessionAnswer MediaServer::doPlay(const std::string& input_uid, const std::string& offer_text,
-                                  const std::string& client_key) {
-  if (!mux_ || shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
-  admit(input_uid, client_key, false);
-  const sdp::SessionDescription offer = parseOffer(offer_text);
-  auto found = routers_.find(input_uid);
-  PublisherSession* publisher = found == routers_.end() ? nullptr : found->second->publisher();
-  std::optional<sdp::PublisherCodec> audio;
-  std::optional<sdp::PublisherCodec> video;
-  if (publisher != nullptr) {
-    if (const PublisherTrack* t = publisher->track(sdp::MediaKind::kAudio)) audio = t->publisherCodec();
-    if (const PublisherTrack* t = publisher->track(sdp::MediaKind::kVideo)) video = t->publisherCodec();
-  }
-  const sdp::ViewerNegotiation negotiation = sdp::negotiateViewer(offer, audio, video);
-  if (!negotiation.ok()) throw Error(codes::kUnsupportedCodec, negotiation.error);
-  if (std::none_of(negotiation.media.begin(), negotiation.media.end(), [](const auto& d) { return d.accepted; })) {
-    throwNothingAccepted(offer, negotiation.media);
-  }
-  requireDirection(negotiation.media, false);
-  WebRtcTransport::RemoteParameters remote = remoteParameters(offer, negotiation.media);
-
-  std::vector<sdp::AnswerSection> sections = sdp::answerSections(negotiation.media, offer, sdp::Role::kWhepViewer);
-  std::vector<ViewerTrack> tracks;
-  for (sdp::AnswerSection& section : sections) {
-    if (!section.decision.accepted) continue;
-    ViewerTrack& t = tracks.emplace_back();
-    t.kind = section.decision.kind;
-    t.offered = offer.media[section.decision.index];
-    t.decision = section.decision;
-    t.send.ssrc = randomSsrc();
-    // Retransmissions go on an RTX stream of their own when the viewer offered RTX (RFC 4588).
-    if (section.decision.codec && section.decision.codec->rtx_payload_type) t.send.rtx_ssrc = randomSsrc();
-    t.send.cname = "liveroom";
-    t.send.stream_id = "liveroom";
-    t.send.track_id = t.kind == sdp::MediaKind::kVideo ? "video" : "audio";
-    section.send = t.send;
-  }
-
-  InputRouter& input = router(input_uid);
-  std::string id = randomHex(16);
-  std::unique_ptr<ViewerSession> session;
-  try {
-    rtp::RetransmissionLimiter::Options retransmit;
-    retransmit.budget_bps = options_.viewer_retransmit_bps;
-    session = std::make_unique<ViewerSession>(id, input_uid, static_cast<SessionEvents&>(*this), *mux_, dtls_,
-                                              std::move(remote), std::move(tracks), input, retransmit);
-  } catch (const std::invalid_argument& e) {
-    dropRouterIfEmpty(input_uid);
-    throw Error(codes::kInvalidSdp, e.what());
-  }
-  SessionAnswer answer = answerFor(*session, offer, std::move(sections));
-  if (publisher != nullptr) session->attachPublisher(*publisher);
-  input.addViewer(session.get());
-  adopt(std::move(session), client_key);
-  spdlog::debug("media: input {}: viewer session {} created", input_uid, id.substr(0, 8));
-  return answer;
-}
-
-void MediaServer::patch(std::string session_id, std::optional<std::string> if_match, std::string fragment,
-                        PatchCallback done) {
-  boost::asio::post(ioc_, [this, id = std::move(session_id), if_match = std::move(if_match),
-                           fragment = std::move(fragment), done = std::move(done)] {
-    std::variant<PatchResult, Error> result = Error(codes::kMediaUnavailable, "");
-    try {
-      result = doPatch(id, if_match, fragment);
-    } catch (const Error& e) {
-      result = e;
-    } catch (const std::exception& e) {
-      spdlog::error("media: patch failed: {}", e.what());
-      result = Error(codes::kMediaUnavailable, "the media server could not apply the update");
-    }
-    done(std::move(result));
-  });
-}
-
-MediaServer::PatchResult MediaServer::doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
-                                              const std::string& fragment_text) {
-  auto it = sessions_.find(session_id);
-  if (it == sessions_.end()) throw Error(codes::kSessionNotFound, "no such session");
-  Session& session = *it->second;
-  if (if_match && *if_match != "*" && *if_match != session.etag()) {
-    throw Error(codes::kPreconditionFailed, "If-Match does not match the session's current ETag");
-  }
-  sdp::TrickleFragment fragment;
-  try {
-    fragment = sdp::parseTrickleFragment(fragment_text);
-  } catch (const sdp::SdpError& e) {
-    throw Error(codes::kInvalidSdp, e.what());
-  }
-  if (!sdp::isIceRestart(fragment, session.remoteUfrag(), session.remotePwd())) return {session.etag(), {}};
-  // RFC 8839 §5.4: a restart changes both; a fragment with only one new value is not one we can
-  // act on (the peer would check with a password we do not know).
-  if (fragment.ice_ufrag.empty() || fragment.ice_pwd.empty()) {
-    throw Error(codes::kInvalidSdp, "an ICE restart needs both a=ice-ufrag and a=ice-pwd");
-  }
-  if (fragment.ice_ufrag.size() > 256 || fragment.ice_pwd.size() > 256) {
-    throw Error(codes::kInvalidSdp, "a=ice-ufrag and a=ice-pwd are at most 256 characters (RFC 8839)");
-  }
-  if (!session.restartIce(fragment.ice_ufrag, fragment.ice_pwd)) {
-    throw Error(codes::kSessionNotFound, "the session has ended");
-  }
-  const Session::BundleHead& head = session.bundleHead();
-  spdlog::info("media: session {}: ICE restart", session.id().substr(0, 8));
-  return {session.etag(), sdp::buildIceRestartFragment(session.transport().localUfrag(), session.transport().localPwd(),
-                                                       head.kind_name, head.proto, head.mid, candidates())};
-}
-
-void MediaServer::remove(std::string session_id, std::function<void(bool)> done) {
-  boost::asio::post(ioc_, [this, id = std::move(session_id), done = std::move(done)] {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end()) {
-      done(false);
-      return;
-    }
-    Session& session = *it->second;
-    session.close();
-    retire(session);
-    done(true);
-  });
-}
-
-void MediaServer::closeInput(std::string input_uid) {
-  boost::asio::post(ioc_, [this, uid = std::move(input_uid)] {
-    auto it = routers_.find(uid);
-    if (it == routers_.end()) return;
-    std::vector<Session*> sessions(it->second->viewers().begin(), it->second->viewers().end());
-    if (it->second->publisher() != nullptr) sessions.push_back(it->second->publisher());
-    for (Session* s : sessions) {
-      s->close();
-      retire(*s);
-    }
-  });
-}
-
-MediaServer::Stats MediaServer::collectStats() const {
-  Stats s;
-  s.sessions = sessions_.size();
-  s.inputs = routers_.size();
-  if (mux_) {
-    s.transport = mux_->stats();
-  }
-  s.sessions_refused = sessions_refused_;
-  s.sessions_failed = sessions_failed_;
-  for (const auto& [id, session] : sessions_) {
-    if (session->role() == Session::Role::Publisher) {
-      const auto& publisher = static_cast<const PublisherSession&>(*session);
-      for (sdp::MediaKind kind : {sdp::MediaKind::kVideo, sdp::MediaKind::kAudio}) {
-        const PublisherTrack* t = publisher.track(kind);
-        if (t == nullptr) continue;
-        for (const PublisherLayer& layer : t->layers) {
-          if (!layer.nack) continue;
-          s.publisher_nacked += layer.nack->stats().requested;
-          s.publisher_recovered += layer.nack->stats().recovered;
-        }
-      }
-      continue;
-    }
-    const auto r = static_cast<const ViewerSession&>(*session).retransmissionStats();
-    s.retransmissions += r.sent;
-    s.retransmissions_refused += r.repeats + r.over_budget;
-  }
-  return s;
-}
-
-MediaServer::Stats MediaServer::stats() {
-  // On the media thread (a listener asking) or once it has finished, nobody else touches the state.
-  if (stopped_ || thread_.get_id() == std::this_thread::get_id()) return collectStats();
-  std::promise<Stats> promise;
-  auto future = promise.get_future();
-  boost::asio::post(ioc_, [this, &promise] { promise.set_value(collectStats()); });
-  return future.get();
-}
-
-void MediaServer::onSessionConnected(Session& session) {
-  auto found = routers_.find(session.inputUid());
-  if (found == routers_.end()) return;
-  InputRouter& input = *found->second;
-  const auto now = Session::Clock::now();
-  if (session.role() == Session::Role::Publisher) {
-    if (input.publisher() != &session) return;
-    for (ViewerSession* viewer : input.viewers()) viewer->attachPublisher(*input.publisher());
-    spdlog::info("media: input {}: publisher connected", input.uid());
-    if (listener_ != nullptr) listener_->onPublisherLive(input.uid(), true);
-  } else {
-    if (input.publisher() != nullptr) {
-      static_cast<ViewerSession&>(session).attachPublisher(*input.publisher());
-      input.requestKeyFrame(now);  // the new viewer's first frame should not wait for the next key frame
-    }
-    notifyViewers(input);
+void MediaServer::registerSession(const std::string& id, size_t worker, const std::shared_ptr<InputHub>& hub,
+                                  Session::Role role, const std::string& client_key) {
+  sessions_.emplace(id, SessionEntry{worker, hub, role, client_key});
+  ++sessions_on_worker_[worker];
+  ++hub->sessions;
+  if (!client_key.empty()) ++sessions_by_client_[client_key];
+  if (role == Session::Role::Viewer && hub->viewers_on[worker]++ == 0) {
+    hub->viewer_workers.fetch_or(uint64_t{1} << worker, std::memory_order_acq_rel);
   }
 }
 
-void MediaServer::onSessionClosed(Session& session, const std::string& reason) {
-  spdlog::info("media: input {}: {} session {} closed: {}", session.inputUid(),
-               session.role() == Session::Role::Publisher ? "publisher" : "viewer", session.id().substr(0, 8), reason);
-  retire(session);
+void MediaServer::forget(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  forgetLocked(id);
 }
 
-void MediaServer::logRepairs(const PublisherSession& publisher) const {
-  const PublisherTrack* video = publisher.track(sdp::MediaKind::kVideo);
-  if (video == nullptr) return;
-  for (const PublisherLayer& layer : video->layers) {
-    if (!layer.nack || !layer.stats) continue;
-    const auto& n = layer.nack->stats();
-    spdlog::info(
-        "media: input {}: publisher {} video{}{}: {} packets, NACKed {}, recovered {} ({} on RTX), given up {}",
-        publisher.inputUid(), publisher.id().substr(0, 8), layer.rid.empty() ? "" : " layer ", layer.rid,
-        layer.stats->packetsReceived(), n.requested, n.recovered, layer.rtx_received, n.given_up);
-  }
-}
-
-void MediaServer::retire(Session& session) {
-  auto it = sessions_.find(session.id());
+void MediaServer::forgetLocked(const std::string& id) {
+  auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  std::unique_ptr<Session> owned = std::move(it->second);
+  SessionEntry entry = std::move(it->second);
   sessions_.erase(it);
-  if (!owned->clientKey().empty()) {
-    if (auto c = sessions_by_client_.find(owned->clientKey()); c != sessions_by_client_.end() && --c->second == 0) {
+  --sessions_on_worker_[entry.worker];
+  if (!entry.client_key.empty()) {
+    if (auto c = sessions_by_client_.find(entry.client_key); c != sessions_by_client_.end() && --c->second == 0) {
       sessions_by_client_.erase(c);
     }
   }
-  const std::string uid = owned->inputUid();
-  if (auto found = routers_.find(uid); found != routers_.end()) {
-    InputRouter& input = *found->second;
-    const bool was_publisher = input.publisher() == owned.get();
-    const bool was_counted_viewer = owned->role() == Session::Role::Viewer && owned->everConnected();
-    input.remove(owned.get());
-    if (was_publisher) {
-      if (listener_ != nullptr && owned->everConnected()) listener_->onPublisherLive(uid, false);
-      logRepairs(static_cast<const PublisherSession&>(*owned));
-    } else if (was_counted_viewer) {
-      notifyViewers(input);
-      const auto& viewer = static_cast<const ViewerSession&>(*owned);
-      const auto r = viewer.retransmissionStats();
-      if (r.sent + r.repeats + r.over_budget + viewer.nackedNotHeld() > 0) {
-        spdlog::info(
-            "media: input {}: viewer {} NACKs: resent {}, not held {}, asked again within an RTT {}, "
-            "over budget {}",
-            uid, owned->id().substr(0, 8), r.sent, viewer.nackedNotHeld(), r.repeats, r.over_budget);
-      }
+  InputHub& hub = *entry.hub;
+  --hub.sessions;
+  if (entry.role == Session::Role::Viewer) {
+    if (--hub.viewers_on[entry.worker] == 0) {
+      hub.viewer_workers.fetch_and(~(uint64_t{1} << entry.worker), std::memory_order_acq_rel);
     }
+  } else if (hub.publisher_id == id) {
+    hub.publisher_id.clear();
+    hub.publisher_worker.store(-1);
+    hub.setDescription(nullptr, 0);
   }
-  dropRouterIfEmpty(uid);
-  // Destroyed later: we may be inside one of its transport's callbacks right now.
-  retired_.push_back(std::move(owned));
-  if (retired_.size() == 1) boost::asio::post(ioc_, [this] { retired_.clear(); });
+  if (hub.sessions == 0) {
+    if (auto h = hubs_.find(hub.uid); h != hubs_.end() && h->second.get() == &hub) hubs_.erase(h);
+  }
 }
 
-void MediaServer::notifyViewers(const InputRouter& input) {
-  if (listener_ != nullptr) listener_->onViewerCount(input.uid(), input.connectedViewers());
+void MediaServer::publish(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key) {
+  doPublish(std::move(input_uid), offer, done, std::move(client_key));
 }
 
-void MediaServer::scheduleTimer() {
-  timer_.expires_after(kTimerPeriod);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    onTimer();
-    scheduleTimer();
+void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key) {
+  doPlay(std::move(input_uid), offer, done, std::move(client_key));
+}
+
+void MediaServer::doPublish(std::string input_uid, const std::string& offer_text, AnswerCallback& done,
+                            std::string client_key) {
+  // Parsed and negotiated here, on the caller's thread: the workers only make the session.
+  auto offer = std::make_shared<sdp::SessionDescription>();
+  std::vector<sdp::MediaDecision> decisions;
+  WebRtcTransport::RemoteParameters remote;
+  try {
+    *offer = parseOffer(offer_text);
+    decisions = sdp::negotiate(*offer);
+    if (std::none_of(decisions.begin(), decisions.end(), [](const auto& d) { return d.accepted; })) {
+      throwNothingAccepted(*offer, decisions);
+    }
+    requireDirection(decisions, true);
+    remote = remoteParameters(*offer, decisions);
+  } catch (const Error& e) {
+    return done(e);
+  }
+  auto source = std::make_shared<const SourceDescription>(describeSource(decisions));
+  auto sections = sdp::answerSections(decisions, *offer, sdp::Role::kWhipPublisher);
+
+  MediaWorker::PublisherSetup setup;
+  size_t worker = 0;
+  try {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
+    std::shared_ptr<InputHub> hub;
+    if (auto found = hubs_.find(input_uid); found != hubs_.end()) hub = found->second;
+    bool replaces = false;
+    if (hub && !hub->publisher_id.empty()) {
+      const auto silent_for = std::chrono::nanoseconds(steadyNanos(Session::Clock::now()) - hub->last_media_ns.load());
+      if (silent_for < options_.publisher_takeover_after) {
+        throw Error(codes::kPublisherExists, "this room already has a live broadcaster");
+      }
+      replaces = true;
+    }
+    admit(hub ? hub->sessions : 0, client_key, replaces);
+    if (replaces) {
+      spdlog::info("media: input {}: a new publisher replaces a silent one", input_uid);
+      // Its worker ends it before it makes anything posted after this (the new publisher may go
+      // to the same worker); we forget it now.
+      const std::string old_id = hub->publisher_id;
+      MediaWorker* old = workers_[sessions_.at(old_id).worker].get();
+      old->post([old, old_id] { old->end(old_id); });
+      forgetLocked(old_id);
+    }
+    hub = hubFor(input_uid);  // a new one if the replaced publisher was its last session
+    worker = pickWorker();
+    setup.id = randomHex(16);
+    setup.hub = hub;
+    setup.generation = hub->generation.fetch_add(1) + 1;
+    setup.source = source;
+    setup.remote = std::move(remote);
+    setup.client_key = client_key;
+    registerSession(setup.id, worker, hub, Session::Role::Publisher, client_key);
+    hub->publisher_id = setup.id;
+    hub->setDescription(source, setup.generation);
+    hub->last_media_ns.store(steadyNanos(Session::Clock::now()));
+    hub->publisher_worker.store(static_cast<int>(worker));
+  } catch (const Error& e) {
+    return done(e);
+  }
+  MediaWorker& w = *workers_[worker];
+  w.post([this, &w, setup = std::move(setup), offer, sections = std::move(sections), done = std::move(done)]() mutable {
+    const std::string id = setup.id;
+    const std::string uid = setup.hub->uid;
+    answerWith<SessionAnswer>(
+        "publish",
+        [&] {
+          try {
+            SessionAnswer answer = w.createPublisher(std::move(setup), *offer, std::move(sections));
+            spdlog::info("media: input {}: publisher session {} created", uid, id.substr(0, 8));
+            return answer;
+          } catch (...) {
+            forget(id);
+            throw;
+          }
+        },
+        done);
   });
 }
 
-void MediaServer::onTimer() {
-  ++timer_ticks_;
-  const auto now = Session::Clock::now();
-  // A snapshot: ticking may close sessions, which moves them out of sessions_ (they are
-  // destroyed only later, so the pointers stay valid for this loop).
-  scratch_.clear();
-  for (auto& [id, session] : sessions_) scratch_.push_back(session.get());
-  const bool transport_tick = timer_ticks_ % kTicksPerTransportTick == 0;
-  const bool report_tick = timer_ticks_ % kTicksPerReport == 0;
-  for (Session* s : scratch_) {
-    if (s->failure()) {
-      ++sessions_failed_;
-      spdlog::error("media: input {}: session {} ended by an internal error: {}", s->inputUid(), s->id().substr(0, 8),
-                    *s->failure());
-      retire(*s);
-      continue;
+void MediaServer::doPlay(std::string input_uid, const std::string& offer_text, AnswerCallback& done,
+                         std::string client_key) {
+  auto offer = std::make_shared<sdp::SessionDescription>();
+  MediaWorker::ViewerSetup setup;
+  std::vector<sdp::AnswerSection> sections;
+  size_t worker = 0;
+  try {
+    {
+      // The limits first: an address at its limit learns that before anything else.
+      std::lock_guard lock(mutex_);
+      if (shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
+      auto hub = hubs_.find(input_uid);
+      admit(hub == hubs_.end() ? 0 : hub->second->sessions, client_key, false);
     }
-    if (s->closed()) continue;
-    // One session's failure ends that session alone.
+    *offer = parseOffer(offer_text);
+    std::shared_ptr<const SourceDescription> publisher;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto hub = hubs_.find(input_uid); hub != hubs_.end()) publisher = hub->second->description();
+    }
+    const sdp::ViewerNegotiation negotiation =
+        sdp::negotiateViewer(*offer, publisher ? publisher->codec(sdp::MediaKind::kAudio) : std::nullopt,
+                             publisher ? publisher->codec(sdp::MediaKind::kVideo) : std::nullopt);
+    if (!negotiation.ok()) throw Error(codes::kUnsupportedCodec, negotiation.error);
+    if (std::none_of(negotiation.media.begin(), negotiation.media.end(), [](const auto& d) { return d.accepted; })) {
+      throwNothingAccepted(*offer, negotiation.media);
+    }
+    requireDirection(negotiation.media, false);
+    setup.remote = remoteParameters(*offer, negotiation.media);
+    sections = sdp::answerSections(negotiation.media, *offer, sdp::Role::kWhepViewer);
+    for (sdp::AnswerSection& section : sections) {
+      if (!section.decision.accepted) continue;
+      ViewerTrack& t = setup.tracks.emplace_back();
+      t.kind = section.decision.kind;
+      t.offered = offer->media[section.decision.index];
+      t.decision = section.decision;
+      t.send.ssrc = randomSsrc();
+      // Retransmissions go on an RTX stream of their own when the viewer offered RTX (RFC 4588).
+      if (section.decision.codec && section.decision.codec->rtx_payload_type) t.send.rtx_ssrc = randomSsrc();
+      t.send.cname = "liveroom";
+      t.send.stream_id = "liveroom";
+      t.send.track_id = t.kind == sdp::MediaKind::kVideo ? "video" : "audio";
+      section.send = t.send;
+    }
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
+    auto found = hubs_.find(input_uid);
+    admit(found == hubs_.end() ? 0 : found->second->sessions, client_key, false);  // again: others came meanwhile
+    std::shared_ptr<InputHub> hub = hubFor(input_uid);
+    worker = pickWorker();
+    setup.id = randomHex(16);
+    setup.hub = hub;
+    setup.client_key = client_key;
+    registerSession(setup.id, worker, hub, Session::Role::Viewer, client_key);
+  } catch (const Error& e) {
+    return done(e);
+  }
+  MediaWorker& w = *workers_[worker];
+  w.post([this, &w, setup = std::move(setup), offer, sections = std::move(sections), done = std::move(done)]() mutable {
+    const std::string id = setup.id;
+    const std::string uid = setup.hub->uid;
+    answerWith<SessionAnswer>(
+        "play",
+        [&] {
+          try {
+            SessionAnswer answer = w.createViewer(std::move(setup), *offer, std::move(sections));
+            spdlog::debug("media: input {}: viewer session {} created on worker {}", uid, id.substr(0, 8), w.index());
+            return answer;
+          } catch (...) {
+            forget(id);
+            throw;
+          }
+        },
+        done);
+  });
+}
+
+void MediaServer::patch(std::string session_id, std::optional<std::string> if_match, std::string fragment_text,
+                        PatchCallback done) {
+  sdp::TrickleFragment fragment;
+  MediaWorker* w = nullptr;
+  try {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = sessions_.find(session_id);
+      if (it == sessions_.end()) throw Error(codes::kSessionNotFound, "no such session");
+      w = workers_[it->second.worker].get();
+    }
     try {
-      if (s->role() == Session::Role::Publisher) {
-        auto* publisher = static_cast<PublisherSession*>(s);
-        publisher->sendTransportFeedback();
-        publisher->sendNacks(now);
-        publisher->flushKeyFrameRequest(now);
-        if (report_tick) publisher->sendReports(now);
-      } else if (report_tick) {
-        static_cast<ViewerSession*>(s)->sendReports(now);
-      }
-      if (transport_tick && !s->closed()) s->tick(now);
-    } catch (const std::exception& e) {
-      s->fail(std::string("internal error in a timer: ") + e.what());
+      fragment = sdp::parseTrickleFragment(fragment_text);
+    } catch (const sdp::SdpError& e) {
+      throw Error(codes::kInvalidSdp, e.what());
+    }
+  } catch (const Error& e) {
+    return done(e);
+  }
+  w->post([w, id = std::move(session_id), if_match = std::move(if_match), fragment = std::move(fragment),
+           done = std::move(done)]() mutable {
+    answerWith<PatchResult>(
+        "patch",
+        [&]() -> PatchResult {
+          Session* found = w->find(id);
+          if (found == nullptr) throw Error(codes::kSessionNotFound, "no such session");
+          Session& session = *found;
+          if (if_match && *if_match != "*" && *if_match != session.etag()) {
+            throw Error(codes::kPreconditionFailed, "If-Match does not match the session's current ETag");
+          }
+          if (!sdp::isIceRestart(fragment, session.remoteUfrag(), session.remotePwd())) return {session.etag(), {}};
+          // RFC 8839 §5.4: a restart changes both; a fragment with only one new value is not one we
+          // can act on (the peer would check with a password we do not know).
+          if (fragment.ice_ufrag.empty() || fragment.ice_pwd.empty()) {
+            throw Error(codes::kInvalidSdp, "an ICE restart needs both a=ice-ufrag and a=ice-pwd");
+          }
+          if (fragment.ice_ufrag.size() > 256 || fragment.ice_pwd.size() > 256) {
+            throw Error(codes::kInvalidSdp, "a=ice-ufrag and a=ice-pwd are at most 256 characters (RFC 8839)");
+          }
+          if (!session.restartIce(fragment.ice_ufrag, fragment.ice_pwd)) {
+            throw Error(codes::kSessionNotFound, "the session has ended");
+          }
+          spdlog::info("media: session {}: ICE restart", session.id().substr(0, 8));
+          return {session.etag(), w->iceRestartFragment(session)};
+        },
+        done);
+  });
+}
+
+void MediaServer::remove(std::string session_id, std::function<void(bool)> done) {
+  MediaWorker* w = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(session_id);
+    if (it != sessions_.end()) w = workers_[it->second.worker].get();
+  }
+  if (w == nullptr) return done(false);
+  w->post([w, id = std::move(session_id), done = std::move(done)] { done(w->end(id)); });
+}
+
+void MediaServer::closeInput(std::string input_uid) {
+  uint64_t hub_id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = hubs_.find(input_uid);
+    if (it == hubs_.end()) return;
+    hub_id = it->second->id;
+  }
+  for (auto& w : workers_) w->post([w = w.get(), hub_id] { w->endInput(hub_id); });
+}
+
+void MediaServer::onSessionGone(size_t, const std::string& session_id) { forget(session_id); }
+
+void MediaServer::onPublisherLive(InputHub& hub, const std::string& session_id, bool live) {
+  std::lock_guard order(notify_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (live) {
+      if (hub.publisher_id != session_id) return;  // replaced while it connected
+      hub.live_publisher_id = session_id;
+    } else {
+      // Only the publisher the room last heard of: a replaced one going away changes nothing.
+      if (hub.live_publisher_id != session_id) return;
+      hub.live_publisher_id.clear();
     }
   }
-  if (transport_tick && mux_) mux_->tick(now);
+  if (listener_ != nullptr) listener_->onPublisherLive(hub.uid, live);
+}
+
+void MediaServer::onViewersHere(InputHub& hub, size_t worker, size_t connected) {
+  std::lock_guard order(notify_mutex_);
+  size_t total = 0;
+  {
+    std::lock_guard lock(mutex_);
+    hub.connected_on[worker] = connected;
+    for (size_t n : hub.connected_on) total += n;
+    if (total == hub.viewers_reported) return;
+    hub.viewers_reported = total;
+  }
+  if (listener_ != nullptr) listener_->onViewerCount(hub.uid, total);
+}
+
+MediaServer::Stats MediaServer::stats() {
+  Stats s;
+  MediaWorker* here = MediaWorker::current();
+  s.workers.resize(workers_.size());
+  if (stopped_ || here != nullptr) {
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      s.workers[i] = workers_[i].get() == here ? here->collectStats() : workers_[i]->snapshot();
+    }
+  } else {
+    onEveryWorker([&s](MediaWorker& w) { s.workers[w.index()] = w.collectStats(); });
+  }
+  MediaWorker::Stats total;
+  for (const MediaWorker::Stats& w : s.workers) addWorkerStats(total, w);
+  {
+    std::lock_guard lock(mutex_);
+    s.sessions = sessions_.size();
+    s.inputs = hubs_.size();
+  }
+  s.retransmissions = total.retransmissions;
+  s.retransmissions_refused = total.retransmissions_refused;
+  s.publisher_nacked = total.publisher_nacked;
+  s.publisher_recovered = total.publisher_recovered;
+  s.sessions_refused = sessions_refused_.load();
+  s.sessions_failed = sessions_failed_.load();
+  s.transport = total.transport;
+  return s;
 }
 
 }  // namespace liveroom::media

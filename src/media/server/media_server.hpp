@@ -1,8 +1,11 @@
-// MediaServer: the embedded WHIP/WHEP media server behind one UDP port, run on one media
-// thread with its own io_context (a mediasoup worker, in-process). The HTTP side calls the
-// thread-safe methods below from any thread; each posts onto the media thread and answers
-// through its callback, called on the media thread. Sessions, inputs and routing live only on
-// that thread, so nothing inside takes a lock. It knows nothing of rooms: an input is a uid.
+// MediaServer: the embedded WHIP/WHEP media server: a registry in front of N media workers
+// (MediaWorker: a thread with its own io_context, ports, sessions), like mediasoup's workers
+// in-process. The HTTP side calls the thread-safe methods below from any thread: offers are
+// parsed and negotiated on the caller's thread, admitted against the limits under the
+// registry's mutex, and the session is made on the least-loaded worker, which answers through
+// the callback (on its thread). A room's viewers spread over every worker; its publisher's
+// worker hands each packet once to each worker holding viewers (see media_worker.hpp). It
+// knows nothing of rooms: an input is a uid.
 #pragma once
 
 #include <utility>  // before Asio (Boost 1.74 + C++20)
@@ -19,17 +22,12 @@
 #include <variant>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <mutex>
 
 #include "common/error.hpp"
 #include "media/dtls/dtls_transport.hpp"
-#include "media/router/input_router.hpp"
-#include "media/router/publisher_session.hpp"
-#include "media/router/session.hpp"
-#include "media/sdp/answer_builder.hpp"
-#include "media/transport/packet_mux.hpp"
+#include "media/server/input_hub.hpp"
+#include "media/server/media_worker.hpp"
 
 namespace liveroom::media {
 
@@ -48,9 +46,12 @@ inline constexpr const char* kTooManySessions = "too_many_sessions";       // 42
 struct MediaServerOptions {
   // 0.0.0.0: every IPv4 address, and every IPv6 one when the host has IPv6 (see PacketMux).
   std::string bind_address = "0.0.0.0";
-  uint16_t port = 8189;  // UDP; 0: any free port (tests)
-  // ICE-TCP (RFC 6544 passive candidates) for networks that block UDP; nullopt: off; 0: the UDP
-  // port's number if free, else any.
+  // Media threads, each with its own ports (1..64).
+  size_t workers = 1;
+  // UDP; worker i takes port + i; 0: any free port for each (tests).
+  uint16_t port = 8189;
+  // ICE-TCP (RFC 6544 passive candidates) for networks that block UDP; nullopt: off; 0: each
+  // worker's UDP port number if free, else any; else worker i takes tcp_port + i.
   std::optional<uint16_t> tcp_port;
   // Addresses put in answers as host candidates (IPv4 or IPv6); empty: every address of the
   // machine's interfaces (loopback last) when bound to 0.0.0.0, else the bound address.
@@ -73,15 +74,10 @@ struct MediaServerOptions {
   size_t socket_buffer_bytes = 8 << 20;  // SO_RCVBUF/SO_SNDBUF of the UDP sockets (0: system default)
 };
 
-struct SessionAnswer {
-  std::string session_id;  // 32 hex digits, unguessable: the Location names it
-  std::string etag;
-  std::string sdp;
-};
-
-class MediaServer final : private SessionEvents {
+class MediaServer final : private WorkerHost {
  public:
-  // Called on the media thread: do not block (post elsewhere for I/O).
+  // Called on a media worker's thread, one call at a time, in order: do not block (post
+  // elsewhere for I/O). A room's viewer count is the sum over every worker.
   class Listener {
    public:
     virtual ~Listener() = default;
@@ -98,17 +94,22 @@ class MediaServer final : private SessionEvents {
   };
   using PatchCallback = std::function<void(std::variant<PatchResult, Error>)>;
 
-  // Binds the UDP port and starts the media thread. Throws std::runtime_error naming the
-  // address when the port cannot be bound. `listener` may be null and must outlive this.
+  // Binds every worker's ports and starts their threads. Throws std::runtime_error naming the
+  // address when a port cannot be bound. `listener` may be null and must outlive this.
   MediaServer(MediaServerOptions options, Listener* listener);
-  ~MediaServer() override;  // closes every session, stops the thread
+  ~MediaServer() override;  // closes every session, stops the threads
 
   MediaServer(const MediaServer&) = delete;
   MediaServer& operator=(const MediaServer&) = delete;
 
-  uint16_t port() const noexcept { return port_; }
-  std::optional<uint16_t> tcpPort() const noexcept { return tcp_port_; }
-  const std::vector<std::string>& advertisedAddresses() const noexcept { return addresses_; }
+  size_t workerCount() const noexcept { return workers_.size(); }
+  uint16_t port() const noexcept { return workers_.front()->udpPort(); }  // the first worker's
+  std::optional<uint16_t> tcpPort() const noexcept { return workers_.front()->tcpPort(); }
+  std::vector<uint16_t> ports() const;     // UDP, per worker
+  std::vector<uint16_t> tcpPorts() const;  // ICE-TCP, per worker (empty: off)
+  const std::vector<std::string>& advertisedAddresses() const noexcept {
+    return workers_.front()->advertisedAddresses();
+  }
 
   // WHIP: a publisher's offer for `input_uid` -> answer, or invalid_sdp, unsupported_codec,
   // publisher_exists; media_busy over the total or per-input session limit, too_many_sessions
@@ -142,72 +143,64 @@ class MediaServer final : private SessionEvents {
     uint64_t publisher_recovered = 0;      // of those, packets that came back
     uint64_t sessions_refused = 0;         // over a session limit, since start
     uint64_t sessions_failed = 0;          // ended by an internal error, since start
-    // The ports: unrouted datagrams, TCP connections, UDP datagrams and system calls both ways,
-    // the kernel's drops (SO_RXQ_OVFL), sends dropped on a full buffer, the buffers granted.
+    // Every port together: unrouted datagrams, TCP connections, UDP datagrams and system calls
+    // both ways, the kernel's drops (SO_RXQ_OVFL), sends dropped on a full buffer, the buffers.
     PacketMux::Stats transport;
+    // Each worker's own figures (sessions, viewers, hand-offs between workers, its ports).
+    std::vector<MediaWorker::Stats> workers;
   };
-  // Answers from the media thread (blocks until it does); from the media thread itself, or after
-  // shutdown, answers at once.
+  // Asks every worker (blocks until they answer). From a worker's thread (a listener asking),
+  // or after shutdown, other workers' figures are their last snapshot (at most 250 ms old).
   Stats stats();
 
  private:
-  void onSessionConnected(Session& session) override;
-  void onSessionClosed(Session& session, const std::string& reason) override;
+  struct SessionEntry {
+    size_t worker = 0;
+    std::shared_ptr<InputHub> hub;
+    Session::Role role = Session::Role::Viewer;
+    std::string client_key;
+  };
 
-  using OfferHandler = SessionAnswer (MediaServer::*)(const std::string& input_uid, const std::string& offer,
-                                                      const std::string& client_key);
-  // Runs `handler` on the media thread and answers `done` with its answer or error.
-  void answerOnMediaThread(const char* what, OfferHandler handler, std::string input_uid, std::string offer,
-                           AnswerCallback done, std::string client_key);
-  // Throws media_busy / too_many_sessions when one more session would break a limit.
-  void admit(const std::string& input_uid, const std::string& client_key, bool replaces_one);
-  // Registers a new session (limits bookkeeping, ICE timeout) and returns it.
-  Session& adopt(std::unique_ptr<Session> session, const std::string& client_key);
-  Stats collectStats() const;
-  // The SDP answer of a new session (its ICE credentials, fingerprint and our candidates).
-  SessionAnswer answerFor(Session& session, const sdp::SessionDescription& offer,
-                          std::vector<sdp::AnswerSection> sections) const;
-  SessionAnswer doPublish(const std::string& input_uid, const std::string& offer, const std::string& client_key);
-  SessionAnswer doPlay(const std::string& input_uid, const std::string& offer, const std::string& client_key);
-  PatchResult doPatch(const std::string& session_id, const std::optional<std::string>& if_match,
-                      const std::string& fragment);
-  // Detaches a closed session from its input, tells the listener, destroys it later.
-  void retire(Session& session);
-  // What loss repair did for a publisher that leaves (one log line per video layer).
-  void logRepairs(const PublisherSession& publisher) const;
-  InputRouter& router(const std::string& input_uid);
-  void dropRouterIfEmpty(const std::string& input_uid);
-  std::vector<sdp::LocalCandidate> candidates() const;
-  void scheduleTimer();
-  void onTimer();
-  void notifyViewers(const InputRouter& router);
+  // WorkerHost
+  void onSessionGone(size_t worker, const std::string& session_id) override;
+  void onPublisherLive(InputHub& hub, const std::string& session_id, bool live) override;
+  void onViewersHere(InputHub& hub, size_t worker, size_t connected) override;
+  void onSessionFailed() override { sessions_failed_.fetch_add(1); }
+  MediaWorker& worker(size_t index) override { return *workers_[index]; }
+
+  // Registry (mutex_ held): throws media_busy / too_many_sessions when one more session would
+  // break a limit; the least-loaded worker; a new entry.
+  void admit(size_t sessions_on_input, const std::string& client_key, bool replaces_one);
+  size_t pickWorker() const;
+  std::shared_ptr<InputHub> hubFor(const std::string& input_uid);
+  void registerSession(const std::string& id, size_t worker, const std::shared_ptr<InputHub>& hub, Session::Role role,
+                       const std::string& client_key);
+  // Undoes registerSession for a session its worker could not make.
+  void forget(const std::string& id);
+  void forgetLocked(const std::string& id);
+  void doPublish(std::string input_uid, const std::string& offer_text, AnswerCallback& done, std::string client_key);
+  void doPlay(std::string input_uid, const std::string& offer_text, AnswerCallback& done, std::string client_key);
+  // Runs `f` on every worker and waits for all of them.
+  template <typename F>
+  void onEveryWorker(F f);
 
   MediaServerOptions options_;
   Listener* listener_;
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::unique_ptr<PacketMux> mux_;
-  uint16_t port_ = 0;
-  std::optional<uint16_t> tcp_port_;
-  bool ipv6_ = false;
-  std::vector<std::string> addresses_;
-  DtlsContext dtls_;  // one SSL_CTX for every session (SSL_new per session)
-  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
-  std::unordered_map<std::string, std::unique_ptr<InputRouter>> routers_;
-  std::vector<std::unique_ptr<Session>> retired_;
-  std::vector<Session*> scratch_;
-  std::unordered_map<std::string, size_t> sessions_by_client_;
-  uint64_t sessions_refused_ = 0;
-  uint64_t sessions_failed_ = 0;
-  bool shutting_down_ = false;        // media thread only
-  std::atomic<bool> stopped_{false};  // the media thread has finished
-  boost::asio::steady_timer timer_;
-  uint64_t timer_ticks_ = 0;
-  std::thread thread_;
-};
+  DtlsContext dtls_;  // one SSL_CTX for every session of every worker (SSL_new per session)
+  std::vector<std::unique_ptr<MediaWorker>> workers_;
 
-// The machine's interface addresses (up, not link-local), IPv4 first, then IPv6 when `ipv6`,
-// loopback last.
-std::vector<std::string> localInterfaceAddresses(bool ipv6 = false);
+  std::mutex mutex_;  // the registry:
+  std::unordered_map<std::string, SessionEntry> sessions_;
+  std::unordered_map<std::string, std::shared_ptr<InputHub>> hubs_;
+  std::unordered_map<std::string, size_t> sessions_by_client_;
+  std::vector<size_t> sessions_on_worker_;
+  uint64_t next_hub_id_ = 1;
+  bool shutting_down_ = false;
+
+  std::mutex notify_mutex_;  // the listener hears one event at a time, in order
+  std::atomic<uint64_t> sessions_refused_{0};
+  std::atomic<uint64_t> sessions_failed_{0};
+  std::atomic<bool> stopped_{false};
+};
 
 }  // namespace liveroom::media

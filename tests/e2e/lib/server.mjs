@@ -46,14 +46,22 @@ const LISTENING_RE = /listening on (https?):\/\/([^\s:]+|\[[^\]]+\]):(\d+)/;
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
 
+// How many media workers (threads, each with its own ports) the servers of the end-to-end tests
+// run: $LIVEROOM_E2E_MEDIA_WORKERS, else 2, so a room's viewers spread over two workers whatever
+// the machine's cores (scripts/test also runs the browser tests with 1). A test's own
+// --media-workers argument wins (a flag beats the environment).
+export function e2eMediaWorkers() {
+  return process.env.LIVEROOM_E2E_MEDIA_WORKERS || '2';
+}
+
 // The child's environment: ours without CLOUDFLARE_* / LIVEROOM_* (so a developer's shell cannot
-// switch the server to Cloudflare or another store), plus `extra`.
+// switch the server to Cloudflare or another store), the media workers, plus `extra`.
 function childEnv(extra) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('CLOUDFLARE_') && !k.startsWith('LIVEROOM_')) env[k] = v;
   }
-  return { ...env, ...extra };
+  return { ...env, LIVEROOM_MEDIA_WORKERS: e2eMediaWorkers(), ...extra };
 }
 
 export class LiveroomProcess {

@@ -492,7 +492,10 @@ struct Client {
   const std::string& sessionId() const { return info.answer.session_id; }
 };
 
-class MediaServerTest : public ::testing::Test {
+// Every case runs with one media worker and with two: with two, sessions alternate between the
+// workers (the least-loaded one takes the next), so a publisher and its viewers are mostly on
+// different workers and the hand-off between them carries the media.
+class MediaServerTest : public ::testing::TestWithParam<size_t> {
  protected:
   MediaServerTest() { startServer({}); }
 
@@ -500,6 +503,7 @@ class MediaServerTest : public ::testing::Test {
     server_.reset();
     options.bind_address = "127.0.0.1";
     options.port = 0;
+    options.workers = GetParam();
     server_ = std::make_unique<MediaServer>(std::move(options), &listener_);
   }
 
@@ -629,10 +633,15 @@ class MediaServerTest : public ::testing::Test {
   std::string client_key_;  // who the next offers come from
 };
 
+INSTANTIATE_TEST_SUITE_P(Workers, MediaServerTest, ::testing::Values(size_t{1}, size_t{2}),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return std::to_string(info.param) + (info.param == 1 ? "Worker" : "Workers");
+                         });
+
 // ---------------------------------------------------------------------------------------------
 // Forwarding
 
-TEST_F(MediaServerTest, PublishAndPlayForwardRewrittenMedia) {
+TEST_P(MediaServerTest, PublishAndPlayForwardRewrittenMedia) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   ASSERT_TRUE(pub.info.video && pub.info.audio);
@@ -669,7 +678,7 @@ TEST_F(MediaServerTest, PublishAndPlayForwardRewrittenMedia) {
   EXPECT_EQ(s.inputs, 1u);
 }
 
-TEST_F(MediaServerTest, ViewersOfOneInputEachGetTheirOwnRewriting) {
+TEST_P(MediaServerTest, ViewersOfOneInputEachGetTheirOwnRewriting) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client a;
@@ -693,7 +702,47 @@ TEST_F(MediaServerTest, ViewersOfOneInputEachGetTheirOwnRewriting) {
       expectForwarded(receiveRtp(*b.peer, b.info.audio->ssrc, 10), sender.sent_audio, 100, b.info.audio->ssrc));
 }
 
-TEST_F(MediaServerTest, ViewerWaitingBeforePublishGetsMediaOnceThePublisherConnects) {
+TEST_P(MediaServerTest, ARoomsViewersSpreadOverTheWorkersAndEachPacketIsHandedOnceAWorker) {
+  if (GetParam() < 2) GTEST_SKIP() << "needs two workers";
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  std::vector<Client> viewers(4);
+  for (Client& v : viewers) ASSERT_NO_FATAL_FAILURE(connectViewer("in1", v));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 4"));  // the room's count, every worker together
+
+  MediaSender sender(96, 111, 3);
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 20, 10));
+  for (Client& v : viewers) {
+    ASSERT_NO_FATAL_FAILURE(
+        expectForwarded(receiveRtp(*v.peer, v.info.video->ssrc, 20), sender.sent_video, 120, v.info.video->ssrc));
+    ASSERT_NO_FATAL_FAILURE(
+        expectForwarded(receiveRtp(*v.peer, v.info.audio->ssrc, 10), sender.sent_audio, 109, v.info.audio->ssrc));
+  }
+  const MediaServer::Stats s = stats();
+  ASSERT_EQ(s.workers.size(), 2u);
+  EXPECT_EQ(s.sessions, 5u);
+  EXPECT_EQ(s.inputs, 1u);
+  // The publisher went to worker 0, the viewers alternate: 2 there, 2 on worker 1. Every packet
+  // crossed once (not once per viewer over there).
+  EXPECT_EQ(s.workers[0].publishers, 1u);
+  EXPECT_EQ(s.workers[0].viewers, 2u);
+  EXPECT_EQ(s.workers[1].viewers, 2u);
+  EXPECT_EQ(s.workers[0].handoff_sent, 30u);
+  EXPECT_EQ(s.workers[1].handoff_received, 30u);
+  EXPECT_EQ(s.workers[0].handoff_dropped, 0u);
+  EXPECT_NE(viewers[0].info.remote.endpoint.port(), viewers[1].info.remote.endpoint.port());  // a port per worker
+
+  // The viewers over there leave: the publisher's worker stops handing packets over.
+  for (Client* v : {&viewers[0], &viewers[2]}) ASSERT_TRUE(remove(v->sessionId()));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 2"));
+  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 5, 0));
+  ASSERT_NO_FATAL_FAILURE(expectForwarded(receiveRtp(*viewers[1].peer, viewers[1].info.video->ssrc, 5),
+                                          std::span<const Bytes>(sender.sent_video).subspan(20), 120,
+                                          viewers[1].info.video->ssrc));
+  EXPECT_EQ(stats().workers[0].handoff_sent, 30u);
+}
+
+TEST_P(MediaServerTest, ViewerWaitingBeforePublishGetsMediaOnceThePublisherConnects) {
   Client view;
   ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
   ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
@@ -713,7 +762,7 @@ TEST_F(MediaServerTest, ViewerWaitingBeforePublishGetsMediaOnceThePublisherConne
       expectForwarded(receiveRtp(*view.peer, view.info.audio->ssrc, 5), sender.sent_audio, 109, view.info.audio->ssrc));
 }
 
-TEST_F(MediaServerTest, WaitingViewerGetsAnH264PublisherOnItsH264PayloadType) {
+TEST_P(MediaServerTest, WaitingViewerGetsAnH264PublisherOnItsH264PayloadType) {
   Client view;
   ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
   OfferSpec h264 = whipSpec();
@@ -728,7 +777,7 @@ TEST_F(MediaServerTest, WaitingViewerGetsAnH264PublisherOnItsH264PayloadType) {
       expectForwarded(receiveRtp(*view.peer, view.info.video->ssrc, 5), sender.sent_video, 125, view.info.video->ssrc));
 }
 
-TEST_F(MediaServerTest, AudioOnlyViewerGetsOnlyAudio) {
+TEST_P(MediaServerTest, AudioOnlyViewerGetsOnlyAudio) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   OfferSpec audio_only = whepSpec();
@@ -747,7 +796,7 @@ TEST_F(MediaServerTest, AudioOnlyViewerGetsOnlyAudio) {
   EXPECT_TRUE(view.peer->rtp.empty()) << view.peer->rtp.size() << " unexpected packets";
 }
 
-TEST_F(MediaServerTest, PublisherReconnectKeepsViewerSsrcAndSequenceContinuity) {
+TEST_P(MediaServerTest, PublisherReconnectKeepsViewerSsrcAndSequenceContinuity) {
   Client first;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", first));
   Client view;
@@ -791,7 +840,7 @@ TEST_F(MediaServerTest, PublisherReconnectKeepsViewerSsrcAndSequenceContinuity) 
 // ---------------------------------------------------------------------------------------------
 // RTCP policy
 
-TEST_F(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
+TEST_P(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   MediaSender sender(96, 111, 7);
@@ -834,7 +883,7 @@ TEST_F(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
   EXPECT_EQ(log.plis().front().media_ssrc, sender.video_ssrc);
 }
 
-TEST_F(MediaServerTest, AViewerThatOfferedRtxGetsRetransmissionsOnItsRtxStream) {
+TEST_P(MediaServerTest, AViewerThatOfferedRtxGetsRetransmissionsOnItsRtxStream) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   OfferSpec spec = whepSpec();
@@ -874,7 +923,7 @@ TEST_F(MediaServerTest, AViewerThatOfferedRtxGetsRetransmissionsOnItsRtxStream) 
   EXPECT_EQ(seqOf(second[0]), static_cast<uint16_t>(seqOf(resent[0]) + 1));
 }
 
-TEST_F(MediaServerTest, ViewerNackIsAnsweredFromTheRetransmissionBuffer) {
+TEST_P(MediaServerTest, ViewerNackIsAnsweredFromTheRetransmissionBuffer) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
@@ -926,7 +975,7 @@ TEST_F(MediaServerTest, ViewerNackIsAnsweredFromTheRetransmissionBuffer) {
   EXPECT_EQ(view.peer->undecryptable, 0u);
 }
 
-TEST_F(MediaServerTest, PublisherGetsTransportCcReportsAndRembViewerGetsSenderReports) {
+TEST_P(MediaServerTest, PublisherGetsTransportCcReportsAndRembViewerGetsSenderReports) {
   MediaServerOptions options;
   options.remb_bps = 2'500'000;
   startServer(options);
@@ -1012,7 +1061,7 @@ TEST_F(MediaServerTest, PublisherGetsTransportCcReportsAndRembViewerGetsSenderRe
 // ---------------------------------------------------------------------------------------------
 // Errors and the session API
 
-TEST_F(MediaServerTest, SecondPublisherOnALiveInputIsRefused) {
+TEST_P(MediaServerTest, SecondPublisherOnALiveInputIsRefused) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   MediaSender sender(96, 111, 10);
@@ -1026,7 +1075,7 @@ TEST_F(MediaServerTest, SecondPublisherOnALiveInputIsRefused) {
   EXPECT_TRUE(std::holds_alternative<SessionAnswer>(publish("in2", buildOffer(*other, whipSpec()))));
 }
 
-TEST_F(MediaServerTest, SilentPublisherIsReplacedAndItsViewersFollow) {
+TEST_P(MediaServerTest, SilentPublisherIsReplacedAndItsViewersFollow) {
   MediaServerOptions options;
   options.publisher_takeover_after = std::chrono::seconds(0);  // every publisher counts as silent
   startServer(options);
@@ -1054,7 +1103,7 @@ TEST_F(MediaServerTest, SilentPublisherIsReplacedAndItsViewersFollow) {
 
 // Without viewers, replacing the silent publisher leaves the input with no publisher at all:
 // doPublish's `input` reference outlives the InputRouter that retire() drops (see the report).
-TEST_F(MediaServerTest, SilentPublisherOfAnInputWithoutViewersIsReplaced) {
+TEST_P(MediaServerTest, SilentPublisherOfAnInputWithoutViewersIsReplaced) {
   MediaServerOptions options;
   options.publisher_takeover_after = std::chrono::seconds(0);
   startServer(options);
@@ -1071,7 +1120,7 @@ TEST_F(MediaServerTest, SilentPublisherOfAnInputWithoutViewersIsReplaced) {
   EXPECT_TRUE(first.peer->waitUntil([&] { return first.peer->dtlsClosed(); }));
 }
 
-TEST_F(MediaServerTest, ViewerThatCannotReceiveThePublishersCodecIsRefused) {
+TEST_P(MediaServerTest, ViewerThatCannotReceiveThePublishersCodecIsRefused) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   OfferSpec h264_only = whepSpec();
@@ -1084,7 +1133,7 @@ TEST_F(MediaServerTest, ViewerThatCannotReceiveThePublishersCodecIsRefused) {
   EXPECT_EQ(stats().sessions, 1u);
 }
 
-TEST_F(MediaServerTest, UnusableOffersAreInvalidSdp) {
+TEST_P(MediaServerTest, UnusableOffersAreInvalidSdp) {
   auto peer = newPeer("bad");
   const std::string no_media = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
   const std::string data_only = no_media +
@@ -1114,7 +1163,7 @@ TEST_F(MediaServerTest, UnusableOffersAreInvalidSdp) {
   EXPECT_EQ(s.inputs, 0u);
 }
 
-TEST_F(MediaServerTest, PatchAcceptsCandidatesAndRefusesStaleETags) {
+TEST_P(MediaServerTest, PatchAcceptsCandidatesAndRefusesStaleETags) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(offer(true, "in1", pub, whipSpec(), false));
   const std::string& id = pub.sessionId();
@@ -1149,7 +1198,7 @@ TEST_F(MediaServerTest, PatchAcceptsCandidatesAndRefusesStaleETags) {
   EXPECT_TRUE(listener_.waitFor("live in1"));
 }
 
-TEST_F(MediaServerTest, IceRestartGivesNewCredentialsAndMediaCarriesOn) {
+TEST_P(MediaServerTest, IceRestartGivesNewCredentialsAndMediaCarriesOn) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
@@ -1207,7 +1256,7 @@ TEST_F(MediaServerTest, IceRestartGivesNewCredentialsAndMediaCarriesOn) {
 // Loss between broadcaster and server (issue 11): the server NACKs the gap, the publisher
 // answers on its RTX stream, and the viewer gets the packet restored (its own sequence number,
 // the original payload).
-TEST_F(MediaServerTest, LostPublisherPacketsAreNackedAndRepairedFromRtx) {
+TEST_P(MediaServerTest, LostPublisherPacketsAreNackedAndRepairedFromRtx) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
@@ -1255,7 +1304,7 @@ TEST_F(MediaServerTest, LostPublisherPacketsAreNackedAndRepairedFromRtx) {
 // old packets). When the original was lost, such a copy can arrive before the packet after it,
 // so before the gap is known: it is the only copy there will be, and it must reach the viewer
 // (found in tests/e2e/uplink_loss.test.mjs: dropping it cost the viewer a 3 s freeze each time).
-TEST_F(MediaServerTest, AResentPacketAheadOfTheStreamIsForwardedNotTakenForARepeat) {
+TEST_P(MediaServerTest, AResentPacketAheadOfTheStreamIsForwardedNotTakenForARepeat) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
@@ -1291,7 +1340,7 @@ TEST_F(MediaServerTest, AResentPacketAheadOfTheStreamIsForwardedNotTakenForARepe
 // Bad input (issue 11): RTX before any media, RTX on SSRCs other than the publisher's RTX stream,
 // RTX too short to hold an original sequence number, RTX on a payload type nobody negotiated, and
 // a "retransmission" far ahead of the stream are dropped; the publisher's media keeps flowing.
-TEST_F(MediaServerTest, RtxForUnknownStreamsIsDropped) {
+TEST_P(MediaServerTest, RtxForUnknownStreamsIsDropped) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
@@ -1348,7 +1397,7 @@ TEST_F(MediaServerTest, RtxForUnknownStreamsIsDropped) {
   EXPECT_EQ(stats().publisher_recovered, 0u);
 }
 
-TEST_F(MediaServerTest, WithoutPublisherNackNoGapIsAskedFor) {
+TEST_P(MediaServerTest, WithoutPublisherNackNoGapIsAskedFor) {
   MediaServerOptions options;
   options.publisher_nack = false;
   startServer(options);
@@ -1397,7 +1446,7 @@ Bytes simulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, const std::strin
 // whole; a viewer starts on the lowest layer by what it carries, gets one SSRC with continuous
 // sequence numbers, and moves up one layer at a time, only at a key frame of that layer, after
 // asking for one.
-TEST_F(MediaServerTest, SimulcastViewerStartsLowAndSwitchesUpOnlyAtAKeyFrame) {
+TEST_P(MediaServerTest, SimulcastViewerStartsLowAndSwitchesUpOnlyAtAKeyFrame) {
   OfferSpec spec = whipSpec();
   spec.simulcast_rids = {"f", "q", "h"};
   Client pub;
@@ -1486,7 +1535,7 @@ TEST_F(MediaServerTest, SimulcastViewerStartsLowAndSwitchesUpOnlyAtAKeyFrame) {
   EXPECT_EQ(next[0].back(), 'H') << "stays on H";
 }
 
-TEST_F(MediaServerTest, RemoveEndsASessionOnce) {
+TEST_P(MediaServerTest, RemoveEndsASessionOnce) {
   EXPECT_FALSE(remove("0123456789abcdef0123456789abcdef"));
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
@@ -1505,7 +1554,7 @@ TEST_F(MediaServerTest, RemoveEndsASessionOnce) {
   EXPECT_EQ(s.inputs, 0u);
 }
 
-TEST_F(MediaServerTest, ViewerHangingUpIsUncounted) {
+TEST_P(MediaServerTest, ViewerHangingUpIsUncounted) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
@@ -1520,7 +1569,7 @@ TEST_F(MediaServerTest, ViewerHangingUpIsUncounted) {
   EXPECT_THAT(listener_.events(), ElementsAre("live in1", "viewers in1 1", "viewers in1 0", "offline in1"));
 }
 
-TEST_F(MediaServerTest, UnconnectedPublisherThatGoesAwayNeverReportsOffline) {
+TEST_P(MediaServerTest, UnconnectedPublisherThatGoesAwayNeverReportsOffline) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(offer(true, "in1", pub, whipSpec(), false));
   EXPECT_TRUE(remove(pub.sessionId()));
@@ -1529,7 +1578,7 @@ TEST_F(MediaServerTest, UnconnectedPublisherThatGoesAwayNeverReportsOffline) {
   EXPECT_THAT(listener_.events(), IsEmpty());
 }
 
-TEST_F(MediaServerTest, CloseInputEndsThePublisherAndEveryViewer) {
+TEST_P(MediaServerTest, CloseInputEndsThePublisherAndEveryViewer) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client a;
@@ -1582,7 +1631,7 @@ struct LostVideo {
   size_t packet_bytes = 0;     // SRTP size of one
 };
 
-TEST_F(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
+TEST_P(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
   LostVideo lost;
   ASSERT_NO_FATAL_FAILURE(loseVideo(lost, 40));
   Client& view = lost.view;
@@ -1606,7 +1655,7 @@ TEST_F(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
   EXPECT_EQ(s.retransmissions_refused, 360u);
 }
 
-TEST_F(MediaServerTest, RetransmissionsStayWithinTheViewersBudget) {
+TEST_P(MediaServerTest, RetransmissionsStayWithinTheViewersBudget) {
   MediaServerOptions options;
   options.viewer_retransmit_bps = 16'000;  // 2 kB/s, bursts of 1 kB
   startServer(options);
@@ -1627,7 +1676,7 @@ TEST_F(MediaServerTest, RetransmissionsStayWithinTheViewersBudget) {
   EXPECT_GT(stats().retransmissions_refused, 0u);
 }
 
-TEST_F(MediaServerTest, SessionLimitsInTotalPerInputAndPerClient) {
+TEST_P(MediaServerTest, SessionLimitsInTotalPerInputAndPerClient) {
   MediaServerOptions options;
   options.max_sessions = 4;
   options.max_sessions_per_input = 2;
@@ -1656,7 +1705,7 @@ TEST_F(MediaServerTest, SessionLimitsInTotalPerInputAndPerClient) {
   EXPECT_EQ(stats().sessions_refused, 4u);
 }
 
-TEST_F(MediaServerTest, SessionsThatNeverConnectAreDropped) {
+TEST_P(MediaServerTest, SessionsThatNeverConnectAreDropped) {
   MediaServerOptions options;
   options.ice_connect_timeout = std::chrono::milliseconds(600);
   options.max_sessions_per_client = 1;
@@ -1675,7 +1724,7 @@ TEST_F(MediaServerTest, SessionsThatNeverConnectAreDropped) {
 // ---------------------------------------------------------------------------------------------
 // Lifecycle
 
-TEST_F(MediaServerTest, SeveralFingerprintsAreCheckedWithTheStrongestHash) {
+TEST_P(MediaServerTest, SeveralFingerprintsAreCheckedWithTheStrongestHash) {
   // A weaker (sha-1) line beside the real sha-256: sha-256 is checked and the handshake works.
   OfferSpec with_sha1 = whipSpec();
   with_sha1.extra_fingerprints = {"sha-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33"};
@@ -1704,7 +1753,7 @@ TEST_F(MediaServerTest, SeveralFingerprintsAreCheckedWithTheStrongestHash) {
   EXPECT_THAT(std::get<Error>(refused).what(), HasSubstr("md5"));
 }
 
-TEST_F(MediaServerTest, ShutdownEndsSessionsWithTheirEvents) {
+TEST_P(MediaServerTest, ShutdownEndsSessionsWithTheirEvents) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client a;
@@ -1769,7 +1818,7 @@ TEST(MediaServerStats, AnswerOnTheMediaThreadAndAfterTheEnd) {
 // ---------------------------------------------------------------------------------------------
 // Robustness
 
-TEST_F(MediaServerTest, JunkDatagramsAreDroppedWhileMediaKeepsFlowing) {
+TEST_P(MediaServerTest, JunkDatagramsAreDroppedWhileMediaKeepsFlowing) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   Client view;
@@ -1836,7 +1885,7 @@ TEST_F(MediaServerTest, JunkDatagramsAreDroppedWhileMediaKeepsFlowing) {
 
 // Stopping the server while datagrams pour in: a receive that already completed must not run
 // on a PacketMux that is gone. Twenty rounds make the race all but certain to show.
-TEST_F(MediaServerTest, StopsCleanlyWhileDatagramsKeepArriving) {
+TEST_P(MediaServerTest, StopsCleanlyWhileDatagramsKeepArriving) {
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     startServer({});
