@@ -590,12 +590,16 @@ int serve(ServeConfig config) {
       config.public_url.empty() ? scheme + "://" + host_part + ":" + std::to_string(server.port()) : config.public_url;
   if (local_stream != nullptr) {
     local_stream->setPublicUrl(url);
+    // One worker: "media server on UDP port 8189, TCP port 8189 (candidates ...)"; several: "media
+    // server on UDP ports 8189, 8190, TCP ports 8189, 8190 (candidates ...), 2 media workers".
+    const auto udp_ports = media_server->ports();
     const auto tcp_ports = media_server->tcpPorts();
-    spdlog::info("media server: {} worker{} on UDP port{} {}{} (candidates {})", media_server->workerCount(),
-                 media_server->workerCount() == 1 ? "" : "s", media_server->workerCount() == 1 ? "" : "s",
-                 fmt::join(media_server->ports(), ", "),
-                 tcp_ports.empty() ? std::string(", no TCP") : fmt::format(", TCP {}", fmt::join(tcp_ports, ", ")),
-                 fmt::join(media_server->advertisedAddresses(), ", "));
+    const bool several = udp_ports.size() > 1;
+    spdlog::info("media server on UDP port{} {}{} (candidates {}){}", several ? "s" : "", fmt::join(udp_ports, ", "),
+                 tcp_ports.empty() ? std::string(", no TCP")
+                                   : fmt::format(", TCP port{} {}", several ? "s" : "", fmt::join(tcp_ports, ", ")),
+                 fmt::join(media_server->advertisedAddresses(), ", "),
+                 several ? fmt::format(", {} media workers", udp_ports.size()) : std::string());
     if (auto warning = candidateReachabilityWarning(media_server->advertisedAddresses(), url, config.ice_servers)) {
       spdlog::warn("{}", *warning);
     }

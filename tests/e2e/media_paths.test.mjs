@@ -36,7 +36,7 @@ import { runGst, startGst } from './lib/gst.mjs';
 import { addUlaAddresses, frame, iceServerLinks, launchBrowserInLan, liveroomDebug, missingTools, nftTable, parseStun,
   sdpCandidates, sdpIce, startCoturn, STUN, stunBindingRequest, tcpProbe, turnRestCredential } from './lib/media_paths.mjs';
 import { createLan, launchBrowserInNamespace } from './lib/netns.mjs';
-import { startLiveroom } from './lib/server.mjs';
+import { mediaPortsOf, startLiveroom } from './lib/server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WHEP_OFFER = fs.readFileSync(path.join(HERE, 'fixtures', 'chromium156-whep-offer.sdp'), 'utf8');
@@ -48,13 +48,11 @@ let browserB; // Chromium in the browser namespace: the side whose network the t
 let browserS; // Chromium in the server namespace: a broadcaster off the path under test
 let tmp;
 
-const MEDIA_RE = /media server on UDP port (\d+), TCP port (\d+) \(candidates ([^)]*)\)/;
-
-/** The media ports of a server, from its start line. */
+/** The media ports of a server, from its start line (one per media worker). */
 function mediaPorts(srv) {
-  const m = MEDIA_RE.exec(srv.logText);
+  const m = mediaPortsOf(srv.logText);
   assert.ok(m, `no "media server on UDP port N, TCP port M" line in the log:\n${srv.logTail(2000)}`);
-  return { udpPort: Number(m[1]), tcpPort: Number(m[2]), candidates: m[3].split(/,\s*/) };
+  return m;
 }
 
 // A liveroom in the LAN's server namespace on its address, HTTPS with its own certificate (the
@@ -134,9 +132,9 @@ async function videoPair(page, direction) {
 }
 
 test('UDP blocked between browsers and server: the studio goes live and a viewer plays over ICE-TCP', async (t) => {
-  const { udpPort, tcpPort } = mediaPorts(server);
-  t.diagnostic(`media: UDP ${udpPort}, TCP ${tcpPort} on ${lan.serverAddress}`);
-  assert.equal(tcpPort, udpPort, 'by default the TCP port has the UDP port\'s number');
+  const { udpPorts, tcpPorts } = mediaPorts(server);  // one of each per media worker
+  t.diagnostic(`media: UDP ${udpPorts}, TCP ${tcpPorts} on ${lan.serverAddress}`);
+  assert.deepEqual(tcpPorts, udpPorts, 'by default the TCP ports have the UDP ports\' numbers');
   // The school's firewall: no UDP at all in or out of the browser namespace.
   const block = nftTable(lan.browserNs, 'liveroom_e2e_no_udp', {
     input: ['meta l4proto udp counter drop'],
@@ -162,7 +160,7 @@ test('UDP blocked between browsers and server: the studio goes live and a viewer
     assert.equal(out.local.protocol, 'tcp', `studio pair: ${JSON.stringify(out)}`);
     assert.equal(out.remote.protocol, 'tcp', `studio pair: ${JSON.stringify(out)}`);
     assert.equal(out.remote.address, lan.serverAddress, JSON.stringify(out));
-    assert.equal(out.remote.port, tcpPort, JSON.stringify(out));
+    assert.ok(tcpPorts.includes(out.remote.port), JSON.stringify(out));
     const sdebug = await waitFor(() => liveroomDebug(studio), { what: 'studio liveroomDebug.candidatePair',
       accept: (d) => d?.candidatePair, context: sctx });
     assert.equal(sdebug.candidatePair.protocol, 'tcp', JSON.stringify(sdebug));
@@ -177,7 +175,7 @@ test('UDP blocked between browsers and server: the studio goes live and a viewer
     assert.equal(pair?.local?.protocol, 'tcp', `viewer pair: ${JSON.stringify(pair)}`);
     assert.equal(pair.remote.protocol, 'tcp', JSON.stringify(pair));
     assert.equal(pair.remote.address, lan.serverAddress, JSON.stringify(pair));
-    assert.equal(pair.remote.port, tcpPort, JSON.stringify(pair));
+    assert.ok(tcpPorts.includes(pair.remote.port), JSON.stringify(pair));
     const vdebug = await waitFor(() => liveroomDebug(viewer), { what: 'viewer liveroomDebug.candidatePair',
       accept: (d) => d?.candidatePair, context: ctx });
     assert.equal(vdebug.candidatePair.protocol, 'tcp', JSON.stringify(vdebug));
@@ -190,9 +188,12 @@ test('UDP blocked between browsers and server: the studio goes live and a viewer
       const cands = sdpCandidates(answer.split(/\r?\nm=/).slice(0, 2).join('\nm='));
       const udp = cands.filter((c) => c.protocol === 'udp');
       const tcp = cands.filter((c) => c.protocol === 'tcp');
-      assert.deepEqual(udp.map((c) => `${c.address} ${c.port}`), [`${lan.serverAddress} ${udpPort}`], answer);
+      // (the session's worker's ports: the TCP one has the UDP one's number)
+      assert.equal(udp.length, 1, answer);
+      assert.ok(udpPorts.includes(udp[0].port), answer);
+      assert.deepEqual(udp.map((c) => `${c.address} ${c.port}`), [`${lan.serverAddress} ${udp[0].port}`], answer);
       assert.deepEqual(tcp.map((c) => `${c.address} ${c.port} ${c.type} ${c.tcptype}`),
-        [`${lan.serverAddress} ${tcpPort} host passive`], answer);
+        [`${lan.serverAddress} ${udp[0].port} host passive`], answer);
       assert.ok(cands.indexOf(tcp[0]) > cands.indexOf(udp[0]), 'TCP listed after UDP');
       assert.ok(tcp[0].priority < udp[0].priority, 'TCP below UDP');
     }
@@ -275,7 +276,8 @@ test('TURN: coturn beside liveroom, the pages use the Link headers\' credentials
 });
 
 test('ICE restart: the viewer\'s media path drops and comes back; the same WHEP session plays again', async (t) => {
-  const { udpPort, tcpPort } = mediaPorts(server);
+  const { udpPorts, tcpPorts } = mediaPorts(server);
+  const tcpSet = `{ ${tcpPorts.join(', ')} }`;
   const room = await api.create({ title: 'ICE restart class' });
   let studio;
   let viewer;
@@ -306,9 +308,9 @@ test('ICE restart: the viewer\'s media path drops and comes back; the same WHEP 
     // credentials can bring the connection back once the path is restored.
     cut = nftTable(lan.browserNs, 'liveroom_e2e_cut', {
       input: [`iifname "${lan.browserInterface}" meta l4proto udp counter drop`,
-        `iifname "${lan.browserInterface}" tcp sport ${tcpPort} counter drop`],
+        `iifname "${lan.browserInterface}" tcp sport ${tcpSet} counter drop`],
       output: [`oifname "${lan.browserInterface}" meta l4proto udp counter drop`,
-        `oifname "${lan.browserInterface}" tcp dport ${tcpPort} counter drop`],
+        `oifname "${lan.browserInterface}" tcp dport ${tcpSet} counter drop`],
     });
     const pcState = async () => (await peerStats(viewer))[first.pc];
     const lost = await waitFor(pcState, { what: 'the viewer notices: connection disconnected',
@@ -349,7 +351,7 @@ test('ICE restart: the viewer\'s media path drops and comes back; the same WHEP 
     // The new pair is the viewer's address to the server's, as before.
     const pair = await videoPair(viewer, 'in');
     assert.equal(pair?.remote?.address, lan.serverAddress, JSON.stringify(pair));
-    assert.ok([udpPort, tcpPort].includes(pair.remote.port), JSON.stringify(pair));
+    assert.ok([...udpPorts, ...tcpPorts].includes(pair.remote.port), JSON.stringify(pair));
 
     // Then everything drops for a moment (Wi-Fi gone: HTTPS too), and comes back as soon as the
     // page notices: the restart it starts then (its PATCH goes out, or is resent by TCP, once the
@@ -442,7 +444,7 @@ test('IPv6 in the browser: a studio over UDP and a viewer over ICE-TCP on unique
     let block;
     try {
       v6 = await startLanServer(8443, [], { on: lan6, media: lan6.serverAddress6 });
-      const { udpPort, tcpPort, candidates } = mediaPorts(v6);
+      const { udpPorts, tcpPorts, candidates } = mediaPorts(v6);
       assert.deepEqual(candidates, [lan6.serverAddress6]);
       const v6api = new Api(v6.url, { fetch: v6.fetch });
       const room = await v6api.create({ title: 'IPv6 class' });
@@ -468,15 +470,19 @@ test('IPv6 in the browser: a studio over UDP and a viewer over ICE-TCP on unique
       const pair = await videoPair(viewer, 'in');
       t.diagnostic(`studio [${out.local.address}] -> [${out.remote.address}]:${out.remote.port}/${out.remote.protocol}, ` +
         `viewer [${pair?.local?.address}] -> [${pair?.remote?.address}]:${pair?.remote?.port}/${pair?.remote?.protocol}`);
-      assert.deepEqual([out.local.address, out.remote.address, out.remote.port, out.remote.protocol],
-        [lan6.serverAddress6, lan6.serverAddress6, udpPort, 'udp'], `studio: ${JSON.stringify(out)}`);
-      assert.deepEqual([pair?.local?.address, pair?.remote?.address, pair?.remote?.port, pair?.remote?.protocol],
-        [lan6.browserAddress6, lan6.serverAddress6, tcpPort, 'tcp'], `viewer: ${JSON.stringify(pair)}`);
+      assert.deepEqual([out.local.address, out.remote.address, out.remote.protocol],
+        [lan6.serverAddress6, lan6.serverAddress6, 'udp'], `studio: ${JSON.stringify(out)}`);
+      assert.ok(udpPorts.includes(out.remote.port), `studio: ${JSON.stringify(out)}`);
+      assert.deepEqual([pair?.local?.address, pair?.remote?.address, pair?.remote?.protocol],
+        [lan6.browserAddress6, lan6.serverAddress6, 'tcp'], `viewer: ${JSON.stringify(pair)}`);
+      assert.ok(tcpPorts.includes(pair.remote.port), `viewer: ${JSON.stringify(pair)}`);
       assert.equal(answers.length, 2, 'one WHIP and one WHEP answer');
       for (const answer of await Promise.all(answers)) {
         const cands = sdpCandidates(answer);
+        const port = cands[0]?.port;  // the session's worker's (TCP has the UDP port's number)
+        assert.ok(udpPorts.includes(port), answer);
         assert.deepEqual([...new Set(cands.map((c) => `${c.protocol} ${c.address} ${c.port}`))],
-          [`udp ${lan6.serverAddress6} ${udpPort}`, `tcp ${lan6.serverAddress6} ${tcpPort}`], answer);
+          [`udp ${lan6.serverAddress6} ${port}`, `tcp ${lan6.serverAddress6} ${port}`], answer);
       }
       assert.ok(block.packets() > 0, block.list());
       await studio.context().close();
@@ -494,8 +500,9 @@ test('hostile bytes on the ICE-TCP port: bad framing, HTTP, drips, silence, wron
   // Per address at most max(16, --max-sessions-per-ip) ICE-TCP connections; an unvalidated one is
   // closed after --ice-timeout-ms. Small numbers, so the test sees both.
   const PER_ADDRESS = 20;
+  // One media worker: every session's ICE-TCP candidate is the one port probed here.
   const tcpServer = await startLiveroom({ args: ['--webrtc-port', '0', '--webrtc-ip', '127.0.0.1',
-    '--max-sessions-per-ip', String(PER_ADDRESS), '--ice-timeout-ms', '8000'] });
+    '--max-sessions-per-ip', String(PER_ADDRESS), '--ice-timeout-ms', '8000', '--media-workers', '1'] });
   const probes = [];
   const open = (options = {}) => {
     const p = tcpProbe({ host: '127.0.0.1', port: tcpPort, ...options });

@@ -610,7 +610,8 @@ def drop_unknown_defaults(binary: Path, argv: list[str], given: list[str]) -> li
     i = 0
     while i < len(argv):
         flag = argv[i]
-        if flag == "--creates-per-minute" and flag not in given and help_text and flag not in help_text:
+        if flag in ("--creates-per-minute", "--media-workers") and flag not in given and help_text and \
+                flag not in help_text:
             i += 2
             continue
         out.append(flag)
@@ -662,6 +663,11 @@ class LiveroomServer:
         # (with each other, or with a `scripts/run` on 8189), unless the test picks one.
         if "--webrtc-port" not in self.extra_args and "LIVEROOM_WEBRTC_PORT" not in self.env:
             cmd += ["--webrtc-port", "0"]
+        # One media worker (one UDP port, which the answers' candidates name) unless the test asks
+        # for more: these tests check the HTTP and SDP contract; several workers are tested in
+        # test_webrtc_http (test_media_workers_*), the unit tests and the browser tests.
+        if "--media-workers" not in self.extra_args and "LIVEROOM_MEDIA_WORKERS" not in self.env:
+            cmd += ["--media-workers", "1"]
         return drop_unknown_defaults(self.binary, pin_webrtc_ip(cmd + self.extra_args, self.env), self.extra_args)
 
     def start(self, wait: bool = True, timeout: float = 15.0) -> "LiveroomServer":

@@ -38,7 +38,7 @@ import zlib
 
 import pytest
 
-from liveroom_harness import FIXTURES_DIR, REPO, assert_error, wait_until
+from liveroom_harness import FIXTURES_DIR, REPO, assert_error, run_cli, wait_until
 
 SDP_DIR = FIXTURES_DIR / "sdp"
 E2E_SDP_DIR = REPO / "tests" / "e2e" / "fixtures"
@@ -693,6 +693,31 @@ def test_session_patch_trickle_and_if_match(media):
         # The session is still there.
         r = patch_session(srv, session.path, trickle_fragment(PATCH_2, ufrag, pwd, mid), if_match=session.etag)
         assert r.status == 204, r.describe()
+
+
+def test_media_workers_each_have_their_ports_and_share_a_rooms_sessions(server):
+    """Issue 12: --media-workers 2 runs two media threads, each with a UDP and an ICE-TCP port
+    of its own (named at start); sessions go to the least-loaded worker, so a room's publisher
+    and viewers alternate between the two ports; /webRTC/stats reports each worker."""
+    srv = server("--webrtc-port", "0", "--media-workers", "2")
+    line = re.compile(r"media server on UDP ports (\d+), (\d+), TCP ports (\d+), (\d+) \(candidates 127\.0\.0\.1\), "
+                      r"2 media workers")
+    wait_until(lambda: line.search(srv.log_text()), 30, "the 'media server on UDP ports A, B' log line")
+    m = line.search(srv.log_text())
+    udp = [int(m.group(1)), int(m.group(2))]
+    assert [int(m.group(3)), int(m.group(4))] == udp and udp[0] != udp[1]
+    room = Room(srv.create(title="Hai luồng", host="user_123"))
+    pub = Answer(srv, post_offer(srv, room.whip, sdp_fixture(CHROMIUM_WHIP)), "publisher")
+    views = [Answer(srv, post_offer(srv, room.whep, sdp_fixture(GST_WHEP)), "viewer") for _ in range(3)]
+    assert [pub.udp_port] + [v.udp_port for v in views] == [udp[0], udp[1], udp[0], udp[1]]
+    assert [v.tcp_candidates[0][1] for v in views] == [udp[1], udp[0], udp[1]]
+    stats = srv.get("/webRTC/stats").json()
+    assert [w["sessions"] for w in stats["workers"]] == [2, 2], stats
+    assert [w["publishers"] for w in stats["workers"]] == [1, 0], stats
+    assert stats["sessions"] == 4 and stats["inputs"] == 1, stats
+    # An invalid worker count is refused in words.
+    bad = run_cli(["serve", "--listen", "127.0.0.1:0", "--webrtc-port", "0", "--media-workers", "65"], timeout=30)
+    assert bad.returncode != 0 and b"--media-workers" in bad.stderr, bad.stderr
 
 
 def test_startup_self_check_warns_about_unreachable_candidates(server):

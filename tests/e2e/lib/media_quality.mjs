@@ -13,7 +13,7 @@
 //   loss.remove();
 import { Api } from './api.mjs';
 import { newPage, pageLog, videoState, waitFor } from './browser.mjs';
-import { startLiveroom } from './server.mjs';
+import { mediaPortsOf, startLiveroom } from './server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -141,8 +141,6 @@ export async function qualityPage(browser) {
   return made;
 }
 
-const MEDIA_RE = /media server on UDP port (\d+), TCP port (\d+) \(candidates ([^)]*)\)/;
-
 export async function startLanServer(lan, port, extraArgs = []) {
   const server = await startLiveroom({
     host: lan.serverAddress,
@@ -153,9 +151,9 @@ export async function startLanServer(lan, port, extraArgs = []) {
     args: ['--webrtc-port', '0', '--webrtc-ip', lan.serverAddress, '--public-url', `https://${lan.serverAddress}:${port}`,
       ...extraArgs],
   });
-  const m = MEDIA_RE.exec(server.logText);
-  if (!m) throw new Error(`no "media server on UDP port N, TCP port M" line in the log:\n${server.logTail(2000)}`);
-  server.media = { udpPort: Number(m[1]), tcpPort: Number(m[2]), candidates: m[3] };
+  const media = mediaPortsOf(server.logText);
+  if (!media) throw new Error(`no "media server on UDP port N, TCP port M" line in the log:\n${server.logTail(2000)}`);
+  server.media = { ...media, candidates: media.candidates.join(', ') };
   return server;
 }
 

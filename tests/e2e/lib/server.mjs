@@ -50,6 +50,18 @@ const ANSI_RE = /\x1b\[[0-9;]*m/g;
 // run: $LIVEROOM_E2E_MEDIA_WORKERS, else 2, so a room's viewers spread over two workers whatever
 // the machine's cores (scripts/test also runs the browser tests with 1). A test's own
 // --media-workers argument wins (a flag beats the environment).
+// The media ports from a server's start line: "media server on UDP port(s) A[, B], TCP port(s)
+// C[, D] (candidates ...)". udpPort/tcpPort: the first worker's.
+const MEDIA_LINE_RE = /media server on UDP ports? ([\d, ]+?), (?:TCP ports? ([\d, ]+?)|no TCP) \(candidates ([^)]*)\)/;
+export function mediaPortsOf(logText) {
+  const m = MEDIA_LINE_RE.exec(logText);
+  if (!m) return null;
+  const list = (text) => (text ? text.split(/,\s*/).map(Number) : []);
+  const udpPorts = list(m[1]);
+  const tcpPorts = list(m[2]);
+  return { udpPorts, tcpPorts, udpPort: udpPorts[0], tcpPort: tcpPorts[0], candidates: m[3].split(/,\s*/) };
+}
+
 export function e2eMediaWorkers() {
   return process.env.LIVEROOM_E2E_MEDIA_WORKERS || '2';
 }
