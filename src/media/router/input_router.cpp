@@ -32,7 +32,7 @@ void InputRouter::forwardLocal(sdp::MediaKind kind, size_t layer, const rtp::Rtp
   for (ViewerSession* viewer : viewers_) {
     // One viewer's failure ends that viewer (retired on the worker's next tick), not the fan-out.
     try {
-      viewer->sendMedia(kind, layer, packet.data(), packet.size(), now, key_frame_start);
+      viewer->sendMedia(kind, layer, packet, now, key_frame_start);
     } catch (const std::exception& e) {
       viewer->fail(std::string("internal error while forwarding: ") + e.what());
     }

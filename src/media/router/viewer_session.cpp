@@ -120,8 +120,8 @@ void ViewerSession::attachSource(const MediaSource& publisher) {
   }
 }
 
-void ViewerSession::sendMedia(sdp::MediaKind kind, size_t layer, const uint8_t* data, size_t size,
-                              Clock::time_point now, bool key_frame_start) {
+void ViewerSession::sendMedia(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, Clock::time_point now,
+                              bool key_frame_start) {
   if (!connected() || closed()) return;
   ViewerTrack* t = track(kind);
   if (t == nullptr) return;
@@ -129,7 +129,7 @@ void ViewerSession::sendMedia(sdp::MediaKind kind, size_t layer, const uint8_t* 
   const PublisherTrack* source = publisher != nullptr ? publisher->track(kind) : nullptr;
   if (source == nullptr || !source->simulcast()) {
     t->current_layer = 0;
-    forward(*t, data, size, now);
+    forward(*t, packet, now);
     return;
   }
   if ((t->target_layer < 0 && now - t->last_choice >= std::chrono::milliseconds(20)) ||
@@ -141,7 +141,7 @@ void ViewerSession::sendMedia(sdp::MediaKind kind, size_t layer, const uint8_t* 
     if (from != t->target_layer || !key_frame_start) return;
     t->current_layer = from;  // the switch: the rewriter continues the viewer's stream seamlessly
   }
-  forward(*t, data, size, now);
+  forward(*t, packet, now);
 }
 
 int ViewerSession::currentLayer() const noexcept {
@@ -186,12 +186,12 @@ void ViewerSession::chooseLayer(ViewerTrack& t, Clock::time_point now) {
   if (target >= 0 && target != t.current_layer) router_.requestKeyFrame(now, target);
 }
 
-bool ViewerSession::forward(ViewerTrack& t, const uint8_t* data, size_t size, Clock::time_point now,
-                            bool retransmission) {
+bool ViewerSession::forward(ViewerTrack& t, const rtp::RtpPacket& source, Clock::time_point now, bool retransmission) {
+  const size_t size = source.size();
   if (!t.mapped || !t.rewriter || size > rtp::RetransmissionBuffer::kMaxPacketSize) return false;
-  std::memcpy(buffer_.data(), data, size);
-  auto packet = rtp::RtpPacket::parse(buffer_.data(), size);
-  if (!packet || !t.rewriter->rewrite(*packet, now)) return false;
+  // Our own copy to rewrite and protect in place; parsed once upstream, not again per viewer.
+  std::optional<rtp::RtpPacket> packet = source.data() == buffer_.data() ? source : source.copyTo(buffer_.data());
+  if (!t.rewriter->rewrite(*packet, now)) return false;
   if (retransmission && t.rtx_payload_type != 0 && t.send.rtx_ssrc) {
     // RFC 4588: on the RTX stream, the viewer-side sequence number as OSN (two more bytes, and
     // the SRTP trailer must still fit).
@@ -219,7 +219,9 @@ void ViewerSession::retransmit(ViewerTrack& t, uint16_t viewer_sequence, Clock::
     return;
   }
   if (t.limiter.check(viewer_sequence, stored->size(), now) != rtp::RetransmissionLimiter::Verdict::kSend) return;
-  forward(t, stored->data(), stored->size(), now, true);
+  if (stored->size() > rtp::RetransmissionBuffer::kMaxPacketSize) return;
+  std::memcpy(buffer_.data(), stored->data(), stored->size());
+  if (auto packet = rtp::RtpPacket::parse(buffer_.data(), stored->size())) forward(t, *packet, now, true);
 }
 
 void ViewerSession::takeReportBlock(const rtcp::ReportBlock& block, Clock::time_point now) {

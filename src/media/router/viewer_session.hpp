@@ -66,7 +66,7 @@ class ViewerSession final : public Session {
   // Forwards one publisher packet of `kind` from publisher layer `layer` (copied, rewritten,
   // protected, sent) if it is the layer this viewer gets; a simulcast viewer moves to another
   // layer only at a packet that starts a key frame (`key_frame_start`).
-  void sendMedia(sdp::MediaKind kind, size_t layer, const uint8_t* data, size_t size, Clock::time_point now,
+  void sendMedia(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, Clock::time_point now,
                  bool key_frame_start = false);
   // The simulcast layer this viewer's video gets now (-1: none yet, or no video).
   int currentLayer() const noexcept;
@@ -86,8 +86,7 @@ class ViewerSession final : public Session {
   void takeReportBlock(const rtcp::ReportBlock& block, Clock::time_point now);
   // Simulcast: picks the layer for `track` from the publisher's layers now.
   void chooseLayer(ViewerTrack& track, Clock::time_point now);
-  bool forward(ViewerTrack& track, const uint8_t* data, size_t size, Clock::time_point now,
-               bool retransmission = false);
+  bool forward(ViewerTrack& track, const rtp::RtpPacket& source, Clock::time_point now, bool retransmission = false);
 
   InputRouter& router_;
   uint32_t rtcp_ssrc_;

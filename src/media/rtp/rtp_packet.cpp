@@ -140,4 +140,11 @@ void RtpPacket::remapExtensionIds(std::span<const uint8_t> map) noexcept {
   });
 }
 
+RtpPacket RtpPacket::copyTo(uint8_t* buffer) const noexcept {
+  std::memcpy(buffer, data_, size_);
+  RtpPacket copy = *this;
+  copy.data_ = buffer;
+  return copy;
+}
+
 }  // namespace liveroom::media::rtp

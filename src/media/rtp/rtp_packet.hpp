@@ -52,6 +52,10 @@ class RtpPacket {
   // a viewer must never see an id it negotiated for something else.
   void remapExtensionIds(std::span<const uint8_t> map) noexcept;
 
+  // The same packet copied into `buffer` (at least size() bytes), without parsing it again: a
+  // forwarded packet is parsed once, however many viewers rewrite their own copy.
+  RtpPacket copyTo(uint8_t* buffer) const noexcept;
+
   uint8_t* data() const noexcept { return data_; }
   size_t size() const noexcept { return size_; }
   size_t headerSize() const noexcept { return header_size_; }  // fixed + CSRCs + extension

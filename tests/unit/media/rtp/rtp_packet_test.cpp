@@ -105,6 +105,25 @@ TEST(RtpPacketTest, ParsesCsrcsTwoByteExtensionsAndPadding) {
   EXPECT_TRUE(empty->empty());
 }
 
+TEST(RtpPacketTest, ACopyKeepsTheParseAndChangesOnlyItsOwnBytes) {
+  auto bytes = audioPacket();
+  const auto original = RtpPacket::parse(bytes.data(), bytes.size());
+  ASSERT_TRUE(original);
+  std::vector<uint8_t> buffer(bytes.size() + 16, 0);
+  RtpPacket copy = original->copyTo(buffer.data());
+  EXPECT_EQ(copy.data(), buffer.data());
+  EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), buffer.begin()));
+  EXPECT_EQ(copy.headerSize(), original->headerSize());
+  EXPECT_EQ(copy.paddingSize(), original->paddingSize());
+  ASSERT_TRUE(copy.findExtension(5));
+  EXPECT_EQ(copy.findExtension(5)->data(), buffer.data() + (original->findExtension(5)->data() - bytes.data()));
+  copy.setSequenceNumber(7);
+  copy.setSsrc(0x01020304);
+  EXPECT_EQ(copy.sequenceNumber(), 7);
+  EXPECT_EQ(original->sequenceNumber(), 65535);  // the original is untouched
+  EXPECT_EQ(original->csrc(0), 0x0Au);
+}
+
 TEST(RtpPacketTest, MinimalHeaderWithoutExtension) {
   std::vector<uint8_t> bytes = {0x80, 0x08, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1};  // PCMA, no payload
   const auto packet = RtpPacket::parse(bytes.data(), bytes.size());
