@@ -209,6 +209,11 @@ void WebRtcApi::post(Kind kind, std::string target, http::Request&& req, http::R
           throw Error("not_found", "this room publishes to Cloudflare Stream: use its whip_url");
         }
         uid = room.session_id;
+      } else if (auto cached = service_.findByInputCached(target)) {
+        // The join cache (fresh for its TTL): a crowd's WHEP POSTs do not each read the store.
+        if (cached->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+        if (cached->ended) throw Error(codes::kRoomEnded, "the room has ended");
+        uid = target;
       } else {
         auto room = service_.findByInput(target);
         if (!room || room->provider != LocalStream::kName) throw Error("not_found", "no such live input");

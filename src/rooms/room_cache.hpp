@@ -18,6 +18,10 @@ struct RoomSnapshot {
   std::string room_id;
   bool ended = false;
   std::string public_view;  // rendered once per change of the room
+  // The room's live input (its uid is in the public WHEP URL) and stream provider: a WHEP POST
+  // names the input, and is checked against this instead of the store.
+  std::string input_uid;
+  std::string provider;
 };
 
 class RoomCache {
@@ -28,6 +32,8 @@ class RoomCache {
 
   // The cached snapshot when present and fresh, else nullptr.
   std::shared_ptr<const RoomSnapshot> get(std::string_view room_id, Clock::time_point now) const;
+  // The same, found by the room's live input uid.
+  std::shared_ptr<const RoomSnapshot> getByInput(std::string_view input_uid, Clock::time_point now) const;
   void put(std::shared_ptr<const RoomSnapshot> room, Clock::time_point now);
   void erase(std::string_view room_id);
   size_t size() const;
@@ -47,6 +53,7 @@ class RoomCache {
   size_t capacity_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> by_input_;  // input uid -> room id
   Clock::time_point next_sweep_{};
 };
 

@@ -43,6 +43,8 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
   auto snapshot = std::make_shared<RoomSnapshot>();
   snapshot->room_id = room.room_id;
   snapshot->ended = room.status == "ended";
+  snapshot->input_uid = room.session_id;
+  snapshot->provider = room.provider;
   if (options_.render_public_view) {
     snapshot->public_view = options_.render_public_view(room, viewerCount(room.session_id));
   }
@@ -109,6 +111,11 @@ static std::shared_ptr<const RoomSnapshot> requireActive(std::shared_ptr<const R
 
 std::shared_ptr<const RoomSnapshot> RoomService::joinCached(std::string_view room_id) const {
   return requireActive(cache_.get(room_id, RoomCache::Clock::now()));
+}
+
+std::shared_ptr<const RoomSnapshot> RoomService::findByInputCached(std::string_view input_uid) const {
+  if (input_uid.empty()) return nullptr;
+  return cache_.getByInput(input_uid, RoomCache::Clock::now());
 }
 
 std::shared_ptr<const RoomSnapshot> RoomService::get(std::string_view room_id) {
@@ -261,7 +268,9 @@ size_t RoomService::clearStaleLive(std::string_view provider) { return store_.cl
 
 std::optional<RoomRecord> RoomService::findByInput(std::string_view session_id) {
   if (session_id.empty()) return std::nullopt;
-  return store_.getBySessionId(session_id);
+  auto room = store_.getBySessionId(session_id);
+  if (room) remember(*room);
+  return room;
 }
 
 void RoomService::setViewersByInput(std::string_view session_id, size_t viewers) {

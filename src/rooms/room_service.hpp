@@ -93,7 +93,10 @@ class RoomService final : public RoomEvents {
   // crash sends no "broadcaster left"). Returns how many. Call before serving.
   size_t clearStaleLive(std::string_view provider);
 
-  // The room of a provider live input (its session_id), any status; nullopt when none.
+  // The fresh cached room of a live input (a viewer's WHEP POST), or nullptr: then findByInput.
+  std::shared_ptr<const RoomSnapshot> findByInputCached(std::string_view input_uid) const;
+  // The room of a provider live input (its session_id), any status, read from the store (and
+  // cached for findByInputCached); nullopt when none.
   std::optional<RoomRecord> findByInput(std::string_view session_id);
   // Provider event: how many viewers an input has now. Refreshes the room's cached view.
   void setViewersByInput(std::string_view session_id, size_t viewers);
