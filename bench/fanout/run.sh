@@ -348,7 +348,8 @@ if [ "$MODE" = storm ]; then
   done < <(cd "$repo" && git status --porcelain -- src 2>/dev/null | awk '{print $NF}' || true)
   {
     echo "storm benchmark, $stamp (UTC)"
-    echo "liveroom: $(cat "$CACHE/liveroom.source") at $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null)$(cd "$repo" && git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)'), built $(stat -c %y "$CACHE/liveroom" | cut -d. -f1) (uncommitted src/ files newer than the binary: $newer)"
+    built=$(stat -c %y "$CACHE/liveroom" | cut -d. -f1)
+    echo "liveroom: $(cat "$CACHE/liveroom.source"), built $built; the tree is at $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null), which has $(cd "$repo" && git log --oneline --since="$built" -- src 2>/dev/null | wc -l) commits touching src/ since then (newest before: $(cd "$repo" && git log -1 --format='%h %ci' --until="$built" -- src 2>/dev/null)) and $newer uncommitted src/ files newer than the binary"
     echo "generator: bench/fanout (Pion $(cd "$here" && go list -m -f '{{.Version}}' github.com/pion/webrtc/v4 2>/dev/null), $(go version | cut -d' ' -f3)), viewer interceptors: $INTERCEPTORS"
     echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(uname -r); server on core $SERVER_CPU, generator on core $GEN_CPU (taskset)"
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); compilers running: $(pgrep -c cc1plus || true)"
