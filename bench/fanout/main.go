@@ -646,6 +646,38 @@ func printReport(files []string, w io.Writer) error {
 			}
 		}
 	}
+	// Ratios at equal N: each server's CPU and RSS per viewer against the first server listed
+	// (liveroom), from runs of the same series and N in this report.
+	fmt.Fprintln(w)
+	for _, s := range seriesOrder {
+		var servers []string
+		seen := map[string]bool{}
+		for _, r := range rs {
+			if r.Series == s && !seen[r.Server] {
+				seen[r.Server] = true
+				servers = append(servers, r.Server)
+			}
+		}
+		if len(servers) < 2 {
+			continue
+		}
+		ref := servers[0]
+		var parts []string
+		for _, r := range rs {
+			if r.Series != s || r.Server != ref || r.ServerCPU <= 0 {
+				continue
+			}
+			for _, o := range rs {
+				if o.Series != s || o.N != r.N || o.Server == ref || o.ServerCPU <= 0 {
+					continue
+				}
+				parts = append(parts, fmt.Sprintf("N=%d %s/%s CPU %.2fx", r.N, o.Server, ref, o.ServerCPU/r.ServerCPU))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "%s: ratios at equal N: %s\n", s, strings.Join(parts, "; "))
+		}
+	}
 	var notes []string
 	for _, r := range rs {
 		for _, n := range r.Notes {

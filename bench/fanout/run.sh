@@ -41,6 +41,7 @@
 #   BENCH_VIEWERS_LOW    viewer counts of the low-bitrate series   ("100 200 300 400 500"; "" skips it)
 #   BENCH_KBPS_LOW       video bitrate of the low series, kbps     (300)
 #   BENCH_SERVERS        servers to compare, in order              ("liveroom mediamtx")
+#                        liveroom: --media-workers 1; liveroom2: --media-workers 2 on the same core
 #   BENCH_WINDOW_SECONDS measured window per run                   (10)
 #   BENCH_WARMUP_SECONDS after every viewer connected              (3)
 #   BENCH_PARALLEL       viewers connecting at once                (16)
@@ -266,10 +267,13 @@ one_run() {
     -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl"
     -server-core "$SERVER_CPU" -gen-core "$GEN_CPU")
   case "$server" in
-    liveroom)
+    liveroom | liveroom2)
+      # liveroom: one media worker; liveroom2: two, on the same one core (what the hand-off
+      # between workers costs; the second worker's port is 18190).
       data=$(mktemp -d "$work/data.XXXXXX")
       taskset -c "$SERVER_CPU" "$CACHE/liveroom" serve --stream local --listen 127.0.0.1:18080 \
         --webrtc-ip 127.0.0.1 --webrtc-port 18189 --data-dir "$data" --log-level info \
+        --media-workers "$([ "$server" = liveroom2 ] && echo 2 || echo 1)" \
         --max-sessions 0 --max-sessions-per-ip 0 --max-sessions-per-room 0 --offers-per-second 0 \
         --creates-per-minute 0 > "$slog" 2>&1 &
       server_pid=$!
@@ -407,9 +411,9 @@ fi
 servers=()
 for s in $SERVERS; do
   case "$s" in
-    liveroom) servers+=(liveroom) ;;
+    liveroom | liveroom2) servers+=("$s") ;;
     mediamtx) [ -x "$CACHE/mediamtx" ] && servers+=(mediamtx) ;;
-    *) die "unknown server $s in BENCH_SERVERS (liveroom, mediamtx)" ;;
+    *) die "unknown server $s in BENCH_SERVERS (liveroom, liveroom2, mediamtx)" ;;
   esac
 done
 [ -x "$CACHE/broadcast-box" ] && [ -n "${BBOX_SRC:-}" ] && servers+=(bbox)
