@@ -315,6 +315,7 @@ int main(int argc, char** argv) {
   }
   if (srtp_init() != srtp_err_status_ok) fail("srtp_init");
 
+  const std::string started = utcStamp("%Y%m%dT%H%M%SZ");  // Names the saved file.
   std::ostringstream report;
   auto line = [&](const std::string& text) {
     std::fputs((text + "\n").c_str(), stdout);
@@ -380,9 +381,12 @@ int main(int argc, char** argv) {
   std::snprintf(text, sizeof text, "(copy only, included in the unprotect figures: %.1f ns RTP, %.1f ns RTCP)",
                 copyRtp.nsPerPacket, copyRtcp.nsPerPacket);
   line(text);
+  std::snprintf(text, sizeof text, "after the run: load average %s; compilers running: %d",
+                readFirstLine("/proc/loadavg", nullptr).substr(0, 14).c_str(), countProcesses("cc1plus"));
+  line(text);
 
   if (!outDir.empty()) {
-    const std::string stamped = outDir + "/srtp-" + utcStamp("%Y%m%dT%H%M%SZ") + ".txt";
+    const std::string stamped = outDir + "/srtp-" + started + ".txt";
     for (const std::string& path : {stamped, outDir + "/srtp-latest.txt"}) {
       std::ofstream out(path);
       out << report.str();
