@@ -188,6 +188,15 @@ struct EvpSrtp::Crypto {
   }
 };
 
+EvpSrtp::SessionKeys::~SessionKeys() {
+  OPENSSL_cleanse(rtpKey.data(), rtpKey.size());
+  OPENSSL_cleanse(rtpAuthKey.data(), rtpAuthKey.size());
+  OPENSSL_cleanse(rtpSalt.data(), rtpSalt.size());
+  OPENSSL_cleanse(rtcpKey.data(), rtcpKey.size());
+  OPENSSL_cleanse(rtcpAuthKey.data(), rtcpAuthKey.size());
+  OPENSSL_cleanse(rtcpSalt.data(), rtcpSalt.size());
+}
+
 bool EvpSrtp::ReplayWindow::check(uint64_t index) const noexcept {
   if (!started_ || index > highest_) return true;
   if (bits_.empty() || highest_ - index > mask_) return false;  // Older than the window.
@@ -251,10 +260,7 @@ EvpSrtp::SessionKeys EvpSrtp::deriveSessionKeys(SrtpProfile profile, const uint8
     ok = deriveKey(key, keyLength, salt, saltLength, kRtpAuth, keys.rtpAuthKey.data(), keys.rtpAuthKey.size()) &&
          deriveKey(key, keyLength, salt, saltLength, kRtcpAuth, keys.rtcpAuthKey.data(), keys.rtcpAuthKey.size());
   }
-  if (!ok) {
-    OPENSSL_cleanse(&keys, sizeof keys);
-    throw std::runtime_error("SRTP key derivation failed");
-  }
+  if (!ok) throw std::runtime_error("SRTP key derivation failed");
   return keys;
 }
 

@@ -25,8 +25,9 @@ class EvpSrtp {
   enum class Direction { Inbound, Outbound };
 
   // The session keys of one direction, as the PRF derives them (RFC 3711 §4.3). A GCM profile
-  // uses the first 12 bytes of each salt and no auth keys.
+  // uses the first 12 bytes of each salt and no auth keys. Wiped when destroyed.
   struct SessionKeys {
+    ~SessionKeys();
     std::array<uint8_t, 16> rtpKey{};
     std::array<uint8_t, 20> rtpAuthKey{};
     std::array<uint8_t, 14> rtpSalt{};
