@@ -661,7 +661,12 @@ func printReport(files []string, w io.Writer) error {
 		if len(servers) < 2 {
 			continue
 		}
-		ref := servers[0]
+		ref := servers[0] // liveroom (one worker) when it ran: the others against it
+		for _, sv := range servers {
+			if sv == "liveroom" {
+				ref = sv
+			}
+		}
 		var parts []string
 		for _, r := range rs {
 			if r.Series != s || r.Server != ref || r.ServerCPU <= 0 {
