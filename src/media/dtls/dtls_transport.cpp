@@ -167,9 +167,6 @@ DtlsContext::DtlsContext(DtlsCertificate certificate) : certificate_(std::move(c
   // The MTU is ours to set (no socket to query); tickets and a session cache are useless for
   // one-shot associations with a fresh certificate every run.
   SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
-  // A session uses its DTLS records only for the handshake (and a close_notify): without this
-  // each SSL keeps ~34 KiB of read and write buffers for its whole life, per viewer.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   // Both sides present certificates (RFC 5763 §5); the server must ask for the client's.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
@@ -270,10 +267,25 @@ void DtlsTransport::feed(const uint8_t* data, size_t size) {
   if (state_ == State::Connecting) {
     runHandshake();
   } else {
+    wakeBuffers();
     readApplicationData();
   }
   // Whatever OpenSSL left unread belongs to this datagram only; never glue it to the next one.
   (void)BIO_reset(readBio_);
+  idleBuffers();
+}
+
+void DtlsTransport::wakeBuffers() {
+  if (buffersReleased_ && SSL_alloc_buffers(ssl_.get()) == 1) buffersReleased_ = false;
+}
+
+void DtlsTransport::idleBuffers() {
+  // Once connected, DTLS carries nothing but the odd alert or retransmitted flight: the record
+  // buffers (~34 KiB per session: a read and a write buffer for a whole record each) go back to
+  // the allocator between datagrams instead of staying with every viewer for its whole life.
+  // SSL_MODE_RELEASE_BUFFERS does not apply to DTLS; SSL_free_buffers refuses while anything is
+  // pending, and wakeBuffers() brings them back before OpenSSL touches the records again.
+  if (state_ == State::Connected && !buffersReleased_ && SSL_free_buffers(ssl_.get()) == 1) buffersReleased_ = true;
 }
 
 std::optional<std::chrono::milliseconds> DtlsTransport::nextTimeout() const {
@@ -292,15 +304,18 @@ void DtlsTransport::handleTimeout() {
     return;
   }
   ERR_clear_error();
+  wakeBuffers();
   // < 0 once OpenSSL gives up after its maximum number of retransmissions.
   if (DTLSv1_handle_timeout(ssl_.get()) < 0) {
     fail("DTLS handshake timed out: " + takeOpenSslError("too many retransmissions"));
   }
+  idleBuffers();
 }
 
 void DtlsTransport::close() {
   if (state_ == State::Connected) {
     ERR_clear_error();
+    wakeBuffers();
     SSL_shutdown(ssl_.get());  // one-way: we do not wait for the peer's close_notify
     ERR_clear_error();
   }

@@ -99,6 +99,9 @@ class DtlsTransport {
 
   void runHandshake();
   void readApplicationData();
+  // Connected: the SSL's record buffers are freed between datagrams and brought back before use.
+  void wakeBuffers();
+  void idleBuffers();
   void onHandshakeDone();
   void fail(std::string reason);
   bool verifyPeerCertificate(X509* certificate);
@@ -108,6 +111,7 @@ class DtlsTransport {
   Options options_;
   Listener& listener_;
   State state_ = State::New;
+  bool buffersReleased_ = false;
   std::vector<uint8_t> remoteFingerprint_;  // raw digest bytes
   bool peerVerified_ = false;
   std::string verifyFailure_;
