@@ -12,6 +12,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/error.hpp"
 #include "common/event_loop.hpp"
 
 namespace liveroom::media {
@@ -215,7 +216,7 @@ std::string MediaWorker::iceRestartFragment(Session& session) const {
 
 SessionAnswer MediaWorker::createPublisher(PublisherSetup setup, const sdp::SessionDescription& offer,
                                            std::vector<sdp::AnswerSection> sections) {
-  if (!mux_) throw std::runtime_error("the media worker is stopping");
+  if (!mux_ || closing_) throw Error("media_unavailable", "the media server is stopping");
   LocalInput& in = input(setup.hub);
   std::unique_ptr<PublisherSession> session;
   try {
@@ -235,7 +236,7 @@ SessionAnswer MediaWorker::createPublisher(PublisherSetup setup, const sdp::Sess
 
 SessionAnswer MediaWorker::createViewer(ViewerSetup setup, const sdp::SessionDescription& offer,
                                         std::vector<sdp::AnswerSection> sections) {
-  if (!mux_) throw std::runtime_error("the media worker is stopping");
+  if (!mux_ || closing_) throw Error("media_unavailable", "the media server is stopping");
   LocalInput& in = input(setup.hub);
   std::unique_ptr<ViewerSession> session;
   try {
@@ -285,6 +286,7 @@ void MediaWorker::endInput(uint64_t hub_id) {
 }
 
 void MediaWorker::endAll(Session::Role role) {
+  closing_ = true;  // a session admitted before the shutdown but made after it would outlive it
   scratch_.clear();
   for (auto& [id, session] : sessions_) {
     if (session->role() == role) scratch_.push_back(session.get());

@@ -114,7 +114,8 @@ class MediaWorker final : private SessionEvents {
   // Ends a session here (DELETE, a replaced publisher, the room's end): false when not here.
   bool end(const std::string& session_id);
   void endInput(uint64_t hub_id);
-  // Ends every session of one role (shutdown: viewers first, then publishers).
+  // Ends every session of one role (shutdown: viewers first, then publishers); from then on
+  // the worker makes no new session.
   void endAll(Session::Role role);
   // The sdpfrag of an ICE-restart reply (our new credentials and candidates).
   std::string iceRestartFragment(Session& session) const;
@@ -193,6 +194,7 @@ class MediaWorker final : private SessionEvents {
   std::vector<Session*> scratch_;
   std::vector<std::unique_ptr<WorkerLink>> links_;  // to worker w, made on first use
   uint64_t handoff_received_ = 0;
+  bool closing_ = false;  // endAll ran (shutdown): no new sessions
   boost::asio::steady_timer timer_;
   uint64_t timer_ticks_ = 0;
   mutable std::mutex snapshot_mutex_;
