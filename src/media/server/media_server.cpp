@@ -268,6 +268,28 @@ void MediaServer::play(std::string input_uid, std::string offer, AnswerCallback 
   doPlay(std::move(input_uid), offer, done, std::move(client_key));
 }
 
+template <typename Setup, typename Create>
+void MediaServer::makeOnWorker(size_t worker, const char* what, Setup setup,
+                               std::shared_ptr<const sdp::SessionDescription> offer,
+                               std::vector<sdp::AnswerSection> sections, AnswerCallback done, Create create) {
+  MediaWorker& w = *workers_[worker];
+  w.post([this, &w, what, setup = std::move(setup), offer = std::move(offer), sections = std::move(sections),
+          done = std::move(done), create]() mutable {
+    const std::string id = setup.id;
+    answerWith<SessionAnswer>(
+        what,
+        [&] {
+          try {
+            return create(w, std::move(setup), *offer, std::move(sections));
+          } catch (...) {
+            forget(id);  // the registry let it in; it was never made
+            throw;
+          }
+        },
+        done);
+  });
+}
+
 void MediaServer::doPublish(std::string input_uid, const std::string& offer_text, AnswerCallback& done,
                             std::string client_key) {
   // Parsed and negotiated here, on the caller's thread: the workers only make the session.
@@ -329,24 +351,14 @@ void MediaServer::doPublish(std::string input_uid, const std::string& offer_text
   } catch (const Error& e) {
     return done(e);
   }
-  MediaWorker& w = *workers_[worker];
-  w.post([this, &w, setup = std::move(setup), offer, sections = std::move(sections), done = std::move(done)]() mutable {
-    const std::string id = setup.id;
-    const std::string uid = setup.hub->uid;
-    answerWith<SessionAnswer>(
-        "publish",
-        [&] {
-          try {
-            SessionAnswer answer = w.createPublisher(std::move(setup), *offer, std::move(sections));
-            spdlog::info("media: input {}: publisher session {} created", uid, id.substr(0, 8));
-            return answer;
-          } catch (...) {
-            forget(id);
-            throw;
-          }
-        },
-        done);
-  });
+  makeOnWorker(worker, "publish", std::move(setup), offer, std::move(sections), std::move(done),
+               [](MediaWorker& w, MediaWorker::PublisherSetup&& setup, const sdp::SessionDescription& offer,
+                  std::vector<sdp::AnswerSection> sections) {
+                 const std::string uid = setup.hub->uid;
+                 SessionAnswer answer = w.createPublisher(std::move(setup), offer, std::move(sections));
+                 spdlog::info("media: input {}: publisher session {} created", uid, answer.session_id.substr(0, 8));
+                 return answer;
+               });
 }
 
 void MediaServer::doPlay(std::string input_uid, const std::string& offer_text, AnswerCallback& done,
@@ -406,24 +418,15 @@ void MediaServer::doPlay(std::string input_uid, const std::string& offer_text, A
   } catch (const Error& e) {
     return done(e);
   }
-  MediaWorker& w = *workers_[worker];
-  w.post([this, &w, setup = std::move(setup), offer, sections = std::move(sections), done = std::move(done)]() mutable {
-    const std::string id = setup.id;
-    const std::string uid = setup.hub->uid;
-    answerWith<SessionAnswer>(
-        "play",
-        [&] {
-          try {
-            SessionAnswer answer = w.createViewer(std::move(setup), *offer, std::move(sections));
-            spdlog::debug("media: input {}: viewer session {} created on worker {}", uid, id.substr(0, 8), w.index());
-            return answer;
-          } catch (...) {
-            forget(id);
-            throw;
-          }
-        },
-        done);
-  });
+  makeOnWorker(worker, "play", std::move(setup), offer, std::move(sections), std::move(done),
+               [](MediaWorker& w, MediaWorker::ViewerSetup&& setup, const sdp::SessionDescription& offer,
+                  std::vector<sdp::AnswerSection> sections) {
+                 const std::string uid = setup.hub->uid;
+                 SessionAnswer answer = w.createViewer(std::move(setup), offer, std::move(sections));
+                 spdlog::debug("media: input {}: viewer session {} created on worker {}", uid,
+                               answer.session_id.substr(0, 8), w.index());
+                 return answer;
+               });
 }
 
 void MediaServer::patch(std::string session_id, std::optional<std::string> if_match, std::string fragment_text,

@@ -180,6 +180,10 @@ class MediaServer final : private WorkerHost {
   void forgetLocked(const std::string& id);
   void doPublish(std::string input_uid, const std::string& offer_text, AnswerCallback& done, std::string client_key);
   void doPlay(std::string input_uid, const std::string& offer_text, AnswerCallback& done, std::string client_key);
+  // Makes a registered session on its worker (`create` there), answers `done`; forgets it on failure.
+  template <typename Setup, typename Create>
+  void makeOnWorker(size_t worker, const char* what, Setup setup, std::shared_ptr<const sdp::SessionDescription> offer,
+                    std::vector<sdp::AnswerSection> sections, AnswerCallback done, Create create);
   // Runs `f` on every worker and waits for all of them.
   template <typename F>
   void onEveryWorker(F f);
