@@ -3,6 +3,7 @@
 //
 //	fanout run -target liveroom -base http://127.0.0.1:18080 -n 100 -video v.ivf -audio a.ogg -server-pid PID -json out.jsonl
 //	fanout run -target whip -whip http://127.0.0.1:18889/bench/whip -whep http://127.0.0.1:18889/bench/whep ...
+//	fanout run -target whip -codec h264 -video v.h264 -whip http://127.0.0.1:18080/api/whip -whep http://127.0.0.1:18080/api/whep -token fanout ...   (H.264: Broadcast Box)
 //	fanout run -target liveroom ... -n 50 -storm 1000 -storm-seconds 10 -ice-timeout 5s   (storm mode, storm.go)
 //	fanout report out.jsonl
 //	fanout storm-report out.jsonl
@@ -55,6 +56,7 @@ func main() {
 type result struct {
 	Server string `json:"server"`
 	Series string `json:"series"`
+	Codec  string `json:"codec,omitempty"` // the video codec (vp8, h264); empty in lines from before -codec: vp8
 	N      int    `json:"n"`
 
 	Connected int            `json:"connected"` // viewers connected (DTLS) by the window's start
@@ -78,7 +80,7 @@ type result struct {
 	LossMean     float64 `json:"loss_pct_mean"` // video + audio packets, from sequence numbers
 	LossMax      float64 `json:"loss_pct_max"`
 	AudioLoss    float64 `json:"audio_loss_pct_mean"`
-	DelivMean    float64 `json:"delivered_pct_mean"` // VP8 bytes received / VP8 bytes sent, in the window
+	DelivMean    float64 `json:"delivered_pct_mean"` // video codec bytes received / sent, in the window (VP8 frames; H.264 NAL units)
 	DelivMin     float64 `json:"delivered_pct_min"`
 	Dups         uint64  `json:"dups"`
 	Late         uint64  `json:"late"`
@@ -93,7 +95,7 @@ type result struct {
 	PktP90    float64 `json:"pkt_after_conn_ms_p90"`
 	TTFPMed   float64 `json:"ttfp_ms_med"` // from the WHEP POST to the first RTP packet
 	TTFPP90   float64 `json:"ttfp_ms_p90"`
-	TTFKFMed  float64 `json:"ttfkf_ms_med"` // from the WHEP POST to the first packet of a VP8 key frame
+	TTFKFMed  float64 `json:"ttfkf_ms_med"` // from the WHEP POST to the first packet of a key frame (VP8 P bit 0; H.264 SPS or IDR)
 	TTFKFP90  float64 `json:"ttfkf_ms_p90"`
 	NoKey     int     `json:"no_keyframe"`
 
@@ -134,7 +136,8 @@ func run(args []string) error {
 	label := fs.String("label", "", "server label in the report (default: -target)")
 	series := fs.String("series", "", "series label (e.g. 1500k)")
 	n := fs.Int("n", 10, "viewers")
-	videoPath := fs.String("video", "", "VP8 IVF file")
+	videoPath := fs.String("video", "", "the video clip: VP8 in IVF (-codec vp8) or an H.264 Annex-B byte stream (-codec h264)")
+	codec := fs.String("codec", "vp8", "video codec of the publisher and the viewers' offers: vp8, or h264 (packetization-mode=1, profile-level-id 42e01f)")
 	audioPath := fs.String("audio", "", "Opus Ogg file (one packet per page)")
 	fps := fs.Float64("fps", 30, "frame rate when the IVF timestamps say nothing")
 	parallel := fs.Int("parallel", 16, "viewers connecting at once")
@@ -160,7 +163,7 @@ func run(args []string) error {
 	if *label == "" {
 		*label = *target
 	}
-	v, err := loadIVF(*videoPath, *fps)
+	v, err := loadVideo(*codec, *videoPath, *fps)
 	if err != nil {
 		return err
 	}
@@ -168,18 +171,18 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	pubAPI, err := publisherAPI()
+	pubAPI, err := publisherAPI(*codec)
 	if err != nil {
 		return err
 	}
-	viewAPI, err := viewerAPI(*interceptors)
+	viewAPI, err := viewerAPI(*interceptors, *codec)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
-	res := &result{Server: *label, Series: *series, N: *n, Refused: map[string]int{}, ViewersAfterClose: -1, ViewersDuring: -1}
+	res := &result{Server: *label, Series: *series, Codec: *codec, N: *n, Refused: map[string]int{}, ViewersAfterClose: -1, ViewersDuring: -1}
 	note := func(f string, args ...any) {
 		s := fmt.Sprintf(f, args...)
 		res.Notes = append(res.Notes, s)
@@ -221,7 +224,7 @@ func run(args []string) error {
 	if *target == "whip" {
 		viewToken = *token
 	}
-	pub, err := startPublisher(ctx, pubAPI, pubEndpoint, pubToken, v, a, *pliKeyframe)
+	pub, err := startPublisher(ctx, pubAPI, pubEndpoint, pubToken, *codec, v, a, *pliKeyframe)
 	if err != nil {
 		return err
 	}
@@ -303,7 +306,7 @@ func run(args []string) error {
 	self := os.Getpid()
 	srv0, _ := procCPUTicks(*serverPID)
 	gen0, _ := procCPUTicks(self)
-	sd0, gd0 := udpDrops(*serverUDP)
+	sd0, gd0 := udpDrops(*serverUDP, *serverPID)
 	sc0, _ := cpuBusyTicks(*serverCore)
 	gc0, _ := cpuBusyTicks(*genCore)
 	pv0, pa0 := pub.videoBytes.Load(), pub.audioBytes.Load()
@@ -315,7 +318,7 @@ func run(args []string) error {
 	el := time.Since(t0).Seconds()
 	srv1, _ := procCPUTicks(*serverPID)
 	gen1, _ := procCPUTicks(self)
-	sd1, gd1 := udpDrops(*serverUDP)
+	sd1, gd1 := udpDrops(*serverUDP, *serverPID)
 	res.SrvUDPDrops, res.GenUDPDrops = sd1-sd0, gd1-gd0
 	sc1, _ := cpuBusyTicks(*serverCore)
 	gc1, _ := cpuBusyTicks(*genCore)
@@ -456,7 +459,7 @@ func run(args []string) error {
 		}
 	}
 	res.PubPLIsTotal, res.PubForcedTotal = pub.plis.Load(), pub.forcedKeys.Load()
-	res.SrvDropsRun, _ = udpDrops(*serverUDP)
+	res.SrvDropsRun, _ = udpDrops(*serverUDP, *serverPID)
 	pub.close()
 	time.Sleep(500 * time.Millisecond)
 	if *serverPID > 0 {
@@ -619,10 +622,16 @@ func printReport(files []string, w io.Writer) error {
 		for _, sv := range servers {
 			var x, y, rss []float64
 			var vpc []string
+			codecs := map[string]bool{}
 			for _, r := range rs {
 				if r.Series != s || r.Server != sv || r.N == 0 {
 					continue
 				}
+				c := r.Codec
+				if c == "" {
+					c = "vp8"
+				}
+				codecs[c] = true
 				x = append(x, float64(r.N))
 				y = append(y, r.ServerCPU*100)
 				rss = append(rss, r.RSSPerViewer)
@@ -631,7 +640,12 @@ func printReport(files []string, w io.Writer) error {
 					vpc[len(vpc)-1] += " (generator-bound)"
 				}
 			}
-			fmt.Fprintf(w, "%s %s: viewers per core (N / CPU fraction): %s\n", sv, s, strings.Join(vpc, ", "))
+			var cs []string
+			for c := range codecs {
+				cs = append(cs, c)
+			}
+			sort.Strings(cs)
+			fmt.Fprintf(w, "%s %s (video %s): viewers per core (N / CPU fraction): %s\n", sv, s, strings.Join(cs, "+"), strings.Join(vpc, ", "))
 			if a, b, ok := leastSquares(x, y); ok {
 				fmt.Fprintf(w, "%s %s: CPU%% = %.2f + %.3f x N (least squares over %d runs)", sv, s, a, b, len(x))
 				if b > 0 {

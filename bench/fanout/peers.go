@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,24 +37,45 @@ func loopbackSettings() webrtc.SettingEngine {
 
 var videoFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
 
-func registerCodecs(m *webrtc.MediaEngine, fb []webrtc.RTCPFeedback) error {
+// videoCodecParams: the one video codec both sides offer. VP8 (payload type 96), or H.264
+// constrained baseline 3.1 with packetization-mode=1 (profile-level-id 42e01f, what browsers
+// offer first and what Broadcast Box, VP8-less, accepts), payload type 102.
+func videoCodecParams(codec string, fb []webrtc.RTCPFeedback) (webrtc.RTPCodecParameters, error) {
+	switch codec {
+	case "vp8":
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+			PayloadType:        96,
+		}, nil
+	case "h264":
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
+			PayloadType: 102,
+		}, nil
+	}
+	return webrtc.RTPCodecParameters{}, fmt.Errorf("unknown codec %q (vp8, h264)", codec)
+}
+
+func registerCodecs(m *webrtc.MediaEngine, fb []webrtc.RTCPFeedback, codec string) error {
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 		PayloadType:        111,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return err
 	}
-	return m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
-		PayloadType:        96,
-	}, webrtc.RTPCodecTypeVideo)
+	v, err := videoCodecParams(codec, fb)
+	if err != nil {
+		return err
+	}
+	return m.RegisterCodec(v, webrtc.RTPCodecTypeVideo)
 }
 
-// publisherAPI: VP8 + Opus, Pion's default interceptors (NACK responder, sender reports,
-// transport-cc, ...), as a browser publisher would have.
-func publisherAPI() (*webrtc.API, error) {
+// publisherAPI: VP8 or H.264, + Opus, Pion's default interceptors (NACK responder, sender
+// reports, transport-cc, ...), as a browser publisher would have.
+func publisherAPI(codec string) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	if err := registerCodecs(m, videoFeedback); err != nil {
+	if err := registerCodecs(m, videoFeedback, codec); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
@@ -63,11 +85,11 @@ func publisherAPI() (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(loopbackSettings())), nil
 }
 
-// viewerAPI: VP8 + Opus without RTX; interceptors "min" (NACK generator + receiver
+// viewerAPI: VP8 or H.264, + Opus without RTX; interceptors "min" (NACK generator + receiver
 // reports: what a browser viewer sends the server), "none", or "default" (Pion's set).
-func viewerAPI(mode string) (*webrtc.API, error) {
+func viewerAPI(mode, codec string) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	if err := registerCodecs(m, videoFeedback); err != nil {
+	if err := registerCodecs(m, videoFeedback, codec); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
@@ -163,7 +185,7 @@ type publisher struct {
 	audio       *audioClip
 	pliKeyframe bool
 
-	videoBytes  atomic.Uint64 // VP8 frame bytes handed to the track
+	videoBytes  atomic.Uint64 // codec bytes handed to the track (VP8 frames; H.264 NAL units)
 	videoFrames atomic.Uint64
 	audioBytes  atomic.Uint64
 	keyFrames   atomic.Uint64 // key frames sent (the file's and forced ones)
@@ -177,13 +199,17 @@ type publisher struct {
 	connectedAt time.Duration
 }
 
-func startPublisher(ctx context.Context, api *webrtc.API, endpoint, token string, v *videoClip, a *audioClip, pliKeyframe bool) (*publisher, error) {
+func startPublisher(ctx context.Context, api *webrtc.API, endpoint, token, codec string, v *videoClip, a *audioClip, pliKeyframe bool) (*publisher, error) {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
 	p := &publisher{pc: pc, token: token, video: v, audio: a, pliKeyframe: pliKeyframe, stop: make(chan struct{})}
-	vt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "fanout")
+	vc, err := videoCodecParams(codec, nil)
+	if err != nil {
+		return nil, err
+	}
+	vt, err := webrtc.NewTrackLocalStaticSample(vc.RTPCodecCapability, "video", "fanout")
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +341,7 @@ func (p *publisher) sendVideo(t *webrtc.TrackLocalStaticSample) {
 		if err := t.WriteSample(media.Sample{Data: f.data, Duration: p.video.frameDur}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return
 		}
-		p.videoBytes.Add(uint64(len(f.data)))
+		p.videoBytes.Add(uint64(f.codec))
 		p.videoFrames.Add(1)
 		if f.key {
 			lastKey = time.Now()
@@ -417,6 +443,7 @@ func startViewer(ctx context.Context, api *webrtc.API, id int, endpoint, token s
 			}
 		}()
 		isVideo := t.Kind() == webrtc.RTPCodecTypeVideo
+		isH264 := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeH264)
 		c := &v.audio
 		if isVideo {
 			c = &v.video
@@ -437,11 +464,20 @@ func startViewer(ctx context.Context, api *webrtc.API, id int, endpoint, token s
 			setOnce(&v.firstPkt, v.since())
 			codecLen := len(payload)
 			if isVideo {
-				dl, key, ok := vp8Descriptor(payload)
-				if !ok {
-					continue
+				var key bool
+				if isH264 {
+					var ok bool
+					if codecLen, key, ok = h264Payload(payload); !ok {
+						continue
+					}
+				} else {
+					dl, k, ok := vp8Descriptor(payload)
+					if !ok {
+						continue
+					}
+					codecLen -= dl
+					key = k
 				}
-				codecLen -= dl
 				if key {
 					setOnce(&v.firstKey, v.since())
 				}

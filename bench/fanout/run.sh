@@ -51,11 +51,16 @@
 #                        that is not alone on its core)                               (0)
 #   BENCH_MEDIAMTX       auto (fetch v1.20.1 once, build it), 0 (skip), or a mediamtx binary
 #                        with its mediamtx.yml beside it                                   (auto)
-#   BBOX_SRC             a Broadcast Box source tree: built and compared too (skipped when unset)
+#   BENCH_CODEC          video codec of every server in the run: vp8, or h264 (x264enc constrained
+#                        baseline, same size/fps/bitrate/GOP; sent as H.264 packetization-mode=1,
+#                        profile-level-id 42e01f)                                          (vp8)
+#   BBOX_SRC             a Broadcast Box source tree: built and compared too (skipped when unset);
+#                        it has no VP8, so it needs BENCH_CODEC=h264 (refused otherwise)
 #   LIVEROOM_BIN         liveroom binary                           (build/liveroom; copied first)
 #   BENCH_CACHE          cache for binaries and media              (/tmp/liveroom-fanout)
 #   BENCH_SAVE           1: save bench/results/fanout-<UTC>.txt and fanout-latest.txt
-#                        (with BENCH_HOG=1: fanout-<UTC>-hog.txt only)                (1)
+#                        (BENCH_CODEC=h264: fanout-h264-<UTC>.txt and fanout-h264-latest.txt;
+#                        with BENCH_HOG=1: fanout-<UTC>-hog.txt only)                   (1)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,6 +81,7 @@ KBPS=${BENCH_KBPS:-1500}
 VIEWERS_LOW=${BENCH_VIEWERS_LOW-100 200 300 400 500}
 KBPS_LOW=${BENCH_KBPS_LOW:-300}
 SERVERS=${BENCH_SERVERS:-liveroom mediamtx}
+CODEC=${BENCH_CODEC:-vp8}
 WINDOW=${BENCH_WINDOW_SECONDS:-10}
 WARMUP=${BENCH_WARMUP_SECONDS:-3}
 PARALLEL=${BENCH_PARALLEL:-16}
@@ -95,6 +101,12 @@ STORM_OFFER=${BENCH_STORM_OFFER:-reuse}
 STORM_RUNS=${BENCH_STORM_RUNS:-1}
 MTX_VERSION=v1.20.1
 HLSJS_VERSION=1.7.0   # what MediaMTX v1.20.1's hlsjsdownloader/VERSION names
+case "$CODEC" in vp8 | h264) ;; *) echo "fanout: unknown BENCH_CODEC $CODEC (vp8, h264)" >&2; exit 2 ;; esac
+if [ -n "${BBOX_SRC:-}" ] && [ "$MODE" = fanout ] && [ "$CODEC" != h264 ]; then
+  # Broadcast Box's media engine (internal/webrtc/codecs/codecs.go) registers H.264, H.265, VP9,
+  # AV1 and Opus, no VP8: a VP8 publisher is refused, and a comparison must use one codec for all.
+  echo "fanout: Broadcast Box has no VP8: with BBOX_SRC set, run with BENCH_CODEC=h264 (every server then gets H.264)" >&2; exit 2
+fi
 
 log() { echo "fanout: $*" >&2; }
 die() { echo "fanout: $*" >&2; exit 1; }
@@ -110,9 +122,52 @@ build_generator() {
     die "go build of bench/fanout failed${LIVEROOM_NETNS:+ (inside the namespace the Go module proxy cannot be reached: run bench/fanout/run.sh without scripts/netns-run once, it prepares and then enters a namespace itself)}"
 }
 
+video_file() { # $1 kbps: the clip of BENCH_CODEC at that bitrate
+  if [ "$CODEC" = h264 ]; then echo "$CACHE/media/v-$1k.h264"; else echo "$CACHE/media/v-$1k.ivf"; fi
+}
+
+media_desc() { # the report's media line
+  if [ "$CODEC" = h264 ]; then
+    echo "H.264 constrained baseline 640x360 30 fps (GStreamer x264enc CBR, IDR every 60 frames, looped 20 s Annex-B clip; sent as packetization-mode=1, profile-level-id 42e01f) + Opus 64 kbps 20 ms"
+  else
+    echo "VP8 640x360 30 fps (GStreamer vp8enc CBR, key frame every 60 frames, looped 20 s clip) + Opus 64 kbps 20 ms"
+  fi
+}
+
+make_h264() { # $1 kbps $2 output: the VP8 clip's size, rate, length and GOP in H.264 constrained baseline, Annex B
+  local kbps=$1 v=$2
+  log "encoding ${kbps} kbps H.264 constrained baseline (640x360, 30 fps, 20 s, IDR every 60 frames, Annex B) -> $v"
+  if command -v gst-launch-1.0 >/dev/null && gst-inspect-1.0 x264enc >/dev/null 2>&1; then
+    # x264: CBR, no scene-cut key frames (an IDR every 60 frames exactly, like vp8enc's
+    # keyframe-max-dist), one slice per frame (sliced-threads off); h264parse config-interval=-1
+    # puts SPS + PPS before every IDR.
+    gst-launch-1.0 -q videotestsrc num-buffers=600 pattern=zone-plate kx2=20 ky2=20 kt=1 \
+      ! video/x-raw,width=640,height=360,framerate=30/1 \
+      ! x264enc bitrate="$kbps" pass=cbr vbv-buf-capacity=1000 speed-preset=veryfast key-int-max=60 bframes=0 \
+        threads=2 sliced-threads=false option-string=scenecut=0 \
+      ! video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au \
+      ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+      ! filesink location="$v.tmp" && mv "$v.tmp" "$v"
+  elif command -v gst-launch-1.0 >/dev/null && gst-inspect-1.0 openh264enc >/dev/null 2>&1; then
+    gst-launch-1.0 -q videotestsrc num-buffers=600 pattern=zone-plate kx2=20 ky2=20 kt=1 \
+      ! video/x-raw,width=640,height=360,framerate=30/1 \
+      ! openh264enc bitrate=$((kbps * 1000)) rate-control=bitrate gop-size=60 scene-change-detection=false \
+      ! video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au \
+      ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+      ! filesink location="$v.tmp" && mv "$v.tmp" "$v"
+  elif command -v ffmpeg >/dev/null; then
+    ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=30 -t 20 -c:v libx264 -profile:v baseline -preset veryfast \
+      -b:v "${kbps}k" -minrate "${kbps}k" -maxrate "${kbps}k" -bufsize "${kbps}k" -g 60 -keyint_min 60 -sc_threshold 0 -bsf:v h264_mp4toannexb \
+      -f h264 "$v.tmp" && mv "$v.tmp" "$v"
+  else
+    die "no H.264 encoder: apt-get install gstreamer1.0-tools gstreamer1.0-plugins-ugly (x264enc) gstreamer1.0-plugins-bad (h264parse)"
+  fi
+}
+
 make_media() { # $1 kbps
   local kbps=$1 v="$CACHE/media/v-$1k.ivf" a="$CACHE/media/a.ogg"
-  if [ ! -s "$v" ]; then
+  if [ "$CODEC" = h264 ] && [ ! -s "$(video_file "$kbps")" ]; then make_h264 "$kbps" "$(video_file "$kbps")"; fi
+  if [ "$CODEC" = vp8 ] && [ ! -s "$v" ]; then
     log "encoding ${kbps} kbps VP8 (640x360, 30 fps, 20 s, key frame every 60 frames) -> $v"
     if command -v gst-launch-1.0 >/dev/null; then
       # zone-plate with a time term: detail that changes every frame, so CBR reaches its target.
@@ -122,7 +177,7 @@ make_media() { # $1 kbps
         ! avmux_ivf ! filesink location="$v.tmp" && mv "$v.tmp" "$v"
     elif command -v ffmpeg >/dev/null; then
       ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=30 -t 20 -c:v libvpx -deadline realtime -cpu-used 8 \
-        -b:v ${kbps}k -minrate ${kbps}k -maxrate ${kbps}k -g 60 -f ivf "$v.tmp" && mv "$v.tmp" "$v"
+        -b:v "${kbps}k" -minrate "${kbps}k" -maxrate "${kbps}k" -g 60 -f ivf "$v.tmp" && mv "$v.tmp" "$v"
     else
       die "neither gst-launch-1.0 nor ffmpeg: apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-libav"
     fi
@@ -182,8 +237,10 @@ prepare_bbox() {
     return
   fi
   [ -d "$BBOX_SRC" ] || die "BBOX_SRC=$BBOX_SRC is not a directory"
+  local rev
+  rev=$(cd "$BBOX_SRC" && git rev-parse --short HEAD 2>/dev/null || echo 'not a git checkout')
   if (cd "$BBOX_SRC" && go build -o "$CACHE/broadcast-box" .) > "$CACHE/bbox-build.log" 2>&1; then
-    echo "built from $BBOX_SRC ($(cd "$BBOX_SRC" && git rev-parse --short HEAD 2>/dev/null || echo 'no git'))" > "$CACHE/bbox.status"
+    echo "built from $BBOX_SRC ($rev) with $(go version | cut -d' ' -f3), Pion $(cd "$BBOX_SRC" && go list -m -f '{{.Version}}' github.com/pion/webrtc/v4 2>/dev/null)" > "$CACHE/bbox.status"
   else
     echo "not built: go build in $BBOX_SRC failed, see $CACHE/bbox-build.log" > "$CACHE/bbox.status"
   fi
@@ -263,7 +320,7 @@ mtx_config() { # $1 output file
 one_run() {
   local server=$1 series=$2 kbps=$3 n=$4 slog="$work/$1-$2-$4.log" data
   local -a gen=(taskset -c "$GEN_CPU" "$CACHE/fanout" run -label "$server" -series "$series" -n "$n"
-    -video "$CACHE/media/v-${kbps}k.ivf" -audio "$CACHE/media/a.ogg" -parallel "$PARALLEL"
+    -codec "$CODEC" -video "$(video_file "$kbps")" -audio "$CACHE/media/a.ogg" -parallel "$PARALLEL"
     -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl"
     -server-core "$SERVER_CPU" -gen-core "$GEN_CPU")
   case "$server" in
@@ -287,19 +344,36 @@ one_run() {
         -ready http://127.0.0.1:18889/ -server-pid "$server_pid" -server-udp-port 18190)
       ;;
     bbox)
-      taskset -c "$SERVER_CPU" env HTTP_ADDRESS=127.0.0.1:18080 UDP_MUX_PORT=18189 NAT_1_TO_1_IP=127.0.0.1 \
-        INTERFACE_FILTER=lo NETWORK_TYPES=udp4 DISABLE_STATUS= "$CACHE/broadcast-box" > "$slog" 2>&1 &
+      # Broadcast Box in its default mode: one UDP socket per PeerConnection (no UDP_MUX_PORT: its
+      # mux, ice.NewMultiUDPMuxFromPort without UDPMuxFromPortWithLoopback, binds no loopback
+      # address, so on lo it would offer no candidate). Host candidates on lo only
+      # (INTERFACE_FILTER=lo, INCLUDE_LOOPBACK_CANDIDATE: Pion leaves loopback out otherwise), no
+      # STUN_SERVERS, no NAT_1_TO_1_IP (its rewrite appends to gathered addresses: nothing to add
+      # here). NETWORK_TYPES is left unset: its parser (internal/webrtc/settings.go) keeps only the
+      # names that fail to parse, so "udp4" would yield an empty list (= every type) anyway; the
+      # generator offers udp4 only. No frontend (DISABLE_FRONTEND: no web/build to serve), logs to
+      # stdout only, a fresh working directory (no .env.production, profiles/ there). The Bearer
+      # token is the stream key: WHIP and WHEP both use "fanout". WHEP has no DELETE: a viewer's
+      # session ends when its PeerConnection closes.
+      data=$(mktemp -d "$work/bbox.XXXXXX")
+      (cd "$data" && exec taskset -c "$SERVER_CPU" env DISABLE_FRONTEND=1 HTTP_ADDRESS=127.0.0.1:18080 INTERFACE_FILTER=lo \
+        INCLUDE_LOOPBACK_CANDIDATE=1 LOGGING_ENABLED=false STREAM_PROFILE_PATH="$data/profiles" "$CACHE/broadcast-box") > "$slog" 2>&1 &
       server_pid=$!
       gen+=(-target whip -whip http://127.0.0.1:18080/api/whip -whep http://127.0.0.1:18080/api/whep
-        -token fanout -ready http://127.0.0.1:18080/ -server-pid "$server_pid" -server-udp-port 18189)
+        -token fanout -ready http://127.0.0.1:18080/api/status -server-pid "$server_pid" -server-udp-port 0)
       ;;
   esac
   if [ "$HOG" = 1 ]; then
     taskset -c "$SERVER_CPU" sh -c 'while :; do :; done' &
     hog_pid=$!
   fi
-  # The server's UDP socket buffers (skmem rb/tb), once it has bound its port.
-  (sleep 3; command -v ss >/dev/null && echo "$server: $(ss -uamnH '( sport = :18189 or sport = :18190 )' 2>/dev/null | tr -s ' \t\n' ' ')" > "$work/$server-socket.txt") &
+  # The server's UDP socket buffers (skmem rb/tb), once it has bound its port. Broadcast Box has
+  # one socket per session on random ports: how many it holds, and the first one's buffers.
+  if [ "$server" = bbox ]; then
+    (sleep 3; command -v ss >/dev/null && echo "$server: sockets of the process at 3 s: $(ss -uamnpH 2>/dev/null | grep -c "pid=$server_pid,"); the first: $(ss -uamnpH 2>/dev/null | grep -A1 "pid=$server_pid," | head -2 | sed 's/users:.*//' | tr -s ' \t\n' ' ')" > "$work/$server-socket.txt") &
+  else
+    (sleep 3; command -v ss >/dev/null && echo "$server: $(ss -uamnH '( sport = :18189 or sport = :18190 )' 2>/dev/null | tr -s ' \t\n' ' ')" > "$work/$server-socket.txt") &
+  fi
   if ! "${gen[@]}"; then
     log "$server $series N=$n: the generator failed (server log: $slog)"
     echo "$server $series N=$n: generator failed" >> "$work/run-problems.txt"
@@ -327,7 +401,7 @@ storm_run() { # $1 run number
   server_pid=$!
   (sleep 3; command -v ss >/dev/null && echo "liveroom: $(ss -uamnH '( sport = :18189 )' 2>/dev/null | tr -s ' \t\n' ' ')" > "$work/liveroom-socket.txt") &
   if ! taskset -c "$GEN_CPU" "$CACHE/fanout" run -target liveroom -base http://127.0.0.1:18080 -label liveroom -series "${KBPS}k" \
-      -n "$STORM_VIEWERS" -video "$CACHE/media/v-${KBPS}k.ivf" -audio "$CACHE/media/a.ogg" -parallel "$PARALLEL" \
+      -n "$STORM_VIEWERS" -codec "$CODEC" -video "$(video_file "$KBPS")" -audio "$CACHE/media/a.ogg" -parallel "$PARALLEL" \
       -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl" \
       -server-pid "$server_pid" -server-udp-port 18189 -server-core "$SERVER_CPU" -gen-core "$GEN_CPU" \
       -storm "$STORM_POSTS" -storm-seconds "${STORM_SECONDS}s" -storm-offer "$STORM_OFFER" \
@@ -361,7 +435,7 @@ if [ "$MODE" = storm ]; then
     echo "  limits raised for the bench (the storm and the steady viewers all come from 127.0.0.1): --max-sessions 0 (default 4000),"
     echo "  --max-sessions-per-ip 0 (default 100), --offers-per-second 0 (default 5, bursts of 30), --creates-per-minute 0 (default 10);"
     echo "  --ice-timeout-ms $STORM_ICE_TIMEOUT_MS (default 10000). HTTP connection limits at their defaults, $(grep -ho 'limits: .*' "$work"/liveroom-storm-1.log 2>/dev/null | head -1)"
-    echo "media: VP8 640x360 30 fps (GStreamer vp8enc CBR ${KBPS} kbps, key frame every 60 frames, looped 20 s clip) + Opus 64 kbps 20 ms"
+    echo "media: $(media_desc) at ${KBPS} kbps"
     echo "per run: a fresh server; publisher; $STORM_VIEWERS steady viewers ($PARALLEL connecting at once); ${WARMUP} s warm-up; windows of ${WINDOW} s:"
     echo "  baseline; storm (from the storm's first POST; it starts one clip loop after the baseline's start, so that both windows"
     echo "  carry the same part of the clip); after (right after the storm window). The storm: $STORM_POSTS WHEP POSTs evenly over"
@@ -372,7 +446,7 @@ if [ "$MODE" = storm ]; then
     echo
     cat <<'EOF'
 Columns: kbps/min/p5 = RTP payload received per steady viewer (video + audio) in the window;
-deliv% = VP8 bytes a steady viewer received / VP8 bytes the publisher sent in the window (mean,
+deliv% = video codec bytes a steady viewer received / sent by the publisher in the window (mean,
 worst viewer): the delivered share, which does not move with the clip's own bitrate; loss% =
 packets missing from the sequence numbers (after NACK repairs), mean and worst viewer; pubkbp =
 what the publisher sent (video + audio), PLI = PLI + FIR it received, frcd = key frames it sent
@@ -401,9 +475,10 @@ EOF
   cat "$report"
   if [ "$SAVE" = 1 ]; then
     mkdir -p "$repo/bench/results"
-    cp "$report" "$repo/bench/results/storm-$stamp.txt"
-    cp "$report" "$repo/bench/results/storm-latest.txt"
-    log "saved bench/results/storm-$stamp.txt and storm-latest.txt"
+    sfx=""; if [ "$CODEC" = h264 ]; then sfx=-h264; fi # an H.264 storm keeps its own latest
+    cp "$report" "$repo/bench/results/storm$sfx-$stamp.txt"
+    cp "$report" "$repo/bench/results/storm$sfx-latest.txt"
+    log "saved bench/results/storm$sfx-$stamp.txt and storm$sfx-latest.txt"
   fi
   exit 0
 fi
@@ -448,10 +523,11 @@ report="$work/report.txt"
   echo "liveroom: $(cat "$CACHE/liveroom.source") at $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null)$(cd "$repo" && git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)'), built $(stat -c %y "$CACHE/liveroom" | cut -d. -f1)"
   echo "MediaMTX: $(cat "$CACHE/mediamtx.status")"
   echo "Broadcast Box: $(cat "$CACHE/bbox.status")"
+  echo "video codec: $CODEC for every server in this run ($(printf '%s ' "${servers[@]}" | sed 's/ $//; s/ /, /g'); BENCH_CODEC=$CODEC)"
   echo "generator: bench/fanout (Pion $(cd "$here" && go list -m -f '{{.Version}}' github.com/pion/webrtc/v4 2>/dev/null), $(go version | cut -d' ' -f3)), viewer interceptors: $INTERCEPTORS"
   echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(uname -r); server on core $SERVER_CPU, generator on core $GEN_CPU (taskset)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); compilers running: $(pgrep -c cc1plus || true)"
-  echo "media: VP8 640x360 30 fps (GStreamer vp8enc CBR, key frame every 60 frames, looped 20 s clip) + Opus 64 kbps 20 ms; a PLI/FIR makes the publisher jump to the clip's next key frame (at most one per 300 ms)"
+  echo "media: $(media_desc); a PLI/FIR makes the publisher jump to the clip's next key frame (at most one per 300 ms)"
   if [ "$HOG" = 1 ]; then echo "BENCH_HOG=1: a busy loop (sh) shared the server's core $SERVER_CPU during every run"; fi
   echo "per run: a fresh server process; publisher; ${PARALLEL} viewers connecting at once; ${WARMUP} s warm-up; ${WINDOW} s window; viewers DELETE, then the publisher"
   echo "series: ${KBPS}k: N = $VIEWERS; ${KBPS_LOW}k: N = ${VIEWERS_LOW:-(skipped)}; took ${elapsed} s"
@@ -460,14 +536,16 @@ report="$work/report.txt"
 Columns: conn = viewers connected (DTLS) before the window; refus = offers not answered 201;
 kbps/min/p5 = RTP payload received per viewer (video + audio) in the window; loss% = packets
 missing from the sequence numbers (video + audio, after NACK repairs), mean and worst viewer;
-deliv% = VP8 bytes a viewer received / VP8 bytes the publisher sent in the window (mean, worst);
-ttfp/ttfkf = WHEP POST to the first RTP packet / to the first packet of a VP8 key frame (ms,
+deliv% = video codec bytes a viewer received / the publisher sent in the window (VP8 frames; H.264
+NAL units, less STAP-A/FU-A headers; mean, worst);
+ttfp/ttfkf = WHEP POST to the first RTP packet / to the first packet of a key frame (VP8: P bit 0;
+H.264: a packet with the SPS, which Pion sends in a STAP-A before the IDR, or the IDR's first) (ms,
 median and p90); ice = answer to ICE connected; dtls = ICE connected to DTLS done; pkt = DTLS
 done to the first RTP packet (medians, ms); srv% = server CPU (utime+stime from /proc/<pid>/stat
 over the window) as % of one core, core% = how busy its core was (anything on it: other
 processes on a shared machine show here); gen% = the generator's own, then its core; joinms =
 server CPU ms per viewer while the N viewers connected; rss0/rss1 = server VmRSS with the
-publisher alone / with N viewers; KiB/v = (rss1 - rss0) / N; last column: the publisher's VP8 kbps / key frames / forced
+publisher alone / with N viewers; KiB/v = (rss1 - rss0) / N; last column: the publisher's video kbps / key frames / forced
 key frames / PLI+FIR / NACKs received / late frames in the window; PLI+FIR and forced key frames
 over the whole run (joins included); liveroom's room viewer count at the window's end and after
 every viewer's DELETE (and how long until it read 0). sdrops/gdrops = datagrams the kernel
@@ -510,6 +588,10 @@ if [ "$SAVE" = 1 ]; then
   if [ "$HOG" = 1 ]; then # not the machine's normal state: not the latest figures
     cp "$report" "$repo/bench/results/fanout-$stamp-hog.txt"
     log "saved bench/results/fanout-$stamp-hog.txt"
+  elif [ "$CODEC" = h264 ]; then # not comparable with the VP8 runs: a latest of its own
+    cp "$report" "$repo/bench/results/fanout-h264-$stamp.txt"
+    cp "$report" "$repo/bench/results/fanout-h264-latest.txt"
+    log "saved bench/results/fanout-h264-$stamp.txt and fanout-h264-latest.txt"
   else
     cp "$report" "$repo/bench/results/fanout-$stamp.txt"
     cp "$report" "$repo/bench/results/fanout-latest.txt"

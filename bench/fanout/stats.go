@@ -75,6 +75,47 @@ func vp8Descriptor(p []byte) (n int, keyStart bool, ok bool) {
 	return n, keyStart, true
 }
 
+// h264Payload returns the H.264 bytes an RTP payload (RFC 6184, packetization-mode 1) carries,
+// counted as the sender's NAL units without start codes (single NAL: the payload; STAP-A: the
+// aggregated NAL units without the STAP-A header and their 2-byte sizes; FU-A: the fragment plus,
+// in the first, the NAL header byte the FU indicator and header stand for), and whether the
+// packet starts a key frame: it holds an SPS (7), which Pion's payloader sends in a STAP-A right
+// before the IDR, or begins an IDR slice (5; single NAL or the first FU-A fragment).
+func h264Payload(p []byte) (codecLen int, keyStart bool, ok bool) {
+	if len(p) < 1 {
+		return 0, false, false
+	}
+	switch t := p[0] & 0x1f; {
+	case t >= 1 && t <= 23:
+		return len(p), t == 5 || t == 7, true
+	case t == 24: // STAP-A
+		for off := 1; off+2 <= len(p); {
+			n := int(binary.BigEndian.Uint16(p[off : off+2]))
+			off += 2
+			if n == 0 || off+n > len(p) {
+				return 0, false, false
+			}
+			if nt := p[off] & 0x1f; nt == 5 || nt == 7 {
+				keyStart = true
+			}
+			codecLen += n
+			off += n
+		}
+		return codecLen, keyStart, true
+	case t == 28: // FU-A
+		if len(p) < 2 {
+			return 0, false, false
+		}
+		start := p[1]&0x80 != 0
+		codecLen = len(p) - 2
+		if start {
+			codecLen++
+		}
+		return codecLen, start && p[1]&0x1f == 5, true
+	}
+	return len(p), false, true
+}
+
 // seqCounter counts the packets of one RTP stream: unique sequence numbers received (a
 // 65536-bit window, so repairs count once and duplicates not at all), the highest extended
 // sequence number, and bytes. Loss over a window = 1 - unique received / (highest step).
@@ -87,8 +128,8 @@ type seqCounter struct {
 	dups     uint64
 	late     uint64 // arrived below the highest (reordered or a repair)
 	packets  uint64
-	bytes    uint64 // RTP payload bytes (what the codec sent, plus the VP8 descriptor)
-	cbytes   uint64 // codec bytes: payload less the VP8 descriptor (video); = bytes for audio
+	bytes    uint64 // RTP payload bytes (what the codec sent, plus the VP8 descriptor / H.264 STAP-A, FU-A headers)
+	cbytes   uint64 // codec bytes: payload less the VP8 descriptor, or H.264 NAL unit bytes (video); = bytes for audio
 	keyStart uint64
 }
 
@@ -243,9 +284,15 @@ func procFDs(pid int) int {
 }
 
 // udpDrops sums the per-socket receive drops of /proc/net/udp and udp6 (this network
-// namespace): those of sockets bound to port `port` (the server's media socket) and of every
-// other socket (here: the generator's).
-func udpDrops(port int) (server, others uint64) {
+// namespace): those of the server's media sockets and of every other socket (here: the
+// generator's). The server's are those bound to port `port`, or, with port 0 and a pid, every
+// UDP socket the process holds (a server with one socket per session, like Broadcast Box
+// without its UDP mux): matched by inode through /proc/<pid>/fd.
+func udpDrops(port, pid int) (server, others uint64) {
+	var inodes map[string]bool
+	if port == 0 && pid > 0 {
+		inodes = socketInodes(pid)
+	}
 	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -260,7 +307,7 @@ func udpDrops(port int) (server, others uint64) {
 			local := fs[1]
 			j := strings.LastIndexByte(local, ':')
 			p, _ := strconv.ParseUint(local[j+1:], 16, 32)
-			if port > 0 && int(p) == port {
+			if (port > 0 && int(p) == port) || inodes[fs[9]] {
 				server += d
 			} else {
 				others += d
@@ -268,6 +315,23 @@ func udpDrops(port int) (server, others uint64) {
 		}
 	}
 	return server, others
+}
+
+// socketInodes: the inodes of a process's sockets ("socket:[N]" links in /proc/<pid>/fd).
+func socketInodes(pid int) map[string]bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	m := make(map[string]bool, len(es))
+	for _, e := range es {
+		l, err := os.Readlink(dir + "/" + e.Name())
+		if err == nil && strings.HasPrefix(l, "socket:[") && strings.HasSuffix(l, "]") {
+			m[l[len("socket:["):len(l)-1]] = true
+		}
+	}
+	return m
 }
 
 // ---- small statistics ----

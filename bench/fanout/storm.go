@@ -64,7 +64,7 @@ type stormWindow struct {
 	KbpsP5       float64 `json:"kbps_p5"`
 	LossMean     float64 `json:"loss_pct_mean"`
 	LossMax      float64 `json:"loss_pct_max"`
-	DelivMean    float64 `json:"delivered_pct_mean"` // VP8 bytes received / VP8 bytes the publisher sent, in the window
+	DelivMean    float64 `json:"delivered_pct_mean"` // video codec bytes received / sent by the publisher, in the window (VP8 frames; H.264 NAL units)
 	DelivMin     float64 `json:"delivered_pct_min"`
 	PubVideoKbps float64 `json:"pub_video_kbps"`
 	PubAudioKbps float64 `json:"pub_audio_kbps"`
@@ -408,7 +408,7 @@ func stormPhase(ctx context.Context, cfg stormConfig, viewAPI *webrtc.API, pub *
 		self := os.Getpid()
 		srv0, _ := procCPUTicks(cfg.serverPID)
 		gen0, _ := procCPUTicks(self)
-		sd0, gd0 := udpDrops(cfg.serverUDP)
+		sd0, gd0 := udpDrops(cfg.serverUDP, cfg.serverPID)
 		sc0, _ := cpuBusyTicks(cfg.serverCore)
 		gc0, _ := cpuBusyTicks(cfg.genCore)
 		pp0, pf0, pn0, pl0 := pub.plis.Load(), pub.forcedKeys.Load(), pub.nacks.Load(), pub.lateFrames.Load()
@@ -426,7 +426,7 @@ func stormPhase(ctx context.Context, cfg stormConfig, viewAPI *webrtc.API, pub *
 		pv1, pa1 := pub.videoBytes.Load(), pub.audioBytes.Load()
 		srv1, _ := procCPUTicks(cfg.serverPID)
 		gen1, _ := procCPUTicks(self)
-		sd1, gd1 := udpDrops(cfg.serverUDP)
+		sd1, gd1 := udpDrops(cfg.serverUDP, cfg.serverPID)
 		sc1, _ := cpuBusyTicks(cfg.serverCore)
 		gc1, _ := cpuBusyTicks(cfg.genCore)
 		w.Seconds = el
@@ -763,7 +763,7 @@ func printStorm(w io.Writer, r *stormResult) error {
 		norm := pct(storm.DelivMean, base.DelivMean)
 		fmt.Fprintf(w, "steady viewers' bitrate, storm / baseline: %.2f%% (%.1f / %.1f kbps; the publisher sent %.2f%% as much in the storm window as in the baseline)\n",
 			raw, storm.KbpsMean, base.KbpsMean, pubRatio)
-		fmt.Fprintf(w, "steady viewers' delivered share (VP8 bytes received / sent), storm / baseline: %.3f%% (%.3f%% / %.3f%%): a drop of %.3f%% -> %s (target: < 1 %%)\n",
+		fmt.Fprintf(w, "steady viewers' delivered share (video codec bytes received / sent), storm / baseline: %.3f%% (%.3f%% / %.3f%%): a drop of %.3f%% -> %s (target: < 1 %%)\n",
 			norm, storm.DelivMean, base.DelivMean, 100-norm, verdict(100-norm < 1))
 		if after != nil {
 			fmt.Fprintf(w, "after / baseline: bitrate %.2f%%, delivered share %.3f%%\n", pct(after.KbpsMean, base.KbpsMean), pct(after.DelivMean, base.DelivMean))
