@@ -379,6 +379,7 @@ void MediaWorker::onSessionConnected(Session& session) {
   InputRouter& router = in->router;
   const auto now = Clock::now();
   if (session.role() == Session::Role::Publisher) {
+    if (router.publisher() != &session) return;  // replaced before it connected
     router.attachViewers();
     spdlog::info("media: input {}: publisher connected", router.uid());
     host_.onPublisherLive(*in->hub, session.id(), true);
