@@ -32,7 +32,7 @@ class MediaSource;
 
 struct ViewerTrack {
   sdp::MediaKind kind = sdp::MediaKind::kVideo;
-  sdp::MediaSection offered;  // the viewer's m-section, to match each new publisher's codec
+  sdp::MediaSection offered;  // the viewer's codecs (sdp::codecsForMatching), to match each new publisher's
   sdp::MediaDecision decision;
   sdp::SendTrack send;
   std::optional<RtpRewriter> rewriter;

@@ -209,6 +209,27 @@ CodecMatch matchViewerCodec(const MediaSection& viewer, const PublisherCodec& pu
   return CodecMatch{std::nullopt, std::move(error)};
 }
 
+MediaSection codecsForMatching(const MediaSection& viewer) {
+  MediaSection out;
+  out.kind = viewer.kind;
+  out.kind_name = viewer.kind_name;
+  const auto keep = [&](int pt) {
+    out.payload_types.push_back(pt);
+    if (const RtpMap* r = viewer.rtpmap(pt)) out.rtpmaps.emplace(pt, *r);
+    if (const Fmtp* f = viewer.fmtp(pt)) out.fmtps.emplace(pt, *f);
+    if (auto fb = viewer.rtcp_fb.find(pt); fb != viewer.rtcp_fb.end()) out.rtcp_fb.emplace(pt, fb->second);
+  };
+  for (const int pt : viewer.payload_types) {
+    const RtpMap* r = viewer.rtpmap(pt);
+    if (r == nullptr || !isSupportedCodec(viewer.kind, *r, viewer.fmtp(pt))) continue;
+    keep(pt);
+    if (viewer.kind != MediaKind::kVideo) continue;
+    if (const std::optional<int> rtx = rtxFor(viewer, pt)) keep(*rtx);
+  }
+  if (auto any = viewer.rtcp_fb.find(kAnyPayloadType); any != viewer.rtcp_fb.end()) out.rtcp_fb.emplace(*any);
+  return out;
+}
+
 ViewerNegotiation negotiateViewer(const SessionDescription& offer, const std::optional<PublisherCodec>& audio,
                                   const std::optional<PublisherCodec>& video) {
   ViewerNegotiation out;
@@ -246,7 +267,8 @@ ViewerNegotiation negotiateViewer(const SessionDescription& offer, const std::op
       }
     }
     // A viewer gets one stream per track: no stream ids (the publisher's rids mean nothing to it).
-    std::erase_if(d.extmaps, [](const ExtMap& e) { return e.uri == kExtRtpStreamId || e.uri == kExtRepairedRtpStreamId; });
+    std::erase_if(d.extmaps,
+                  [](const ExtMap& e) { return e.uri == kExtRtpStreamId || e.uri == kExtRepairedRtpStreamId; });
     d.codec = std::move(codecs[first]);
     for (std::size_t c = 0; c < codecs.size(); ++c) {
       if (c != first) d.alternatives.push_back(std::move(codecs[c]));

@@ -88,6 +88,11 @@ struct CodecMatch {
 // Baseline), with a level (last 2 hex digits) >= the publisher's
 // level. A missing profile-level-id means RFC 6184's default, 420010 (Baseline, level 1.0).
 CodecMatch matchViewerCodec(const MediaSection& viewer, const PublisherCodec& publisher);
+// What matchViewerCodec needs of a viewer's section and nothing more: its kind and the payload
+// types we could forward (with their rtpmap, fmtp, feedback and RTX), for keeping with a viewer
+// for its whole session (a browser's video section lists ~30 payload types and its candidates;
+// kept whole it was ~10 KiB per viewer). matchViewerCodec answers the same on it.
+MediaSection codecsForMatching(const MediaSection& viewer);
 
 // Every codec of `m` the server supports, in offer order (chooseCodec() is the first of them).
 std::vector<CodecChoice> supportedCodecs(const MediaSection& m);

@@ -395,7 +395,7 @@ void MediaServer::doPlay(std::string input_uid, const std::string& offer_text, A
       if (!section.decision.accepted) continue;
       ViewerTrack& t = setup.tracks.emplace_back();
       t.kind = section.decision.kind;
-      t.offered = offer->media[section.decision.index];
+      t.offered = sdp::codecsForMatching(offer->media[section.decision.index]);
       t.decision = section.decision;
       t.send.ssrc = randomSsrc();
       // Retransmissions go on an RTX stream of their own when the viewer offered RTX (RFC 4588).

@@ -107,6 +107,36 @@ TEST(SdpNegotiation, RejectsSectionsWithoutSupportedCodec) {
   EXPECT_EQ(no_opus[0].reject_reason, "no supported audio codec offered (Opus)");
 }
 
+TEST(SdpNegotiation, TheCodecsKeptForMatchingAnswerAsTheWholeSectionDoes) {
+  const std::vector<PublisherCodec> publishers = {
+      {"VP8", ""},
+      {"H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
+      {"h264", "packetization-mode=1;profile-level-id=4D0015"},
+      {"H264", "packetization-mode=1;profile-level-id=640033"},
+      {"VP9", ""},
+      {"opus", "minptime=10;useinbandfec=1"}};
+  for (const std::string& name : {kGstWhep, kChromium, kGstWhip}) {
+    const SessionDescription offer = fixture(name);
+    for (const MediaSection& whole : offer.media) {
+      const MediaSection kept = codecsForMatching(whole);
+      EXPECT_TRUE(kept.candidates.empty() && kept.ssrcs.empty() && kept.fingerprints.empty());
+      EXPECT_LE(kept.payload_types.size(), whole.payload_types.size());
+      for (const PublisherCodec& p : publishers) {
+        SCOPED_TRACE(name + " " + whole.kind_name + " " + p.name + " " + p.fmtp);
+        const CodecMatch a = matchViewerCodec(whole, p);
+        const CodecMatch b = matchViewerCodec(kept, p);
+        ASSERT_EQ(a.ok(), b.ok());
+        EXPECT_EQ(a.error, b.error);
+        if (!a.ok()) continue;
+        EXPECT_EQ(a.codec->payload_type, b.codec->payload_type);
+        EXPECT_EQ(a.codec->rtx_payload_type, b.codec->rtx_payload_type);
+        EXPECT_EQ(a.codec->fmtp, b.codec->fmtp);
+        EXPECT_EQ(a.codec->rtcp_fb, b.codec->rtcp_fb);
+      }
+    }
+  }
+}
+
 TEST(SdpNegotiation, ViewerMatchesPublisherCodec) {
   const SessionDescription viewer = fixture(kGstWhep);
   const MediaSection& video = viewer.media[0];
