@@ -30,7 +30,8 @@ RetransmissionLimiter::Verdict RetransmissionLimiter::check(uint16_t sequence, s
   const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(now - epoch_).count();
   const auto now_ms = static_cast<uint32_t>(std::max<int64_t>(0, since_epoch));
   const auto rtt_ms = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(rtt_).count());
-  Slot& slot = slots_[sequence & (kSlots - 1)];
+  if (!slots_) slots_ = std::make_unique<std::array<Slot, kSlots>>();
+  Slot& slot = (*slots_)[sequence & (kSlots - 1)];
   if (slot.used != 0 && slot.sequence == sequence && now_ms - slot.resent_ms < rtt_ms) {
     ++stats_.repeats;
     return Verdict::kRepeat;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace liveroom::media::rtp {
 
@@ -29,6 +30,8 @@ class RetransmissionLimiter {
 
   explicit RetransmissionLimiter(Options options);
   RetransmissionLimiter() : RetransmissionLimiter(Options{}) {}
+  RetransmissionLimiter(RetransmissionLimiter&&) noexcept = default;
+  RetransmissionLimiter& operator=(RetransmissionLimiter&&) noexcept = default;
 
   // May the packet with this (viewer-side) sequence number, `bytes` long, be resent now? A kSend
   // verdict records the resend (time and bytes).
@@ -47,8 +50,9 @@ class RetransmissionLimiter {
   const Stats& stats() const noexcept { return stats_; }
 
  private:
-  static constexpr size_t kSlots = 512;  // a power of two; 4 KiB per track
-  struct Slot {                          // 8 bytes
+  // A power of two; 4 KiB per track, allocated at the first resend (most viewers never NACK).
+  static constexpr size_t kSlots = 512;
+  struct Slot {  // 8 bytes
     uint16_t used = 0;
     uint16_t sequence = 0;
     uint32_t resent_ms = 0;  // since epoch_
@@ -63,7 +67,7 @@ class RetransmissionLimiter {
   bool started_ = false;
   std::chrono::microseconds rtt_;
   bool rtt_measured_ = false;
-  std::array<Slot, kSlots> slots_{};
+  std::unique_ptr<std::array<Slot, kSlots>> slots_;
   Stats stats_;
 };
 
