@@ -397,6 +397,7 @@ void MediaServer::doPlay(std::string input_uid, const std::string& offer_text, A
       t.kind = section.decision.kind;
       t.offered = sdp::codecsForMatching(offer->media[section.decision.index]);
       t.decision = section.decision;
+      t.decision.alternatives = {};  // for the answer only; a viewer keeps its extmaps
       t.send.ssrc = randomSsrc();
       // Retransmissions go on an RTX stream of their own when the viewer offered RTX (RFC 4588).
       if (section.decision.codec && section.decision.codec->rtx_payload_type) t.send.rtx_ssrc = randomSsrc();
