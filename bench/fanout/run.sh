@@ -551,10 +551,10 @@ over the whole run (joins included); liveroom's room viewer count at the window'
 every viewer's DELETE (and how long until it read 0). sdrops/gdrops = datagrams the kernel
 dropped in the window because a receive buffer was full (/proc/net/udp "drops"): at the server's
 media socket / at the generator's sockets.
-Pion's ICE agent (the generator) nominates its pair on its 200 ms check tick: against an
-ICE-lite server (liveroom) "ice" is about 200 ms on any server, against a full ICE agent
-(MediaMTX, whose own checks trigger Pion's) it is a few ms. Compare servers on dtls, pkt and
-ttfkf - ice; the ttfp of a browser against liveroom is not 200 ms slower.
+Pion's ICE agent (the generator) nominates its pair on its 200 ms check tick unless a check from
+the server triggers it: liveroom (ICE-lite) sends a triggered check back on each new tuple's first
+valid check, MediaMTX and Broadcast Box (full agents) send their own checks, so "ice" is a few ms
+on each while the generator keeps up.
 EOF
   "$CACHE/fanout" report "$jsonl"
   echo
