@@ -295,14 +295,7 @@ func run(args []string) error {
 	}
 
 	// The window.
-	type vsnap struct{ v, a seqSnap }
-	snapAll := func() []vsnap {
-		out := make([]vsnap, len(viewers))
-		for i, vw := range viewers {
-			out[i] = vsnap{vw.video.snap(), vw.audio.snap()}
-		}
-		return out
-	}
+	snapAll := func() []viewerSnap { return snapViewers(viewers) }
 	self := os.Getpid()
 	srv0, _ := procCPUTicks(*serverPID)
 	gen0, _ := procCPUTicks(self)
@@ -366,15 +359,10 @@ func run(args []string) error {
 			res.Dropped++
 		}
 		d0, d1 := s0[i], s1[i]
-		bytes := (d1.v.bytes - d0.v.bytes) + (d1.a.bytes - d0.a.bytes)
-		kbps = append(kbps, float64(bytes)*8/el/1000)
-		exp := float64(d1.v.highest-d0.v.highest) + float64(d1.a.highest-d0.a.highest)
-		got := float64(d1.v.unique-d0.v.unique) + float64(d1.a.unique-d0.a.unique)
-		if exp <= 0 {
+		k, l, none := windowFigures(d0, d1, el)
+		kbps, loss = append(kbps, k), append(loss, l)
+		if none {
 			res.NoMedia++
-			loss = append(loss, 100)
-		} else {
-			loss = append(loss, 100*maxf(0, exp-got)/exp)
 		}
 		if ae := float64(d1.a.highest - d0.a.highest); ae > 0 {
 			aloss = append(aloss, 100*maxf(0, ae-float64(d1.a.unique-d0.a.unique))/ae)

@@ -405,3 +405,27 @@ func leastSquares(x, y []float64) (a, b float64, ok bool) {
 	a = (sy - b*sx) / n
 	return a, b, true
 }
+
+// viewerSnap: one viewer's video and audio sequence counters at a window's edge.
+type viewerSnap struct{ v, a seqSnap }
+
+func snapViewers(vs []*viewer) []viewerSnap {
+	out := make([]viewerSnap, len(vs))
+	for i, vw := range vs {
+		out[i] = viewerSnap{vw.video.snap(), vw.audio.snap()}
+	}
+	return out
+}
+
+// windowFigures: a viewer's received kbps over a window of el seconds and its loss in % (video
+// and audio together); noMedia when nothing was expected (loss then counts 100 %).
+func windowFigures(d0, d1 viewerSnap, el float64) (kbps, loss float64, noMedia bool) {
+	bytes := (d1.v.bytes - d0.v.bytes) + (d1.a.bytes - d0.a.bytes)
+	kbps = float64(bytes) * 8 / el / 1000
+	exp := float64(d1.v.highest-d0.v.highest) + float64(d1.a.highest-d0.a.highest)
+	got := float64(d1.v.unique-d0.v.unique) + float64(d1.a.unique-d0.a.unique)
+	if exp <= 0 {
+		return kbps, 100, true
+	}
+	return kbps, 100 * maxf(0, exp-got) / exp, false
+}

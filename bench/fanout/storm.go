@@ -397,14 +397,7 @@ func stormPhase(ctx context.Context, cfg stormConfig, viewAPI *webrtc.API, pub *
 
 	measure := func(name string, during func()) stormWindow {
 		w := stormWindow{Name: name, SessionsEnd: -1, RoomViewers: -1}
-		type vsnap struct{ v, a seqSnap }
-		snap := func() []vsnap {
-			out := make([]vsnap, len(steady))
-			for i, vw := range steady {
-				out[i] = vsnap{vw.video.snap(), vw.audio.snap()}
-			}
-			return out
-		}
+		snap := func() []viewerSnap { return snapViewers(steady) }
 		self := os.Getpid()
 		srv0, _ := procCPUTicks(cfg.serverPID)
 		gen0, _ := procCPUTicks(self)
@@ -448,15 +441,10 @@ func stormPhase(ctx context.Context, cfg stormConfig, viewAPI *webrtc.API, pub *
 				w.Dropped++
 			}
 			d0, d1 := s0[i], s1[i]
-			bytes := (d1.v.bytes - d0.v.bytes) + (d1.a.bytes - d0.a.bytes)
-			kbps = append(kbps, float64(bytes)*8/el/1000)
-			exp := float64(d1.v.highest-d0.v.highest) + float64(d1.a.highest-d0.a.highest)
-			got := float64(d1.v.unique-d0.v.unique) + float64(d1.a.unique-d0.a.unique)
-			if exp <= 0 {
+			k, l, none := windowFigures(d0, d1, el)
+			kbps, loss = append(kbps, k), append(loss, l)
+			if none {
 				w.NoMedia++
-				loss = append(loss, 100)
-			} else {
-				loss = append(loss, 100*maxf(0, exp-got)/exp)
 			}
 			if pv1 > pv0 {
 				deliv = append(deliv, 100*float64(d1.v.cbytes-d0.v.cbytes)/float64(pv1-pv0))
