@@ -719,6 +719,10 @@ def test_media_workers_each_have_their_ports_and_share_a_rooms_sessions(server):
     # An invalid worker count is refused in words.
     bad = run_cli(["serve", "--listen", "127.0.0.1:0", "--webrtc-port", "0", "--media-workers", "65"], timeout=30)
     assert bad.returncode != 0 and b"--media-workers" in bad.stderr, bad.stderr
+    # Worker i takes --webrtc-port + i: a range past 65535 is refused in words, naming both.
+    past = run_cli(["serve", "--listen", "127.0.0.1:0", "--webrtc-port", "65535", "--media-workers", "2"], timeout=30)
+    assert past.returncode == 2, past.stderr
+    assert b"--webrtc-port 65535" in past.stderr and b"media workers" in past.stderr, past.stderr
 
 
 def test_startup_self_check_warns_about_unreachable_candidates(server):
