@@ -577,7 +577,7 @@ func printReport(files []string, w io.Writer) error {
 	}
 	for _, s := range seriesOrder {
 		fmt.Fprintf(w, "\n== series %s ==\n", s)
-		fmt.Fprintf(w, "%-9s %5s %5s %5s | %5s %5s %5s | %5s %5s | %6s %6s | %6s %5s %7s %5s | %5s %5s %5s %5s | %5s %5s %5s %5s %6s | %6s %6s %6s | %6s %6s | %s\n",
+		fmt.Fprintf(w, "%-14s %5s %5s %5s | %5s %5s %5s | %5s %5s | %6s %6s | %6s %5s %7s %5s | %5s %5s %5s %5s | %5s %5s %5s %5s %6s | %6s %6s %6s | %6s %6s | %s\n",
 			"server", "N", "conn", "refus", "kbps", "min", "p5", "loss%", "max", "deliv%", "min",
 			"ttfp50", "p90", "ttfkf50", "p90", "ice50", "dtls", "pkt50", "p90", "srv%", "core%", "gen%", "core%", "joinms",
 			"rss0MB", "rss1MB", "KiB/v", "sdrops", "gdrops", "pub kbps/keys/forced/PLI/NACK/late in the window; PLI, forced in the run; room viewers during, after")
@@ -593,7 +593,7 @@ func printReport(files []string, w io.Writer) error {
 			if r.ViewersAfterClose >= 0 || r.ViewersDuring >= 0 {
 				after = fmt.Sprintf("; %d, %d (%.1f s)", r.ViewersDuring, r.ViewersAfterClose, r.CleanupS)
 			}
-			fmt.Fprintf(w, "%-9s %5d %5d %5d | %5.0f %5.0f %5.0f | %5.2f %5.2f | %6.1f %6.1f | %6.0f %5.0f %7.0f %5.0f | %5.0f %5.0f %5.0f %5.0f | %5.0f %5.0f %5.0f %5.0f %6.2f | %6.1f %6.1f %6.0f | %6d %6d | %.0f/%d/%d/%d/%d/%d; %d, %d%s\n",
+			fmt.Fprintf(w, "%-14s %5d %5d %5d | %5.0f %5.0f %5.0f | %5.2f %5.2f | %6.1f %6.1f | %6.0f %5.0f %7.0f %5.0f | %5.0f %5.0f %5.0f %5.0f | %5.0f %5.0f %5.0f %5.0f %6.2f | %6.1f %6.1f %6.0f | %6d %6d | %.0f/%d/%d/%d/%d/%d; %d, %d%s\n",
 				r.Server, r.N, r.Connected, ref, r.RecvKbpsMean, r.RecvKbpsMin, r.RecvKbpsP5, r.LossMean, r.LossMax, r.DelivMean, r.DelivMin,
 				r.TTFPMed, r.TTFPP90, r.TTFKFMed, r.TTFKFP90, r.ICEMed, r.DTLSMed, r.PktMed, r.PktP90, r.ServerCPU*100, r.ServerCore*100, r.GenCPU*100, r.GenCore*100, r.JoinCPUms,
 				float64(r.RSSBeforeKiB)/1024, float64(r.RSSAfterKiB)/1024, r.RSSPerViewer, r.SrvUDPDrops, r.GenUDPDrops,

@@ -41,7 +41,8 @@
 #   BENCH_VIEWERS_LOW    viewer counts of the low-bitrate series   ("100 200 300 400 500"; "" skips it)
 #   BENCH_KBPS_LOW       video bitrate of the low series, kbps     (300)
 #   BENCH_SERVERS        servers to compare, in order              ("liveroom mediamtx")
-#                        liveroom: --media-workers 1; liveroom2: --media-workers 2 on the same core
+#                        liveroom: --media-workers 1; liveroom2: --media-workers 2 on the same core;
+#                        liveroom-nogso: one worker, --no-webrtc-udp-gso (a datagram per message)
 #   BENCH_WINDOW_SECONDS measured window per run                   (10)
 #   BENCH_WARMUP_SECONDS after every viewer connected              (3)
 #   BENCH_PARALLEL       viewers connecting at once                (16)
@@ -324,13 +325,15 @@ one_run() {
     -warmup "${WARMUP}s" -window "${WINDOW}s" -viewer-interceptors "$INTERCEPTORS" -json "$jsonl"
     -server-core "$SERVER_CPU" -gen-core "$GEN_CPU")
   case "$server" in
-    liveroom | liveroom2)
+    liveroom | liveroom2 | liveroom-nogso)
       # liveroom: one media worker; liveroom2: two, on the same one core (what the hand-off
-      # between workers costs; the second worker's port is 18190).
+      # between workers costs; the second worker's port is 18190); liveroom-nogso: one worker
+      # without UDP GSO (what sending a viewer's frame as one message saves).
       data=$(mktemp -d "$work/data.XXXXXX")
       taskset -c "$SERVER_CPU" "$CACHE/liveroom" serve --stream local --listen 127.0.0.1:18080 \
         --webrtc-ip 127.0.0.1 --webrtc-port 18189 --data-dir "$data" --log-level info \
         --media-workers "$([ "$server" = liveroom2 ] && echo 2 || echo 1)" \
+        $([ "$server" = liveroom-nogso ] && echo --no-webrtc-udp-gso) \
         --max-sessions 0 --max-sessions-per-ip 0 --max-sessions-per-room 0 --offers-per-second 0 \
         --creates-per-minute 0 > "$slog" 2>&1 &
       server_pid=$!
@@ -486,9 +489,9 @@ fi
 servers=()
 for s in $SERVERS; do
   case "$s" in
-    liveroom | liveroom2) servers+=("$s") ;;
+    liveroom | liveroom2 | liveroom-nogso) servers+=("$s") ;;
     mediamtx) [ -x "$CACHE/mediamtx" ] && servers+=(mediamtx) ;;
-    *) die "unknown server $s in BENCH_SERVERS (liveroom, liveroom2, mediamtx)" ;;
+    *) die "unknown server $s in BENCH_SERVERS (liveroom, liveroom2, liveroom-nogso, mediamtx)" ;;
   esac
 done
 [ -x "$CACHE/broadcast-box" ] && [ -n "${BBOX_SRC:-}" ] && servers+=(bbox)

@@ -81,6 +81,8 @@ void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
                           {"send_calls", t.udp_send_calls},
                           {"send_dropped", t.udp_send_dropped},
                           {"send_errors", t.udp_send_errors},
+                          {"gso", t.udp_ports > 0 && t.udp_gso_ports == t.udp_ports},
+                          {"gso_messages", t.udp_gso_messages},
                           {"receive_buffer_bytes", t.udp_receive_buffer},
                           {"send_buffer_bytes", t.udp_send_buffer}};
     nlohmann::json workers = nlohmann::json::array();
@@ -94,6 +96,7 @@ void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
                          {"handoff_received", w.handoff_received},
                          {"udp_received", w.transport.udp_received},
                          {"udp_sent", w.transport.udp_sent},
+                         {"udp_gso_messages", w.transport.udp_gso_messages},
                          {"udp_kernel_drops", w.transport.udp_kernel_drops}});
     }
     nlohmann::json body = {{"sessions", s.sessions},

@@ -151,6 +151,11 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
                 "do not ask broadcasters to resend packets lost on their way in (to measure what NACK buys)")
       ->envname("LIVEROOM_NO_PUBLISHER_NACK");
   serve
+      .add_flag("--no-webrtc-udp-gso", c.no_webrtc_udp_gso,
+                "send each media datagram on its own: no UDP GSO (by default a viewer's packets of one video frame "
+                "go to the kernel as one message when it has UDP_SEGMENT, and a device that refuses it turns it off)")
+      ->envname("LIVEROOM_NO_WEBRTC_UDP_GSO");
+  serve
       .add_option("--webrtc-ip", c.webrtc_ips,
                   "IPv4 or IPv6 addresses the media server advertises to browsers (default: every interface "
                   "address); repeat or comma-separate")
@@ -430,6 +435,7 @@ int serve(ServeConfig config) {
                          std::to_string(media_options.workers) + " media workers goes past port 65535");
     }
     media_options.publisher_nack = !config.no_publisher_nack;
+    media_options.udp_gso = !config.no_webrtc_udp_gso;
     if (!config.no_webrtc_tcp) {
       media_options.tcp_port = static_cast<uint16_t>(config.webrtc_tcp_port);
     }

@@ -34,6 +34,7 @@ struct ServeConfig {
   int webrtc_tcp_port = 0;              // ICE-TCP of the first worker (+i for worker i); 0: the UDP ports' numbers
   bool no_webrtc_tcp = false;           // ICE-TCP off
   bool no_publisher_nack = false;       // do not ask broadcasters to resend lost packets
+  bool no_webrtc_udp_gso = false;       // one datagram per message to the kernel
   std::optional<CloudflareConfig> cloudflare;
   ChainConfig chain;  // --store contract
   // What strangers can make the server hold ("Running it on a network" in the README).

@@ -29,6 +29,72 @@ void InputRouter::forward(sdp::MediaKind kind, size_t layer, const rtp::RtpPacke
 
 void InputRouter::forwardLocal(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet,
                                Session::Clock::time_point now, bool key_frame_start) {
+  if (viewers_.empty()) return;
+  if (kind != sdp::MediaKind::kVideo || packet.size() > rtp::RetransmissionBuffer::kMaxPacketSize) {
+    sendToViewers(kind, layer, packet, now, key_frame_start);
+    return;
+  }
+  if (layer >= held_.size()) held_.resize(layer + 1);
+  HeldFrame& frame = held_[layer];
+  if (!frame.packets.empty()) {
+    const rtp::RtpPacket& last = frame.packets.back();
+    if (packet.ssrc() == last.ssrc() && static_cast<int16_t>(packet.sequenceNumber() - last.sequenceNumber()) <= 0) {
+      // Older than what is held (a late retransmission): on its way at once, the frame stays.
+      sendToViewers(kind, layer, packet, now, key_frame_start);
+      return;
+    }
+    if (packet.timestamp() != last.timestamp() || packet.ssrc() != last.ssrc()) release(layer, now);
+  }
+  if (frame.packets.empty() && packet.marker()) {  // a whole frame in one packet
+    sendToViewers(kind, layer, packet, now, key_frame_start);
+    return;
+  }
+  if (frame.bytes.empty()) frame.bytes.resize(kMaxHeldPackets);
+  if (frame.packets.empty()) frame.since = now;
+  const size_t slot = frame.packets.size();
+  frame.packets.push_back(packet.copyTo(frame.bytes[slot].data()));
+  frame.key_frame_start.push_back(key_frame_start);
+  if (packet.marker() || frame.packets.size() == kMaxHeldPackets) release(layer, now);
+}
+
+void InputRouter::release(size_t layer, Session::Clock::time_point now) {
+  HeldFrame& frame = held_[layer];
+  // Viewer by viewer: each one's packets of the frame leave in a row.
+  for (ViewerSession* viewer : viewers_) {
+    for (size_t i = 0; i < frame.packets.size(); ++i) {
+      try {
+        viewer->sendMedia(sdp::MediaKind::kVideo, layer, frame.packets[i], now, frame.key_frame_start[i]);
+      } catch (const std::exception& e) {
+        viewer->fail(std::string("internal error while forwarding: ") + e.what());
+        break;
+      }
+    }
+  }
+  frame.packets.clear();
+  frame.key_frame_start.clear();
+}
+
+void InputRouter::releaseHeld(Session::Clock::time_point now, Session::Clock::duration at_least) {
+  for (size_t layer = 0; layer < held_.size(); ++layer) {
+    if (!held_[layer].packets.empty() && now - held_[layer].since >= at_least) release(layer, now);
+  }
+}
+
+size_t InputRouter::heldPackets() const noexcept {
+  size_t n = 0;
+  for (const HeldFrame& frame : held_) n += frame.packets.size();
+  return n;
+}
+
+void InputRouter::dropHeld() {
+  for (HeldFrame& frame : held_) {
+    frame.packets.clear();
+    frame.key_frame_start.clear();
+  }
+}
+
+void InputRouter::sendToViewers(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet,
+                                Session::Clock::time_point now, bool key_frame_start) {
   for (ViewerSession* viewer : viewers_) {
     // One viewer's failure ends that viewer (retired on the worker's next tick), not the fan-out.
     try {

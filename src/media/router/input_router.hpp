@@ -4,15 +4,24 @@
 // other worker that has viewers of the input; relays what viewers ask of the publisher (key
 // frames, retransmissions). Holds non-owning session pointers; the worker owns the sessions and
 // detaches them here before they go. The worker's thread only.
+//
+// Video goes out a frame at a time: a layer's packets are held until the frame's last one (the
+// marker bit; or a packet of the next frame, 32 packets, or the worker's tick) and then sent
+// viewer by viewer, so each viewer's packets of one frame leave in a row and the send batch
+// hands them to the kernel as one UDP GSO message. A viewer cannot decode a frame before its
+// last packet, so holding its first ones costs no latency; audio and out-of-order packets (late
+// retransmissions) are not held.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "media/router/publisher_session.hpp"
 #include "media/router/replica_source.hpp"
+#include "media/rtp/retransmission_buffer.hpp"
 #include "media/router/viewer_session.hpp"
 
 namespace liveroom::media {
@@ -43,9 +52,13 @@ class InputRouter {
   void setPublisher(PublisherSession* publisher) {
     publisher_ = publisher;
     if (publisher != nullptr) replica_.reset();
+    dropHeld();
   }
   // A publisher on another worker (null: none), replacing the one before.
-  void setReplica(std::unique_ptr<ReplicaSource> replica) { replica_ = std::move(replica); }
+  void setReplica(std::unique_ptr<ReplicaSource> replica) {
+    replica_ = std::move(replica);
+    dropHeld();
+  }
   void addViewer(ViewerSession* viewer) { viewers_.push_back(viewer); }
   void remove(const Session* session);
   // Points every viewer here at the current source.
@@ -60,13 +73,32 @@ class InputRouter {
                     bool key_frame_start);
   // A key frame of `layer` (-1: every layer) from the publisher, wherever it is.
   void requestKeyFrame(Session::Clock::time_point now, int layer = -1);
+  // Sends what has been held for `at_least` or longer (a frame whose last packet never came).
+  void releaseHeld(Session::Clock::time_point now, Session::Clock::duration at_least);
+  // Video packets held now (every layer).
+  size_t heldPackets() const noexcept;
+
+  static constexpr size_t kMaxHeldPackets = 32;  // per layer; a larger frame goes in parts
 
  private:
+  struct HeldFrame {
+    // Copies (the caller's packet is gone after forwardLocal), each parsed once.
+    std::vector<std::array<uint8_t, rtp::RetransmissionBuffer::kMaxPacketSize>> bytes;
+    std::vector<rtp::RtpPacket> packets;
+    std::vector<bool> key_frame_start;
+    Session::Clock::time_point since{};
+  };
+  void sendToViewers(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, Session::Clock::time_point now,
+                     bool key_frame_start);
+  void release(size_t layer, Session::Clock::time_point now);
+  void dropHeld();
+
   std::string uid_;
   RemoteFanout* remote_;
   PublisherSession* publisher_ = nullptr;
   std::unique_ptr<ReplicaSource> replica_;
   std::vector<ViewerSession*> viewers_;
+  std::vector<HeldFrame> held_;  // by video layer
 };
 
 }  // namespace liveroom::media

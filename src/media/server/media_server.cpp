@@ -127,6 +127,7 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
         options_.max_sessions_per_client == 0 ? 0 : std::max<size_t>(16, options_.max_sessions_per_client);
     w.mux.tcp_validation_timeout = options_.ice_connect_timeout;
     w.mux.socket_buffer_bytes = options_.socket_buffer_bytes;
+    w.mux.udp_gso = options_.udp_gso;
     w.advertised_addresses = options_.advertised_addresses;
     w.remb_bps = options_.remb_bps;
     w.publisher_nack = options_.publisher_nack;

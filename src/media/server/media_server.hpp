@@ -72,6 +72,7 @@ struct MediaServerOptions {
   // What one viewer's NACKs may make the server resend (RetransmissionLimiter).
   uint64_t viewer_retransmit_bps = 2'000'000;
   size_t socket_buffer_bytes = 8 << 20;  // SO_RCVBUF/SO_SNDBUF of the UDP sockets (0: system default)
+  bool udp_gso = true;                   // UDP GSO where the kernel has it (see SendBatch)
 };
 
 class MediaServer final : private WorkerHost {

@@ -19,9 +19,10 @@ namespace liveroom::media {
 
 namespace {
 
-constexpr std::chrono::milliseconds kTimerPeriod{50};  // transport-cc feedback
-constexpr uint64_t kTicksPerTransportTick = 5;         // 250 ms: ICE consent, DTLS timers, stats snapshot
-constexpr uint64_t kTicksPerReport = 20;               // 1 s: RR + REMB to publishers, SR to viewers
+constexpr std::chrono::milliseconds kTimerPeriod{50};              // transport-cc feedback
+constexpr uint64_t kTicksPerTransportTick = 5;                     // 250 ms: ICE consent, DTLS timers, stats snapshot
+constexpr auto kHeldFrameTimeout = std::chrono::milliseconds(20);  // see InputRouter
+constexpr uint64_t kTicksPerReport = 20;                           // 1 s: RR + REMB to publishers, SR to viewers
 
 thread_local MediaWorker* current_worker = nullptr;
 
@@ -37,6 +38,10 @@ void addTransport(PacketMux::Stats& total, const PacketMux::Stats& s) {
   total.udp_send_calls += s.udp_send_calls;
   total.udp_send_dropped += s.udp_send_dropped;
   total.udp_send_errors += s.udp_send_errors;
+  total.udp_gso_messages += s.udp_gso_messages;
+  total.udp_ports += s.udp_ports;
+  total.udp_gso_ports += s.udp_gso_ports;
+  if (s.udp_gso_error != 0) total.udp_gso_error = s.udp_gso_error;
   total.udp_receive_buffer = std::max(total.udp_receive_buffer, s.udp_receive_buffer);
   total.udp_send_buffer = std::max(total.udp_send_buffer, s.udp_send_buffer);
 }
@@ -534,6 +539,8 @@ void MediaWorker::onTimer() {
   }
   scratch_.clear();
   for (auto& [id, in] : inputs_) {
+    // A frame whose last packet never came (lost, or the stream stopped) goes out as it is.
+    in->router.releaseHeld(now, kHeldFrameTimeout);
     ReplicaSource* replica = in->router.replica();
     if (replica == nullptr) continue;
     replica->flushKeyFrameRequests(now);

@@ -85,6 +85,7 @@ struct PacketMux::UdpPort {
   ReceiveBatch rx;
   SendBatch tx;
   bool flush_posted = false;
+  bool gso_warned = false;
   SocketBuffers buffers;
 };
 
@@ -330,6 +331,15 @@ void PacketMux::tick(std::chrono::steady_clock::time_point now) {
     drops += port->rx.stats().kernel_drops;
     buffer = std::max(buffer, port->buffers.receive);
   }
+  for (const auto& port : udp_) {
+    if (port->tx.stats().gso_error != 0 && !port->gso_warned) {
+      port->gso_warned = true;
+      spdlog::warn(
+          "media: the kernel refused UDP GSO on a media port ({}): sending each datagram on its own from now "
+          "on (--no-webrtc-udp-gso says so from the start)",
+          std::strerror(port->tx.stats().gso_error));
+    }
+  }
   if (drops > drops_reported_ && now - drops_reported_at_ >= std::chrono::seconds(10)) {
     spdlog::warn(
         "media: the kernel dropped {} incoming datagrams on the media UDP port since the last report ({} in all): "
@@ -423,6 +433,7 @@ PacketMux::PacketMux(net::io_context& ioc, PacketMuxOptions options) : ioc_(ioc)
   for (auto& port : udp_) {
     port->socket.non_blocking(true);
     port->buffers = sizeSocketBuffers(port->socket.native_handle(), options_.socket_buffer_bytes);
+    port->tx.enableGso(options_.udp_gso && udpGsoAvailable(port->socket.native_handle()));
     if (options_.socket_buffer_bytes > 0 &&
         (port->buffers.receive < options_.socket_buffer_bytes || port->buffers.send < options_.socket_buffer_bytes)) {
       spdlog::warn(
@@ -524,9 +535,11 @@ PacketMux::Stats PacketMux::stats() const {
   s.dropped_packets = dropped_;
   s.tcp_connections = tcp_.size();
   s.tcp_refused = tcp_refused_;
+  s.udp_ports = udp_.size();
   for (const auto& port : udp_) {
     const ReceiveBatch::Stats& r = port->rx.stats();
     const SendBatch::Stats& t = port->tx.stats();
+    s.udp_gso_ports += port->tx.gso() ? 1 : 0;
     s.udp_received += r.received;
     s.udp_receive_calls += r.calls;
     s.udp_kernel_drops += r.kernel_drops;
@@ -535,6 +548,8 @@ PacketMux::Stats PacketMux::stats() const {
     s.udp_send_calls += t.calls;
     s.udp_send_dropped += t.dropped_full;
     s.udp_send_errors += t.errors;
+    s.udp_gso_messages += t.gso_messages;
+    if (t.gso_error != 0) s.udp_gso_error = t.gso_error;
     s.udp_receive_buffer = std::max(s.udp_receive_buffer, port->buffers.receive);
     s.udp_send_buffer = std::max(s.udp_send_buffer, port->buffers.send);
   }

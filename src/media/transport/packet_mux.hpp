@@ -59,6 +59,8 @@ struct PacketMuxOptions {
   // SO_RCVBUF / SO_SNDBUF of the UDP sockets (0: the system's default). The default 208 KiB
   // overflows while one loop turn sends a key frame to hundreds of viewers.
   size_t socket_buffer_bytes = 8 << 20;
+  // UDP GSO (UDP_SEGMENT) for runs of datagrams to one address, when the kernel has it.
+  bool udp_gso = true;
 };
 
 class PacketMux {
@@ -108,6 +110,10 @@ class PacketMux {
     uint64_t udp_send_calls = 0;
     uint64_t udp_send_dropped = 0;  // send buffer full (EAGAIN): dropped, real time
     uint64_t udp_send_errors = 0;   // refused one by one (EPERM, ENETUNREACH, ...)
+    uint64_t udp_gso_messages = 0;  // messages that carried several datagrams (UDP GSO)
+    size_t udp_ports = 0;
+    size_t udp_gso_ports = 0;  // UDP ports with GSO on
+    int udp_gso_error = 0;     // why the kernel made us turn it off (0: it did not)
     size_t udp_receive_buffer = 0;
     size_t udp_send_buffer = 0;
   };

@@ -240,6 +240,18 @@ class MediaSender {
     sent_video.push_back(p);
     return p;
   }
+  // One video frame in `n` packets: one timestamp, the marker on the last only.
+  std::vector<Bytes> videoFrame(int n) {
+    std::vector<Bytes> frame;
+    for (int i = 0; i < n; ++i) {
+      Bytes p = build(video_pt_, video_seq_++, video_ts_, video_ssrc, '1', 0x10);
+      if (i + 1 < n) p[1] &= 0x7F;
+      sent_video.push_back(p);
+      frame.push_back(p);
+    }
+    video_ts_ += 3000;
+    return frame;
+  }
   Bytes audio() {
     Bytes p = build(audio_pt_, audio_seq_++, audio_ts_, audio_ssrc, '0', 0xFC);
     audio_ts_ += 960;
@@ -740,6 +752,45 @@ TEST_P(MediaServerTest, ARoomsViewersSpreadOverTheWorkersAndEachPacketIsHandedOn
                                           std::span<const Bytes>(sender.sent_video).subspan(20), 120,
                                           viewers[1].info.video->ssrc));
   EXPECT_EQ(stats().workers[0].handoff_sent, 30u);
+}
+
+// Issue 12: a video frame is held until its last packet (the marker), then sent viewer by viewer,
+// each viewer's packets of the frame in one UDP GSO message; audio is not held; a frame whose last
+// packet never comes still goes out (the worker's tick).
+TEST_P(MediaServerTest, AVideoFrameGoesToEachViewerAfterItsLastPacketInOneGsoMessage) {
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  std::vector<Client> viewers(2);
+  for (Client& v : viewers) ASSERT_NO_FATAL_FAILURE(connectViewer("in1", v));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 2"));
+  const uint64_t gso_before = stats().transport.udp_gso_messages;
+
+  MediaSender sender(96, 111, 4);
+  const std::vector<Bytes> frame = sender.videoFrame(4);
+  for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(pub.peer->sendRtp(frame[i]));
+  ASSERT_TRUE(pub.peer->sendRtp(sender.audio()));  // sent after the frame's first three
+  ASSERT_TRUE(pub.peer->sendRtp(frame[3]));
+  for (Client& v : viewers) {
+    v.peer->waitUntil([&] { return v.peer->rtp.size() >= 5; });
+    ASSERT_EQ(v.peer->rtp.size(), 5u);
+    EXPECT_EQ(ssrcOf(v.peer->rtp.front()), v.info.audio->ssrc) << "the audio came first: the video frame was held";
+    ASSERT_NO_FATAL_FAILURE(
+        expectForwarded(receiveRtp(*v.peer, v.info.video->ssrc, 4), sender.sent_video, 120, v.info.video->ssrc));
+    ASSERT_NO_FATAL_FAILURE(
+        expectForwarded(receiveRtp(*v.peer, v.info.audio->ssrc, 1), sender.sent_audio, 109, v.info.audio->ssrc));
+  }
+  EXPECT_GE(stats().transport.udp_gso_messages - gso_before, 2u) << "a message per viewer for the frame";
+
+  // The next frame loses its last packet: what came is sent anyway, without waiting for more.
+  const std::vector<Bytes> cut = sender.videoFrame(3);
+  ASSERT_TRUE(pub.peer->sendRtp(cut[0]));
+  ASSERT_TRUE(pub.peer->sendRtp(cut[1]));
+  for (Client& v : viewers) {
+    const auto got = receiveRtp(*v.peer, v.info.video->ssrc, 2);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(seqOf(got[1]), static_cast<uint16_t>(seqOf(got[0]) + 1));
+    EXPECT_EQ(ssrcOf(got[0]), v.info.video->ssrc);
+  }
 }
 
 TEST_P(MediaServerTest, ViewerWaitingBeforePublishGetsMediaOnceThePublisherConnects) {
@@ -1419,7 +1470,7 @@ TEST_P(MediaServerTest, WithoutPublisherNackNoGapIsAskedFor) {
 Bytes simulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, const std::string& rid, bool key, size_t size,
                       uint8_t tag) {
   Bytes p = {0x90,
-             96,
+             0x80 | 96,  // marker: each is a whole frame (the server holds a frame until its last packet)
              static_cast<uint8_t>(seq >> 8),
              static_cast<uint8_t>(seq),
              static_cast<uint8_t>(ts >> 24),

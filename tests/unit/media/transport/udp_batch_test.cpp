@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,7 +31,8 @@ struct Step {
 };
 
 // A kernel that answers sendmmsg from a script (then takes everything) and records the first
-// byte and port of every datagram it took.
+// byte and port of every datagram it took, and of every message its datagram count and its
+// UDP_SEGMENT size (0: none).
 class ScriptedKernel {
  public:
   explicit ScriptedKernel(std::deque<Step> script) : script_(std::move(script)) {}
@@ -49,11 +51,22 @@ class ScriptedKernel {
       }
       const int taken = std::min(step.result, static_cast<int>(count));
       for (int i = 0; i < taken; ++i) {
-        const auto* data = static_cast<const uint8_t*>(m[i].msg_hdr.msg_iov[0].iov_base);
-        const auto* to = static_cast<const sockaddr_in*>(m[i].msg_hdr.msg_name);
-        taken_first_bytes.push_back(data[0]);
-        taken_ports.push_back(ntohs(to->sin_port));
-        m[i].msg_len = static_cast<unsigned>(m[i].msg_hdr.msg_iov[0].iov_len);
+        const msghdr& h = m[i].msg_hdr;
+        const auto* to = static_cast<const sockaddr_in*>(h.msg_name);
+        size_t bytes = 0;
+        for (size_t k = 0; k < h.msg_iovlen; ++k) {
+          taken_first_bytes.push_back(static_cast<const uint8_t*>(h.msg_iov[k].iov_base)[0]);
+          taken_ports.push_back(ntohs(to->sin_port));
+          bytes += h.msg_iov[k].iov_len;
+        }
+        uint16_t gso = 0;
+        for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+             c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_SEGMENT) std::memcpy(&gso, CMSG_DATA(c), sizeof(gso));
+        }
+        message_datagrams.push_back(h.msg_iovlen);
+        message_gso.push_back(gso);
+        m[i].msg_len = static_cast<unsigned>(bytes);
       }
       return taken;
     };
@@ -61,6 +74,8 @@ class ScriptedKernel {
   int calls = 0;
   std::vector<uint8_t> taken_first_bytes;
   std::vector<uint16_t> taken_ports;
+  std::vector<size_t> message_datagrams;
+  std::vector<uint16_t> message_gso;
 
  private:
   std::deque<Step> script_;
@@ -159,6 +174,133 @@ TEST(SendBatch, TooLargeOrFullIsRefusedWithoutCopying) {
   EXPECT_FALSE(batch.add(&one, 1, reinterpret_cast<const sockaddr*>(&to), sizeof(to)));
   batch.flush(3);
   EXPECT_EQ(kernel.taken_first_bytes.size(), SendBatch::kSlots);
+}
+
+// Adds a datagram of `size` bytes starting with `tag` for 127.0.0.1:`port`.
+void addOne(SendBatch& batch, uint16_t port, size_t size, uint8_t tag) {
+  std::vector<uint8_t> data(size, 0);
+  data[0] = tag;
+  const sockaddr_in to = loopback(port);
+  ASSERT_TRUE(batch.add(data.data(), data.size(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)));
+}
+
+// A viewer's packets of one frame (one address, one size, the last shorter) become one message
+// with UDP_SEGMENT; another address, a larger datagram or one after the shorter last starts the
+// next message; order is kept.
+TEST(SendBatch, WithGsoARunToOneAddressIsOneMessage) {
+  ScriptedKernel kernel({});
+  SendBatch batch(kernel.sender());
+  batch.enableGso(true);
+  addOne(batch, 5000, 1200, 1);
+  addOne(batch, 5000, 1200, 2);
+  addOne(batch, 5000, 700, 3);   // the frame's last, shorter: ends the message
+  addOne(batch, 5000, 700, 4);   // so this starts the next
+  addOne(batch, 5001, 1200, 5);  // another viewer
+  addOne(batch, 5001, 1200, 6);
+  addOne(batch, 5001, 1300, 7);  // larger than the run's segments
+  addOne(batch, 5000, 100, 8);   // back to the first address: a message of its own
+  EXPECT_EQ(batch.size(), 8u);
+  EXPECT_EQ(batch.messages(), 5u);
+  batch.flush(3);
+  EXPECT_EQ(kernel.calls, 1);
+  EXPECT_EQ(kernel.message_datagrams, (std::vector<size_t>{3, 1, 2, 1, 1}));
+  EXPECT_EQ(kernel.message_gso, (std::vector<uint16_t>{1200, 0, 1200, 0, 0}));
+  EXPECT_EQ(kernel.taken_first_bytes, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(kernel.taken_ports, (std::vector<uint16_t>{5000, 5000, 5000, 5000, 5001, 5001, 5001, 5000}));
+  EXPECT_EQ(batch.stats().sent, 8u);
+  EXPECT_EQ(batch.stats().gso_messages, 2u);
+  // The next batch starts clean: no message carries over the control data.
+  addOne(batch, 5000, 1200, 9);
+  batch.flush(3);
+  EXPECT_EQ(kernel.message_gso.back(), 0);
+}
+
+TEST(SendBatch, WithoutGsoEveryDatagramIsItsOwnMessage) {
+  ScriptedKernel kernel({});
+  SendBatch batch(kernel.sender());
+  for (uint8_t i = 0; i < 5; ++i) addOne(batch, 5000, 1200, i);
+  EXPECT_EQ(batch.messages(), 5u);
+  batch.flush(3);
+  EXPECT_EQ(kernel.message_datagrams, (std::vector<size_t>(5, 1)));
+  EXPECT_EQ(batch.stats().gso_messages, 0u);
+}
+
+TEST(SendBatch, AGsoMessageStopsAtTheKernelsLimits) {
+  ScriptedKernel kernel({});
+  SendBatch batch(kernel.sender());
+  batch.enableGso(true);
+  // 64 datagrams at most in one message...
+  for (int i = 0; i < 70; ++i) addOne(batch, 5000, 100, static_cast<uint8_t>(i));
+  // ...and 60,000 bytes: 1,400-byte datagrams, 42 fit.
+  for (int i = 0; i < 50; ++i) addOne(batch, 5001, 1400, static_cast<uint8_t>(i));
+  batch.flush(3);
+  EXPECT_EQ(kernel.message_datagrams, (std::vector<size_t>{64, 6, 42, 8}));
+  EXPECT_EQ(batch.stats().sent, 120u);
+}
+
+TEST(SendBatch, PartialSendsAndAFullBufferCountDatagramsNotMessages) {
+  ScriptedKernel kernel({{1}, {-1, EAGAIN}});
+  SendBatch batch(kernel.sender());
+  batch.enableGso(true);
+  for (int i = 0; i < 4; ++i) addOne(batch, 5000, 1000, static_cast<uint8_t>(i));
+  for (int i = 0; i < 3; ++i) addOne(batch, 5001, 1000, static_cast<uint8_t>(10 + i));
+  batch.flush(3);
+  EXPECT_EQ(batch.stats().sent, 4u) << "the first message, four datagrams";
+  EXPECT_EQ(batch.stats().dropped_full, 3u);
+}
+
+// A device that cannot do GSO (EIO) or a path MTU below the segment size (EINVAL): the refused
+// message goes a datagram at a time, every later one too, and nothing is lost or reordered.
+TEST(SendBatch, AKernelThatRefusesGsoGetsTheDatagramsOneByOneFromThenOn) {
+  ScriptedKernel kernel({{-1, EIO}});
+  SendBatch batch(kernel.sender());
+  batch.enableGso(true);
+  for (int i = 0; i < 3; ++i) addOne(batch, 5000, 1000, static_cast<uint8_t>(i));
+  for (int i = 0; i < 2; ++i) addOne(batch, 5001, 1000, static_cast<uint8_t>(10 + i));
+  batch.flush(3);
+  EXPECT_FALSE(batch.gso());
+  EXPECT_EQ(batch.stats().gso_error, EIO);
+  EXPECT_EQ(batch.stats().errors, 0u);
+  EXPECT_EQ(kernel.taken_first_bytes, (std::vector<uint8_t>{0, 1, 2, 10, 11}));
+  EXPECT_EQ(kernel.message_datagrams, (std::vector<size_t>{1, 1, 1, 2}))
+      << "the batch's later message was already made";
+  for (int i = 0; i < 3; ++i) addOne(batch, 5000, 1000, static_cast<uint8_t>(20 + i));
+  EXPECT_EQ(batch.messages(), 3u) << "GSO stays off";
+  batch.flush(3);
+  EXPECT_EQ(batch.stats().sent, 8u);
+}
+
+// Against this machine's kernel: a GSO message over loopback arrives as separate datagrams, in
+// order, each whole.
+TEST(SendBatch, TheRealKernelCutsAGsoMessageIntoItsDatagrams) {
+  const int rx = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const int tx = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(rx, 0);
+  ASSERT_GE(tx, 0);
+  sockaddr_in at = loopback(0);
+  ASSERT_EQ(::bind(rx, reinterpret_cast<const sockaddr*>(&at), sizeof(at)), 0);
+  socklen_t len = sizeof(at);
+  ASSERT_EQ(::getsockname(rx, reinterpret_cast<sockaddr*>(&at), &len), 0);
+  ASSERT_TRUE(udpGsoAvailable(tx)) << "this kernel has UDP_SEGMENT (Linux 4.18+)";
+  SendBatch batch;
+  batch.enableGso(true);
+  for (int i = 0; i < 5; ++i) {
+    std::vector<uint8_t> data(i < 4 ? 1200 : 300, static_cast<uint8_t>(0xA0 + i));
+    ASSERT_TRUE(batch.add(data.data(), data.size(), reinterpret_cast<const sockaddr*>(&at), sizeof(at)));
+  }
+  EXPECT_EQ(batch.messages(), 1u);
+  batch.flush(tx);
+  EXPECT_EQ(batch.stats().gso_messages, 1u);
+  EXPECT_EQ(batch.stats().sent, 5u);
+  for (int i = 0; i < 5; ++i) {
+    std::array<uint8_t, 2048> in{};
+    const ssize_t n = ::recv(rx, in.data(), in.size(), 0);
+    ASSERT_EQ(n, i < 4 ? 1200 : 300);
+    EXPECT_EQ(in[0], 0xA0 + i);
+    EXPECT_EQ(in[static_cast<size_t>(n) - 1], 0xA0 + i);
+  }
+  ::close(rx);
+  ::close(tx);
 }
 
 // recvmmsg played by a script: each call hands over the datagrams queued for it.
