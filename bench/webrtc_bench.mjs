@@ -28,6 +28,7 @@ import { assertLoopbackOnlyNetwork } from '../tests/e2e/lib/network.mjs';
 import { startLiveroom } from '../tests/e2e/lib/server.mjs';
 
 const JOINS = Number(process.env.BENCH_JOINS || 20);
+const PAIRS = Number(process.env.BENCH_PAIRS || 6);
 const RAMP_SECONDS = Number(process.env.BENCH_RAMP_SECONDS || 10);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,11 +37,15 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const fmtMs = (x) => `${x.toFixed(0)} ms`;
+const fmtMs = (x) => (x == null || Number.isNaN(x) ? "n/a" : `${x.toFixed(0)} ms`);
 const fmtMbps = (x) => (x == null ? 'n/a' : `${(x / 1e6).toFixed(2)} Mbps`);
 
-// In the page: one WHEP join; resolves with ms from the POST to the first decoded frame.
-async function whepJoinInPage(url) {
+// In the page: one WHEP join; resolves with ms from the POST to the first decoded frame. With
+// `hold` ms, it stays that long after the first frame and, over its last second, also measures
+// how long a video frame waited in the jitter buffer (ms, getStats: jitterBufferDelay /
+// jitterBufferEmittedCount): { ttff, jitterMs }.
+async function whepJoinInPage(arg) {
+  const { url, hold = 0 } = typeof arg === 'string' ? { url: arg } : arg;
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -66,10 +71,20 @@ async function whepJoinInPage(url) {
   const location = new URL(res.headers.get('Location'), url).toString();
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   const t1 = await Promise.race([firstFrame, new Promise((_, rej) => setTimeout(() => rej(new Error('no frame in 10 s')), 10000))]);
+  let jitterMs = null;
+  if (hold > 0) {
+    const inbound = async () => [...(await pc.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+    await new Promise((r) => setTimeout(r, Math.max(0, hold - 1000)));
+    const a = await inbound();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = await inbound();
+    const frames = (b?.jitterBufferEmittedCount ?? 0) - (a?.jitterBufferEmittedCount ?? 0);
+    if (frames > 0) jitterMs = (1000 * ((b.jitterBufferDelay ?? 0) - (a.jitterBufferDelay ?? 0))) / frames;
+  }
   pc.close();
   video.remove();
   await fetch(location, { method: 'DELETE' });
-  return t1 - t0;
+  return hold > 0 ? { ttff: t1 - t0, jitterMs } : t1 - t0;
 }
 
 // In the page: the reference join, a viewer connected straight to a local Chromium sender.
@@ -189,6 +204,17 @@ async function main() {
     for (let i = 0; i < JOINS; i++) ttff.push(await viewer.evaluate(whepJoinInPage, room.playback.whep_url));
     const direct = [];
     for (let i = 0; i < Math.min(JOINS, 10); i++) direct.push(await ref.evaluate(directJoinInPage));
+    // Pairs: a viewer joins (the server asks the studio for a key frame), a second one 150 ms
+    // later (it gets that key frame replayed when it is under half a second old); both stay 3 s,
+    // and the jitter buffer's delay in their last second says whether the second one plays late.
+    const pairs = [];
+    for (let i = 0; i < PAIRS; i++) {
+      await new Promise((r) => setTimeout(r, 1000));  // the studio's encoder takes key frame requests again
+      const first = viewer.evaluate(whepJoinInPage, { url: room.playback.whep_url, hold: 3000 });
+      await new Promise((r) => setTimeout(r, 150));
+      const second = viewer.evaluate(whepJoinInPage, { url: room.playback.whep_url, hold: 3000 });
+      pairs.push(await Promise.all([first, second]));
+    }
 
     say('Time to first frame (WHEP POST -> first decoded frame), live room, loopback');
     say(`  liveroom:  median ${fmtMs(median(ttff))}, p90 ${fmtMs(pct(ttff, 90))}, min ${fmtMs(Math.min(...ttff))}, ` +
@@ -197,6 +223,16 @@ async function main() {
     say(`  ratio liveroom / reference: ${(median(ttff) / median(direct)).toFixed(2)}   target <= 500 ms: ` +
       `${median(ttff) <= 500 ? 'PASS' : 'FAIL'}`);
     say(`  samples: ${ttff.map((x) => x.toFixed(0)).join(' ')}`);
+    say();
+    const firsts = pairs.map((p) => p[0]);
+    const seconds = pairs.map((p) => p[1]);
+    const jit = (xs) => xs.map((x) => x.jitterMs).filter((x) => x != null);
+    say(`Viewers joining 150 ms apart (${PAIRS} pairs; the second may get the first one's key frame replayed)`);
+    say(`  first:  time to first frame median ${fmtMs(median(firsts.map((x) => x.ttff)))}; ` +
+      `jitter buffer delay 2-3 s later median ${fmtMs(median(jit(firsts)))}`);
+    say(`  second: time to first frame median ${fmtMs(median(seconds.map((x) => x.ttff)))}; ` +
+      `jitter buffer delay 2-3 s later median ${fmtMs(median(jit(seconds)))}`);
+    say(`  samples (ttff/jitter ms): ${pairs.map((p) => p.map((x) => `${x.ttff.toFixed(0)}/${x.jitterMs == null ? '-' : x.jitterMs.toFixed(0)}`).join(' ')).join(', ')}`);
     say();
     const ours = rampSummary(ramp);
     const theirs = rampSummary(refRamp);

@@ -29,7 +29,11 @@ void InputRouter::forward(sdp::MediaKind kind, size_t layer, const rtp::RtpPacke
 
 void InputRouter::forwardLocal(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet,
                                Session::Clock::time_point now, bool key_frame_start) {
-  if (viewers_.empty()) return;
+  if (viewers_.empty()) {
+    // Nobody to send to; kept all the same for the first viewer to come (see replayRecentKeyFrame).
+    if (kind == sdp::MediaKind::kVideo) remember(layer, packet, key_frame_start, now);
+    return;
+  }
   if (kind != sdp::MediaKind::kVideo || packet.size() > rtp::RetransmissionBuffer::kMaxPacketSize) {
     sendToViewers(kind, layer, packet, now, key_frame_start);
     return;
@@ -59,6 +63,7 @@ void InputRouter::forwardLocal(sdp::MediaKind kind, size_t layer, const rtp::Rtp
 
 void InputRouter::release(size_t layer, Session::Clock::time_point now) {
   HeldFrame& frame = held_[layer];
+  for (size_t i = 0; i < frame.packets.size(); ++i) remember(layer, frame.packets[i], frame.key_frame_start[i], now);
   // Viewer by viewer: each one's packets of the frame leave in a row.
   for (ViewerSession* viewer : viewers_) {
     for (size_t i = 0; i < frame.packets.size(); ++i) {
@@ -91,10 +96,51 @@ void InputRouter::dropHeld() {
     frame.packets.clear();
     frame.key_frame_start.clear();
   }
+  for (RecentFrames& recent : recent_) recent.active = false;  // another publisher's
+}
+
+void InputRouter::remember(size_t layer, const rtp::RtpPacket& packet, bool key_frame_start,
+                           Session::Clock::time_point now) {
+  if (layer >= recent_.size()) recent_.resize(layer + 1);
+  RecentFrames& r = recent_[layer];
+  if (key_frame_start) {
+    r.active = true;
+    r.since = now;
+    r.packets.clear();
+    r.key_frame_start.clear();
+  }
+  if (!r.active) return;
+  const size_t slot = r.packets.size();
+  if (slot == kMaxRecentPackets || now - r.since > recent_key_frame_age_ ||
+      packet.size() > rtp::RetransmissionBuffer::kMaxPacketSize) {
+    r.active = false;  // too long to replay, or a packet we could not keep: wait for the next key frame
+    return;
+  }
+  if (r.bytes.size() <= slot) r.bytes.resize(slot + 1);
+  r.bytes[slot].resize(packet.size());  // keeps its capacity from earlier key frames
+  r.packets.push_back(packet.copyTo(r.bytes[slot].data()));
+  r.key_frame_start.push_back(key_frame_start);
+}
+
+bool InputRouter::replayRecentKeyFrame(ViewerSession& viewer, Session::Clock::time_point now) {
+  const MediaSource* from = source();
+  const PublisherTrack* video = from != nullptr ? from->track(sdp::MediaKind::kVideo) : nullptr;
+  if (video == nullptr || video->layers.size() != 1 || recent_.empty()) return false;
+  RecentFrames& r = recent_[0];
+  if (!r.active || r.packets.empty() || now - r.since > recent_key_frame_age_) return false;
+  try {
+    for (size_t i = 0; i < r.packets.size(); ++i) {
+      viewer.sendMedia(sdp::MediaKind::kVideo, 0, r.packets[i], now, r.key_frame_start[i]);
+    }
+  } catch (const std::exception& e) {
+    viewer.fail(std::string("internal error while forwarding: ") + e.what());
+  }
+  return true;
 }
 
 void InputRouter::sendToViewers(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet,
                                 Session::Clock::time_point now, bool key_frame_start) {
+  if (kind == sdp::MediaKind::kVideo) remember(layer, packet, key_frame_start, now);
   for (ViewerSession* viewer : viewers_) {
     // One viewer's failure ends that viewer (retired on the worker's next tick), not the fan-out.
     try {

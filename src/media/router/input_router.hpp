@@ -11,10 +11,15 @@
 // hands them to the kernel as one UDP GSO message. A viewer cannot decode a frame before its
 // last packet, so holding its first ones costs no latency; audio and out-of-order packets (late
 // retransmissions) are not held.
+//
+// It also keeps what it sent of the video since the latest key frame, for half a second: a viewer
+// that connects then gets that key frame and what followed at once, instead of asking the
+// publisher for a new one (which a browser encoder may ignore for 300 ms after the last).
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,7 +40,11 @@ class InputRouter {
     virtual void handOff(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, bool key_frame_start) = 0;
   };
 
-  explicit InputRouter(std::string uid, RemoteFanout* remote = nullptr) : uid_(std::move(uid)), remote_(remote) {}
+  static constexpr std::chrono::milliseconds kRecentKeyFrameAge{500};
+
+  explicit InputRouter(std::string uid, RemoteFanout* remote = nullptr,
+                       std::chrono::milliseconds recent_key_frame_age = kRecentKeyFrameAge)
+      : uid_(std::move(uid)), remote_(remote), recent_key_frame_age_(recent_key_frame_age) {}
 
   const std::string& uid() const noexcept { return uid_; }
   // The publisher, when it is on this worker.
@@ -77,6 +86,13 @@ class InputRouter {
   void releaseHeld(Session::Clock::time_point now, Session::Clock::duration at_least);
   // Video packets held now (every layer).
   size_t heldPackets() const noexcept;
+  // A viewer that just connected: sends it the latest key frame and what followed, if that key
+  // frame went out less than the recent key frame age ago (kRecentKeyFrameAge unless told; one
+  // video layer only: a simulcast viewer's layer is chosen later). False when there is none: ask
+  // the publisher for a key frame.
+  bool replayRecentKeyFrame(ViewerSession& viewer, Session::Clock::time_point now);
+
+  static constexpr size_t kMaxRecentPackets = 256;
 
   static constexpr size_t kMaxHeldPackets = 32;  // per layer; a larger frame goes in parts
 
@@ -88,6 +104,15 @@ class InputRouter {
     std::vector<bool> key_frame_start;
     Session::Clock::time_point since{};
   };
+  // What went out since a layer's latest key frame (copies sized to each packet).
+  struct RecentFrames {
+    std::vector<std::vector<uint8_t>> bytes;
+    std::vector<rtp::RtpPacket> packets;
+    std::vector<bool> key_frame_start;
+    Session::Clock::time_point since{};
+    bool active = false;  // from a key frame on, until too old or too long
+  };
+  void remember(size_t layer, const rtp::RtpPacket& packet, bool key_frame_start, Session::Clock::time_point now);
   void sendToViewers(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, Session::Clock::time_point now,
                      bool key_frame_start);
   void release(size_t layer, Session::Clock::time_point now);
@@ -95,10 +120,12 @@ class InputRouter {
 
   std::string uid_;
   RemoteFanout* remote_;
+  std::chrono::milliseconds recent_key_frame_age_;
   PublisherSession* publisher_ = nullptr;
   std::unique_ptr<ReplicaSource> replica_;
   std::vector<ViewerSession*> viewers_;
-  std::vector<HeldFrame> held_;  // by video layer
+  std::vector<HeldFrame> held_;       // by video layer
+  std::vector<RecentFrames> recent_;  // by video layer
 };
 
 }  // namespace liveroom::media

@@ -128,6 +128,7 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
     w.mux.tcp_validation_timeout = options_.ice_connect_timeout;
     w.mux.socket_buffer_bytes = options_.socket_buffer_bytes;
     w.mux.udp_gso = options_.udp_gso;
+    w.recent_key_frame_age = options_.recent_key_frame_age;
     w.advertised_addresses = options_.advertised_addresses;
     w.remb_bps = options_.remb_bps;
     w.publisher_nack = options_.publisher_nack;
@@ -189,9 +190,25 @@ std::shared_ptr<InputHub> MediaServer::hubFor(const std::string& input_uid) {
   return slot;
 }
 
-size_t MediaServer::pickWorker() const {
-  return static_cast<size_t>(std::min_element(sessions_on_worker_.begin(), sessions_on_worker_.end()) -
-                             sessions_on_worker_.begin());
+size_t MediaServer::pickWorker(const InputHub* viewer_of) const {
+  const size_t least = static_cast<size_t>(std::min_element(sessions_on_worker_.begin(), sessions_on_worker_.end()) -
+                                           sessions_on_worker_.begin());
+  if (viewer_of == nullptr) return least;
+  // A viewer goes to a worker that already carries its room when that one is at most
+  // `viewer_placement_slack` sessions busier than the least loaded: there it can be sent the
+  // room's latest key frame at once (InputRouter::replayRecentKeyFrame); elsewhere it waits for a
+  // new one. Past the slack, viewers spread as before.
+  const uint64_t carrying = viewer_of->viewer_workers.load(std::memory_order_acquire);
+  const int publisher = viewer_of->publisher_worker.load(std::memory_order_acquire);
+  size_t best = least;
+  bool found = false;
+  for (size_t w = 0; w < sessions_on_worker_.size(); ++w) {
+    const bool carries = (w < 64 && (carrying >> w & 1) != 0) || static_cast<int>(w) == publisher;
+    if (!carries || sessions_on_worker_[w] > sessions_on_worker_[least] + options_.viewer_placement_slack) continue;
+    if (!found || sessions_on_worker_[w] < sessions_on_worker_[best]) best = w;
+    found = true;
+  }
+  return best;
 }
 
 void MediaServer::admit(size_t on_input, const std::string& client_key, bool replaces_one) {
@@ -412,7 +429,7 @@ void MediaServer::doPlay(std::string input_uid, const std::string& offer_text, A
     auto found = hubs_.find(input_uid);
     admit(found == hubs_.end() ? 0 : found->second->sessions, client_key, false);  // again: others came meanwhile
     std::shared_ptr<InputHub> hub = hubFor(input_uid);
-    worker = pickWorker();
+    worker = pickWorker(hub.get());
     setup.id = randomHex(16);
     setup.hub = hub;
     setup.client_key = client_key;

@@ -73,6 +73,12 @@ struct MediaServerOptions {
   uint64_t viewer_retransmit_bps = 2'000'000;
   size_t socket_buffer_bytes = 8 << 20;  // SO_RCVBUF/SO_SNDBUF of the UDP sockets (0: system default)
   bool udp_gso = true;                   // UDP GSO where the kernel has it (see SendBatch)
+  // A viewer that connects this soon after a key frame gets that key frame and what followed at
+  // once (InputRouter); later, the publisher is asked for a new one.
+  std::chrono::milliseconds recent_key_frame_age = InputRouter::kRecentKeyFrameAge;
+  // A viewer goes to a worker that already carries its room (and can replay the latest key frame
+  // to it) when that worker has at most this many sessions more than the least loaded.
+  size_t viewer_placement_slack = 2;
 };
 
 class MediaServer final : private WorkerHost {
@@ -170,9 +176,10 @@ class MediaServer final : private WorkerHost {
   MediaWorker& worker(size_t index) override { return *workers_[index]; }
 
   // Registry (mutex_ held): throws media_busy / too_many_sessions when one more session would
-  // break a limit; the least-loaded worker; a new entry.
+  // break a limit; the least-loaded worker (for a viewer of `viewer_of`, one that carries that
+  // input if not much busier); a new entry.
   void admit(size_t sessions_on_input, const std::string& client_key, bool replaces_one);
-  size_t pickWorker() const;
+  size_t pickWorker(const InputHub* viewer_of = nullptr) const;
   std::shared_ptr<InputHub> hubFor(const std::string& input_uid);
   void registerSession(const std::string& id, size_t worker, const std::shared_ptr<InputHub>& hub, Session::Role role,
                        const std::string& client_key);

@@ -390,8 +390,11 @@ void MediaWorker::onSessionConnected(Session& session) {
     host_.onPublisherLive(*in->hub, session.id(), true);
   } else {
     if (const MediaSource* source = router.source()) {
-      static_cast<ViewerSession&>(session).attachSource(*source);
-      router.requestKeyFrame(now);  // the new viewer's first frame should not wait for the next key frame
+      auto& viewer = static_cast<ViewerSession&>(session);
+      viewer.attachSource(*source);
+      // The new viewer's first frame should not wait for the next key frame: the latest one when
+      // it is recent, else a new one.
+      if (!router.replayRecentKeyFrame(viewer, now)) router.requestKeyFrame(now);
     }
     reportViewers(*in);
   }

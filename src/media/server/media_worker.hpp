@@ -63,6 +63,8 @@ struct MediaWorkerOptions {
   bool publisher_nack = true;
   uint64_t viewer_retransmit_bps = 2'000'000;
   std::chrono::milliseconds ice_connect_timeout{10'000};
+  // A viewer that connects this soon after a key frame gets it replayed (InputRouter).
+  std::chrono::milliseconds recent_key_frame_age = InputRouter::kRecentKeyFrameAge;
 };
 
 class MediaWorker final : private SessionEvents {
@@ -143,7 +145,8 @@ class MediaWorker final : private SessionEvents {
 
  private:
   struct LocalInput final : InputRouter::RemoteFanout {
-    LocalInput(MediaWorker& w, std::shared_ptr<InputHub> h) : worker(w), hub(std::move(h)), router(hub->uid, this) {}
+    LocalInput(MediaWorker& w, std::shared_ptr<InputHub> h)
+        : worker(w), hub(std::move(h)), router(hub->uid, this, w.options_.recent_key_frame_age) {}
     void handOff(sdp::MediaKind kind, size_t layer, const rtp::RtpPacket& packet, bool key_frame_start) override {
       worker.handOff(*hub, generation, kind, layer, packet, key_frame_start);
     }

@@ -240,6 +240,15 @@ class MediaSender {
     sent_video.push_back(p);
     return p;
   }
+  // A one-packet video frame that is a key frame or not (the VP8 payload header's P bit, which
+  // video() leaves to chance).
+  Bytes video(bool key) {
+    Bytes p = video();
+    const size_t header = 24;  // 12 fixed + 12 of extensions; then the VP8 descriptor's one byte
+    p[header + 1] = static_cast<uint8_t>(key ? (p[header + 1] & ~1u) : (p[header + 1] | 1u));
+    sent_video.back() = p;
+    return p;
+  }
   // One video frame in `n` packets: one timestamp, the marker on the last only.
   std::vector<Bytes> videoFrame(int n) {
     std::vector<Bytes> frame;
@@ -509,7 +518,13 @@ struct Client {
 // different workers and the hand-off between them carries the media.
 class MediaServerTest : public ::testing::TestWithParam<size_t> {
  protected:
-  MediaServerTest() { startServer({}); }
+  // Viewers alternate between the workers (no slack for placing them beside their room's stream),
+  // so that with two workers most cases cross the hand-off.
+  MediaServerTest() {
+    MediaServerOptions options;
+    options.viewer_placement_slack = 0;
+    startServer(options);
+  }
 
   void startServer(MediaServerOptions options) {
     server_.reset();
@@ -793,6 +808,61 @@ TEST_P(MediaServerTest, AVideoFrameGoesToEachViewerAfterItsLastPacketInOneGsoMes
   }
 }
 
+// Issue 12: a viewer that connects less than half a second after a key frame gets that key frame
+// and what followed at once, with its own sequence numbers from the key frame on, and then the
+// live packets after them.
+TEST_P(MediaServerTest, AViewerThatJoinsJustAfterAKeyFrameGetsItAtOnce) {
+  MediaServerOptions options;
+  options.recent_key_frame_age = std::chrono::seconds(30);  // "just after" however slow the build (ASan)
+  startServer(options);
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
+  Client first;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", first));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 1"));
+  MediaSender sender(96, 111, 5);
+  ASSERT_TRUE(pub.peer->sendRtp(sender.video(false)));  // before the key frame: not replayed
+  ASSERT_TRUE(pub.peer->sendRtp(sender.video(true)));
+  ASSERT_TRUE(pub.peer->sendRtp(sender.video(false)));
+  ASSERT_TRUE(pub.peer->sendRtp(sender.video(false)));
+  ASSERT_EQ(receiveRtp(*first.peer, first.info.video->ssrc, 4).size(), 4u);
+
+  Client late;
+  ASSERT_NO_FATAL_FAILURE(connectViewer("in1", late));
+  const auto replayed = receiveRtp(*late.peer, late.info.video->ssrc, 3);
+  ASSERT_NO_FATAL_FAILURE(
+      expectForwarded(replayed, std::span<const Bytes>(sender.sent_video).subspan(1), 120, late.info.video->ssrc));
+  ASSERT_TRUE(pub.peer->sendRtp(sender.video(false)));
+  const auto live = receiveRtp(*late.peer, late.info.video->ssrc, 1);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(seqOf(live[0]), static_cast<uint16_t>(seqOf(replayed.back()) + 1)) << "the live stream follows on";
+  EXPECT_TRUE(late.peer->rtp.empty() || ssrcOf(late.peer->rtp.front()) != late.info.video->ssrc);
+}
+
+// Issue 12: a viewer is placed beside its room's stream (where the latest key frame can be replayed
+// to it) while that worker is at most `viewer_placement_slack` sessions busier than the least
+// loaded; past that, viewers spread.
+TEST_P(MediaServerTest, ViewersGoBesideTheirRoomsStreamWithinTheSlack) {
+  if (GetParam() < 2) GTEST_SKIP() << "needs two workers";
+  MediaServerOptions options;  // the default slack: 2
+  startServer(options);
+  Client pub;
+  ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));  // worker 0
+  std::vector<Client> viewers(4);
+  for (Client& v : viewers) ASSERT_NO_FATAL_FAILURE(connectViewer("in1", v));
+  ASSERT_TRUE(listener_.waitFor("viewers in1 4"));
+  const auto port = [](const Client& c) { return c.info.remote.endpoint.port(); };
+  // Worker 0 (the publisher's) takes viewers until it is 3 sessions to worker 1's 0; then worker 1,
+  // which carries the room from then on, takes the next as the less loaded of the two.
+  EXPECT_EQ(port(viewers[0]), port(pub));
+  EXPECT_EQ(port(viewers[1]), port(pub));
+  EXPECT_NE(port(viewers[2]), port(pub));
+  EXPECT_EQ(port(viewers[3]), port(viewers[2]));
+  const MediaServer::Stats s = stats();
+  EXPECT_EQ(s.workers[0].viewers, 2u);
+  EXPECT_EQ(s.workers[1].viewers, 2u);
+}
+
 TEST_P(MediaServerTest, ViewerWaitingBeforePublishGetsMediaOnceThePublisherConnects) {
   Client view;
   ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
@@ -895,10 +965,10 @@ TEST_P(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   MediaSender sender(96, 111, 7);
-  ASSERT_NO_FATAL_FAILURE(sendMedia(*pub.peer, sender, 3, 0));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(pub.peer->sendRtp(sender.video(false)));
   RtcpLog log(*pub.peer);
 
-  // A viewer joining a live publisher: a PLI right away.
+  // A viewer joining a live publisher with no recent key frame to replay: a PLI right away.
   Client view;
   ASSERT_NO_FATAL_FAILURE(connectViewer("in1", view));
   ASSERT_TRUE(log.waitUntil([&] { return !log.plis().empty(); }));
@@ -1028,6 +1098,7 @@ TEST_P(MediaServerTest, ViewerNackIsAnsweredFromTheRetransmissionBuffer) {
 
 TEST_P(MediaServerTest, PublisherGetsTransportCcReportsAndRembViewerGetsSenderReports) {
   MediaServerOptions options;
+  options.viewer_placement_slack = 0;
   options.remb_bps = 2'500'000;
   startServer(options);
   Client pub;
@@ -1128,6 +1199,7 @@ TEST_P(MediaServerTest, SecondPublisherOnALiveInputIsRefused) {
 
 TEST_P(MediaServerTest, SilentPublisherIsReplacedAndItsViewersFollow) {
   MediaServerOptions options;
+  options.viewer_placement_slack = 0;
   options.publisher_takeover_after = std::chrono::seconds(0);  // every publisher counts as silent
   startServer(options);
   Client first;
@@ -1156,6 +1228,7 @@ TEST_P(MediaServerTest, SilentPublisherIsReplacedAndItsViewersFollow) {
 // doPublish's `input` reference outlives the InputRouter that retire() drops (see the report).
 TEST_P(MediaServerTest, SilentPublisherOfAnInputWithoutViewersIsReplaced) {
   MediaServerOptions options;
+  options.viewer_placement_slack = 0;
   options.publisher_takeover_after = std::chrono::seconds(0);
   startServer(options);
   Client first;
