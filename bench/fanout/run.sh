@@ -258,7 +258,8 @@ prepare() {
   # cache's mediamtx.status and bbox.status are left as a fan-out run wrote them.
   [ "$MODE" = storm ] && return
   [ -n "$VIEWERS_LOW" ] && make_media "$KBPS_LOW"
-  case " $SERVERS " in *" mediamtx "*) prepare_mediamtx ;; *) echo "skipped (not in BENCH_SERVERS)" > "$CACHE/mediamtx.status" ;; esac
+  # (A run without MediaMTX leaves the status a build wrote: the report says it was skipped.)
+  case " $SERVERS " in *" mediamtx "*) prepare_mediamtx ;; esac
   prepare_bbox
 }
 
@@ -524,7 +525,10 @@ report="$work/report.txt"
 {
   echo "fanout benchmark, $stamp (UTC)"
   echo "liveroom: $(cat "$CACHE/liveroom.source") at $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null)$(cd "$repo" && git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)'), built $(stat -c %y "$CACHE/liveroom" | cut -d. -f1)"
-  echo "MediaMTX: $(cat "$CACHE/mediamtx.status")"
+  case " $SERVERS " in
+    *" mediamtx "*) echo "MediaMTX: $(cat "$CACHE/mediamtx.status" 2>/dev/null)" ;;
+    *) echo "MediaMTX: skipped (not in BENCH_SERVERS)" ;;
+  esac
   echo "Broadcast Box: $(cat "$CACHE/bbox.status")"
   echo "video codec: $CODEC for every server in this run ($(printf '%s ' "${servers[@]}" | sed 's/ $//; s/ /, /g'); BENCH_CODEC=$CODEC)"
   echo "generator: bench/fanout (Pion $(cd "$here" && go list -m -f '{{.Version}}' github.com/pion/webrtc/v4 2>/dev/null), $(go version | cut -d' ' -f3)), viewer interceptors: $INTERCEPTORS"
