@@ -14,4 +14,8 @@ std::string encodeCursor(const ListCursor& cursor);
 // nullopt for anything encodeCursor could not have produced.
 std::optional<ListCursor> decodeCursor(std::string_view text);
 
+// The same for webhook deliveries: (created_at, event_id, endpoint) as a JSON array.
+std::string encodeDeliveryCursor(const DeliveryQuery::Position& position);
+std::optional<DeliveryQuery::Position> decodeDeliveryCursor(std::string_view text);
+
 }  // namespace liveroom::api

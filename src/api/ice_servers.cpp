@@ -8,17 +8,12 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "common/base64.hpp"
+
 namespace liveroom::api {
 namespace {
 
 bool isTurn(std::string_view url) { return url.starts_with("turn:") || url.starts_with("turns:"); }
-
-std::string base64(const unsigned char* data, size_t size) {
-  std::string out(4 * ((size + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 // A quoted-string (RFC 9110 §5.6.4) for a Link parameter value.
 std::string quotedValue(std::string_view value) {
@@ -100,7 +95,7 @@ TurnCredential turnRestCredential(std::string_view secret, std::string_view user
            reinterpret_cast<const unsigned char*>(c.username.data()), c.username.size(), mac, &mac_len) == nullptr) {
     throw std::runtime_error("HMAC-SHA1 failed");
   }
-  c.password = base64(mac, mac_len);
+  c.password = encodeBase64(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
   return c;
 }
 

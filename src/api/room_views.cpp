@@ -57,6 +57,35 @@ std::string renderPublicView(const RoomRecord& room, size_t viewers) {
   return publicView(room, viewers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string webhookBody(RoomEventType type, const RoomRecord& room, const std::string& event_id, int64_t seq,
+                        int64_t at_ms, size_t viewers, bool viewers_event) {
+  nlohmann::json data = {
+      {"event_id", event_id}, {"room_id", room.room_id}, {"sequence", seq}, {"room", publicView(room, viewers)}};
+  if (viewers_event) data["viewers"] = viewers;
+  const nlohmann::json body = {
+      {"type", webhookEventName(type)}, {"timestamp", formatTimestamp(at_ms)}, {"data", std::move(data)}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json deliveryView(const OutboxDelivery& d) {
+  auto time = [](std::optional<int64_t> ms) { return ms ? nlohmann::json(formatTimestamp(*ms)) : nlohmann::json(); };
+  nlohmann::json payload = nlohmann::json::parse(d.body, nullptr, /*allow_exceptions=*/false);
+  return {{"event_id", d.event_id},
+          {"type", d.type},
+          {"room_id", d.room_id},
+          {"sequence", d.seq},
+          {"endpoint", d.endpoint.substr(0, d.endpoint.find_first_of("?#"))},
+          {"state", d.state},
+          {"attempts", d.attempts},
+          {"created_at", formatTimestamp(d.created_at_ms)},
+          {"next_attempt_at", d.state == "pending" ? time(d.next_attempt_at_ms) : nlohmann::json()},
+          {"last_attempt_at", time(d.last_attempt_at_ms)},
+          {"last_status", d.last_status ? nlohmann::json(*d.last_status) : nlohmann::json()},
+          {"last_error", d.last_error.empty() ? nlohmann::json() : nlohmann::json(d.last_error)},
+          {"delivered_at", time(d.delivered_at_ms)},
+          {"payload", payload.is_discarded() ? nlohmann::json() : std::move(payload)}};
+}
+
 nlohmann::json ingestView(const RoomRecord& room) {
   const auto& in = room.ingest;
   nlohmann::json rtmps = nullptr, srt = nullptr;

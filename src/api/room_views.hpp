@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/outbox.hpp"
 #include "store/room_record.hpp"
 
 namespace liveroom::api {
@@ -19,6 +20,16 @@ nlohmann::json publicView(const RoomRecord& room, size_t viewers = 0);
 // publicView serialized: what the join cache keeps (RoomServiceOptions::render_public_view).
 std::string renderPublicView(const RoomRecord& room, size_t viewers);
 nlohmann::json ingestView(const RoomRecord& room);
+
+// A webhook event's body (Standard Webhooks' payload shape):
+//   {"type": "room.live", "timestamp": "<RFC 3339 of the change>",
+//    "data": {"event_id": ..., "room_id": ..., "sequence": 3, "room": <public view>[, "viewers": n]}}
+// `viewers`: the room's count (for room.viewers, the count the event reports).
+std::string webhookBody(RoomEventType type, const RoomRecord& room, const std::string& event_id, int64_t seq,
+                        int64_t at_ms, size_t viewers, bool viewers_event);
+// One delivery as GET /api/livestream/webhooks/deliveries shows it (the endpoint without its
+// query, which may hold a token; the body parsed back).
+nlohmann::json deliveryView(const OutboxDelivery& delivery);
 nlohmann::json createdView(const RoomRecord& room, const std::string& host_token);
 
 // Links of a room on this server (`base` from linkBase): the page viewers open, and the host's

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
 
 #include "api/cursor.hpp"
@@ -139,6 +141,12 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       return post(&RoomsApi::cloudflareWebhook, run_store_calls_);
     }
 
+    if (rest == "webhooks/deliveries") {
+      if (method != "GET") return answer(methodNotAllowed("GET"));
+      auto shared = std::make_shared<http::Request>(std::move(req));
+      return runBlocking(run_store_calls_, *shared, std::move(respond),
+                         [this, shared] { return webhookDeliveries(*shared); });
+    }
     if (rest == "rooms") {
       if (method != "GET") return answer(methodNotAllowed("GET"));
       auto shared = std::make_shared<http::Request>(std::move(req));
@@ -225,6 +233,58 @@ http::Response RoomsApi::end(const http::Request& req) {
                     {"ended_at", room.ended_at_ms ? nlohmann::json(formatTimestamp(*room.ended_at_ms)) : nullptr}});
 }
 
+// ?limit=, an integer from 1 to `max`; nullopt when absent.
+static std::optional<int> limitParam(const http::Request& req, int max) {
+  auto limit = http::queryParam(req.query, "limit");
+  if (!limit || limit->empty()) return std::nullopt;
+  int value = 0;
+  auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+  if (ec != std::errc() || ptr != limit->data() + limit->size() || value < 1 || value > max) {
+    throw Error(codes::kInvalidField, fmt::format("limit must be an integer from 1 to {}", max));
+  }
+  return value;
+}
+
+http::Response RoomsApi::webhookDeliveries(const http::Request& req) {
+  requireApiKey(req, options_.api_key);
+  WebhookOutbox* outbox = options_.webhooks_configured ? service_.outbox() : nullptr;
+  if (!outbox) {
+    throw Error("not_found", "webhooks are not configured (start liveroom with --webhook-url and --webhook-secret)");
+  }
+  DeliveryQuery query;
+  if (auto state = http::queryParam(req.query, "state"); state && !state->empty()) {
+    if (*state != "pending" && *state != "delivered" && *state != "failed") {
+      throw Error(codes::kInvalidField, "state must be pending, delivered or failed");
+    }
+    query.state = *state;
+  }
+  if (auto room_id = http::queryParam(req.query, "room_id"); room_id && !room_id->empty()) {
+    if (!rooms::isWellFormedRoomId(*room_id)) throw Error(codes::kInvalidField, "room_id is not a room id");
+    query.room_id = *room_id;
+  }
+  if (auto limit = limitParam(req, 200)) query.limit = *limit;
+  if (auto cursor = http::queryParam(req.query, "cursor"); cursor && !cursor->empty()) {
+    query.before = decodeDeliveryCursor(*cursor);
+    if (!query.before) throw Error(codes::kInvalidField, "cursor is not valid");
+  }
+  const int limit = query.limit;
+  query.limit = limit + 1;  // one more tells whether another page follows
+  std::vector<OutboxDelivery> rows = outbox->deliveries(query);
+  nlohmann::json next = nullptr;
+  if (static_cast<int>(rows.size()) > limit) {
+    rows.resize(static_cast<size_t>(limit));
+    next = encodeDeliveryCursor({rows.back().created_at_ms, rows.back().event_id, rows.back().endpoint});
+  }
+  nlohmann::json deliveries = nlohmann::json::array();
+  for (const OutboxDelivery& d : rows) deliveries.push_back(deliveryView(d));
+  const OutboxCounts counts = outbox->counts();
+  return json(200, {{"deliveries", std::move(deliveries)},
+                    {"next_cursor", std::move(next)},
+                    {"pending", counts.pending},
+                    {"delivered", counts.delivered},
+                    {"failed", counts.failed}});
+}
+
 http::Response RoomsApi::listRooms(const http::Request& req) {
   ListQuery query;
   if (auto status = http::queryParam(req.query, "status"); status && !status->empty()) {
@@ -247,14 +307,7 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
   if (auto host = http::queryParam(req.query, "host"); host && !host->empty()) {
     query.host = rooms::normalizeHost(*host);
   }
-  if (auto limit = http::queryParam(req.query, "limit"); limit && !limit->empty()) {
-    int value = 0;
-    auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
-    if (ec != std::errc() || ptr != limit->data() + limit->size() || value < 1 || value > 100) {
-      throw Error(codes::kInvalidField, "limit must be an integer from 1 to 100");
-    }
-    query.limit = value;
-  }
+  if (auto limit = limitParam(req, 100)) query.limit = *limit;
   if (auto cursor = http::queryParam(req.query, "cursor"); cursor && !cursor->empty()) {
     query.after = decodeCursor(*cursor);
     if (!query.after) throw Error(codes::kInvalidField, "cursor is not valid");

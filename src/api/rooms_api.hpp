@@ -33,6 +33,8 @@ struct ApiOptions {
   // Retry-After. 0: no limit.
   double creates_per_minute = 10;
   RoomEventStreamOptions events;
+  // --webhook-url given: GET webhooks/deliveries shows the store's outbox.
+  bool webhooks_configured = false;
 };
 
 class RoomsApi {
@@ -61,6 +63,8 @@ class RoomsApi {
   http::Response ingest(const http::Request& req, const std::string& room_id);
   http::Response readyz();
   http::Response cloudflareWebhook(const http::Request& req);
+  // GET webhooks/deliveries: the outbox, newest first (?state, ?room_id, ?limit, ?cursor).
+  http::Response webhookDeliveries(const http::Request& req);
 
   // Runs `work` on the blocking pool, turning liveroom::Error into the error envelope.
   void runBlocking(const BlockingRunner& runner, const http::Request& req, http::Responder respond,

@@ -44,6 +44,7 @@
 #include "media/server/media_server.hpp"
 #include "stream/local/local_stream.hpp"
 #include "stream/local/media_room_events.hpp"
+#include "webhooks/dispatcher.hpp"
 
 namespace liveroom::app {
 
@@ -223,6 +224,26 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
       ->check(CLI::Range(0, 366 * 86400))
       ->capture_default_str();
+  serve
+      .add_option("--webhook-url", c.webhook_urls,
+                  "send room events (room.created, room.live, room.offline, room.updated, room.ended, room.viewers) "
+                  "to this http(s) URL, signed per Standard Webhooks; repeat or comma-separate")
+      ->envname("LIVEROOM_WEBHOOK_URL")
+      ->delimiter(',');
+  serve
+      .add_option("--webhook-secret", c.webhook_secrets,
+                  "signing secret of the webhooks, whsec_ + base64 of 24-64 random bytes (e.g. whsec_$(openssl rand "
+                  "-base64 32)); give two while rotating; never logged")
+      ->envname("LIVEROOM_WEBHOOK_SECRET")
+      ->delimiter(',');
+  serve
+      .add_option("--webhook-retry-max", c.webhook_retry_max_s,
+                  "longest wait between two attempts of a webhook whose endpoint does not answer 2xx (waits double "
+                  "from 1 s up to this; a delivery is given up 3 days after its event)")
+      ->envname("LIVEROOM_WEBHOOK_RETRY_MAX")
+      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   serve.add_option("--turn-ttl", c.turn_ttl_s, "lifetime of the TURN credentials made from --turn-secret")
       ->envname("LIVEROOM_TURN_TTL")
       ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
@@ -345,6 +366,16 @@ std::shared_ptr<boost::asio::ssl::context> makeTlsContext(const ServeConfig& con
   const http::SelfSignedFiles made = http::selfSignedCertificate(config.data_dir, names);
   return http::tlsContextFromFiles(made.cert.string(), made.key.string());
 }
+
+// Wakes the webhook dispatcher when a room changes (its event is in the outbox by then).
+class WakeOnRoomChange final : public rooms::RoomChangeListener {
+ public:
+  explicit WakeOnRoomChange(webhooks::Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
+  void onRoomChanged(const rooms::RoomChange&) override { dispatcher_.wake(); }
+
+ private:
+  webhooks::Dispatcher& dispatcher_;
+};
 
 // SIGINT/SIGTERM are blocked in every thread and awaited here.
 void blockStopSignals(sigset_t& set) {
@@ -479,6 +510,27 @@ int serve(ServeConfig config) {
     }
   }
 
+  // Webhooks: the store records each room event in its outbox in the same write as the change.
+  std::vector<webhooks::SigningKey> webhook_keys;
+  if (!config.webhook_urls.empty()) {
+    for (const std::string& url : config.webhook_urls) {
+      if (!url.starts_with("http://") && !url.starts_with("https://")) {
+        return configError("--webhook-url: an http:// or https:// URL, got \"" +
+                           url.substr(0, url.find_first_of("?#")) + "\"");
+      }
+    }
+    if (config.webhook_secrets.empty()) {
+      return configError("--webhook-url needs --webhook-secret (LIVEROOM_WEBHOOK_SECRET) to sign the events with");
+    }
+    for (const std::string& secret : config.webhook_secrets) {
+      try {
+        webhook_keys.push_back(webhooks::SigningKey::parse(secret));
+      } catch (const std::invalid_argument& e) {
+        return configError(std::string("--webhook-secret: ") + e.what());
+      }
+    }
+  }
+
   ChainClient chain;  // --store contract; declared first so it outlives the store
   std::unique_ptr<RoomStore> store;
   if (config.store == "contract") {
@@ -523,10 +575,25 @@ int serve(ServeConfig config) {
     }
   }
 
+  if (!webhook_keys.empty() && !store->outbox()) {
+    return configError("--webhook-url: the " + std::string(store->name()) +
+                       " store keeps no webhook outbox yet; webhooks work with --store sqlite");
+  }
+
   rooms::RoomServiceOptions service_options;
   service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
   service_options.render_public_view = api::renderPublicView;
   rooms::RoomService service(*store, provider.get(), service_options);
+  if (!webhook_keys.empty()) {
+    auto policy = std::make_shared<OutboxPolicy>();
+    policy->endpoints = config.webhook_urls;
+    policy->render = [&service](RoomEventType type, const RoomRecord& room, const std::string& event_id, int64_t seq,
+                                int64_t at_ms, std::optional<size_t> viewers) {
+      return api::webhookBody(type, room, event_id, seq, at_ms, viewers.value_or(service.viewerCount(room.session_id)),
+                              viewers.has_value());
+    };
+    store->setOutboxPolicy(std::move(policy));
+  }
   media_events.attach(service);
   // A previous process's broadcasters are gone with it (a crash sends no "left"): their rooms
   // are not live. (Several instances on one store would need this per instance.)
@@ -544,6 +611,7 @@ int serve(ServeConfig config) {
   api_options.public_url = config.public_url;
   api_options.link_scheme = scheme;
   api_options.creates_per_minute = config.creates_per_minute;
+  api_options.webhooks_configured = !webhook_keys.empty();
   api::RoomsApi rooms_api(
       service, api_options,
       [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); },
@@ -660,6 +728,35 @@ int serve(ServeConfig config) {
     });
   });
 
+  // Webhooks go out from their own threads; a room change wakes them, viewer counts are
+  // recorded every 2 s (coalesced).
+  std::unique_ptr<http::CurlHttpClient> webhook_client;
+  std::unique_ptr<webhooks::Dispatcher> dispatcher;
+  std::unique_ptr<WakeOnRoomChange> wake_dispatcher;
+  std::unique_ptr<PeriodicTask> viewer_events;
+  if (!webhook_keys.empty()) {
+    webhooks::DispatcherOptions options;
+    options.keys = webhook_keys;
+    options.retry_max = std::chrono::seconds(config.webhook_retry_max_s);
+    options.user_agent = std::string("liveroom/") + LIVEROOM_VERSION;
+    webhook_client = std::make_unique<http::CurlHttpClient>();
+    dispatcher = std::make_unique<webhooks::Dispatcher>(*store->outbox(), *webhook_client, options);
+    wake_dispatcher = std::make_unique<WakeOnRoomChange>(*dispatcher);
+    service.addListener(*wake_dispatcher);
+    viewer_events = std::make_unique<PeriodicTask>(std::chrono::seconds(2), [&service, &dispatcher] {
+      try {
+        if (service.flushViewerEvents() > 0) dispatcher->wake();
+      } catch (const std::exception& e) {
+        spdlog::warn("webhooks: viewer counts: {}", e.what());
+      }
+    });
+    dispatcher->start();
+    std::vector<std::string> shown;
+    for (const std::string& url : config.webhook_urls) shown.push_back(url.substr(0, url.find_first_of("?#")));
+    spdlog::info("webhooks to {} ({} signing key{})", fmt::join(shown, ", "), webhook_keys.size(),
+                 webhook_keys.size() == 1 ? "" : "s");
+  }
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("stopping (signal {})", signal);
@@ -671,6 +768,17 @@ int serve(ServeConfig config) {
   if (media_server) media_server->shutdown();
   store_pool.join();
   media_server.reset();
+  if (dispatcher) {
+    // The last events (rooms off air, viewer counts) are in the outbox: send what can go within
+    // a few seconds; the rest goes from the next process on this store.
+    viewer_events->stop();
+    service.flushViewerEvents();
+    service.removeListener(*wake_dispatcher);
+    dispatcher->stop();
+    if (!dispatcher->drain(std::chrono::steady_clock::now() + std::chrono::seconds(5))) {
+      spdlog::warn("webhooks: some events are still queued; they go out at the next start");
+    }
+  }
   return 0;
 }
 

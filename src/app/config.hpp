@@ -64,6 +64,11 @@ struct ServeConfig {
   std::string turn_username;             // or static TURN credentials
   std::string turn_password;
   int turn_ttl_s = 12 * 3600;  // lifetime of credentials made from turn_secret
+  // Outgoing webhooks (Standard Webhooks): endpoints, and signing secrets (whsec_...; the first
+  // signs, all sign during a rotation).
+  std::vector<std::string> webhook_urls;
+  std::vector<std::string> webhook_secrets;
+  int webhook_retry_max_s = 600;  // the longest wait between two attempts
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

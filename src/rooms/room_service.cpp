@@ -283,7 +283,54 @@ void RoomService::setViewersByInput(std::string_view session_id, size_t viewers)
     }
   }
   auto room = store_.getBySessionId(session_id);
-  if (room && room->status != "ended") notify(RoomChangeKind::kViewers, remember(*room));
+  if (room && room->status == "ended") {
+    std::lock_guard lock(viewers_mutex_);  // no room.viewers after room.ended
+    viewer_events_recorded_.erase(room->room_id);
+    viewer_events_due_.erase(room->room_id);
+  }
+  if (room && room->status != "ended") {
+    if (store_.outbox()) {
+      std::lock_guard lock(viewers_mutex_);
+      viewer_events_due_[room->room_id] = viewers;
+    }
+    notify(RoomChangeKind::kViewers, remember(*room));
+  }
+}
+
+size_t RoomService::flushViewerEvents() {
+  WebhookOutbox* outbox = store_.outbox();
+  if (!outbox) return 0;
+  std::unordered_map<std::string, size_t> due;
+  {
+    std::lock_guard lock(viewers_mutex_);
+    due.swap(viewer_events_due_);
+  }
+  size_t recorded = 0;
+  for (const auto& [room_id, viewers] : due) {
+    {
+      std::lock_guard lock(viewers_mutex_);
+      auto last = viewer_events_recorded_.find(room_id);
+      const size_t previous = last == viewer_events_recorded_.end() ? 0 : last->second;
+      if (previous == viewers) continue;
+    }
+    try {
+      outbox->recordViewers(room_id, viewers, now());
+    } catch (const std::exception& e) {
+      // Tried again at the next flush, unless a newer count replaced it.
+      spdlog::warn("room {}: the viewer count could not be recorded for webhooks: {}", room_id, e.what());
+      std::lock_guard lock(viewers_mutex_);
+      viewer_events_due_.try_emplace(room_id, viewers);
+      continue;
+    }
+    ++recorded;
+    std::lock_guard lock(viewers_mutex_);
+    if (viewers == 0) {
+      viewer_events_recorded_.erase(room_id);
+    } else {
+      viewer_events_recorded_[room_id] = viewers;
+    }
+  }
+  return recorded;
 }
 
 size_t RoomService::viewerCount(std::string_view session_id) const {

@@ -105,6 +105,13 @@ class RoomService final : public RoomEvents {
 
   bool ready();
 
+  // Webhooks: the store's outbox (null when it keeps none).
+  WebhookOutbox* outbox() { return store_.outbox(); }
+  // Records a room.viewers event for each room whose viewer count changed since the last one
+  // recorded (counts are reported often; this runs every few seconds, so they are coalesced).
+  // Returns how many it recorded.
+  size_t flushViewerEvents();
+
   // RoomEvents: the providers' reports, applied like setLiveByInput / setViewersByInput.
   void onLive(std::string_view input_uid, bool live) override { setLiveByInput(input_uid, live); }
   void onViewers(std::string_view input_uid, size_t viewers) override { setViewersByInput(input_uid, viewers); }
@@ -130,6 +137,9 @@ class RoomService final : public RoomEvents {
   RoomCache cache_;
   mutable std::mutex viewers_mutex_;
   std::unordered_map<std::string, size_t> viewers_;  // input session_id -> viewers (only non-zero)
+  // room.viewers not yet recorded (room id -> count), and the last recorded per room (non-zero).
+  std::unordered_map<std::string, size_t> viewer_events_due_;
+  std::unordered_map<std::string, size_t> viewer_events_recorded_;
   std::mutex listeners_mutex_;
   std::vector<RoomChangeListener*> listeners_;
 };

@@ -4,11 +4,13 @@
 // when the backend cannot be reached or written.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "store/outbox.hpp"
 #include "store/room_record.hpp"
 
 namespace liveroom {
@@ -55,6 +57,21 @@ class RoomStore {
   // True when the backend answers (readiness).
   virtual bool ping() = 0;
   virtual std::string_view name() const = 0;
+
+  // The webhook outbox this store keeps beside its rooms (store/outbox.hpp); null when it keeps
+  // none.
+  virtual WebhookOutbox* outbox() { return nullptr; }
+  // What the writes record in the outbox, set once before the store is used; none: nothing.
+  void setOutboxPolicy(std::shared_ptr<const OutboxPolicy> policy) { outbox_policy_ = std::move(policy); }
+
+ protected:
+  // The policy when it has endpoints, else null (nothing to record).
+  const OutboxPolicy* recording() const {
+    return outbox_policy_ && !outbox_policy_->endpoints.empty() ? outbox_policy_.get() : nullptr;
+  }
+
+ private:
+  std::shared_ptr<const OutboxPolicy> outbox_policy_;
 };
 
 }  // namespace liveroom

@@ -102,6 +102,12 @@ BAD_CONFIGS = [
                  id="turn-username-without-password"),
     pytest.param(["--ice-server", "turn:h", "--turn-secret", "s", "--turn-ttl", "5"], {}, ["turn-ttl"],
                  id="turn-ttl-too-short"),
+    pytest.param(["--webhook-url", "http://127.0.0.1:9/x"], {}, ["webhook-secret"], id="webhook-without-secret"),
+    pytest.param(["--webhook-url", "http://127.0.0.1:9/x", "--webhook-secret", "whsec_c2hvcnQ="], {},
+                 ["webhook-secret"], id="webhook-secret-too-short"),
+    pytest.param(["--webhook-url", "ftp://127.0.0.1/x"],
+                 {"LIVEROOM_WEBHOOK_SECRET": "whsec_bGl2ZXJvb20tdGVzdC13ZWJob29rLXNlY3JldC0zMmI="},
+                 ["webhook-url"], id="webhook-url-not-http"),
 ]
 
 
@@ -109,6 +115,15 @@ BAD_CONFIGS = [
 def test_bad_configuration_exits_2_with_one_line_naming_the_setting(args, env, names, tmp_path):
     line = _bad_config(args, env, tmp_path)
     assert any(n.lower() in line.lower() for n in names), f"stderr line should name {names}: {line!r}"
+
+
+def test_a_bad_webhook_setting_does_not_leak_the_secret(tmp_path):
+    line = _bad_config(["--webhook-url", "ftp://127.0.0.1/x?key=query_secret_7",
+                        "--webhook-secret", "whsec_not-base64!!secret_value_8"], {}, tmp_path)
+    assert "webhook" in line and "query_secret_7" not in line, line
+    line = _bad_config(["--webhook-url", "http://127.0.0.1/x", "--webhook-secret", "whsec_not-base64!!secret_value_8"],
+                       {}, tmp_path)
+    assert "webhook-secret" in line and "secret_value_8" not in line, line
 
 
 def test_bad_configuration_does_not_leak_the_token(tmp_path):

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_outbox.hpp"
 
 namespace liveroom {
 
@@ -70,6 +73,8 @@ ALTER TABLE rooms ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public';
 ALTER TABLE rooms ADD COLUMN live_changed_at INTEGER;
 ALTER TABLE rooms ADD COLUMN ended_reason TEXT;
 )sql",
+    // v5: the webhook outbox (store/sqlite/sqlite_outbox.cpp).
+    sqlite::kOutboxSchema,
 };
 static_assert(std::size(kMigrations) == SqliteRoomStore::kSchemaVersion);
 
@@ -141,30 +146,48 @@ void SqliteRoomStore::returnReader(std::unique_ptr<Connection> connection) {
   reader_returned_.notify_one();
 }
 
+template <typename Body>
+auto SqliteRoomStore::write(Body&& body) {
+  std::lock_guard lock(writer_mutex_);
+  if (!recording()) return body(nullptr);
+  using Result = decltype(body(nullptr));
+  if constexpr (std::is_void_v<Result>) {
+    sqlite::transaction(*writer_, [&] { body(recording()); });
+  } else {
+    std::optional<Result> result;
+    sqlite::transaction(*writer_, [&] { result.emplace(body(recording())); });
+    return std::move(*result);
+  }
+}
+
 void SqliteRoomStore::insert(const RoomRecord& room) {
   static const std::string sql = fmt::format(
       "INSERT INTO rooms ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
       kRoomColumns);
-  std::lock_guard lock(writer_mutex_);
-  StatementUse use(*writer_, sql);
-  use.bind(1, std::string_view(room.room_id));
-  use.bind(2, std::string_view(room.title));
-  use.bind(3, std::string_view(room.host));
-  use.bind(4, std::string_view(room.mode));
-  use.bind(5, std::string_view(room.status));
-  use.bind(6, int64_t{room.live ? 1 : 0});
-  use.bind(7, std::string_view(room.session_id));
-  sqlite::bindEndpoints(use, 8, room);
-  use.bind(17, std::string_view(room.host_token_hash));
-  use.bind(18, room.created_at_ms);
-  use.bind(19, room.updated_at_ms);
-  use.bind(20, room.ended_at_ms);
-  use.bind(21, std::string_view(room.provider));
-  use.bind(22, std::string_view(room.visibility));
-  use.bind(23, room.live_changed_at_ms);
-  use.bind(24, room.ended_reason);
-  use.step();
+  write([&](const OutboxPolicy* outbox) {
+    {
+      StatementUse use(*writer_, sql);
+      use.bind(1, std::string_view(room.room_id));
+      use.bind(2, std::string_view(room.title));
+      use.bind(3, std::string_view(room.host));
+      use.bind(4, std::string_view(room.mode));
+      use.bind(5, std::string_view(room.status));
+      use.bind(6, int64_t{room.live ? 1 : 0});
+      use.bind(7, std::string_view(room.session_id));
+      sqlite::bindEndpoints(use, 8, room);
+      use.bind(17, std::string_view(room.host_token_hash));
+      use.bind(18, room.created_at_ms);
+      use.bind(19, room.updated_at_ms);
+      use.bind(20, room.ended_at_ms);
+      use.bind(21, std::string_view(room.provider));
+      use.bind(22, std::string_view(room.visibility));
+      use.bind(23, room.live_changed_at_ms);
+      use.bind(24, room.ended_reason);
+      use.step();
+    }
+    if (outbox) sqlite::recordEvent(*writer_, *outbox, RoomEventType::kCreated, room, room.created_at_ms);
+  });
 }
 
 std::optional<RoomRecord> SqliteRoomStore::get(std::string_view room_id) {
@@ -188,12 +211,18 @@ std::optional<RoomRecord> SqliteRoomStore::updateTitle(std::string_view room_id,
                                                        int64_t now_ms) {
   static const std::string sql =
       fmt::format("UPDATE rooms SET title = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomColumns);
-  std::lock_guard lock(writer_mutex_);
-  StatementUse use(*writer_, sql);
-  use.bind(1, room_id);
-  use.bind(2, title);
-  use.bind(3, now_ms);
-  return singleRoom(use);
+  return write([&](const OutboxPolicy* outbox) {
+    std::optional<RoomRecord> room;
+    {
+      StatementUse use(*writer_, sql);
+      use.bind(1, room_id);
+      use.bind(2, title);
+      use.bind(3, now_ms);
+      room = singleRoom(use);
+    }
+    if (outbox && room) sqlite::recordEvent(*writer_, *outbox, RoomEventType::kUpdated, *room, now_ms);
+    return room;
+  });
 }
 
 std::optional<RoomRecord> SqliteRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms,
@@ -206,12 +235,21 @@ std::optional<RoomRecord> SqliteRoomStore::markEnded(std::string_view room_id, i
       "ended_reason = CASE WHEN ended_at IS NULL THEN ?3 ELSE ended_reason END, "
       "ended_at = COALESCE(ended_at, ?2) WHERE room_id = ?1 RETURNING {}",
       kRoomColumns);
-  std::lock_guard lock(writer_mutex_);
-  StatementUse use(*writer_, sql);
-  use.bind(1, room_id);
-  use.bind(2, ended_at_ms);
-  use.bind(3, reason);
-  return singleRoom(use);
+  return write([&](const OutboxPolicy* outbox) {
+    const std::optional<RoomRecord> before = outbox ? roomForWrite(room_id) : std::nullopt;
+    std::optional<RoomRecord> room;
+    {
+      StatementUse use(*writer_, sql);
+      use.bind(1, room_id);
+      use.bind(2, ended_at_ms);
+      use.bind(3, reason);
+      room = singleRoom(use);
+    }
+    if (outbox && room && before && !before->ended_at_ms) {
+      sqlite::recordEvent(*writer_, *outbox, RoomEventType::kEnded, *room, ended_at_ms);
+    }
+    return room;
+  });
 }
 
 std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
@@ -219,22 +257,42 @@ std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, boo
       "UPDATE rooms SET live_changed_at = CASE WHEN live != ?2 THEN ?3 ELSE live_changed_at END, "
       "live = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}",
       kRoomColumns);
-  std::lock_guard lock(writer_mutex_);
-  StatementUse use(*writer_, sql);
-  use.bind(1, room_id);
-  use.bind(2, int64_t{live ? 1 : 0});
-  use.bind(3, now_ms);
-  return singleRoom(use);
+  return write([&](const OutboxPolicy* outbox) {
+    const std::optional<RoomRecord> before = outbox ? roomForWrite(room_id) : std::nullopt;
+    std::optional<RoomRecord> room;
+    {
+      StatementUse use(*writer_, sql);
+      use.bind(1, room_id);
+      use.bind(2, int64_t{live ? 1 : 0});
+      use.bind(3, now_ms);
+      room = singleRoom(use);
+    }
+    if (outbox && room && before && before->live != live) {
+      sqlite::recordEvent(*writer_, *outbox, live ? RoomEventType::kLive : RoomEventType::kOffline, *room, now_ms);
+    }
+    return room;
+  });
 }
 
 size_t SqliteRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  StatementUse use(*writer_,
-                   "UPDATE rooms SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE provider = ?1 AND live = 1");
-  use.bind(1, provider);
-  use.bind(2, now_ms);
-  use.step();
-  return static_cast<size_t>(sqlite3_changes(writer_->db()));
+  static const std::string sql = fmt::format(
+      "UPDATE rooms SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE provider = ?1 AND live = 1 RETURNING {}",
+      kRoomColumns);
+  return write([&](const OutboxPolicy* outbox) {
+    std::vector<RoomRecord> cleared;
+    {
+      StatementUse use(*writer_, sql);
+      use.bind(1, provider);
+      use.bind(2, now_ms);
+      while (use.step()) cleared.push_back(sqlite::readRoom(use.get()));
+    }
+    if (outbox) {
+      for (const RoomRecord& room : cleared) {
+        sqlite::recordEvent(*writer_, *outbox, RoomEventType::kOffline, room, now_ms);
+      }
+    }
+    return cleared.size();
+  });
 }
 
 std::vector<RoomRecord> SqliteRoomStore::list(const ListQuery& query) {
@@ -242,6 +300,50 @@ std::vector<RoomRecord> SqliteRoomStore::list(const ListQuery& query) {
   if (query.limit <= 0) return {};
   ReaderLease reader = leaseReader();
   return sqlite::listRooms(*reader, select, "", query);
+}
+
+// The room as the writer sees it (inside its transaction).
+std::optional<RoomRecord> SqliteRoomStore::roomForWrite(std::string_view room_id) {
+  static const std::string sql = fmt::format("SELECT {} FROM rooms WHERE room_id = ?1", kRoomColumns);
+  StatementUse use(*writer_, sql);
+  use.bind(1, room_id);
+  return singleRoom(use);
+}
+
+void SqliteRoomStore::recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms) {
+  write([&](const OutboxPolicy* outbox) {
+    if (!outbox) return;
+    const std::optional<RoomRecord> room = roomForWrite(room_id);
+    if (room && room->status != "ended") {
+      sqlite::recordEvent(*writer_, *outbox, RoomEventType::kViewers, *room, now_ms, viewers);
+    }
+  });
+}
+
+std::vector<OutboxDelivery> SqliteRoomStore::claim(int64_t now_ms, std::string_view owner, int64_t lease_ms,
+                                                   size_t limit) {
+  std::lock_guard lock(writer_mutex_);
+  return sqlite::claimDeliveries(*writer_, now_ms, owner, lease_ms, limit);
+}
+
+bool SqliteRoomStore::finish(const OutboxDelivery& delivery, std::string_view owner) {
+  std::lock_guard lock(writer_mutex_);
+  return sqlite::finishDelivery(*writer_, delivery, owner);
+}
+
+std::vector<OutboxDelivery> SqliteRoomStore::deliveries(const DeliveryQuery& query) {
+  ReaderLease reader = leaseReader();
+  return sqlite::listDeliveries(*reader, query);
+}
+
+OutboxCounts SqliteRoomStore::counts() {
+  ReaderLease reader = leaseReader();
+  return sqlite::countDeliveries(*reader);
+}
+
+size_t SqliteRoomStore::prune(int64_t before_ms) {
+  std::lock_guard lock(writer_mutex_);
+  return sqlite::pruneDeliveries(*writer_, before_ms);
 }
 
 bool SqliteRoomStore::ping() {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/outbox.hpp"
 #include "store/room_store.hpp"
 
 namespace liveroom {
@@ -21,10 +22,10 @@ namespace sqlite {
 class Connection;
 }
 
-class SqliteRoomStore : public RoomStore {
+class SqliteRoomStore : public RoomStore, public WebhookOutbox {
  public:
   // The schema version this build creates and migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (creating the file and its parent directories if needed) and migrates the
   // database at `path`. Throws Error(store_unavailable) when it cannot.
@@ -45,6 +46,14 @@ class SqliteRoomStore : public RoomStore {
   bool ping() override;
   std::string_view name() const override { return "sqlite"; }
 
+  WebhookOutbox* outbox() override { return this; }
+  void recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms) override;
+  std::vector<OutboxDelivery> claim(int64_t now_ms, std::string_view owner, int64_t lease_ms, size_t limit) override;
+  bool finish(const OutboxDelivery& delivery, std::string_view owner) override;
+  std::vector<OutboxDelivery> deliveries(const DeliveryQuery& query) override;
+  OutboxCounts counts() override;
+  size_t prune(int64_t before_ms) override;
+
   const std::string& path() const { return path_; }
 
  private:
@@ -52,6 +61,11 @@ class SqliteRoomStore : public RoomStore {
   class ReaderLease;
 
   ReaderLease leaseReader();
+  // Runs `body` with the writer held: in one transaction when the outbox records (the change
+  // and its event commit together), else as it is.
+  template <typename Body>
+  auto write(Body&& body);
+  std::optional<RoomRecord> roomForWrite(std::string_view room_id);
   void returnReader(std::unique_ptr<Connection> connection);
 
   std::string path_;

@@ -24,6 +24,7 @@
 
 #include "common/error.hpp"
 #include "store/mongo/mongo_room_store.hpp"
+#include "store/outbox.hpp"
 #include "store/room_store.hpp"
 #include "store/sqlite/sqlite_room_store.hpp"
 #include "support/registry_chain.hpp"
@@ -531,6 +532,248 @@ TEST_P(RoomStoreConformanceTest, PingAnswersAndNameIsSet) {
 
 INSTANTIATE_TEST_SUITE_P(AllStores, RoomStoreConformanceTest,
                          ::testing::Values(Backend::sqlite, Backend::mongodb, Backend::contract), backendName);
+
+// ---- the webhook outbox (store/outbox.hpp), on every store that keeps one ----
+
+// A policy whose bodies say what the test needs to see: type, room, sequence, viewers, title.
+std::shared_ptr<OutboxPolicy> testPolicy(std::vector<std::string> endpoints) {
+  auto policy = std::make_shared<OutboxPolicy>();
+  policy->endpoints = std::move(endpoints);
+  policy->render = [](RoomEventType type, const RoomRecord& room, const std::string& event_id, int64_t seq,
+                      int64_t at_ms, std::optional<size_t> viewers) {
+    return fmt::format("{}|{}|{}|{}|{}|{}|{}", webhookEventName(type), room.room_id, event_id, seq, at_ms,
+                       viewers ? std::to_string(*viewers) : "-", room.title);
+  };
+  return policy;
+}
+
+DeliveryQuery forRoom(const std::string& room_id) {
+  DeliveryQuery query;
+  query.room_id = room_id;
+  query.limit = 100;
+  return query;
+}
+
+// Oldest first, one endpoint: the events as a receiver would get them.
+std::vector<std::string> typesInOrder(std::vector<OutboxDelivery> rows, const std::string& endpoint) {
+  std::erase_if(rows, [&](const OutboxDelivery& d) { return d.endpoint != endpoint; });
+  std::sort(rows.begin(), rows.end(), [](const OutboxDelivery& a, const OutboxDelivery& b) { return a.seq < b.seq; });
+  std::vector<std::string> types;
+  for (const OutboxDelivery& d : rows) types.push_back(fmt::format("{}:{}", d.seq, d.type));
+  return types;
+}
+
+class OutboxConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    harness_ = std::make_unique<SqliteHarness>();
+    store_ = open();
+    outbox_ = store_->outbox();
+    ASSERT_NE(outbox_, nullptr);
+  }
+  std::unique_ptr<RoomStore> open(std::vector<std::string> endpoints = {"https://a.example/hook",
+                                                                        "https://b.example/hook?token=t"}) {
+    auto store = harness_->open();
+    store->setOutboxPolicy(testPolicy(std::move(endpoints)));
+    return store;
+  }
+  void TearDown() override {
+    store_.reset();
+    harness_.reset();
+  }
+
+  std::unique_ptr<StoreHarness> harness_;
+  std::unique_ptr<RoomStore> store_;
+  WebhookOutbox* outbox_ = nullptr;
+};
+
+TEST_P(OutboxConformanceTest, EachChangeRecordsItsEventOncePerEndpointNumberedPerRoom) {
+  store_->insert(makeRoom("live_a", kT0));
+  store_->insert(makeRoom("live_b", kT0 + 1));
+  store_->updateTitle("live_a", "Lớp học", kT0 + 10);
+  store_->setLive("live_a", true, kT0 + 20);
+  store_->setLive("live_a", true, kT0 + 21);  // no change: no event
+  store_->setLive("live_a", false, kT0 + 30);
+  outbox_->recordViewers("live_b", 7, kT0 + 35);
+  store_->markEnded("live_a", kT0 + 40, "host");
+  store_->markEnded("live_a", kT0 + 41, "host");  // already ended: no event
+  outbox_->recordViewers("live_a", 3, kT0 + 45);  // ended: no event
+  outbox_->recordViewers("live_nope", 3, kT0 + 45);
+
+  const std::vector<std::string> expected_a{"1:room.created", "2:room.updated", "3:room.live", "4:room.offline",
+                                            "5:room.ended"};
+  const auto rows_a = outbox_->deliveries(forRoom("live_a"));
+  EXPECT_EQ(typesInOrder(rows_a, "https://a.example/hook"), expected_a);
+  EXPECT_EQ(typesInOrder(rows_a, "https://b.example/hook?token=t"), expected_a);
+  EXPECT_EQ(typesInOrder(outbox_->deliveries(forRoom("live_b")), "https://a.example/hook"),
+            (std::vector<std::string>{"1:room.created", "2:room.viewers"}));
+  for (const OutboxDelivery& d : rows_a) {
+    EXPECT_EQ(d.event_id, webhookEventId("live_a", d.seq));
+    EXPECT_EQ(d.state, "pending");
+    EXPECT_EQ(d.attempts, 0);
+    EXPECT_EQ(d.next_attempt_at_ms, d.created_at_ms);
+    if (d.seq == 2) EXPECT_EQ(d.body, fmt::format("room.updated|live_a|evt_live_a_2|2|{}|-|Lớp học", kT0 + 10));
+    if (d.seq == 5) EXPECT_EQ(d.created_at_ms, kT0 + 40);
+  }
+  const auto viewers = outbox_->deliveries(forRoom("live_b"));
+  ASSERT_EQ(viewers.size(), 4u);
+  EXPECT_EQ(viewers.front().body, fmt::format("room.viewers|live_b|evt_live_b_2|2|{}|7|Room live_b", kT0 + 35));
+  EXPECT_EQ(outbox_->counts().pending, 14u);
+}
+
+TEST_P(OutboxConformanceTest, ClearLiveRecordsRoomOfflineForEachRoomItTurnsOff) {
+  RoomRecord a = makeRoom("live_a", kT0), b = makeRoom("live_b", kT0), c = makeRoom("live_c", kT0);
+  a.provider = b.provider = c.provider = "local";
+  for (const RoomRecord& r : {a, b, c}) store_->insert(r);
+  store_->setLive("live_a", true, kT0 + 1);
+  store_->setLive("live_b", true, kT0 + 1);
+  EXPECT_EQ(store_->clearLive("local", kT0 + 5), 2u);
+  EXPECT_EQ(typesInOrder(outbox_->deliveries(forRoom("live_a")), "https://a.example/hook"),
+            (std::vector<std::string>{"1:room.created", "2:room.live", "3:room.offline"}));
+  EXPECT_EQ(typesInOrder(outbox_->deliveries(forRoom("live_c")), "https://a.example/hook"),
+            (std::vector<std::string>{"1:room.created"}));
+}
+
+TEST_P(OutboxConformanceTest, AChangeWhoseEventCannotBeWrittenIsNotStoredEither) {
+  auto policy = testPolicy({"https://a.example/hook"});
+  policy->render = [](RoomEventType type, const RoomRecord&, const std::string&, int64_t, int64_t,
+                      std::optional<size_t>) -> std::string {
+    if (type == RoomEventType::kLive || type == RoomEventType::kCreated) throw std::runtime_error("disk full");
+    return "x";
+  };
+  store_->setOutboxPolicy(policy);
+  EXPECT_THROW(store_->insert(makeRoom("live_a", kT0)), std::exception);
+  EXPECT_EQ(store_->get("live_a"), std::nullopt);
+
+  store_->setOutboxPolicy(testPolicy({"https://a.example/hook"}));
+  store_->insert(makeRoom("live_a", kT0));
+  store_->setOutboxPolicy(policy);
+  EXPECT_THROW(store_->setLive("live_a", true, kT0 + 1), std::exception);
+  EXPECT_FALSE(store_->get("live_a")->live);
+  EXPECT_EQ(outbox_->deliveries(forRoom("live_a")).size(), 1u);
+}
+
+TEST_P(OutboxConformanceTest, WithoutEndpointsNothingIsRecorded) {
+  store_ = open({});
+  outbox_ = store_->outbox();
+  store_->insert(makeRoom("live_a", kT0));
+  store_->setLive("live_a", true, kT0 + 1);
+  outbox_->recordViewers("live_a", 2, kT0 + 2);
+  EXPECT_TRUE(outbox_->deliveries(forRoom("live_a")).empty());
+}
+
+TEST_P(OutboxConformanceTest, ClaimHandsOutOnlyTheOldestOfEachRoomAndEndpointUntilItIsDone) {
+  store_ = open({"https://a.example/hook"});
+  outbox_ = store_->outbox();
+  store_->insert(makeRoom("live_a", kT0));
+  store_->updateTitle("live_a", "two", kT0 + 1);
+  store_->updateTitle("live_a", "three", kT0 + 2);
+  store_->insert(makeRoom("live_b", kT0 + 3));
+
+  auto first = outbox_->claim(kT0 + 100, "p1", 60'000, 10);
+  ASSERT_EQ(first.size(), 2u);
+  std::set<std::string> heads{first[0].event_id, first[1].event_id};
+  EXPECT_EQ(heads, (std::set<std::string>{"evt_live_a_1", "evt_live_b_1"}));
+  EXPECT_TRUE(outbox_->claim(kT0 + 100, "p2", 60'000, 10).empty()) << "leased heads hold their queues";
+
+  OutboxDelivery a1 = first[0].event_id == "evt_live_a_1" ? first[0] : first[1];
+  a1.state = "delivered";
+  a1.attempts = 1;
+  a1.delivered_at_ms = a1.last_attempt_at_ms = kT0 + 101;
+  a1.last_status = 204;
+  EXPECT_FALSE(outbox_->finish(a1, "p2")) << "only the lease holder finishes";
+  EXPECT_TRUE(outbox_->finish(a1, "p1"));
+
+  auto next = outbox_->claim(kT0 + 102, "p1", 60'000, 10);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].event_id, "evt_live_a_2");
+  // A failed attempt waits for its retry time, and keeps the events after it waiting too.
+  OutboxDelivery a2 = next[0];
+  a2.attempts = 1;
+  a2.last_attempt_at_ms = kT0 + 103;
+  a2.last_error = "HTTP 500";
+  a2.last_status = 500;
+  a2.next_attempt_at_ms = kT0 + 1103;
+  EXPECT_TRUE(outbox_->finish(a2, "p1"));
+  EXPECT_TRUE(outbox_->claim(kT0 + 1000, "p1", 60'000, 10).empty());
+  auto retry = outbox_->claim(kT0 + 1103, "p1", 60'000, 10);
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].event_id, "evt_live_a_2");
+  EXPECT_EQ(retry[0].attempts, 1);
+  EXPECT_EQ(retry[0].last_error, "HTTP 500");
+  EXPECT_EQ(retry[0].last_status, 500);
+
+  // A delivery given up on no longer holds its queue.
+  OutboxDelivery gave_up = retry[0];
+  gave_up.state = "failed";
+  EXPECT_TRUE(outbox_->finish(gave_up, "p1"));
+  auto after = outbox_->claim(kT0 + 1104, "p1", 60'000, 10);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].event_id, "evt_live_a_3");
+  const OutboxCounts counts = outbox_->counts();
+  EXPECT_EQ(counts.delivered, 1u);
+  EXPECT_EQ(counts.failed, 1u);
+  EXPECT_EQ(counts.pending, 2u);
+}
+
+TEST_P(OutboxConformanceTest, AnAbandonedLeaseRunsOutAndAnotherProcessTakesTheDelivery) {
+  store_->insert(makeRoom("live_a", kT0));
+  auto other = open();  // a second process on the same store
+  ASSERT_EQ(outbox_->claim(kT0 + 10, "dead", 1000, 1).size(), 1u);
+  EXPECT_EQ(other->outbox()->claim(kT0 + 500, "alive", 1000, 10).size(), 1u) << "the other endpoint's";
+  auto taken = other->outbox()->claim(kT0 + 1010, "alive", 1000, 10);
+  ASSERT_EQ(taken.size(), 1u);
+  taken[0].state = "delivered";
+  EXPECT_FALSE(outbox_->finish(taken[0], "dead"));
+  EXPECT_TRUE(other->outbox()->finish(taken[0], "alive"));
+}
+
+TEST_P(OutboxConformanceTest, PendingDeliveriesOutliveTheProcess) {
+  store_->insert(makeRoom("live_a", kT0));
+  store_->setLive("live_a", true, kT0 + 1);
+  store_.reset();
+  store_ = open();
+  outbox_ = store_->outbox();
+  EXPECT_EQ(outbox_->counts().pending, 4u);
+  EXPECT_EQ(outbox_->claim(kT0 + 2, "p", 1000, 10).size(), 2u);
+  store_->setLive("live_a", false, kT0 + 3);
+  EXPECT_EQ(typesInOrder(outbox_->deliveries(forRoom("live_a")), "https://a.example/hook"),
+            (std::vector<std::string>{"1:room.created", "2:room.live", "3:room.offline"}));
+}
+
+TEST_P(OutboxConformanceTest, DeliveriesPageNewestFirstFilterAndPrune) {
+  for (int i = 0; i < 5; ++i) store_->insert(makeRoom(fmt::format("live_r{}", i), kT0 + i));
+  DeliveryQuery query;
+  query.limit = 3;
+  auto page1 = outbox_->deliveries(query);
+  ASSERT_EQ(page1.size(), 3u);
+  EXPECT_EQ(page1[0].room_id, "live_r4");
+  query.before = DeliveryQuery::Position{page1.back().created_at_ms, page1.back().event_id, page1.back().endpoint};
+  query.limit = 100;
+  auto page2 = outbox_->deliveries(query);
+  EXPECT_EQ(page2.size(), 7u);
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& d : page1) seen.insert({d.event_id, d.endpoint});
+  for (const auto& d : page2) seen.insert({d.event_id, d.endpoint});
+  EXPECT_EQ(seen.size(), 10u);
+
+  auto claimed = outbox_->claim(kT0 + 10, "p", 1000, 100);
+  ASSERT_EQ(claimed.size(), 10u);
+  for (OutboxDelivery d : claimed) {
+    d.state = "delivered";
+    d.delivered_at_ms = d.created_at_ms + 100;
+    ASSERT_TRUE(outbox_->finish(d, "p"));
+  }
+  DeliveryQuery delivered;
+  delivered.state = "delivered";
+  EXPECT_EQ(outbox_->deliveries(delivered).size(), 10u);
+  delivered.state = "pending";
+  EXPECT_TRUE(outbox_->deliveries(delivered).empty());
+  EXPECT_EQ(outbox_->prune(kT0 + 102), 4u);  // r0, r1 (delivered at +100, +101)
+  EXPECT_EQ(outbox_->counts().delivered, 6u);
+}
+
+INSTANTIATE_TEST_SUITE_P(StoresWithAnOutbox, OutboxConformanceTest, ::testing::Values(Backend::sqlite), backendName);
 
 // ---- SQLite specifics ----
 
