@@ -577,7 +577,7 @@ int serve(ServeConfig config) {
 
   if (!webhook_keys.empty() && !store->outbox()) {
     return configError("--webhook-url: the " + std::string(store->name()) +
-                       " store keeps no webhook outbox yet; webhooks work with --store sqlite");
+                       " store keeps no webhook outbox yet; webhooks work with --store sqlite or mongodb");
   }
 
   rooms::RoomServiceOptions service_options;

@@ -32,8 +32,8 @@ struct DispatcherOptions {
   std::chrono::milliseconds retry_base{1'000};
   std::chrono::milliseconds retry_max{10 * 60'000};
   std::chrono::milliseconds give_up_after{3 * 24 * 3600'000LL};
-  std::chrono::milliseconds lease{60'000};                   // longer than an attempt can take
-  std::chrono::milliseconds poll{1'000};                     // for events other processes record
+  std::chrono::milliseconds lease{20'000};  // more than an attempt takes; a crash holds a delivery this long
+  std::chrono::milliseconds poll{1'000};    // for events other processes record
   std::chrono::milliseconds retention{7 * 24 * 3600'000LL};  // delivered/failed rows kept this long
   std::string user_agent = "liveroom-webhooks";
   std::string owner;                // this process's lease name (default: random)

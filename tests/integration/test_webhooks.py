@@ -152,9 +152,17 @@ def test_room_events_arrive_signed_in_order_numbered_per_room(server, fake_cloud
         assert secret not in log
 
 
-def test_a_receiver_that_is_down_gets_everything_afterwards_once(server, fake_cloudflare, receivers, tmp_path):
+@pytest.fixture(params=["sqlite", "mongodb"])
+def store_args(request):
+    """The store a test's servers use: SQLite, or MongoDB (the runner's FerretDB)."""
+    if request.param == "sqlite":
+        return []
+    return ["--store", "mongodb", "--mongodb-uri", request.getfixturevalue("mongo").uri()]
+
+
+def test_a_receiver_that_is_down_gets_everything_afterwards_once(server, fake_cloudflare, receivers, store_args):
     hook = receivers()  # not started yet: connections are refused
-    srv = server(*webhook_args(hook.url), cf=fake_cloudflare)
+    srv = server(*store_args, *webhook_args(hook.url), cf=fake_cloudflare)
     rooms = [srv.create(title=f"Lớp {i}") for i in range(3)]
     for room in rooms:
         assert srv.update(room["room_id"], "đổi tên", room["host_token"]).status == 200
@@ -199,9 +207,9 @@ def test_a_receiver_answering_500_is_retried_until_it_takes_the_event(server, fa
     assert got[0]["id"] == f"evt_{room['room_id']}_1"
 
 
-def test_events_outlive_a_crash_of_liveroom(server, fake_cloudflare, receivers):
+def test_events_outlive_a_crash_of_liveroom(server, fake_cloudflare, receivers, store_args):
     hook = receivers()
-    srv = server(*webhook_args(hook.url), cf=fake_cloudflare)
+    srv = server(*store_args, *webhook_args(hook.url), cf=fake_cloudflare)
     room = srv.create()
     assert srv.update(room["room_id"], "trước khi sập", room["host_token"]).status == 200
     srv.kill()  # SIGKILL: nothing flushed, nothing said

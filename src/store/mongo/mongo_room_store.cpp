@@ -245,9 +245,9 @@ class PooledClient {
 // collection is destroyed before the client goes back to the pool.
 class RoomsCollection {
  public:
-  RoomsCollection(mongoc_client_pool_t* pool, const std::string& database)
-      : client_(pool),
-        collection_(mongoc_client_get_collection(client_.get(), database.c_str(), MongoRoomStore::kCollection)) {}
+  RoomsCollection(mongoc_client_pool_t* pool, const std::string& database,
+                  const char* name = MongoRoomStore::kCollection)
+      : client_(pool), collection_(mongoc_client_get_collection(client_.get(), database.c_str(), name)) {}
 
   mongoc_collection_t* get() const { return collection_.get(); }
 
@@ -262,28 +262,91 @@ Error unavailable(std::string_view what, const bson_error_t& error) {
 
 void appendRoomIdFilter(bson_t* filter, std::string_view room_id) { appendText(filter, "room_id", room_id); }
 
-// findAndModify returning the document after the update, nullopt when nothing matched.
-std::optional<RoomRecord> findAndModify(RoomsCollection& rooms, const bson_t* filter, const bson_t* update) {
+// Adds to an update what records a webhook event with the change: the room's next sequence
+// number ($inc event_seq) and the event waiting in webhook_pending until materialize().
+void appendEventRecording(bson_t* update, RoomEventType type, int64_t at_ms, std::optional<size_t> viewers) {
+  bson_t inc;
+  bson_append_document_begin(update, "$inc", -1, &inc);
+  bson_append_int64(&inc, "event_seq", -1, 1);
+  bson_append_document_end(update, &inc);
+  bson_t push;
+  bson_t entry;
+  bson_append_document_begin(update, "$push", -1, &push);
+  bson_append_document_begin(&push, "webhook_pending", -1, &entry);
+  bson_append_int32(&entry, "type", -1, static_cast<int32_t>(type));
+  bson_append_int64(&entry, "at", -1, at_ms);
+  if (viewers) bson_append_int64(&entry, "viewers", -1, static_cast<int64_t>(*viewers));
+  bson_append_document_end(&push, &entry);
+  bson_append_document_end(update, &push);
+}
+
+std::optional<int64_t> readInt(const bson_t* doc, const char* key) {
+  bson_iter_t iter;
+  if (!bson_iter_init_find(&iter, doc, key)) return std::nullopt;
+  if (BSON_ITER_HOLDS_INT64(&iter) || BSON_ITER_HOLDS_INT32(&iter) || BSON_ITER_HOLDS_DOUBLE(&iter)) {
+    return bson_iter_as_int64(&iter);
+  }
+  return std::nullopt;
+}
+
+void appendOptionalInt(bson_t* doc, const char* key, std::optional<int64_t> value) {
+  if (value) bson_append_int64(doc, key, -1, *value);
+}
+
+OutboxDelivery readDelivery(const bson_t* doc) {
+  OutboxDelivery d;
+  d.event_id = readText(doc, "event_id").value_or("");
+  d.endpoint = readText(doc, "endpoint").value_or("");
+  d.room_id = readText(doc, "room_id").value_or("");
+  d.seq = readInt(doc, "seq").value_or(0);
+  d.type = readText(doc, "type").value_or("");
+  d.body = readText(doc, "body").value_or("");
+  d.created_at_ms = readInt(doc, "created_at").value_or(0);
+  d.state = readText(doc, "state").value_or("pending");
+  d.attempts = static_cast<int>(readInt(doc, "attempts").value_or(0));
+  d.next_attempt_at_ms = readInt(doc, "next_attempt_at").value_or(0);
+  d.last_attempt_at_ms = readInt(doc, "last_attempt_at");
+  if (auto status = readInt(doc, "last_status")) d.last_status = static_cast<int>(*status);
+  d.last_error = readText(doc, "last_error").value_or("");
+  d.delivered_at_ms = readInt(doc, "delivered_at");
+  return d;
+}
+
+std::string deliveryKey(std::string_view event_id, std::string_view endpoint) {
+  return fmt::format("{} {}", event_id, endpoint);
+}
+
+struct BsonFree {
+  void operator()(bson_t* doc) const { bson_destroy(doc); }
+};
+using BsonCopy = std::unique_ptr<bson_t, BsonFree>;
+
+// findAndModify returning (a copy of) the document after the update, nullptr when nothing
+// matched.
+BsonCopy findAndModifyDoc(RoomsCollection& collection, const bson_t* filter, const bson_t* update) {
   FindAndModifyOptsHandle opts(mongoc_find_and_modify_opts_new());
   mongoc_find_and_modify_opts_set_update(opts.get(), update);
   mongoc_find_and_modify_opts_set_flags(opts.get(), MONGOC_FIND_AND_MODIFY_RETURN_NEW);
   Bson reply;
   bson_error_t error;
-  if (!mongoc_collection_find_and_modify_with_opts(rooms.get(), filter, opts.get(), reply.reply(), &error)) {
+  if (!mongoc_collection_find_and_modify_with_opts(collection.get(), filter, opts.get(), reply.reply(), &error)) {
     throw unavailable("findAndModify", error);
   }
   bson_iter_t iter;
-  if (!bson_iter_init_find(&iter, reply.get(), "value") || !BSON_ITER_HOLDS_DOCUMENT(&iter)) {
-    return std::nullopt;
-  }
+  if (!bson_iter_init_find(&iter, reply.get(), "value") || !BSON_ITER_HOLDS_DOCUMENT(&iter)) return nullptr;
   uint32_t length = 0;
   const uint8_t* data = nullptr;
   bson_iter_document(&iter, &length, &data);
-  bson_t value;
-  if (!bson_init_static(&value, data, length)) {
-    throw Error(codes::kStoreUnavailable, "MongoDB findAndModify returned a malformed document");
-  }
-  return readRoom(&value);
+  BsonCopy value(bson_new_from_data(data, length));
+  if (!value) throw Error(codes::kStoreUnavailable, "MongoDB findAndModify returned a malformed document");
+  return value;
+}
+
+// The same, as a room.
+std::optional<RoomRecord> findAndModify(RoomsCollection& rooms, const bson_t* filter, const bson_t* update) {
+  BsonCopy doc = findAndModifyDoc(rooms, filter, update);
+  if (!doc) return std::nullopt;
+  return readRoom(doc.get());
 }
 
 void runCommand(mongoc_client_t* client, const std::string& database, const bson_t* command, std::string_view what) {
@@ -301,9 +364,10 @@ struct IndexField {
 };
 
 void createIndex(mongoc_client_t* client, const std::string& database, const char* index_name,
-                 std::initializer_list<IndexField> fields, bool unique) {
+                 std::initializer_list<IndexField> fields, bool unique,
+                 const char* collection = MongoRoomStore::kCollection) {
   Bson command;
-  appendText(command.get(), "createIndexes", MongoRoomStore::kCollection);
+  appendText(command.get(), "createIndexes", collection);
   bson_t indexes;
   bson_t index;
   bson_t key;
@@ -331,6 +395,13 @@ void createIndexes(mongoc_client_t* client, const std::string& database) {
               /*unique=*/false);
   // session_id: provider events (Cloudflare webhooks) name the live input, not the room.
   createIndex(client, database, "session_id", {{"session_id", 1}}, /*unique=*/false);
+  // The webhook outbox: each queue's head, the newest-first view, one room's deliveries.
+  createIndex(client, database, "queue", {{"state", 1}, {"endpoint", 1}, {"room_id", 1}, {"seq", 1}},
+              /*unique=*/false, MongoRoomStore::kDeliveries);
+  createIndex(client, database, "created_at_event", {{"created_at", -1}, {"event_id", -1}, {"endpoint", -1}},
+              /*unique=*/false, MongoRoomStore::kDeliveries);
+  createIndex(client, database, "room_created_at", {{"room_id", 1}, {"created_at", -1}}, /*unique=*/false,
+              MongoRoomStore::kDeliveries);
 }
 
 }  // namespace
@@ -392,14 +463,33 @@ MongoRoomStore::MongoRoomStore(const std::string& uri)
 MongoRoomStore::~MongoRoomStore() = default;
 
 void MongoRoomStore::insert(const RoomRecord& room) {
-  RoomsCollection rooms(handles_->pool.get(), database_);
-  Bson doc;
-  writeRoom(doc.get(), room);
-  Bson reply;
-  bson_error_t error;
-  if (!mongoc_collection_insert_one(rooms.get(), doc.get(), nullptr, reply.reply(), &error)) {
-    if (isDuplicateKey(error)) throw Error(codes::kRoomExists, "a room with this id already exists");
-    throw unavailable("insert", error);
+  const bool record = recording() != nullptr;
+  {
+    RoomsCollection rooms(handles_->pool.get(), database_);
+    Bson doc;
+    writeRoom(doc.get(), room);
+    if (record) {
+      bson_append_int64(doc.get(), "event_seq", -1, 1);
+      bson_append_int64(doc.get(), "event_done", -1, 0);
+      bson_t pending;
+      bson_t entry;
+      bson_append_array_begin(doc.get(), "webhook_pending", -1, &pending);
+      bson_append_document_begin(&pending, "0", -1, &entry);
+      bson_append_int32(&entry, "type", -1, static_cast<int32_t>(RoomEventType::kCreated));
+      bson_append_int64(&entry, "at", -1, room.created_at_ms);
+      bson_append_document_end(&pending, &entry);
+      bson_append_array_end(doc.get(), &pending);
+    }
+    Bson reply;
+    bson_error_t error;
+    if (!mongoc_collection_insert_one(rooms.get(), doc.get(), nullptr, reply.reply(), &error)) {
+      if (isDuplicateKey(error)) throw Error(codes::kRoomExists, "a room with this id already exists");
+      throw unavailable("insert", error);
+    }
+  }
+  if (record) {
+    std::lock_guard lock(roomLock(room.room_id));
+    materialize(room.room_id);
   }
 }
 
@@ -425,6 +515,7 @@ std::optional<RoomRecord> MongoRoomStore::findOne(const char* field, std::string
 
 std::optional<RoomRecord> MongoRoomStore::updateTitle(std::string_view room_id, std::string_view title,
                                                       int64_t now_ms) {
+  std::lock_guard lock(roomLock(room_id));
   RoomsCollection rooms(handles_->pool.get(), database_);
   Bson filter;
   appendRoomIdFilter(filter.get(), room_id);
@@ -434,11 +525,16 @@ std::optional<RoomRecord> MongoRoomStore::updateTitle(std::string_view room_id, 
   appendText(&set, "title", title);
   bson_append_date_time(&set, "updated_at", -1, now_ms);
   bson_append_document_end(update.get(), &set);
-  return findAndModify(rooms, filter.get(), update.get());
+  const bool record = recording() != nullptr;
+  if (record) appendEventRecording(update.get(), RoomEventType::kUpdated, now_ms, std::nullopt);
+  auto room = findAndModify(rooms, filter.get(), update.get());
+  if (record && room) materialize(room_id);
+  return room;
 }
 
 std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, int64_t ended_at_ms,
                                                     std::string_view reason) {
+  std::lock_guard lock(roomLock(room_id));
   RoomsCollection rooms(handles_->pool.get(), database_);
   // First end: only an active room matches, so ended_at is set exactly once even when
   // two ends race (the loser matches nothing). An update pipeline with $ifNull would do
@@ -456,7 +552,12 @@ std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, in
     bson_append_date_time(&set, "updated_at", -1, ended_at_ms);
     appendText(&set, "ended_reason", reason);
     bson_append_document_end(update.get(), &set);
-    if (auto room = findAndModify(rooms, filter.get(), update.get())) return room;
+    const bool record = recording() != nullptr;
+    if (record) appendEventRecording(update.get(), RoomEventType::kEnded, ended_at_ms, std::nullopt);
+    if (auto room = findAndModify(rooms, filter.get(), update.get())) {
+      if (record) materialize(room_id);
+      return room;
+    }
   }
   // Already ended (or unknown): keep ended_at, but still force status/live in case a
   // stray setLive raced with the first end.
@@ -472,6 +573,7 @@ std::optional<RoomRecord> MongoRoomStore::markEnded(std::string_view room_id, in
 }
 
 std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
+  std::lock_guard lock(roomLock(room_id));
   RoomsCollection rooms(handles_->pool.get(), database_);
   auto update = [&](bool changes) {
     Bson filter;
@@ -489,14 +591,56 @@ std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool
     bson_append_date_time(&set, "updated_at", -1, now_ms);
     if (changes) bson_append_date_time(&set, "live_changed_at", -1, now_ms);
     bson_append_document_end(doc.get(), &set);
+    if (changes && recording()) {
+      appendEventRecording(doc.get(), live ? RoomEventType::kLive : RoomEventType::kOffline, now_ms, std::nullopt);
+    }
     return findAndModify(rooms, filter.get(), doc.get());
   };
   // The flag changes (live_changed_at moves), else it was already so (or the room is unknown).
-  if (auto changed = update(true)) return changed;
+  if (auto changed = update(true)) {
+    if (recording()) materialize(room_id);
+    return changed;
+  }
   return update(false);
 }
 
 size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
+  if (recording()) {
+    // Room by room, so each records its room.offline with its change.
+    size_t cleared = 0;
+    std::vector<std::string> ids;
+    {
+      RoomsCollection rooms(handles_->pool.get(), database_);
+      Bson filter;
+      appendText(filter.get(), "provider", provider);
+      bson_append_bool(filter.get(), "live", -1, true);
+      CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), nullptr, nullptr));
+      const bson_t* doc = nullptr;
+      while (mongoc_cursor_next(cursor.get(), &doc)) ids.push_back(readText(doc, "room_id").value_or(""));
+      bson_error_t error;
+      if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
+    }
+    for (const std::string& id : ids) {
+      std::lock_guard lock(roomLock(id));
+      RoomsCollection rooms(handles_->pool.get(), database_);
+      Bson filter;
+      appendRoomIdFilter(filter.get(), id);
+      bson_append_bool(filter.get(), "live", -1, true);
+      Bson update;
+      bson_t set;
+      bson_append_document_begin(update.get(), "$set", -1, &set);
+      bson_append_bool(&set, "live", -1, false);
+      bson_append_date_time(&set, "updated_at", -1, now_ms);
+      bson_append_date_time(&set, "live_changed_at", -1, now_ms);
+      bson_append_document_end(update.get(), &set);
+      appendEventRecording(update.get(), RoomEventType::kOffline, now_ms, std::nullopt);
+      if (findAndModify(rooms, filter.get(), update.get())) {
+        ++cleared;
+        materialize(id);
+      }
+    }
+    return cleared;
+  }
   RoomsCollection rooms(handles_->pool.get(), database_);
   Bson filter;
   appendText(filter.get(), "provider", provider);
@@ -588,6 +732,313 @@ bool MongoRoomStore::ping() {
     return false;
   }
   return true;
+}
+
+// ---- the webhook outbox ----
+
+std::mutex& MongoRoomStore::roomLock(std::string_view room_id) {
+  return room_locks_[std::hash<std::string_view>{}(room_id) % room_locks_.size()];
+}
+
+void MongoRoomStore::recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms) {
+  if (!recording()) return;
+  std::lock_guard lock(roomLock(room_id));
+  bool recorded = false;
+  {
+    RoomsCollection rooms(handles_->pool.get(), database_);
+    Bson filter;
+    appendRoomIdFilter(filter.get(), room_id);
+    appendText(filter.get(), "status", "active");
+    Bson update;
+    appendEventRecording(update.get(), RoomEventType::kViewers, now_ms, viewers);
+    recorded = findAndModify(rooms, filter.get(), update.get()).has_value();
+  }
+  if (recorded) materialize(room_id);
+}
+
+void MongoRoomStore::materialize(std::string_view room_id) noexcept {
+  const OutboxPolicy* policy = recording();
+  if (!policy) return;
+  try {
+    for (int guard = 0; guard < 10'000; ++guard) {
+      RoomsCollection rooms(handles_->pool.get(), database_);
+      Bson filter;
+      appendRoomIdFilter(filter.get(), room_id);
+      CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), nullptr, nullptr));
+      const bson_t* found = nullptr;
+      if (!mongoc_cursor_next(cursor.get(), &found)) {
+        bson_error_t error;
+        if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
+        return;
+      }
+      BsonCopy doc(bson_copy(found));
+      cursor.reset();
+      bson_iter_t iter;
+      bson_iter_t entry_iter;
+      if (!bson_iter_init_find(&iter, doc.get(), "webhook_pending") || !BSON_ITER_HOLDS_ARRAY(&iter) ||
+          !bson_iter_recurse(&iter, &entry_iter) || !bson_iter_next(&entry_iter) ||
+          !BSON_ITER_HOLDS_DOCUMENT(&entry_iter)) {
+        return;  // nothing pending
+      }
+      uint32_t length = 0;
+      const uint8_t* data = nullptr;
+      bson_iter_document(&entry_iter, &length, &data);
+      BsonCopy entry(bson_new_from_data(data, length));
+      if (!entry) throw Error(codes::kStoreUnavailable, "a malformed pending webhook event");
+      const std::optional<int64_t> done = readInt(doc.get(), "event_done");
+      const int64_t seq = done.value_or(0) + 1;
+      const auto type = static_cast<RoomEventType>(readInt(entry.get(), "type").value_or(0));
+      const int64_t at = readInt(entry.get(), "at").value_or(0);
+      std::optional<size_t> viewers;
+      if (auto v = readInt(entry.get(), "viewers")) viewers = static_cast<size_t>(*v);
+      const RoomRecord room = readRoom(doc.get());
+      const std::string event_id = webhookEventId(room.room_id, seq);
+      const std::string body = policy->render(type, room, event_id, seq, at, viewers);
+
+      RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
+      for (const std::string& endpoint : policy->endpoints) {
+        Bson delivery;
+        appendText(delivery.get(), "_id", deliveryKey(event_id, endpoint));
+        appendText(delivery.get(), "event_id", event_id);
+        appendText(delivery.get(), "endpoint", endpoint);
+        appendText(delivery.get(), "room_id", room.room_id);
+        bson_append_int64(delivery.get(), "seq", -1, seq);
+        appendText(delivery.get(), "type", webhookEventName(type));
+        appendText(delivery.get(), "body", body);
+        bson_append_int64(delivery.get(), "created_at", -1, at);
+        appendText(delivery.get(), "state", "pending");
+        bson_append_int32(delivery.get(), "attempts", -1, 0);
+        bson_append_int64(delivery.get(), "next_attempt_at", -1, at);
+        bson_append_int64(delivery.get(), "lease_until", -1, 0);
+        Bson reply;
+        bson_error_t error;
+        if (!mongoc_collection_insert_one(deliveries.get(), delivery.get(), nullptr, reply.reply(), &error) &&
+            !isDuplicateKey(error)) {  // a duplicate: another process made it first
+          throw unavailable("insert delivery", error);
+        }
+      }
+      // Pop it, unless another process did first (then event_done moved on).
+      Bson cas;
+      appendRoomIdFilter(cas.get(), room_id);
+      if (done) {
+        bson_append_int64(cas.get(), "event_done", -1, *done);
+      } else {
+        bson_t missing;
+        bson_append_document_begin(cas.get(), "event_done", -1, &missing);
+        bson_append_bool(&missing, "$exists", -1, false);
+        bson_append_document_end(cas.get(), &missing);
+      }
+      Bson pop;
+      bson_t pop_doc;
+      bson_append_document_begin(pop.get(), "$pop", -1, &pop_doc);
+      bson_append_int32(&pop_doc, "webhook_pending", -1, -1);
+      bson_append_document_end(pop.get(), &pop_doc);
+      bson_t set;
+      bson_append_document_begin(pop.get(), "$set", -1, &set);
+      bson_append_int64(&set, "event_done", -1, seq);
+      bson_append_document_end(pop.get(), &set);
+      findAndModifyDoc(rooms, cas.get(), pop.get());
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("mongodb store: room {}: webhook events stay pending for now: {}", room_id, e.what());
+  }
+}
+
+void MongoRoomStore::sweepPending() {
+  std::vector<std::string> ids;
+  {
+    RoomsCollection rooms(handles_->pool.get(), database_);
+    Bson filter;
+    bson_t exists;
+    bson_append_document_begin(filter.get(), "webhook_pending.0", -1, &exists);
+    bson_append_bool(&exists, "$exists", -1, true);
+    bson_append_document_end(filter.get(), &exists);
+    Bson opts;
+    bson_append_int64(opts.get(), "limit", -1, 100);
+    CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), opts.get(), nullptr));
+    const bson_t* doc = nullptr;
+    while (mongoc_cursor_next(cursor.get(), &doc)) ids.push_back(readText(doc, "room_id").value_or(""));
+    bson_error_t error;
+    if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
+  }
+  for (const std::string& id : ids) {
+    std::lock_guard lock(roomLock(id));
+    materialize(id);
+  }
+}
+
+std::vector<OutboxDelivery> MongoRoomStore::claim(int64_t now_ms, std::string_view owner, int64_t lease_ms,
+                                                  size_t limit) {
+  std::lock_guard claiming(claim_mutex_);
+  sweepPending();
+  RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
+  // Each (endpoint, room) queue's head: its lowest pending sequence.
+  std::vector<std::string> due;
+  {
+    Bson filter;
+    appendText(filter.get(), "state", "pending");
+    Bson opts;
+    bson_t sort;
+    bson_append_document_begin(opts.get(), "sort", -1, &sort);
+    bson_append_int32(&sort, "endpoint", -1, 1);
+    bson_append_int32(&sort, "room_id", -1, 1);
+    bson_append_int32(&sort, "seq", -1, 1);
+    bson_append_document_end(opts.get(), &sort);
+    bson_t projection;
+    bson_append_document_begin(opts.get(), "projection", -1, &projection);
+    for (const char* field : {"endpoint", "room_id", "next_attempt_at", "lease_until"}) {
+      bson_append_int32(&projection, field, -1, 1);
+    }
+    bson_append_document_end(opts.get(), &projection);
+    CursorHandle cursor(mongoc_collection_find_with_opts(deliveries.get(), filter.get(), opts.get(), nullptr));
+    const bson_t* doc = nullptr;
+    std::string last_queue;
+    while (due.size() < limit && mongoc_cursor_next(cursor.get(), &doc)) {
+      std::string queue = readText(doc, "endpoint").value_or("") + '\n' + readText(doc, "room_id").value_or("");
+      if (queue == last_queue) continue;  // not a head
+      last_queue = std::move(queue);
+      if (readInt(doc, "next_attempt_at").value_or(0) > now_ms || readInt(doc, "lease_until").value_or(0) > now_ms) {
+        continue;
+      }
+      due.push_back(readText(doc, "_id").value_or(""));
+    }
+    bson_error_t error;
+    if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find deliveries", error);
+  }
+  std::vector<OutboxDelivery> claimed;
+  for (const std::string& id : due) {
+    Bson filter;
+    appendText(filter.get(), "_id", id);
+    appendText(filter.get(), "state", "pending");
+    bson_t lease_free;
+    bson_append_document_begin(filter.get(), "lease_until", -1, &lease_free);
+    bson_append_int64(&lease_free, "$lte", -1, now_ms);
+    bson_append_document_end(filter.get(), &lease_free);
+    Bson update;
+    bson_t set;
+    bson_append_document_begin(update.get(), "$set", -1, &set);
+    appendText(&set, "lease_owner", owner);
+    bson_append_int64(&set, "lease_until", -1, now_ms + lease_ms);
+    bson_append_document_end(update.get(), &set);
+    if (BsonCopy doc = findAndModifyDoc(deliveries, filter.get(), update.get())) {
+      claimed.push_back(readDelivery(doc.get()));
+    }
+  }
+  return claimed;
+}
+
+bool MongoRoomStore::finish(const OutboxDelivery& d, std::string_view owner) {
+  RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
+  Bson filter;
+  appendText(filter.get(), "_id", deliveryKey(d.event_id, d.endpoint));
+  appendText(filter.get(), "lease_owner", owner);
+  Bson update;
+  bson_t set;
+  bson_append_document_begin(update.get(), "$set", -1, &set);
+  appendText(&set, "state", d.state);
+  bson_append_int32(&set, "attempts", -1, d.attempts);
+  bson_append_int64(&set, "next_attempt_at", -1, d.next_attempt_at_ms);
+  appendOptionalInt(&set, "last_attempt_at", d.last_attempt_at_ms);
+  appendOptionalInt(&set, "last_status",
+                    d.last_status ? std::optional<int64_t>(*d.last_status) : std::optional<int64_t>());
+  appendText(&set, "last_error", d.last_error);
+  appendOptionalInt(&set, "delivered_at", d.delivered_at_ms);
+  if (d.state != "pending") {
+    bson_append_int64(&set, "finished_at", -1, d.delivered_at_ms.value_or(d.last_attempt_at_ms.value_or(0)));
+  }
+  appendText(&set, "lease_owner", "");
+  bson_append_int64(&set, "lease_until", -1, 0);
+  bson_append_document_end(update.get(), &set);
+  if (!d.last_status) {
+    bson_t unset;
+    bson_append_document_begin(update.get(), "$unset", -1, &unset);
+    appendText(&unset, "last_status", "");
+    bson_append_document_end(update.get(), &unset);
+  }
+  return findAndModifyDoc(deliveries, filter.get(), update.get()) != nullptr;
+}
+
+std::vector<OutboxDelivery> MongoRoomStore::deliveries(const DeliveryQuery& query) {
+  std::vector<OutboxDelivery> result;
+  if (query.limit <= 0) return result;
+  Bson filter;
+  if (query.state) appendText(filter.get(), "state", *query.state);
+  if (query.room_id) appendText(filter.get(), "room_id", *query.room_id);
+  if (query.before) {
+    // Strictly before (created_at, event_id, endpoint) in descending order.
+    const auto& b = *query.before;
+    bson_t any_of;
+    bson_t branch;
+    bson_t condition;
+    bson_append_array_begin(filter.get(), "$or", -1, &any_of);
+    bson_append_document_begin(&any_of, "0", -1, &branch);
+    bson_append_document_begin(&branch, "created_at", -1, &condition);
+    bson_append_int64(&condition, "$lt", -1, b.created_at_ms);
+    bson_append_document_end(&branch, &condition);
+    bson_append_document_end(&any_of, &branch);
+    bson_append_document_begin(&any_of, "1", -1, &branch);
+    bson_append_int64(&branch, "created_at", -1, b.created_at_ms);
+    bson_append_document_begin(&branch, "event_id", -1, &condition);
+    appendText(&condition, "$lt", b.event_id);
+    bson_append_document_end(&branch, &condition);
+    bson_append_document_end(&any_of, &branch);
+    bson_append_document_begin(&any_of, "2", -1, &branch);
+    bson_append_int64(&branch, "created_at", -1, b.created_at_ms);
+    appendText(&branch, "event_id", b.event_id);
+    bson_append_document_begin(&branch, "endpoint", -1, &condition);
+    appendText(&condition, "$lt", b.endpoint);
+    bson_append_document_end(&branch, &condition);
+    bson_append_document_end(&any_of, &branch);
+    bson_append_array_end(filter.get(), &any_of);
+  }
+  Bson opts;
+  bson_t sort;
+  bson_append_document_begin(opts.get(), "sort", -1, &sort);
+  bson_append_int32(&sort, "created_at", -1, -1);
+  bson_append_int32(&sort, "event_id", -1, -1);
+  bson_append_int32(&sort, "endpoint", -1, -1);
+  bson_append_document_end(opts.get(), &sort);
+  bson_append_int64(opts.get(), "limit", -1, query.limit);
+  RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
+  CursorHandle cursor(mongoc_collection_find_with_opts(deliveries.get(), filter.get(), opts.get(), nullptr));
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) result.push_back(readDelivery(doc));
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find deliveries", error);
+  return result;
+}
+
+OutboxCounts MongoRoomStore::counts() {
+  RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
+  auto count = [&](const char* state) {
+    Bson filter;
+    appendText(filter.get(), "state", state);
+    bson_error_t error;
+    const int64_t n =
+        mongoc_collection_count_documents(deliveries.get(), filter.get(), nullptr, nullptr, nullptr, &error);
+    if (n < 0) throw unavailable("countDocuments", error);
+    return static_cast<size_t>(n);
+  };
+  return {count("pending"), count("delivered"), count("failed")};
+}
+
+size_t MongoRoomStore::prune(int64_t before_ms) {
+  RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
+  Bson filter;
+  bson_t not_pending;
+  bson_append_document_begin(filter.get(), "state", -1, &not_pending);
+  appendText(&not_pending, "$ne", "pending");
+  bson_append_document_end(filter.get(), &not_pending);
+  bson_t older;
+  bson_append_document_begin(filter.get(), "finished_at", -1, &older);
+  bson_append_int64(&older, "$lt", -1, before_ms);
+  bson_append_document_end(filter.get(), &older);
+  Bson reply;
+  bson_error_t error;
+  if (!mongoc_collection_delete_many(deliveries.get(), filter.get(), nullptr, reply.reply(), &error)) {
+    throw unavailable("deleteMany deliveries", error);
+  }
+  return static_cast<size_t>(readInt(reply.get(), "deletedCount").value_or(0));
 }
 
 }  // namespace liveroom

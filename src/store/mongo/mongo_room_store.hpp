@@ -3,20 +3,31 @@
 // room with the spec's field names; indexes are created at start.
 #pragma once
 
+#include <array>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "store/outbox.hpp"
 #include "store/room_store.hpp"
 
 namespace liveroom {
 
-class MongoRoomStore : public RoomStore {
+// Webhook events (store/outbox.hpp) are recorded in the room's own document by the update that
+// makes the change ($inc event_seq, $push webhook_pending: one atomic write, as FerretDB has no
+// multi-document transactions); right after, and on every claim for ones a crash left behind,
+// the oldest pending entry becomes one delivery document per endpoint (insert by id, so a
+// repeat is harmless) and is popped with a compare-and-set on event_done, so the entry at
+// index i is sequence event_done + 1 + i.
+class MongoRoomStore : public RoomStore, public WebhookOutbox {
  public:
   static constexpr const char* kDefaultDatabase = "liveroom";
   static constexpr const char* kCollection = "livestreams";
+  // The webhook outbox's deliveries (one document per event and endpoint).
+  static constexpr const char* kDeliveries = "webhook_deliveries";
   // Used unless the URI sets serverSelectionTimeoutMS: fail fast when the server is down
   // instead of libmongoc's 30 s default.
   static constexpr int kDefaultServerSelectionTimeoutMs = 3000;
@@ -41,6 +52,14 @@ class MongoRoomStore : public RoomStore {
   bool ping() override;
   std::string_view name() const override { return "mongodb"; }
 
+  WebhookOutbox* outbox() override { return this; }
+  void recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms) override;
+  std::vector<OutboxDelivery> claim(int64_t now_ms, std::string_view owner, int64_t lease_ms, size_t limit) override;
+  bool finish(const OutboxDelivery& delivery, std::string_view owner) override;
+  std::vector<OutboxDelivery> deliveries(const DeliveryQuery& query) override;
+  OutboxCounts counts() override;
+  size_t prune(int64_t before_ms) override;
+
   const std::string& databaseName() const { return database_; }
 
   // `uri` with the password (if any) replaced by "***": safe for logs and errors.
@@ -52,6 +71,19 @@ class MongoRoomStore : public RoomStore {
  private:
   // The first document whose `field` equals `value`.
   std::optional<RoomRecord> findOne(const char* field, std::string_view value);
+  // Turns the room's pending webhook events into deliveries, oldest first (see above); errors
+  // are logged, the events stay pending for the next try.
+  void materialize(std::string_view room_id) noexcept;
+  // materialize() for rooms whose events a crash or a failure left pending.
+  void sweepPending();
+
+  // Writes of one room in this process go one at a time (striped by room id): FerretDB does not
+  // isolate concurrent updates of one document, and a lost $push would lose a webhook event.
+  std::mutex& roomLock(std::string_view room_id);
+  std::array<std::mutex, 64> room_locks_;
+  // Claims in this process go one at a time, for the same reason: two dispatcher threads
+  // must not both lease one delivery.
+  std::mutex claim_mutex_;
 
   std::string redacted_uri_;
   std::string database_;
