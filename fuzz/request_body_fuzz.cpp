@@ -294,6 +294,12 @@ void checkReply(const Config& config, const http::Request& req, const http::Resp
     FUZZ_CHECK(reply_body.find("<svg") != std::string::npos, "an SVG body");
     return;
   }
+  // A room's event stream (GET rooms/{id}/events) is Server-Sent Events: its head, then events.
+  if (res.status == 200 && headerOf(res, "Content-Type") == "text/event-stream; charset=utf-8") {
+    FUZZ_CHECK(req.method == "GET" && req.path.size() > 7 && req.path.compare(req.path.size() - 7, 7, "/events") == 0,
+               "an event stream only from a rooms/{id}/events path");
+    return;
+  }
   const json body = json::parse(reply_body, nullptr, false);
   FUZZ_CHECK(body.is_object(), "every reply body is a JSON object");
   FUZZ_CHECK(headerOf(res, "Content-Type") == "application/json", "JSON content type");

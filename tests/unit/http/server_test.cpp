@@ -11,6 +11,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
@@ -35,6 +36,8 @@ class ServerTest : public ::testing::Test {
     server_->start();
   }
   void TearDown() override {
+    // Answering threads hold responders (and through them sessions): done before the server goes.
+    for (std::thread& t : answering_) t.join();
     if (server_) server_->stop();
   }
 
@@ -52,12 +55,13 @@ class ServerTest : public ::testing::Test {
       return;
     }
     if (req.path == "/later") {
-      std::thread([respond] {
+      std::lock_guard lock(answering_mutex_);
+      answering_.emplace_back([respond] {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         Response res;
         res.body = "later";
         respond(std::move(res));
-      }).detach();
+      });
       return;
     }
     if (req.path == "/shared") {
@@ -114,6 +118,8 @@ class ServerTest : public ::testing::Test {
   net::io_context ioc_;
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<Server> server_;
+  std::mutex answering_mutex_;
+  std::vector<std::thread> answering_;  // /later answers from these
   std::shared_ptr<const std::string> shared_ = std::make_shared<const std::string>("shared bytes");
   std::mutex sinks_mutex_;
   std::vector<std::shared_ptr<StreamSink>> sinks_;
