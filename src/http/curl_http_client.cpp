@@ -18,11 +18,6 @@ namespace liveroom::http {
 
 namespace {
 
-struct EasyDeleter {
-  void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
-};
-using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
-
 struct SlistDeleter {
   void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
@@ -106,10 +101,45 @@ CurlHttpClient::CurlHttpClient() : CurlHttpClient(Options{}) {}
 
 CurlHttpClient::CurlHttpClient(Options options) : options_(options) { globalInitOnce(); }
 
+CurlHttpClient::~CurlHttpClient() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* CurlHttpClient::takeHandle() {
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void CurlHttpClient::giveBack(void* handle) {
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (idle_.size() < options_.max_idle_handles) {
+      idle_.push_back(handle);
+      return;
+    }
+  }
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
 ClientResponse CurlHttpClient::send(const ClientRequest& request) {
-  EasyHandle easy(curl_easy_init());
-  if (!easy) throw TransportError("curl_easy_init failed", false);
-  CURL* h = easy.get();
+  // A handle from an earlier call keeps its connections open; reset clears every option it had.
+  struct Lease {
+    CurlHttpClient& client;
+    CURL* handle;
+    ~Lease() {
+      if (handle) client.giveBack(handle);
+    }
+  } lease{*this, static_cast<CURL*>(takeHandle())};
+  if (!lease.handle) throw TransportError("curl_easy_init failed", false);
+  CURL* h = lease.handle;
+  curl_easy_reset(h);
 
   Transfer transfer;
   transfer.max_body = options_.max_response_bytes;
@@ -171,6 +201,9 @@ ClientResponse CurlHttpClient::send(const ClientRequest& request) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (status == 0) throw TransportError(method + " to " + hostOf(request.url) + " got no HTTP answer", false);
   transfer.response.status = static_cast<int>(status);
+  long new_connections = 0;
+  curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
+  transfer.response.reused_connection = new_connections == 0;
   return std::move(transfer.response);
 }
 

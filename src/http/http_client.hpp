@@ -25,7 +25,8 @@ struct ClientRequest {
 
 struct ClientResponse {
   int status = 0;
-  HeaderList headers;  // names lowercased
+  HeaderList headers;              // names lowercased
+  bool reused_connection = false;  // sent on a connection an earlier call opened
   std::string body;
   // First header with this (case-insensitive) name.
   std::optional<std::string> header(std::string_view name) const;

@@ -32,6 +32,7 @@ CREATE TABLE webhook_deliveries (
   PRIMARY KEY (event_id, endpoint)
 );
 CREATE INDEX webhook_queue ON webhook_deliveries (endpoint, room_id, seq) WHERE state = 'pending';
+CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_by_created ON webhook_deliveries (created_at DESC, event_id DESC, endpoint DESC);
 CREATE INDEX webhook_by_room ON webhook_deliveries (room_id, created_at DESC);
 )sql";
@@ -102,13 +103,16 @@ void recordEvent(Connection& writer, const OutboxPolicy& policy, RoomEventType t
 
 std::vector<OutboxDelivery> claimDeliveries(Connection& writer, int64_t now_ms, std::string_view owner,
                                             int64_t lease_ms, size_t limit) {
-  // The head of each (endpoint, room) queue: its lowest pending sequence. Only heads go, so a
-  // room's events reach an endpoint in order; a head that is not due or is leased holds its
-  // queue.
+  // The heads of the (endpoint, room) queues (no pending row of the queue before them) that are
+  // due and not leased, soonest due first. Only heads go, so a room's events reach an endpoint in
+  // order; a head that is not due or is leased holds its queue. Walking the due index in order
+  // meets the heads first in a backlog (they are the oldest of their queues), and each head test
+  // is one probe of the queue index: a claim costs little however long the backlog is.
   static const std::string select = fmt::format(
-      "SELECT {} FROM webhook_deliveries d JOIN (SELECT endpoint, room_id, MIN(seq) AS seq FROM webhook_deliveries "
-      "WHERE state = 'pending' GROUP BY endpoint, room_id) h USING (endpoint, room_id, seq) "
-      "WHERE d.next_attempt_at <= ?1 AND d.lease_until <= ?1 ORDER BY d.next_attempt_at, d.created_at LIMIT ?2",
+      "SELECT {} FROM webhook_deliveries d INDEXED BY webhook_due WHERE d.state = 'pending' AND "
+      "d.next_attempt_at <= ?1 AND d.lease_until <= ?1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p "
+      "WHERE p.state = 'pending' AND p.endpoint = d.endpoint AND p.room_id = d.room_id AND p.seq < d.seq) "
+      "ORDER BY d.next_attempt_at LIMIT ?2",
       kColumns);
   std::vector<OutboxDelivery> claimed;
   transaction(writer, [&] {

@@ -1,6 +1,9 @@
 // CurlHttpClient against a real local HTTP server: what goes out, what comes back, and
 // how "no HTTP answer" surfaces (TransportError, timedOut for timeouts).
+#include <atomic>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "http/curl_http_client.hpp"
 
@@ -139,6 +142,47 @@ TEST(CurlHttpClient, RejectsHeaderInjection) {
   request.headers = {{"Authorization", "Bearer x\r\nX-Evil: 1"}};
   EXPECT_THROW(client.send(request), TransportError);
   EXPECT_EQ(server.requestCount(), 0u);
+}
+
+TEST(CurlHttpClient, LaterCallsReuseTheConnectionAndForgetTheEarlierCallsOptions) {
+  FakeHttpServer server([](const RecordedRequest& r) { return FakeResponse{200, {}, r.method + " " + r.body, 0ms}; });
+  CurlHttpClient client;
+  ClientRequest post;
+  post.method = "POST";
+  post.url = server.baseUrl() + "/a";
+  post.body = "first";
+  post.headers = {{"X-Only-First", "1"}};
+  ClientResponse first = client.send(post);
+  EXPECT_FALSE(first.reused_connection);
+  ClientRequest get;
+  get.url = server.baseUrl() + "/b";
+  ClientResponse second = client.send(get);
+  EXPECT_TRUE(second.reused_connection);
+  EXPECT_EQ(second.body, "GET ");  // neither the method nor the body of the call before
+  EXPECT_EQ(server.requests().at(1).header("x-only-first"), std::nullopt);
+  // A call that failed leaves a handle that still works.
+  ClientRequest refused;
+  refused.url = "http://127.0.0.1:1/x";
+  EXPECT_THROW(client.send(refused), TransportError);
+  EXPECT_EQ(client.send(get).status, 200);
+}
+
+TEST(CurlHttpClient, ConcurrentCallsEachGetAHandle) {
+  FakeHttpServer server([](const RecordedRequest& r) { return FakeResponse{200, {}, r.target, 0ms}; });
+  CurlHttpClient client(CurlHttpClient::Options{.max_idle_handles = 2});
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        ClientRequest r;
+        r.url = server.baseUrl() + "/t" + std::to_string(t) + "/" + std::to_string(i);
+        if (client.send(r).body == "/t" + std::to_string(t) + "/" + std::to_string(i)) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 120);
 }
 
 }  // namespace

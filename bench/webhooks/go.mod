@@ -1,0 +1,3 @@
+module liveroom/bench/webhooks
+
+go 1.24.0
