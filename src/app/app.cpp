@@ -512,6 +512,9 @@ int serve(ServeConfig config) {
 
   // Webhooks: the store records each room event in its outbox in the same write as the change.
   std::vector<webhooks::SigningKey> webhook_keys;
+  // Empty values (LIVEROOM_WEBHOOK_URL= in an env file) mean "not set".
+  std::erase(config.webhook_urls, std::string());
+  std::erase(config.webhook_secrets, std::string());
   if (!config.webhook_urls.empty()) {
     for (const std::string& url : config.webhook_urls) {
       if (!url.starts_with("http://") && !url.starts_with("https://")) {

@@ -233,7 +233,8 @@ def test_two_endpoints_each_get_every_event(server, fake_cloudflare, receivers):
 
 
 def test_without_webhooks_the_deliveries_route_says_how_to_turn_them_on(server, fake_cloudflare):
-    srv = server(cf=fake_cloudflare)
+    # Empty settings (as an env file may leave them) are "not set".
+    srv = server(cf=fake_cloudflare, env={"LIVEROOM_WEBHOOK_URL": "", "LIVEROOM_WEBHOOK_SECRET": ""})
     r = srv.get(DELIVERIES)
     assert_error(r, 404, "not_found")
     assert "--webhook-url" in r.json()["error"]["message"]
