@@ -16,10 +16,16 @@ constexpr std::chrono::seconds kLossMemory{3};  // a move down needs loss report
 }  // namespace
 
 void LayerSelector::onReport(double fraction_lost, uint64_t sent_bps, Clock::time_point now) {
-  if (fraction_lost > kLossHigh) {
+  // Right after a move up, even a little loss says the new layer does not fit: the receiver's
+  // report counts packets its NACKs got back as received, so a link the layer overfills can
+  // report 2-10 % while the picture freezes behind a growing queue.
+  const bool probing = moved_up_at_ != Clock::time_point{} && now - moved_up_at_ <= kProbeWindow;
+  if (fraction_lost > kLossHigh || (probing && fraction_lost >= kLossLow)) {
     last_loss_at_ = now;
     estimate_bps_ = static_cast<uint64_t>(static_cast<double>(sent_bps) * (1.0 - 0.5 * fraction_lost));
-    if (moved_up_at_ != Clock::time_point{} && now - moved_up_at_ <= kProbeWindow) {
+    if (probing) {
+      // Below what was sent, so the next choice goes back down; then wait before climbing again.
+      estimate_bps_ = std::min(estimate_bps_, sent_bps * 3 / 4);
       hold_until_ = now + backoff_;
       backoff_ = std::min(backoff_ * 2, kMaxBackoff);
       moved_up_at_ = {};

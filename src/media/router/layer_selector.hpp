@@ -4,7 +4,9 @@
 // loss over 10 % cuts the estimate to what was delivered, loss under 2 % raises it by a quarter
 // per report; the viewer moves up one layer at a time while the next fits the estimate, and down
 // only when it reports loss (to the best layer that fits). Moving up is how
-// the estimate is tested: if the layer moved to then loses over 10 %, moving up again waits 30 s,
+// the estimate is tested: if the layer moved to then loses over 2 % within 4 s (receivers count
+// packets their NACKs recovered as received, so an overfilled link can report only a few per
+// cent), the viewer goes back down and moving up again waits 30 s,
 // then 60 s, 120 s … (at most 5 min). A new viewer starts on the lowest layer. Pure; the caller
 // passes the clock and switches only at key frames.
 #pragma once

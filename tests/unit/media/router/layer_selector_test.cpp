@@ -59,6 +59,32 @@ TEST(LayerSelector, AFailedClimbBacksOffLongerEachTime) {
   EXPECT_GE(s.backoff(), 40s);
 }
 
+TEST(LayerSelector, ALittleLossRightAfterAClimbFailsIt) {
+  // Behind 300 kbit/s with NACKs repairing most of it: the climb to 600 k reports only 5 % loss.
+  LayerSelector s;
+  auto now = LayerSelector::Clock::now();
+  int current = s.choose(layers(), -1, now);
+  for (int i = 0; i < 10 && current == 1; ++i) {
+    s.onReport(0.0, 150'000, now += 1s);
+    current = s.choose(layers(), current, now);
+  }
+  ASSERT_EQ(current, 2) << "climbed to 600 k";
+  s.onReport(0.05, 600'000, now += 1s);
+  EXPECT_EQ(s.choose(layers(), current, now), 1) << "back down at once";
+  for (int i = 0; i < 25; ++i) {
+    s.onReport(0.0, 150'000, now += 1s);
+    EXPECT_EQ(s.choose(layers(), 1, now), 1) << "no new climb for 30 s (second " << i << ")";
+  }
+  // Later, the same 5 % on a layer it has held for a while is no reason to leave it.
+  LayerSelector settled;
+  auto t = LayerSelector::Clock::now();
+  for (int i = 0; i < 20; ++i) settled.onReport(0.0, 10'000'000, t += 1s);
+  EXPECT_EQ(settled.choose(layers(), 2, t), 0);
+  t += 10s;
+  settled.onReport(0.05, 2'500'000, t);
+  EXPECT_EQ(settled.choose(layers(), 0, t), 0);
+}
+
 TEST(LayerSelector, ClimbsOneLayerAtATimeAndLeavesOnlyForLoss) {
   LayerSelector s;
   auto now = LayerSelector::Clock::now();
