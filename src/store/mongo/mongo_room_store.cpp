@@ -280,6 +280,16 @@ void appendEventRecording(bson_t* update, RoomEventType type, int64_t at_ms, std
   bson_append_document_end(update, &push);
 }
 
+// The update that takes a room off air (clearLive).
+void appendLiveOff(bson_t* update, int64_t now_ms) {
+  bson_t set;
+  bson_append_document_begin(update, "$set", -1, &set);
+  bson_append_bool(&set, "live", -1, false);
+  bson_append_date_time(&set, "updated_at", -1, now_ms);
+  bson_append_date_time(&set, "live_changed_at", -1, now_ms);
+  bson_append_document_end(update, &set);
+}
+
 std::optional<int64_t> readInt(const bson_t* doc, const char* key) {
   bson_iter_t iter;
   if (!bson_iter_init_find(&iter, doc, key)) return std::nullopt;
@@ -608,31 +618,17 @@ size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
   if (recording()) {
     // Room by room, so each records its room.offline with its change.
     size_t cleared = 0;
-    std::vector<std::string> ids;
-    {
-      RoomsCollection rooms(handles_->pool.get(), database_);
-      Bson filter;
-      appendText(filter.get(), "provider", provider);
-      bson_append_bool(filter.get(), "live", -1, true);
-      CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), nullptr, nullptr));
-      const bson_t* doc = nullptr;
-      while (mongoc_cursor_next(cursor.get(), &doc)) ids.push_back(readText(doc, "room_id").value_or(""));
-      bson_error_t error;
-      if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
-    }
-    for (const std::string& id : ids) {
+    Bson live_rooms;
+    appendText(live_rooms.get(), "provider", provider);
+    bson_append_bool(live_rooms.get(), "live", -1, true);
+    for (const std::string& id : roomIds(live_rooms.get(), 0)) {
       std::lock_guard lock(roomLock(id));
       RoomsCollection rooms(handles_->pool.get(), database_);
       Bson filter;
       appendRoomIdFilter(filter.get(), id);
       bson_append_bool(filter.get(), "live", -1, true);
       Bson update;
-      bson_t set;
-      bson_append_document_begin(update.get(), "$set", -1, &set);
-      bson_append_bool(&set, "live", -1, false);
-      bson_append_date_time(&set, "updated_at", -1, now_ms);
-      bson_append_date_time(&set, "live_changed_at", -1, now_ms);
-      bson_append_document_end(update.get(), &set);
+      appendLiveOff(update.get(), now_ms);
       appendEventRecording(update.get(), RoomEventType::kOffline, now_ms, std::nullopt);
       if (findAndModify(rooms, filter.get(), update.get())) {
         ++cleared;
@@ -646,12 +642,7 @@ size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
   appendText(filter.get(), "provider", provider);
   bson_append_bool(filter.get(), "live", -1, true);
   Bson update;
-  bson_t set;
-  bson_append_document_begin(update.get(), "$set", -1, &set);
-  bson_append_bool(&set, "live", -1, false);
-  bson_append_date_time(&set, "updated_at", -1, now_ms);
-  bson_append_date_time(&set, "live_changed_at", -1, now_ms);
-  bson_append_document_end(update.get(), &set);
+  appendLiveOff(update.get(), now_ms);
   Bson reply;
   bson_error_t error;
   if (!mongoc_collection_update_many(rooms.get(), filter.get(), update.get(), nullptr, reply.reply(), &error)) {
@@ -844,24 +835,26 @@ void MongoRoomStore::materialize(std::string_view room_id) noexcept {
   }
 }
 
-void MongoRoomStore::sweepPending() {
+std::vector<std::string> MongoRoomStore::roomIds(const bson_t* filter, int64_t limit) {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  Bson opts;
+  if (limit > 0) bson_append_int64(opts.get(), "limit", -1, limit);
+  CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter, opts.get(), nullptr));
   std::vector<std::string> ids;
-  {
-    RoomsCollection rooms(handles_->pool.get(), database_);
-    Bson filter;
-    bson_t exists;
-    bson_append_document_begin(filter.get(), "webhook_pending.0", -1, &exists);
-    bson_append_bool(&exists, "$exists", -1, true);
-    bson_append_document_end(filter.get(), &exists);
-    Bson opts;
-    bson_append_int64(opts.get(), "limit", -1, 100);
-    CursorHandle cursor(mongoc_collection_find_with_opts(rooms.get(), filter.get(), opts.get(), nullptr));
-    const bson_t* doc = nullptr;
-    while (mongoc_cursor_next(cursor.get(), &doc)) ids.push_back(readText(doc, "room_id").value_or(""));
-    bson_error_t error;
-    if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
-  }
-  for (const std::string& id : ids) {
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) ids.push_back(readText(doc, "room_id").value_or(""));
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
+  return ids;
+}
+
+void MongoRoomStore::sweepPending() {
+  Bson pending;
+  bson_t exists;
+  bson_append_document_begin(pending.get(), "webhook_pending.0", -1, &exists);
+  bson_append_bool(&exists, "$exists", -1, true);
+  bson_append_document_end(pending.get(), &exists);
+  for (const std::string& id : roomIds(pending.get(), 100)) {
     std::lock_guard lock(roomLock(id));
     materialize(id);
   }

@@ -14,6 +14,8 @@
 #include "store/outbox.hpp"
 #include "store/room_store.hpp"
 
+typedef struct _bson_t bson_t;
+
 namespace liveroom {
 
 // Webhook events (store/outbox.hpp) are recorded in the room's own document by the update that
@@ -76,6 +78,8 @@ class MongoRoomStore : public RoomStore, public WebhookOutbox {
   void materialize(std::string_view room_id) noexcept;
   // materialize() for rooms whose events a crash or a failure left pending.
   void sweepPending();
+  // The room_id of the rooms matching `filter` (at most `limit`; 0: all).
+  std::vector<std::string> roomIds(const bson_t* filter, int64_t limit);
 
   // Writes of one room in this process go one at a time (striped by room id): FerretDB does not
   // isolate concurrent updates of one document, and a lost $push would lose a webhook event.

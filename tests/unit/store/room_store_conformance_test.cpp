@@ -564,19 +564,12 @@ std::vector<std::string> typesInOrder(std::vector<OutboxDelivery> rows, const st
   return types;
 }
 
-class OutboxConformanceTest : public ::testing::TestWithParam<Backend> {
+// The same backends as the room conformance suite (the contract store keeps no outbox yet).
+class OutboxConformanceTest : public RoomStoreConformanceTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::mongodb) {
-      const char* uri = mongoUriFromEnv();
-      if (!uri) {
-        if (mongoRequired()) FAIL() << kNoMongoMessage << " (LIVEROOM_REQUIRE_MONGODB=1)";
-        GTEST_SKIP() << kNoMongoMessage;
-      }
-      harness_ = std::make_unique<MongoHarness>(uri);
-    } else {
-      harness_ = std::make_unique<SqliteHarness>();
-    }
+    RoomStoreConformanceTest::SetUp();
+    if (IsSkipped() || HasFatalFailure() || !harness_) return;
     store_ = open();
     outbox_ = store_->outbox();
     ASSERT_NE(outbox_, nullptr);
@@ -587,13 +580,7 @@ class OutboxConformanceTest : public ::testing::TestWithParam<Backend> {
     store->setOutboxPolicy(testPolicy(std::move(endpoints)));
     return store;
   }
-  void TearDown() override {
-    store_.reset();
-    harness_.reset();
-  }
 
-  std::unique_ptr<StoreHarness> harness_;
-  std::unique_ptr<RoomStore> store_;
   WebhookOutbox* outbox_ = nullptr;
 };
 
