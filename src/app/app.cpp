@@ -45,6 +45,11 @@
 #include "stream/local/local_stream.hpp"
 #include "stream/local/media_room_events.hpp"
 #include "webhooks/dispatcher.hpp"
+#include "api/metrics_endpoint.hpp"
+#include "api/routes.hpp"
+#include "app/metrics_sources.hpp"
+#include "metrics/instrumented.hpp"
+#include "metrics/metrics.hpp"
 
 namespace liveroom::app {
 
@@ -77,6 +82,11 @@ void setupLogging(const std::string& level) {
 
 void addServeOptions(CLI::App& serve, ServeConfig& c) {
   serve.add_option("--listen", c.listen, "HTTP address, HOST:PORT")->envname("LIVEROOM_LISTEN")->capture_default_str();
+  serve
+      .add_option("--metrics-listen", c.metrics_listen,
+                  "serve GET /metrics (Prometheus) on this HOST:PORT instead of --listen, without the API key; "
+                  "bind it to a private address")
+      ->envname("LIVEROOM_METRICS_LISTEN");
   serve.add_option("--public-url", c.public_url, "URL clients reach this server at (default http://<listen>)")
       ->envname("LIVEROOM_PUBLIC_URL");
   serve.add_option("--data-dir", c.data_dir, "directory for the SQLite store")
@@ -583,10 +593,16 @@ int serve(ServeConfig config) {
                        " store keeps no webhook outbox yet; webhooks work with --store sqlite or mongodb");
   }
 
+  // Every store and provider call the service makes is counted and timed for /metrics.
+  metrics::Metrics metrics;
+  metrics::InstrumentedRoomStore counted_store(*store, metrics);
+  std::unique_ptr<metrics::InstrumentedProvider> counted_provider;
+  if (provider) counted_provider = std::make_unique<metrics::InstrumentedProvider>(*provider, metrics);
+
   rooms::RoomServiceOptions service_options;
   service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
   service_options.render_public_view = api::renderPublicView;
-  rooms::RoomService service(*store, provider.get(), service_options);
+  rooms::RoomService service(counted_store, counted_provider.get(), service_options);
   if (!webhook_keys.empty()) {
     auto policy = std::make_shared<OutboxPolicy>();
     policy->endpoints = config.webhook_urls;
@@ -639,6 +655,10 @@ int serve(ServeConfig config) {
   server_options.error_response = [](int status, std::string_view code, std::string_view message) {
     return api::errorResponse(status, code, message);
   };
+  server_options.on_reply = [&metrics](const http::Request& head, int status,
+                                       std::chrono::steady_clock::duration took) {
+    metrics.observeRequest(api::routeLabel(head.path), head.method, status, took);
+  };
   server_options.decorate_own_response = [&config](const http::Request& partial, http::Response& res) {
     api::applyCors(config.cors_origins, partial, res);
     if (api::WebRtcApi::owns(partial.path)) api::WebRtcApi::addCorsHeaders(res);
@@ -663,7 +683,26 @@ int serve(ServeConfig config) {
         service, *local_stream, *media_server, webrtc_options,
         [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); });
   }
-  http::Server server(server_options, [&rooms_api, &site, &webrtc_api](http::Request&& req, http::Responder respond) {
+  // /metrics: on the API's listener (behind the API key when one is set), or alone on
+  // --metrics-listen (open there).
+  const bool metrics_apart = !config.metrics_listen.empty();
+  std::pair<std::string, uint16_t> metrics_listen;
+  if (metrics_apart) {
+    try {
+      metrics_listen = http::parseListenAddress(config.metrics_listen);
+    } catch (const std::exception& e) {
+      return configError(std::string("--metrics-listen: ") + e.what() + " (got \"" + config.metrics_listen + "\")");
+    }
+  }
+  auto run_on_store_pool = [&store_pool](std::function<void()> work) {
+    boost::asio::post(store_pool, std::move(work));
+  };
+  api::MetricsEndpoint metrics_endpoint(metrics, metrics_apart ? std::nullopt : config.api_key, run_on_store_pool);
+  http::Server server(server_options, [&rooms_api, &site, &webrtc_api, &metrics_endpoint, metrics_apart](
+                                          http::Request&& req, http::Responder respond) {
+    if (!metrics_apart && req.path == api::MetricsEndpoint::kPath) {
+      return metrics_endpoint.handle(req, std::move(respond));
+    }
     if (webrtc_api && api::WebRtcApi::owns(req.path)) return webrtc_api->handle(std::move(req), std::move(respond));
     if (auto page = site.handle(req)) return respond(std::move(*page));
     // A browser opening a path nothing serves gets a page, not the API's JSON.
@@ -677,6 +716,36 @@ int serve(ServeConfig config) {
   } catch (const std::exception& e) {
     return configError(std::string("--listen: ") + e.what());
   }
+  std::unique_ptr<http::Server> metrics_server;
+  if (metrics_apart) {
+    http::ServerOptions options;
+    options.address = metrics_listen.first;
+    options.port = metrics_listen.second;
+    options.threads = 1;
+    options.max_connections = 64;
+    options.max_connections_per_address = 16;
+    options.error_response = server_options.error_response;
+    options.on_reply = server_options.on_reply;
+    metrics_server =
+        std::make_unique<http::Server>(options, [&metrics_endpoint](http::Request&& req, http::Responder respond) {
+          if (req.path == api::MetricsEndpoint::kPath) return metrics_endpoint.handle(req, std::move(respond));
+          respond(api::errorResponse("not_found", "this address serves only /metrics"));
+        });
+    try {
+      metrics_server->start();
+    } catch (const std::exception& e) {
+      server.stop();
+      return configError(std::string("--metrics-listen: ") + e.what());
+    }
+    spdlog::info(
+        "metrics on http://{}:{}/metrics",
+        metrics_listen.first.find(':') != std::string::npos ? "[" + metrics_listen.first + "]" : metrics_listen.first,
+        metrics_server->port());
+  }
+  addProcessSource(metrics);
+  addRoomsSource(metrics, counted_store, service);
+  addHttpServerSource(metrics, server);
+  if (media_server) addMediaSource(metrics, *media_server);
 
   const std::string host_part = listen.first.find(':') != std::string::npos ? "[" + listen.first + "]" : listen.first;
   std::string url =
@@ -754,6 +823,7 @@ int serve(ServeConfig config) {
       }
     });
     dispatcher->start();
+    addWebhookSource(metrics, *store->outbox(), *dispatcher);
     std::vector<std::string> shown;
     for (const std::string& url : config.webhook_urls) shown.push_back(url.substr(0, url.find_first_of("?#")));
     spdlog::info("webhooks to {} ({} signing key{})", fmt::join(shown, ", "), webhook_keys.size(),
@@ -764,6 +834,7 @@ int serve(ServeConfig config) {
   sigwait(&stop_signals, &signal);
   spdlog::info("stopping (signal {})", signal);
   timer_scan.stop();
+  if (metrics_server) metrics_server->stop();
   server.stop();
   provider_pool.join();  // ends in flight may still close inputs on the media server
   // Every session ends through the normal path: broadcasters' rooms go off air and viewer

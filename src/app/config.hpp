@@ -69,6 +69,8 @@ struct ServeConfig {
   std::vector<std::string> webhook_urls;
   std::vector<std::string> webhook_secrets;
   int webhook_retry_max_s = 600;  // the longest wait between two attempts
+  // GET /metrics on its own HOST:PORT (open there) instead of the API's listener.
+  std::string metrics_listen;
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

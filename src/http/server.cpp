@@ -230,8 +230,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto self = shared_from_this();
     // The responder may run on any thread: dispatch runs the write at once when called on this
     // connection's own thread (an inline answer), and queues it there otherwise.
+    request_start_ = std::chrono::steady_clock::now();
     Responder respond(
         [self](Response res) {
+          // The next request is read only once this reply is written: the head is still this one's.
+          if (const auto& observe = self->shared_->options.on_reply) {
+            observe(self->unanswered_head_, res.status, std::chrono::steady_clock::now() - self->request_start_);
+          }
           net::dispatch(self->stream_.get_executor(),
                         [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
         },
@@ -463,6 +468,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<RequestParser> parser_;
   std::shared_ptr<void> response_;
   Request unanswered_head_;
+  std::chrono::steady_clock::time_point request_start_;
   bool keep_alive_ = false;
   bool head_request_ = false;
   bool redirect_to_https_ = false;

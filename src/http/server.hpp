@@ -54,6 +54,10 @@ struct ServerOptions {
   // method, path and headers when they were parsed (a 413 for a body over the limit), else
   // is empty.
   std::function<void(const Request& partial, Response& res)> decorate_own_response;
+  // Told of each reply to a request the handler took, as it is handed to the connection (from
+  // the thread that answered): the request's method and path (`head` has no body), the status,
+  // and the time since the request was read. For metrics; must be cheap and thread-safe.
+  std::function<void(const Request& head, int status, std::chrono::steady_clock::duration took)> on_reply;
 };
 
 class Server {

@@ -339,6 +339,14 @@ size_t RoomService::viewerCount(std::string_view session_id) const {
   return it == viewers_.end() ? 0 : it->second;
 }
 
+RoomService::ViewerTotals RoomService::viewerTotals() const {
+  std::lock_guard lock(viewers_mutex_);
+  ViewerTotals totals;
+  totals.rooms = viewers_.size();
+  for (const auto& [input, n] : viewers_) totals.viewers += n;
+  return totals;
+}
+
 bool RoomService::ready() {
   try {
     return store_.ping();

@@ -102,6 +102,13 @@ class RoomService final : public RoomEvents {
   void setViewersByInput(std::string_view session_id, size_t viewers);
   // The last count reported for an input (0 when none). Non-blocking.
   size_t viewerCount(std::string_view session_id) const;
+  // Viewers of every input together, and how many inputs have any (this process's providers'
+  // reports).
+  struct ViewerTotals {
+    size_t viewers = 0;
+    size_t rooms = 0;
+  };
+  ViewerTotals viewerTotals() const;
 
   bool ready();
 

@@ -31,6 +31,14 @@ struct ListQuery {
   std::optional<std::string> visibility;  // "public" | "unlisted"; none: both
 };
 
+// How many rooms a store holds, by status, and how many are live (for /metrics).
+struct RoomCounts {
+  size_t active = 0;
+  size_t ended = 0;
+  size_t live = 0;
+  bool operator==(const RoomCounts&) const = default;
+};
+
 class RoomStore {
  public:
   virtual ~RoomStore() = default;
@@ -56,6 +64,9 @@ class RoomStore {
   virtual std::vector<RoomRecord> list(const ListQuery& query) = 0;
   // True when the backend answers (readiness).
   virtual bool ping() = 0;
+  // Rooms by status and live, counted by the backend (one query or two, using its indexes);
+  // nullopt from a store that cannot count.
+  virtual std::optional<RoomCounts> countRooms() { return std::nullopt; }
   virtual std::string_view name() const = 0;
 
   // The webhook outbox this store keeps beside its rooms (store/outbox.hpp); null when it keeps

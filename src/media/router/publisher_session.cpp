@@ -171,6 +171,22 @@ void PublisherSession::sendPli(PublisherLayer& layer, Clock::time_point now) {
   rtcp_.clear();
   rtcp::appendPli(rtcp_, rtcp_ssrc_, layer.ssrc);
   sendRtcp();
+  ++plis_sent_;
+}
+
+MediaCounters PublisherSession::counters() const {
+  MediaCounters c = Session::counters();
+  c.plis_sent = plis_sent_;
+  for (const std::optional<PublisherTrack>* t : {&video_, &audio_}) {
+    if (!*t) continue;
+    for (const PublisherLayer& layer : (*t)->layers) {
+      if (!layer.nack) continue;
+      c.nacks_sent += layer.nack->stats().requested;
+      c.recovered += layer.nack->stats().recovered;
+      c.lost += layer.nack->stats().given_up;
+    }
+  }
+  return c;
 }
 
 void PublisherSession::requestKeyFrame(Clock::time_point now, int layer) {

@@ -39,6 +39,7 @@ class PublisherSession final : public Session, public MediaSource {
 
   using Clock = Session::Clock;
   const PublisherTrack* track(sdp::MediaKind kind) const override;
+  MediaCounters counters() const override;
   // PLI to the encoder of `layer` (every layer when -1) now, or, when one went out less than
   // kKeyFrameInterval ago, as soon as the interval has passed (flushKeyFrameRequest): a viewer
   // joining right after another still gets its key frame promptly instead of waiting for its own
@@ -69,6 +70,7 @@ class PublisherSession final : public Session, public MediaSource {
   uint32_t rtcp_ssrc_;
   std::optional<PublisherTrack> video_;
   std::optional<PublisherTrack> audio_;
+  uint64_t plis_sent_ = 0;
   uint8_t transport_cc_id_ = 0;  // the publisher's transport-wide-cc extension id (0: not negotiated)
   bool send_remb_ = false;
   rtcp::TransportCcRecorder transport_cc_;

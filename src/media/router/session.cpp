@@ -75,4 +75,34 @@ void Session::onTransportClosed(const std::string& reason) {
   events_.onSessionClosed(*this, reason);
 }
 
+MediaCounters& MediaCounters::operator+=(const MediaCounters& o) noexcept {
+  rtp_packets_in += o.rtp_packets_in;
+  rtp_bytes_in += o.rtp_bytes_in;
+  rtcp_packets_in += o.rtcp_packets_in;
+  rtp_packets_out += o.rtp_packets_out;
+  rtp_bytes_out += o.rtp_bytes_out;
+  rtcp_packets_out += o.rtcp_packets_out;
+  nacks_received += o.nacks_received;
+  retransmissions += o.retransmissions;
+  retransmissions_refused += o.retransmissions_refused;
+  key_frame_requests_received += o.key_frame_requests_received;
+  plis_sent += o.plis_sent;
+  nacks_sent += o.nacks_sent;
+  recovered += o.recovered;
+  lost += o.lost;
+  return *this;
+}
+
+MediaCounters Session::counters() const {
+  const WebRtcTransport::Counters& t = transport_->counters();
+  MediaCounters c;
+  c.rtp_packets_in = t.rtp_packets_in;
+  c.rtp_bytes_in = t.rtp_bytes_in;
+  c.rtcp_packets_in = t.rtcp_packets_in;
+  c.rtp_packets_out = t.rtp_packets_out;
+  c.rtp_bytes_out = t.rtp_bytes_out;
+  c.rtcp_packets_out = t.rtcp_packets_out;
+  return c;
+}
+
 }  // namespace liveroom::media

@@ -17,6 +17,26 @@ namespace liveroom::media {
 
 class Session;
 
+// What one session (or many, summed) moved and asked for since it began: the media counters of
+// /metrics. Transport figures come from WebRtcTransport; the rest from the role.
+struct MediaCounters {
+  uint64_t rtp_packets_in = 0;
+  uint64_t rtp_bytes_in = 0;
+  uint64_t rtcp_packets_in = 0;
+  uint64_t rtp_packets_out = 0;
+  uint64_t rtp_bytes_out = 0;
+  uint64_t rtcp_packets_out = 0;
+  uint64_t nacks_received = 0;               // sequence numbers viewers asked to have again
+  uint64_t retransmissions = 0;              // packets resent to viewers on those NACKs
+  uint64_t retransmissions_refused = 0;      // NACKs not answered (asked again within an RTT, or over budget)
+  uint64_t key_frame_requests_received = 0;  // PLI/FIR from viewers
+  uint64_t plis_sent = 0;                    // key-frame requests sent to publishers
+  uint64_t nacks_sent = 0;                   // sequence numbers asked of publishers (missing on the way in)
+  uint64_t recovered = 0;                    // of those, packets that came back
+  uint64_t lost = 0;                         // publishers' packets given up on (never came back)
+  MediaCounters& operator+=(const MediaCounters& o) noexcept;
+};
+
 class SessionEvents {
  public:
   virtual ~SessionEvents() = default;
@@ -60,6 +80,8 @@ class Session : protected WebRtcTransport::Listener {
   const std::string& clientKey() const noexcept { return client_key_; }
   void setClientKey(std::string key) { client_key_ = std::move(key); }
   void tick(Clock::time_point now) { transport_->tick(now); }
+  // Since the session began: its transport's packets and bytes, plus what its role counts.
+  virtual MediaCounters counters() const;
 
   // The first bundled m-section of the answer, which an ICE-restart reply names (its mid).
   struct BundleHead {

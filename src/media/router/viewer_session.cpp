@@ -54,6 +54,16 @@ rtp::RetransmissionLimiter::Stats ViewerSession::retransmissionStats() const {
   return total;
 }
 
+MediaCounters ViewerSession::counters() const {
+  MediaCounters c = Session::counters();
+  c.nacks_received = nacks_received_;
+  const auto r = retransmissionStats();
+  c.retransmissions = r.sent;
+  c.retransmissions_refused = r.repeats + r.over_budget;
+  c.key_frame_requests_received = key_frame_requests_;
+  return c;
+}
+
 uint64_t ViewerSession::nackedNotHeld() const {
   uint64_t n = 0;
   for (const ViewerTrack& t : tracks_) n += t.nacked_not_held;
@@ -262,6 +272,7 @@ void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
       }
     } else if (p->packet_type == rtcp::type::kPayloadFeedback &&
                (p->count == rtcp::fmt::kPli || p->count == rtcp::fmt::kFir)) {
+      ++key_frame_requests_;
       const int layer = currentLayer();
       router_.requestKeyFrame(now, layer >= 0 ? layer : -1);
     } else if (p->packet_type == rtcp::type::kTransportFeedback && p->count == rtcp::fmt::kNack) {
@@ -269,7 +280,10 @@ void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
       if (!nack) continue;
       ViewerTrack* t = trackBySsrc(nack->media_ssrc);
       if (t == nullptr) continue;
-      nack->forEachLost([&](uint16_t seq) { retransmit(*t, seq, now); });
+      nack->forEachLost([&](uint16_t seq) {
+        ++nacks_received_;
+        retransmit(*t, seq, now);
+      });
       if (closed()) return;
     }
   }

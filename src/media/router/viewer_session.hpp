@@ -75,6 +75,7 @@ class ViewerSession final : public Session {
   rtp::RetransmissionLimiter::Stats retransmissionStats() const;
   // NACKed packets the server did not have, all tracks together.
   uint64_t nackedNotHeld() const;
+  MediaCounters counters() const override;
 
  private:
   void onRtp(rtp::RtpPacket&) override {}  // a viewer sends no media we use
@@ -93,6 +94,8 @@ class ViewerSession final : public Session {
   std::vector<ViewerTrack> tracks_;
   std::array<uint8_t, rtp::RetransmissionBuffer::kMaxPacketSize + SrtpSession::kMaxRtpTrailer> buffer_{};
   std::vector<uint8_t> rtcp_;
+  uint64_t nacks_received_ = 0;
+  uint64_t key_frame_requests_ = 0;
 };
 
 }  // namespace liveroom::media

@@ -575,6 +575,7 @@ MediaServer::Stats MediaServer::stats() {
   s.sessions_refused = sessions_refused_.load();
   s.sessions_failed = sessions_failed_.load();
   s.transport = total.transport;
+  s.counters = total.counters;
   return s;
 }
 

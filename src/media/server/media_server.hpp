@@ -150,6 +150,8 @@ class MediaServer final : private WorkerHost {
     uint64_t publisher_recovered = 0;      // of those, packets that came back
     uint64_t sessions_refused = 0;         // over a session limit, since start
     uint64_t sessions_failed = 0;          // ended by an internal error, since start
+    // Every session since start (packets, bytes, NACKs, PLIs, retransmissions, loss).
+    MediaCounters counters;
     // Every port together: unrouted datagrams, TCP connections, UDP datagrams and system calls
     // both ways, the kernel's drops (SO_RXQ_OVFL), sends dropped on a full buffer, the buffers.
     PacketMux::Stats transport;

@@ -60,6 +60,7 @@ void addWorkerStats(MediaWorker::Stats& total, const MediaWorker::Stats& s) {
   total.handoff_sent += s.handoff_sent;
   total.handoff_dropped += s.handoff_dropped;
   total.handoff_received += s.handoff_received;
+  total.counters += s.counters;
   addTransport(total.transport, s.transport);
 }
 
@@ -426,6 +427,7 @@ void MediaWorker::retire(Session& session) {
   if (it == sessions_.end()) return;
   std::unique_ptr<Session> owned = std::move(it->second);
   sessions_.erase(it);
+  retired_counters_ += owned->counters();
   const std::string id = owned->id();
   LocalInput* in = inputOf(*owned);
   input_of_.erase(owned.get());
@@ -469,7 +471,9 @@ MediaWorker::Stats MediaWorker::collectStats() const {
     s.handoff_dropped += link->dropped();
   }
   s.handoff_received = handoff_received_;
+  s.counters = retired_counters_;
   for (const auto& [id, session] : sessions_) {
+    s.counters += session->counters();
     if (session->role() == Session::Role::Publisher) {
       ++s.publishers;
       const auto& publisher = static_cast<const PublisherSession&>(*session);

@@ -134,6 +134,8 @@ class MediaWorker final : private SessionEvents {
     uint64_t handoff_sent = 0;      // packets pushed to other workers (one per packet per worker)
     uint64_t handoff_dropped = 0;   // a full link
     uint64_t handoff_received = 0;  // packets taken from other workers' links
+    // Every session this worker ever held, since start (open ones plus those gone).
+    MediaCounters counters;
     PacketMux::Stats transport;
   };
   Stats collectStats() const;
@@ -197,7 +199,8 @@ class MediaWorker final : private SessionEvents {
   std::vector<Session*> scratch_;
   std::vector<std::unique_ptr<WorkerLink>> links_;  // to worker w, made on first use
   uint64_t handoff_received_ = 0;
-  bool closing_ = false;  // endAll ran (shutdown): no new sessions
+  MediaCounters retired_counters_;  // of sessions gone
+  bool closing_ = false;            // endAll ran (shutdown): no new sessions
   boost::asio::steady_timer timer_;
   uint64_t timer_ticks_ = 0;
   mutable std::mutex snapshot_mutex_;

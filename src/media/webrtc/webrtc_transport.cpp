@@ -116,15 +116,19 @@ void WebRtcTransport::handleStun(const uint8_t* data, size_t size, const Transpo
 void WebRtcTransport::handleRtp(uint8_t* data, size_t size, const TransportAddress& from) {
   // Before SRTP is keyed nothing can be authenticated; after, only validated tuples count.
   if (state_ != State::Connected || !srtp_in_ || !isValidated(from)) return;
+  const size_t wire_size = size;
   if (!srtp_in_->unprotectRtp(data, size)) return;
   auto packet = rtp::RtpPacket::parse(data, size);
   if (!packet) return;
+  ++counters_.rtp_packets_in;
+  counters_.rtp_bytes_in += wire_size;
   listener_.onRtp(*packet);
 }
 
 void WebRtcTransport::handleRtcp(uint8_t* data, size_t size, const TransportAddress& from) {
   if (state_ != State::Connected || !srtp_in_ || !isValidated(from)) return;
   if (!srtp_in_->unprotectRtcp(data, size)) return;
+  ++counters_.rtcp_packets_in;
   listener_.onRtcp(data, size);
 }
 
@@ -134,6 +138,8 @@ bool WebRtcTransport::sendRtp(uint8_t* buf, size_t len, size_t capacity) {
   if (state_ != State::Connected || !srtp_out_ || !selected_) return false;
   if (!srtp_out_->protectRtp(buf, len, capacity)) return false;
   mux_.send(buf, len, *selected_);
+  ++counters_.rtp_packets_out;
+  counters_.rtp_bytes_out += len;
   return true;
 }
 
@@ -141,6 +147,7 @@ bool WebRtcTransport::sendRtcp(uint8_t* buf, size_t len, size_t capacity) {
   if (state_ != State::Connected || !srtp_out_ || !selected_) return false;
   if (!srtp_out_->protectRtcp(buf, len, capacity)) return false;
   mux_.send(buf, len, *selected_);
+  ++counters_.rtcp_packets_out;
   return true;
 }
 

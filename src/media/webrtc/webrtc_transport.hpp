@@ -95,6 +95,18 @@ class WebRtcTransport final : public PacketMux::Session, private IceServer::List
   bool sendRtp(uint8_t* buf, size_t len, size_t capacity);
   bool sendRtcp(uint8_t* buf, size_t len, size_t capacity);
 
+  // Authenticated RTP/RTCP taken from the peer and handed to the kernel for it, since the start
+  // (bytes as on the wire, SRTP included): the media counters of /metrics.
+  struct Counters {
+    uint64_t rtp_packets_in = 0;
+    uint64_t rtp_bytes_in = 0;
+    uint64_t rtcp_packets_in = 0;
+    uint64_t rtp_packets_out = 0;
+    uint64_t rtp_bytes_out = 0;
+    uint64_t rtcp_packets_out = 0;
+  };
+  const Counters& counters() const noexcept { return counters_; }
+
   // The owner calls this periodically (every ~250 ms is plenty): ICE connect timeout, consent
   // freshness and DTLS retransmissions. `now` is on the same clock as the ClockFunction.
   void tick(Clock::time_point now);
@@ -153,6 +165,7 @@ class WebRtcTransport final : public PacketMux::Session, private IceServer::List
   std::unique_ptr<SrtpSession> srtp_out_;
   bool connected_event_pending_ = false;
   std::optional<std::string> closed_event_pending_;
+  Counters counters_;
 };
 
 const char* toString(WebRtcTransport::State state) noexcept;

@@ -389,6 +389,8 @@ size_t ContractRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
 
 std::vector<RoomRecord> ContractRoomStore::list(const ListQuery& query) { return index_.list(query); }
 
+std::optional<RoomCounts> ContractRoomStore::countRooms() { return index_.countRooms(); }
+
 bool ContractRoomStore::ping() {
   try {
     rpc_.blockNumber();

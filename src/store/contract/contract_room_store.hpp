@@ -55,6 +55,7 @@ class ContractRoomStore final : public RoomStore {
   size_t clearLive(std::string_view provider, int64_t now_ms) override;
   std::vector<RoomRecord> list(const ListQuery& query) override;
   bool ping() override;
+  std::optional<RoomCounts> countRooms() override;
   std::string_view name() const override { return "contract"; }
 
   // Applies the registry's events up to the confirmed head. Thread-safe; the scanner calls it.

@@ -315,6 +315,16 @@ int64_t RoomIndex::count() {
   return use.step() ? sqlite3_column_int64(use.get(), 0) : 0;
 }
 
+RoomCounts RoomIndex::countRooms() {
+  // The live column as the merged room reads it (kMergedColumns).
+  static const std::string sql = fmt::format(
+      "SELECT c.status, CASE WHEN c.status = 'ended' AND o.ended_at IS NULL THEN 0 ELSE COALESCE(o.live, 0) END "
+      "AS live, count(*) FROM {} GROUP BY c.status, live",
+      kMergedFrom);
+  std::lock_guard lock(mutex_);
+  return sqlite::countRooms(*db_, sql);
+}
+
 void RoomIndex::ping() {
   std::lock_guard lock(mutex_);
   StatementUse use(*db_, "SELECT 1 FROM index_state LIMIT 1");

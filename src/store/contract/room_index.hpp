@@ -97,6 +97,7 @@ class RoomIndex {
   // Rooms in the public index (rooms this file knows from the chain).
   int64_t count();
   void ping();
+  RoomCounts countRooms();
 
  private:
   std::mutex mutex_;

@@ -712,6 +712,23 @@ std::vector<RoomRecord> MongoRoomStore::list(const ListQuery& query) {
   return result;
 }
 
+std::optional<RoomCounts> MongoRoomStore::countRooms() {
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  auto count = [&](const char* field, auto append) {
+    Bson filter;
+    append(filter.get(), field);
+    bson_error_t error;
+    const int64_t n = mongoc_collection_count_documents(rooms.get(), filter.get(), nullptr, nullptr, nullptr, &error);
+    if (n < 0) throw unavailable("countDocuments", error);
+    return static_cast<size_t>(n);
+  };
+  RoomCounts counts;
+  counts.active = count("status", [](bson_t* f, const char* k) { appendText(f, k, "active"); });
+  counts.ended = count("status", [](bson_t* f, const char* k) { appendText(f, k, "ended"); });
+  counts.live = count("live", [](bson_t* f, const char* k) { bson_append_bool(f, k, -1, true); });
+  return counts;
+}
+
 bool MongoRoomStore::ping() {
   PooledClient client(handles_->pool.get());
   Bson command;

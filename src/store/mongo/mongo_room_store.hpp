@@ -52,6 +52,7 @@ class MongoRoomStore : public RoomStore, public WebhookOutbox {
   size_t clearLive(std::string_view provider, int64_t now_ms) override;
   std::vector<RoomRecord> list(const ListQuery& query) override;
   bool ping() override;
+  std::optional<RoomCounts> countRooms() override;
   std::string_view name() const override { return "mongodb"; }
 
   WebhookOutbox* outbox() override { return this; }

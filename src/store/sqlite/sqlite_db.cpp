@@ -192,6 +192,17 @@ void bindEndpoints(StatementUse& use, int first, const RoomRecord& room) {
   use.bind(first + 8, room.playback.dash_url);
 }
 
+RoomCounts countRooms(Connection& connection, const std::string& sql) {
+  RoomCounts counts;
+  StatementUse use(connection, sql);
+  while (use.step()) {
+    const auto n = static_cast<size_t>(sqlite3_column_int64(use.get(), 2));
+    (text(use.get(), 0) == "ended" ? counts.ended : counts.active) += n;
+    if (sqlite3_column_int64(use.get(), 1) != 0) counts.live += n;
+  }
+  return counts;
+}
+
 std::vector<RoomRecord> listRooms(Connection& connection, const std::string& select, std::string_view prefix,
                                   const ListQuery& query) {
   std::vector<RoomRecord> rooms;

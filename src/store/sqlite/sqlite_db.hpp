@@ -107,6 +107,8 @@ void bindEndpoints(StatementUse& use, int first, const RoomRecord& room);
 // tricks so the planner can use the matching index.
 std::vector<RoomRecord> listRooms(Connection& connection, const std::string& select, std::string_view prefix,
                                   const ListQuery& query);
+// Runs `sql`, which yields rows (status, live, count), into RoomCounts.
+RoomCounts countRooms(Connection& connection, const std::string& sql);
 // Runs a statement expected to yield at most one room (SELECT by id, UPDATE ... RETURNING),
 // draining it so an UPDATE ... RETURNING completes before the reset.
 std::optional<RoomRecord> singleRoom(StatementUse& use);

@@ -346,6 +346,11 @@ size_t SqliteRoomStore::prune(int64_t before_ms) {
   return sqlite::pruneDeliveries(*writer_, before_ms);
 }
 
+std::optional<RoomCounts> SqliteRoomStore::countRooms() {
+  ReaderLease reader = leaseReader();
+  return sqlite::countRooms(*reader, "SELECT status, live, count(*) FROM rooms GROUP BY status, live");
+}
+
 bool SqliteRoomStore::ping() {
   try {
     ReaderLease reader = leaseReader();

@@ -171,6 +171,40 @@ TEST_F(ServerTest, AForgottenAnswerIs500AndASecondAnswerIsDropped) {
   EXPECT_EQ(exchange(s, get("/later")).body(), "later");  // answered from another thread
 }
 
+TEST_F(ServerTest, EachReplyIsReportedOnceWithItsRequestsMethodPathAndStatus) {
+  struct Seen {
+    std::string method, path;
+    int status;
+    std::chrono::steady_clock::duration took;
+  };
+  std::mutex mutex;
+  std::vector<Seen> seen;
+  ServerOptions options;
+  options.on_reply = [&](const Request& head, int status, std::chrono::steady_clock::duration took) {
+    std::lock_guard lock(mutex);
+    seen.push_back({head.method, head.path, status, took});
+  };
+  start(options);
+  auto s = connect();
+  EXPECT_EQ(exchange(s, get("/ok")).result_int(), 200);
+  EXPECT_EQ(exchange(s, get("/throw")).result_int(), 500);
+  EXPECT_EQ(exchange(s, get("/forget")).result_int(), 500);
+  EXPECT_EQ(exchange(s, get("/twice")).body(), "first");
+  EXPECT_EQ(exchange(s, "POST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").body(), "later");
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(seen.size(), 5u);  // the dropped second answer of /twice is not a reply
+  EXPECT_EQ(seen[0].path, "/ok");
+  EXPECT_EQ(seen[0].status, 200);
+  EXPECT_EQ(seen[1].path, "/throw");
+  EXPECT_EQ(seen[1].status, 500);
+  EXPECT_EQ(seen[2].path, "/forget");
+  EXPECT_EQ(seen[2].status, 500);
+  EXPECT_EQ(seen[3].path, "/twice");
+  EXPECT_EQ(seen[4].method, "POST");
+  EXPECT_EQ(seen[4].path, "/later");
+  EXPECT_GE(seen[4].took, std::chrono::milliseconds(50));  // answered 50 ms later, from another thread
+}
+
 TEST_F(ServerTest, PerAddressLimitRefusesWith503AndFreesTheSlotOnClose) {
   ServerOptions options;
   options.max_connections_per_address = 2;

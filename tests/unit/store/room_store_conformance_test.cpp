@@ -368,6 +368,16 @@ TEST_P(RoomStoreConformanceTest, ClearLiveTurnsOffOnlyTheProvidersLiveRooms) {
   EXPECT_EQ(store_->clearLive("local", kT0 + 10), 0u);
 }
 
+TEST_P(RoomStoreConformanceTest, CountsRoomsByStatusAndLive) {
+  EXPECT_EQ(store_->countRooms(), (RoomCounts{0, 0, 0}));
+  for (int i = 0; i < 4; ++i) store_->insert(makeRoom("live_n" + std::to_string(i), kT0 + i));
+  store_->setLive("live_n0", true, kT0 + 5);
+  store_->setLive("live_n1", true, kT0 + 5);
+  store_->markEnded("live_n1", kT0 + 6, "host");  // ended: no longer live
+  store_->markEnded("live_n2", kT0 + 6, "host");
+  EXPECT_EQ(store_->countRooms(), (RoomCounts{2, 2, 1}));
+}
+
 TEST_P(RoomStoreConformanceTest, VisibilityLiveChangesAndEndReasonsAreKept) {
   RoomRecord unlisted = makeRoom("live_v1", kT0);
   unlisted.visibility = "unlisted";

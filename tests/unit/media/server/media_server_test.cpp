@@ -1422,6 +1422,14 @@ TEST_P(MediaServerTest, LostPublisherPacketsAreNackedAndRepairedFromRtx) {
   const MediaServer::Stats s = stats();
   EXPECT_GE(s.publisher_nacked, 1u);
   EXPECT_EQ(s.publisher_recovered, 1u);
+  // The cumulative counters of /metrics say the same.
+  EXPECT_GE(s.counters.nacks_sent, 1u);
+  EXPECT_EQ(s.counters.recovered, 1u);
+  EXPECT_EQ(s.counters.lost, 0u);
+  EXPECT_EQ(s.counters.rtp_packets_in, 12u);  // 10, the repair, 1 more (the replayed copy fails SRTP)
+  EXPECT_GE(s.counters.rtp_packets_out, 12u);
+  EXPECT_GT(s.counters.rtp_bytes_in, s.counters.rtp_packets_in * 12);
+  EXPECT_GE(s.counters.rtcp_packets_out, 1u);  // the NACK
 }
 
 // Chromium also sends recent packets again on its RTX stream unasked (bandwidth probes made of
@@ -1777,6 +1785,20 @@ TEST_P(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
   const MediaServer::Stats s = stats();
   EXPECT_EQ(s.retransmissions, 40u);
   EXPECT_EQ(s.retransmissions_refused, 360u);
+  EXPECT_EQ(s.counters.nacks_received, 400u);
+  EXPECT_EQ(s.counters.retransmissions, 40u);
+  EXPECT_EQ(s.counters.retransmissions_refused, 360u);
+
+  // The counters are since the start: a viewer that leaves takes nothing away.
+  const MediaCounters before = s.counters;
+  ASSERT_TRUE(remove(view.sessionId()));
+  const MediaServer::Stats after = stats();
+  EXPECT_EQ(after.retransmissions, 0u);  // the open sessions' figure
+  EXPECT_EQ(after.counters.nacks_received, 400u);
+  EXPECT_EQ(after.counters.retransmissions, 40u);
+  EXPECT_EQ(after.counters.retransmissions_refused, 360u);
+  EXPECT_GE(after.counters.rtp_packets_out, before.rtp_packets_out);
+  EXPECT_GE(after.counters.rtp_bytes_out, before.rtp_bytes_out);
 }
 
 TEST_P(MediaServerTest, RetransmissionsStayWithinTheViewersBudget) {

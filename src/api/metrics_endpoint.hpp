@@ -1,0 +1,31 @@
+// GET /metrics: the Prometheus text exposition of metrics::Metrics. Rendered on the store pool
+// (the scrape counts rooms in the store and asks the media workers). With an API key set, a
+// scrape on the API's own listener must bear it (Prometheus: `authorization: {credentials: KEY}`);
+// on its own --metrics-listen address it is open (bind that to a private address).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "http/message.hpp"
+#include "metrics/metrics.hpp"
+
+namespace liveroom::api {
+
+class MetricsEndpoint {
+ public:
+  using BlockingRunner = std::function<void(std::function<void()>)>;
+  MetricsEndpoint(metrics::Metrics& metrics, std::optional<std::string> api_key, BlockingRunner run_blocking)
+      : metrics_(metrics), api_key_(std::move(api_key)), run_blocking_(std::move(run_blocking)) {}
+
+  static constexpr std::string_view kPath = "/metrics";
+  void handle(const http::Request& req, http::Responder respond);
+
+ private:
+  metrics::Metrics& metrics_;
+  std::optional<std::string> api_key_;
+  BlockingRunner run_blocking_;
+};
+
+}  // namespace liveroom::api
