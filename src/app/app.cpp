@@ -254,6 +254,14 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  serve
+      .add_option("--shutdown-timeout", c.shutdown_timeout_s,
+                  "at SIGTERM/SIGINT, how long requests already received may take to be answered (new connections "
+                  "are refused at once); then sessions end, and queued webhooks get 5 s more")
+      ->envname("LIVEROOM_SHUTDOWN_TIMEOUT")
+      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   serve.add_option("--turn-ttl", c.turn_ttl_s, "lifetime of the TURN credentials made from --turn-secret")
       ->envname("LIVEROOM_TURN_TTL")
       ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE))
@@ -832,9 +840,15 @@ int serve(ServeConfig config) {
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  spdlog::info("stopping (signal {})", signal);
+  spdlog::info("stopping (signal {}): no new connections; answering the requests in flight", signal);
   timer_scan.stop();
   if (metrics_server) metrics_server->stop();
+  // Requests already read are answered in full (a create's reply carries its host token) while
+  // the pools still run; each reply closes its connection.
+  if (!server.drain(std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_timeout_s))) {
+    spdlog::warn("{} request(s) still unanswered after --shutdown-timeout {} s: their connections are closed",
+                 server.inFlight(), config.shutdown_timeout_s);
+  }
   server.stop();
   provider_pool.join();  // ends in flight may still close inputs on the media server
   // Every session ends through the normal path: broadcasters' rooms go off air and viewer

@@ -71,6 +71,8 @@ struct ServeConfig {
   int webhook_retry_max_s = 600;  // the longest wait between two attempts
   // GET /metrics on its own HOST:PORT (open there) instead of the API's listener.
   std::string metrics_listen;
+  // At SIGTERM/SIGINT: how long requests already read may take to be answered.
+  int shutdown_timeout_s = 10;
 };
 
 // Connection limits in force: explicit ones, else derived from the descriptor limit (leaving

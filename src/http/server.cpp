@@ -80,6 +80,10 @@ struct Server::Shared {
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> accept_pauses{0};
   std::atomic<size_t> refusing{0};  // connections being sent a 503 right now
+  // Graceful stop (Server::drain): replies close their connections, and requests read but not
+  // yet answered (or whose reply is still being written) are counted until done.
+  std::atomic<bool> draining{false};
+  std::atomic<size_t> in_flight{0};
 };
 
 namespace {
@@ -142,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         remote_(std::move(remote)),
         buffer_(shared_->limits.bufferLimit()),
         redirect_to_https_(redirect_to_https) {}
+  ~Session() { endRequest(); }
 
   // Starts with the bytes already read off the socket (by TLS detection), if any.
   void run(const beast::flat_buffer& already_read = {}) {
@@ -231,6 +236,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // The responder may run on any thread: dispatch runs the write at once when called on this
     // connection's own thread (an inline answer), and queues it there otherwise.
     request_start_ = std::chrono::steady_clock::now();
+    beginRequest();
     Responder respond(
         [self](Response res) {
           // The next request is read only once this reply is written: the head is still this one's.
@@ -289,6 +295,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   template <typename Body>
   void send(std::shared_ptr<bhttp::response<Body>> msg) {
+    if (shared_->draining.load()) keep_alive_ = false;  // stopping: this is the connection's last reply
     msg->keep_alive(keep_alive_);
     response_ = msg;
     // Its own deadline: a reply after a slow handler gets the full time, not what the read left.
@@ -363,6 +370,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         stream_, *serializer,
         [self = shared_from_this(), msg, serializer, open = std::move(res.stream)](beast::error_code ec, std::size_t) {
           if (ec) return self->close();
+          // The reply has begun: a stream is not waited for at a graceful stop.
+          self->endRequest();
           // No deadline on the stream as a whole; each write gets one of its own (the timer).
           self->lowest().expires_never();
           self->sink_ = std::make_shared<Sink>(self->weak_from_this(), kMaxQueuedStreamBytes);
@@ -450,8 +459,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void onWrite(beast::error_code ec, std::size_t) {
     response_.reset();
+    endRequest();
     if (ec || !keep_alive_) return close();
     read();
+  }
+
+  void beginRequest() {
+    if (in_flight_) return;
+    in_flight_ = true;
+    shared_->in_flight.fetch_add(1);
+  }
+  void endRequest() {
+    if (!in_flight_) return;
+    in_flight_ = false;
+    shared_->in_flight.fetch_sub(1);
   }
 
   void close() {
@@ -469,6 +490,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<void> response_;
   Request unanswered_head_;
   std::chrono::steady_clock::time_point request_start_;
+  bool in_flight_ = false;  // a request read and its reply not yet written (Shared::in_flight)
   bool keep_alive_ = false;
   bool head_request_ = false;
   bool redirect_to_https_ = false;
@@ -724,12 +746,11 @@ void Server::start() {
   }
 }
 
-void Server::stop() {
+void Server::closeListener() {
+  if (!listener_) return;
   if (threads_.empty()) {
-    if (listener_) listener_->closeNow();
-    return;
-  }
-  if (listener_) {
+    listener_->closeNow();
+  } else {
     // The listening socket closes before the loops stop, so no client is left in its backlog.
     std::promise<void> closed;
     auto future = closed.get_future();
@@ -738,6 +759,24 @@ void Server::stop() {
       spdlog::warn("http: the listener did not close in time");
     }
   }
+  listener_.reset();
+}
+
+bool Server::drain(std::chrono::steady_clock::time_point deadline) {
+  closeListener();
+  shared_->draining = true;
+  while (shared_->in_flight.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+size_t Server::inFlight() const { return shared_->in_flight.load(); }
+
+void Server::stop() {
+  closeListener();
+  if (threads_.empty()) return;
   work_.clear();
   for (auto& ioc : iocs_) ioc->stop();
   for (auto& t : threads_) t.join();

@@ -69,8 +69,14 @@ class Server {
 
   // Binds and listens; throws std::runtime_error naming the address when it cannot.
   void start();
-  // Stops accepting (the listening socket is closed before this returns), closes connections,
-  // joins the threads.
+  // Graceful stop, first half: stops accepting (the listening socket is closed before this
+  // returns), and waits until every request already read has its reply written, or `deadline`.
+  // Meanwhile each reply closes its connection ("Connection: close"); idle keep-alive
+  // connections stay until stop(). True when nothing was left in flight.
+  bool drain(std::chrono::steady_clock::time_point deadline);
+  // Requests read whose replies are not yet written.
+  size_t inFlight() const;
+  // Stops accepting (if drain did not), closes connections, joins the threads.
   void stop();
   uint16_t port() const { return bound_port_; }
 
@@ -86,6 +92,7 @@ class Server {
 
  private:
   class Listener;
+  void closeListener();
   std::shared_ptr<Shared> shared_;
   // One io_context per thread, each run by exactly one thread (as nginx runs one worker
   // per core): connections are spread over them, and no scheduler lock is shared.

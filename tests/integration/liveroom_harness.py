@@ -302,6 +302,7 @@ class FakeCloudflare:
                       ("deep": a 200 whose result nests 200,000 arrays deep)
       delete_failure: None | "500" | "403"
       retry_after:    value of the retry-after header on 429 replies
+      create_delay:   seconds a successful create takes (a slow Cloudflare)
     """
 
     LIVE_INPUTS_RE = re.compile(r"^(?:/client/v4)?/accounts/([^/]+)/stream/live_inputs(?:/([^/]+))?/?$")
@@ -316,6 +317,7 @@ class FakeCloudflare:
         self.create_failure: str | None = None
         self.delete_failure: str | None = None
         self.retry_after = "1"
+        self.create_delay = 0.0
         self.release = threading.Event()        # frees requests held by the "hang" switch
         self.token = CF_TOKEN
         self.email = CF_EMAIL
@@ -539,6 +541,8 @@ class FakeCloudflare:
             if f == "html":
                 return 502, {"Content-Type": "text/html"}, \
                     b"<html><body><h1>502 Bad Gateway</h1>cloudflare</body></html>"
+            if self.create_delay:
+                time.sleep(self.create_delay)
             inp = self._new_input(rec.json)
             with self.lock:
                 self.inputs[inp["uid"]] = inp

@@ -38,6 +38,10 @@ class ServerTest : public ::testing::Test {
   void TearDown() override {
     // Answering threads hold responders (and through them sessions): done before the server goes.
     for (std::thread& t : answering_) t.join();
+    {
+      std::lock_guard lock(answering_mutex_);
+      held_.clear();
+    }
     if (server_) server_->stop();
   }
 
@@ -52,6 +56,11 @@ class ServerTest : public ::testing::Test {
       Response b;
       b.body = "second";
       respond(b);
+      return;
+    }
+    if (req.path == "/hold") {  // answered by the test (held_)
+      std::lock_guard lock(answering_mutex_);
+      held_.push_back(respond);
       return;
     }
     if (req.path == "/later") {
@@ -120,6 +129,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::mutex answering_mutex_;
   std::vector<std::thread> answering_;  // /later answers from these
+  std::vector<Responder> held_;         // /hold waits here
   std::shared_ptr<const std::string> shared_ = std::make_shared<const std::string>("shared bytes");
   std::mutex sinks_mutex_;
   std::vector<std::shared_ptr<StreamSink>> sinks_;
@@ -203,6 +213,45 @@ TEST_F(ServerTest, EachReplyIsReportedOnceWithItsRequestsMethodPathAndStatus) {
   EXPECT_EQ(seen[4].method, "POST");
   EXPECT_EQ(seen[4].path, "/later");
   EXPECT_GE(seen[4].took, std::chrono::milliseconds(50));  // answered 50 ms later, from another thread
+}
+
+TEST_F(ServerTest, DrainStopsAcceptingAndWaitsForTheRepliesInFlight) {
+  start();
+  auto idle = connect();
+  EXPECT_EQ(exchange(idle, get("/before")).result_int(), 200);  // kept alive, then idle
+  auto busy = connect();
+  net::write(busy, net::buffer(get("/hold")));
+  auto waiting = [&] {
+    std::lock_guard lock(answering_mutex_);
+    return held_.size();
+  };
+  for (int i = 0; i < 500 && waiting() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(waiting(), 1u);
+  EXPECT_EQ(server_->inFlight(), 1u);
+
+  // Not answered within the deadline: drain says so, and stops accepting all the same.
+  EXPECT_FALSE(server_->drain(std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+  EXPECT_THROW(connect(), boost::system::system_error);
+
+  // An idle keep-alive connection may still send a request while the stop waits: it is answered,
+  // with Connection: close.
+  auto during = exchange(idle, get("/during"));
+  EXPECT_EQ(during.result_int(), 200);
+  EXPECT_FALSE(during.keep_alive());
+
+  std::thread answer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(answering_mutex_);
+    Response res;
+    res.body = "held reply";
+    held_.front()(std::move(res));
+  });
+  EXPECT_TRUE(server_->drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)));
+  answer.join();
+  EXPECT_EQ(server_->inFlight(), 0u);
+  auto held = readResponse(busy);
+  EXPECT_EQ(held.body(), "held reply");  // the reply is written in full before drain returns
+  EXPECT_FALSE(held.keep_alive());
 }
 
 TEST_F(ServerTest, PerAddressLimitRefusesWith503AndFreesTheSlotOnClose) {
