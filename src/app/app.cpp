@@ -477,6 +477,7 @@ int serve(ServeConfig config) {
   boost::asio::thread_pool provider_pool(static_cast<size_t>(config.blocking_threads));
 
   std::unique_ptr<StreamProvider> provider;
+  CloudflareStream* cloudflare = nullptr;  // when the provider is Cloudflare
   MediaRoomEvents media_events(store_pool);
   std::unique_ptr<media::MediaServer> media_server;
   LocalStream* local_stream = nullptr;
@@ -522,7 +523,9 @@ int serve(ServeConfig config) {
     provider = std::move(local);
   } else if (config.stream == "cloudflare") {
     try {
-      provider = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
+      auto made = std::make_unique<CloudflareStream>(*config.cloudflare, std::make_shared<http::CurlHttpClient>());
+      cloudflare = made.get();
+      provider = std::move(made);
     } catch (const std::invalid_argument& e) {
       return configError(std::string("Cloudflare settings (CLOUDFLARE_*): ") + e.what());
     }
@@ -593,6 +596,17 @@ int serve(ServeConfig config) {
       store = std::make_unique<SqliteRoomStore>((std::filesystem::path(config.data_dir) / "liveroom.db").string());
     } catch (const std::exception& e) {
       return configError("--data-dir: cannot open the SQLite store in " + config.data_dir + ": " + e.what());
+    }
+  }
+
+  // Cloudflare live inputs carry the store's deployment id, so the orphan sweep knows its own.
+  std::string deployment;
+  if (cloudflare != nullptr) {
+    try {
+      deployment = store->deploymentId();
+      cloudflare->setDeployment(deployment);
+    } catch (const std::exception& e) {
+      spdlog::warn("the store gave no deployment id ({}): live inputs are made untagged and never swept", e.what());
     }
   }
 
@@ -808,6 +822,29 @@ int serve(ServeConfig config) {
     });
   });
 
+  // Cloudflare hygiene: at start and every 10 minutes, live inputs this deployment made that no
+  // active room owns (a failed rollback) are deleted, once 10 minutes old; on the provider pool.
+  std::atomic<bool> sweep_running{false};
+  auto sweep_orphans = [&] {
+    if (sweep_running.exchange(true)) return;
+    boost::asio::post(provider_pool, [&] {
+      try {
+        const rooms::RoomService::SweepResult r = service.sweepOrphanInputs(deployment, std::chrono::minutes(10));
+        spdlog::log(r.deleted + r.failed > 0 ? spdlog::level::info : spdlog::level::debug,
+                    "orphan sweep: {} live input(s), {} made by this deployment ({}), {} orphan(s) deleted, {} failed",
+                    r.listed, r.ours, deployment, r.deleted, r.failed);
+      } catch (const std::exception& e) {
+        spdlog::warn("orphan sweep: {}", e.what());
+      }
+      sweep_running = false;
+    });
+  };
+  std::unique_ptr<PeriodicTask> orphan_sweep;
+  if (!deployment.empty()) {
+    sweep_orphans();
+    orphan_sweep = std::make_unique<PeriodicTask>(std::chrono::minutes(10), sweep_orphans);
+  }
+
   // Webhooks go out from their own threads; a room change wakes them, viewer counts are
   // recorded every 2 s (coalesced).
   std::unique_ptr<http::CurlHttpClient> webhook_client;
@@ -842,6 +879,7 @@ int serve(ServeConfig config) {
   sigwait(&stop_signals, &signal);
   spdlog::info("stopping (signal {}): no new connections; answering the requests in flight", signal);
   timer_scan.stop();
+  if (orphan_sweep) orphan_sweep->stop();
   if (metrics_server) metrics_server->stop();
   // Requests already read are answered in full (a create's reply carries its host token) while
   // the pools still run; each reply closes its connection.

@@ -266,6 +266,34 @@ std::optional<std::string> RoomService::setLiveByInput(std::string_view session_
 
 size_t RoomService::clearStaleLive(std::string_view provider) { return store_.clearLive(provider, now()); }
 
+RoomService::SweepResult RoomService::sweepOrphanInputs(std::string_view deployment,
+                                                        std::chrono::milliseconds min_age) {
+  SweepResult result;
+  if (!provider_ || deployment.empty()) return result;
+  const std::vector<LiveInput> inputs = provider_->listInputs();
+  result.listed = inputs.size();
+  const int64_t now_ms = now();
+  for (const LiveInput& input : inputs) {
+    if (input.deployment != deployment) continue;
+    ++result.ours;
+    // An input of unknown age might be a create under way: left alone.
+    if (!input.created_at_ms || now_ms - *input.created_at_ms < min_age.count()) continue;
+    const std::optional<RoomRecord> room = store_.getBySessionId(input.uid);
+    if (room && room->status != "ended") continue;
+    try {
+      provider_->deleteInput(input.uid);
+      ++result.deleted;
+      spdlog::info("orphan sweep: deleted live input {} (made by this deployment {} min ago; {})", input.uid,
+                   (now_ms - *input.created_at_ms) / 60'000,
+                   room ? "its room " + room->room_id + " has ended" : std::string("no room owns it"));
+    } catch (const Error& e) {
+      ++result.failed;
+      spdlog::warn("orphan sweep: could not delete live input {}: {}", input.uid, e.what());
+    }
+  }
+  return result;
+}
+
 std::optional<RoomRecord> RoomService::findByInput(std::string_view session_id) {
   if (session_id.empty()) return std::nullopt;
   auto room = store_.getBySessionId(session_id);

@@ -92,6 +92,17 @@ class RoomService final : public RoomEvents {
   // At start: rooms of `provider` that a previous process left live are not live any more (a
   // crash sends no "broadcaster left"). Returns how many. Call before serving.
   size_t clearStaleLive(std::string_view provider);
+  // Deletes the provider's live inputs that `deployment` (RoomStore::deploymentId) made but no
+  // active room owns (a create whose store write and then rollback both failed), once they are
+  // older than `min_age` (a create under way has its input before its room). Inputs another
+  // deployment made, or that carry no deployment, are never touched.
+  struct SweepResult {
+    size_t listed = 0;   // inputs the provider has
+    size_t ours = 0;     // of those, made by `deployment`
+    size_t deleted = 0;  // orphans deleted
+    size_t failed = 0;   // orphans whose delete failed (tried again next time)
+  };
+  SweepResult sweepOrphanInputs(std::string_view deployment, std::chrono::milliseconds min_age);
 
   // The fresh cached room of a live input (a viewer's WHEP POST), or nullptr: then findByInput.
   std::shared_ptr<const RoomSnapshot> findByInputCached(std::string_view input_uid) const;

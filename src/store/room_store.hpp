@@ -67,6 +67,11 @@ class RoomStore {
   // Rooms by status and live, counted by the backend (one query or two, using its indexes);
   // nullopt from a store that cannot count.
   virtual std::optional<RoomCounts> countRooms() { return std::nullopt; }
+  // A random id made once per store and kept in it ("lrd_" + 24 hex digits): what this deployment
+  // creates elsewhere carries it (Cloudflare live inputs' meta), so the orphan sweeper knows its
+  // own and never touches another deployment's. Every instance on one store reads the same id
+  // (the contract store: each instance's own index). Empty from a store that keeps none.
+  virtual std::string deploymentId() { return {}; }
   virtual std::string_view name() const = 0;
 
   // The webhook outbox this store keeps beside its rooms (store/outbox.hpp); null when it keeps

@@ -24,6 +24,11 @@ struct LiveInput {
   // Connection state as the provider reports it ("connected", "disconnected", ...),
   // nullopt when it reports none.
   std::optional<std::string> state;
+  // The liveroom deployment that made it (RoomStore::deploymentId, from the provider's metadata);
+  // empty when none says so (made by someone else, or before deployments were named).
+  std::string deployment;
+  // When the provider made it (ms since the epoch), when it says.
+  std::optional<int64_t> created_at_ms;
 };
 
 class StreamProvider {

@@ -471,6 +471,21 @@ class FakeCloudflare:
             return None
         return self._json(400, self._fixture("error.missing-auth.400.json"))
 
+    def seed(self, meta: dict, age_s: float = 0.0) -> dict:
+        """An input made outside liveroom's API calls (by hand, by another deployment, or left by a
+        failed rollback), `age_s` seconds old."""
+        inp = self._new_input({"meta": meta})
+        created = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=age_s)
+        inp["created"] = inp["modified"] = created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with self.lock:
+            self.inputs[inp["uid"]] = inp
+        return inp
+
+    def age(self, uid: str, age_s: float) -> None:
+        created = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=age_s)
+        with self.lock:
+            self.inputs[uid]["created"] = created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
     def _new_input(self, body: Any) -> dict:
         tmpl = copy.deepcopy(self._create_tmpl["result"])
         uid = secrets.token_hex(16)

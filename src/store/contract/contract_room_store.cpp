@@ -391,6 +391,8 @@ std::vector<RoomRecord> ContractRoomStore::list(const ListQuery& query) { return
 
 std::optional<RoomCounts> ContractRoomStore::countRooms() { return index_.countRooms(); }
 
+std::string ContractRoomStore::deploymentId() { return index_.deploymentId(); }
+
 bool ContractRoomStore::ping() {
   try {
     rpc_.blockNumber();

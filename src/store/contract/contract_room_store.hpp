@@ -56,6 +56,7 @@ class ContractRoomStore final : public RoomStore {
   std::vector<RoomRecord> list(const ListQuery& query) override;
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;
+  std::string deploymentId() override;
   std::string_view name() const override { return "contract"; }
 
   // Applies the registry's events up to the confirmed head. Thread-safe; the scanner calls it.

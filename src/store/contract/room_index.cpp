@@ -68,6 +68,8 @@ ALTER TABLE chain_rooms ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public';
 ALTER TABLE room_offchain ADD COLUMN live_changed_at INTEGER;
 ALTER TABLE room_offchain ADD COLUMN ended_reason TEXT;
 )sql",
+    // v3: settings, with this index's deployment id (RoomStore::deploymentId).
+    sqlite::kSettingsSchema,
 };
 static_assert(std::size(kMigrations) == RoomIndex::kSchemaVersion);
 
@@ -313,6 +315,11 @@ int64_t RoomIndex::count() {
   std::lock_guard lock(mutex_);
   StatementUse use(*db_, "SELECT count(*) FROM chain_rooms");
   return use.step() ? sqlite3_column_int64(use.get(), 0) : 0;
+}
+
+std::string RoomIndex::deploymentId() {
+  std::lock_guard lock(mutex_);
+  return sqlite::deploymentId(*db_);
 }
 
 RoomCounts RoomIndex::countRooms() {

@@ -58,7 +58,7 @@ using IndexChange = std::variant<IndexedRoom, IndexedTitle, IndexedEnd>;
 
 class RoomIndex {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the file at `path`.
   explicit RoomIndex(const std::string& path);
@@ -98,6 +98,7 @@ class RoomIndex {
   int64_t count();
   void ping();
   RoomCounts countRooms();
+  std::string deploymentId();
 
  private:
   std::mutex mutex_;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
@@ -710,6 +711,32 @@ std::vector<RoomRecord> MongoRoomStore::list(const ListQuery& query) {
   bson_error_t error;
   if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
   return result;
+}
+
+std::string MongoRoomStore::deploymentId() {
+  std::lock_guard lock(deployment_mutex_);
+  if (!deployment_id_.empty()) return deployment_id_;
+  RoomsCollection settings(handles_->pool.get(), database_, "settings");
+  // The first process to get here draws the id; the others' inserts fail as duplicates.
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(codes::kStoreUnavailable, "no randomness for an id");
+  std::string drawn = "lrd_";
+  for (unsigned char b : bytes) drawn += fmt::format("{:02x}", b);
+  Bson doc;
+  appendText(doc.get(), "_id", "deployment_id");
+  appendText(doc.get(), "value", drawn);
+  bson_error_t error;
+  if (!mongoc_collection_insert_one(settings.get(), doc.get(), nullptr, nullptr, &error) && !isDuplicateKey(error)) {
+    throw unavailable("insert the deployment id", error);
+  }
+  Bson filter;
+  appendText(filter.get(), "_id", "deployment_id");
+  CursorHandle cursor(mongoc_collection_find_with_opts(settings.get(), filter.get(), nullptr, nullptr));
+  const bson_t* found = nullptr;
+  if (mongoc_cursor_next(cursor.get(), &found)) deployment_id_ = readText(found, "value").value_or("");
+  if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find the deployment id", error);
+  if (deployment_id_.empty()) throw Error(codes::kStoreUnavailable, "the store has no deployment id");
+  return deployment_id_;
 }
 
 std::optional<RoomCounts> MongoRoomStore::countRooms() {

@@ -53,6 +53,7 @@ class MongoRoomStore : public RoomStore, public WebhookOutbox {
   std::vector<RoomRecord> list(const ListQuery& query) override;
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;
+  std::string deploymentId() override;
   std::string_view name() const override { return "mongodb"; }
 
   WebhookOutbox* outbox() override { return this; }
@@ -72,6 +73,8 @@ class MongoRoomStore : public RoomStore, public WebhookOutbox {
   struct Handles;
 
  private:
+  std::mutex deployment_mutex_;
+  std::string deployment_id_;  // read once (it never changes)
   // The first document whose `field` equals `value`.
   std::optional<RoomRecord> findOne(const char* field, std::string_view value);
   // Turns the room's pending webhook events into deliveries, oldest first (see above); errors

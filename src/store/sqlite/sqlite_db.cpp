@@ -192,6 +192,17 @@ void bindEndpoints(StatementUse& use, int first, const RoomRecord& room) {
   use.bind(first + 8, room.playback.dash_url);
 }
 
+const char* const kSettingsSchema = R"sql(
+CREATE TABLE settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+INSERT INTO settings (key, value) VALUES ('deployment_id', 'lrd_' || lower(hex(randomblob(12))));
+)sql";
+
+std::string deploymentId(Connection& connection) {
+  StatementUse use(connection, "SELECT value FROM settings WHERE key = 'deployment_id'");
+  if (!use.step()) throw Error(codes::kStoreUnavailable, "the store has no deployment id");
+  return text(use.get(), 0);
+}
+
 RoomCounts countRooms(Connection& connection, const std::string& sql) {
   RoomCounts counts;
   StatementUse use(connection, sql);

@@ -107,6 +107,11 @@ void bindEndpoints(StatementUse& use, int first, const RoomRecord& room);
 // tricks so the planner can use the matching index.
 std::vector<RoomRecord> listRooms(Connection& connection, const std::string& select, std::string_view prefix,
                                   const ListQuery& query);
+// A migration: the settings table, with a deployment id drawn once, when the database is made or
+// first migrated to it ("lrd_" + 24 hex digits).
+extern const char* const kSettingsSchema;
+// The deployment id kSettingsSchema made.
+std::string deploymentId(Connection& connection);
 // Runs `sql`, which yields rows (status, live, count), into RoomCounts.
 RoomCounts countRooms(Connection& connection, const std::string& sql);
 // Runs a statement expected to yield at most one room (SELECT by id, UPDATE ... RETURNING),

@@ -75,6 +75,8 @@ ALTER TABLE rooms ADD COLUMN ended_reason TEXT;
 )sql",
     // v5: the webhook outbox (store/sqlite/sqlite_outbox.cpp).
     sqlite::kOutboxSchema,
+    // v6: settings, with this deployment's id (RoomStore::deploymentId).
+    sqlite::kSettingsSchema,
 };
 static_assert(std::size(kMigrations) == SqliteRoomStore::kSchemaVersion);
 
@@ -344,6 +346,11 @@ OutboxCounts SqliteRoomStore::counts() {
 size_t SqliteRoomStore::prune(int64_t before_ms) {
   std::lock_guard lock(writer_mutex_);
   return sqlite::pruneDeliveries(*writer_, before_ms);
+}
+
+std::string SqliteRoomStore::deploymentId() {
+  ReaderLease reader = leaseReader();
+  return sqlite::deploymentId(*reader);
 }
 
 std::optional<RoomCounts> SqliteRoomStore::countRooms() {

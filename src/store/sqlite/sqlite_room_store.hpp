@@ -25,7 +25,7 @@ class Connection;
 class SqliteRoomStore : public RoomStore, public WebhookOutbox {
  public:
   // The schema version this build creates and migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (creating the file and its parent directories if needed) and migrates the
   // database at `path`. Throws Error(store_unavailable) when it cannot.
@@ -45,6 +45,7 @@ class SqliteRoomStore : public RoomStore, public WebhookOutbox {
   std::vector<RoomRecord> list(const ListQuery& query) override;
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;
+  std::string deploymentId() override;
   std::string_view name() const override { return "sqlite"; }
 
   WebhookOutbox* outbox() override { return this; }

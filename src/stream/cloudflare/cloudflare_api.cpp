@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cctype>
+#include <chrono>
 
 #include "common/json.hpp"
 
@@ -56,6 +57,12 @@ ApiError parseApiError(const json& item) {
 std::string baseName(const json& result) {
   const json& meta = objectAt(result, "meta");
   return stringAt(meta, "name").value_or("");
+}
+
+// What every live input reply (one, or a list item) says of who made it and when.
+void readOrigin(const json& result, LiveInput& input) {
+  input.deployment = stringAt(objectAt(result, "meta"), std::string(kDeploymentMetaKey)).value_or("");
+  if (auto created = stringAt(result, "created")) input.created_at_ms = parseTimestampMs(*created);
 }
 
 }  // namespace
@@ -157,6 +164,7 @@ LiveInput parseLiveInput(const json& result, RoomMode mode) {
   LiveInput input;
   input.uid = *uid;
   input.name = baseName(result);
+  readOrigin(result, input);
   if (auto it = result.find("status"); it != result.end()) input.state = parseInputState(*it);
 
   auto whip = stringAt(objectAt(result, "webRTC"), "url");
@@ -210,15 +218,17 @@ std::vector<LiveInput> parseLiveInputList(const json& result) {
     LiveInput input;
     input.uid = *uid;
     input.name = baseName(item);
+    readOrigin(item, input);
     if (auto it = item.find("status"); it != item.end()) input.state = parseInputState(*it);
     inputs.push_back(std::move(input));
   }
   return inputs;
 }
 
-std::string buildCreateBody(std::string_view title, RoomMode mode) {
+std::string buildCreateBody(std::string_view title, RoomMode mode, std::string_view deployment) {
   json body;
   body["meta"] = {{"name", std::string(title)}};
+  if (!deployment.empty()) body["meta"][std::string(kDeploymentMetaKey)] = std::string(deployment);
   if (mode == RoomMode::webrtc) {
     // WHIP-fed inputs cannot be recorded nor played as HLS/DASH: ask for nothing.
     body["recording"] = {{"mode", "off"}};
@@ -227,6 +237,41 @@ std::string buildCreateBody(std::string_view title, RoomMode mode) {
     body["deleteRecordingAfterDays"] = kDeleteRecordingAfterDays;
   }
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<int64_t> parseTimestampMs(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction]Z
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      text.back() != 'Z') {
+    return std::nullopt;
+  }
+  auto digits = [&](size_t at, size_t n) -> std::optional<int> {
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+             sec = digits(17, 2);
+  if (!y || !mo || !d || !h || !mi || !sec || *h > 23 || *mi > 59 || *sec > 60) return std::nullopt;
+  int64_t ms = 0;
+  const std::string_view rest = text.substr(19, text.size() - 20);
+  if (!rest.empty()) {
+    if (rest[0] != '.' || rest.size() < 2) return std::nullopt;
+    int scale = 100;
+    for (size_t i = 1; i < rest.size(); ++i) {
+      if (rest[i] < '0' || rest[i] > '9') return std::nullopt;
+      ms += (rest[i] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  const std::chrono::year_month_day date{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
+                                         std::chrono::day(static_cast<unsigned>(*d))};
+  if (!date.ok()) return std::nullopt;
+  const auto days = std::chrono::sys_days(date).time_since_epoch().count();
+  return ((static_cast<int64_t>(days) * 24 + *h) * 60 + *mi) * 60'000LL + *sec * 1000LL + ms;
 }
 
 bool isAuthErrorCode(int code) {

@@ -57,7 +57,12 @@ std::optional<std::string> parseInputState(const nlohmann::json& status);
 // Create body: webrtc -> {"meta":{"name":title},"recording":{"mode":"off"}};
 // broadcast -> {"meta":{"name":title},"recording":{"mode":"automatic"},
 // "deleteRecordingAfterDays":45}. Invalid UTF-8 in the title is replaced, not thrown.
-std::string buildCreateBody(std::string_view title, RoomMode mode);
+// The live input's meta key that names the liveroom deployment which made it.
+inline constexpr std::string_view kDeploymentMetaKey = "liveroom_deployment";
+// The create request's body; `deployment`, when set, goes in meta (kDeploymentMetaKey).
+std::string buildCreateBody(std::string_view title, RoomMode mode, std::string_view deployment = {});
+// "2026-11-20T10:08:50.72217Z" (UTC, fraction optional) as ms since the epoch; nullopt otherwise.
+std::optional<int64_t> parseTimestampMs(std::string_view text);
 
 // "https://customer-x.cloudflarestream.com/a/b" -> "customer-x.cloudflarestream.com";
 // nullopt when the URL is not an https URL with a host.

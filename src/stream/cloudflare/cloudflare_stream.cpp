@@ -236,7 +236,8 @@ LiveInput CloudflareStream::parseInputReply(const Call& call, const http::Client
 }
 
 LiveInput CloudflareStream::createInput(std::string_view title, RoomMode mode) {
-  const Call call{"create live input", "", "POST", inputsUrl(), cloudflare::buildCreateBody(title, mode), false};
+  const Call call{
+      "create live input", "", "POST", inputsUrl(), cloudflare::buildCreateBody(title, mode, deployment()), false};
   const http::ClientResponse response = execute(call);
   if (!isSuccess(response.status)) throwForReply(call, response);
   LiveInput input = parseInputReply(call, response, mode);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,17 @@ class CloudflareStream final : public StreamProvider {
   void deleteInput(std::string_view uid) override;
   std::vector<LiveInput> listInputs() override;
 
+  // The deployment id (RoomStore::deploymentId) every input made from now on carries in its meta,
+  // so the orphan sweeper can tell this deployment's inputs from anyone else's.
+  void setDeployment(std::string id) {
+    std::lock_guard lock(deployment_mutex_);
+    deployment_ = std::move(id);
+  }
+  std::string deployment() const {
+    std::lock_guard lock(deployment_mutex_);
+    return deployment_;
+  }
+
  private:
   struct Call {
     std::string_view op;   // "create live input", ... for messages and logs
@@ -64,6 +76,8 @@ class CloudflareStream final : public StreamProvider {
   std::shared_ptr<http::HttpClient> client_;
   Sleeper sleep_;
   http::HeaderList base_headers_;  // auth + accept + user agent; never logged
+  mutable std::mutex deployment_mutex_;
+  std::string deployment_;
 };
 
 }  // namespace liveroom

@@ -34,9 +34,10 @@ class RecordingProvider : public StreamProvider {
     if (fail_delete) throw Error(codes::kProviderUnavailable, "delete failed");
     deleted.emplace_back(uid);
   }
-  std::vector<LiveInput> listInputs() override { return {}; }
+  std::vector<LiveInput> listInputs() override { return listed; }
 
   std::string provider_name = "recording";
+  std::vector<LiveInput> listed;
   int created = 0;
   bool fail_create = false;
   bool fail_delete = false;
@@ -138,6 +139,46 @@ TEST_F(RoomServiceTest, StoreFailureDeletesTheLiveInputAgain) {
   ASSERT_EQ(provider_.deleted.size(), 1u);
   EXPECT_EQ(provider_.deleted[0], "uid1");
   EXPECT_TRUE(store_->list({}).empty());
+}
+
+TEST_F(RoomServiceTest, TheOrphanSweepDeletesOnlyThisDeploymentsOldInputsThatNoActiveRoomOwns) {
+  const std::string me = "lrd_000000000000000000000001";
+  auto live = service_->create("kept", "u", RoomMode::webrtc);    // uid1: its room is active
+  auto ended = service_->create("ended", "u", RoomMode::webrtc);  // uid2: its room ends below
+  store_->markEnded(ended.room.room_id, now_ms_, "host");
+  auto input = [&](std::string uid, std::string deployment, std::optional<int64_t> age_min) {
+    LiveInput in;
+    in.uid = std::move(uid);
+    in.deployment = std::move(deployment);
+    if (age_min) in.created_at_ms = now_ms_ - *age_min * 60'000;
+    return in;
+  };
+  provider_.listed = {
+      input("uid1", me, 60),                                // owned by an active room
+      input("uid2", me, 60),                                // its room has ended: an orphan
+      input("orphan", me, 60),                              // no room: a failed rollback
+      input("young", me, 2),                                // no room yet: maybe a create under way
+      input("undated", me, std::nullopt),                   // age unknown: left alone
+      input("theirs", "lrd_999999999999999999999999", 60),  // another deployment's
+      input("untagged", "", 60),                            // made by hand, or before tags
+  };
+  RoomService::SweepResult r = service_->sweepOrphanInputs(me, std::chrono::minutes(10));
+  EXPECT_EQ(r.listed, 7u);
+  EXPECT_EQ(r.ours, 5u);
+  EXPECT_EQ(r.deleted, 2u);
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_EQ(provider_.deleted, (std::vector<std::string>{"uid2", "orphan"}));
+  EXPECT_TRUE(store_->get(live.room.room_id));  // rooms are untouched
+
+  // A failed delete is counted and tried again at the next sweep; no deployment, no sweep.
+  provider_.deleted.clear();
+  provider_.fail_delete = true;
+  r = service_->sweepOrphanInputs(me, std::chrono::minutes(10));
+  EXPECT_EQ(r.failed, 2u);
+  EXPECT_EQ(r.deleted, 0u);
+  provider_.fail_delete = false;
+  EXPECT_EQ(service_->sweepOrphanInputs("", std::chrono::minutes(10)).listed, 0u);
+  EXPECT_TRUE(provider_.deleted.empty());
 }
 
 TEST_F(RoomServiceTest, IdCollisionDrawsANewId) {

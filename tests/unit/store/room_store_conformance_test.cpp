@@ -378,6 +378,21 @@ TEST_P(RoomStoreConformanceTest, CountsRoomsByStatusAndLive) {
   EXPECT_EQ(store_->countRooms(), (RoomCounts{2, 2, 1}));
 }
 
+TEST_P(RoomStoreConformanceTest, TheDeploymentIdIsDrawnOnceAndKept) {
+  const std::string id = store_->deploymentId();
+  EXPECT_EQ(id.size(), 28u) << id;
+  EXPECT_TRUE(id.starts_with("lrd_")) << id;
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef", 4), std::string::npos) << id;
+  EXPECT_EQ(store_->deploymentId(), id);
+  // Another process on the same store (here: another handle) reads the same id.
+  std::unique_ptr<RoomStore> other = harness_->open();
+  EXPECT_EQ(other->deploymentId(), id);
+  other.reset();
+  store_.reset();
+  store_ = harness_->open();
+  EXPECT_EQ(store_->deploymentId(), id);
+}
+
 TEST_P(RoomStoreConformanceTest, VisibilityLiveChangesAndEndReasonsAreKept) {
   RoomRecord unlisted = makeRoom("live_v1", kT0);
   unlisted.visibility = "unlisted";

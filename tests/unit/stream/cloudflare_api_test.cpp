@@ -125,6 +125,14 @@ TEST(CloudflareApi, ParsesListWithoutCredentials) {
   EXPECT_EQ(inputs[0].ingest, IngestEndpoints{});
   EXPECT_EQ(inputs[0].playback, PlaybackEndpoints{});
 
+  EXPECT_EQ(inputs[0].deployment, "");                // made by hand (the fixture): no deployment
+  EXPECT_EQ(inputs[0].created_at_ms, 1795169330722);  // 2026-11-20T10:08:50.72217Z
+  const auto tagged = parseLiveInputList(json::parse(
+      R"({"liveInputs":[{"uid":"9de18434b0ef65a93cac83ac4e76febb","meta":{"name":"x","liveroom_deployment":"lrd_01"}}]})"));
+  ASSERT_EQ(tagged.size(), 1u);
+  EXPECT_EQ(tagged[0].deployment, "lrd_01");
+  EXPECT_EQ(tagged[0].created_at_ms, std::nullopt);
+
   EXPECT_TRUE(parseLiveInputList(json::parse(R"({"liveInputs":[]})")).empty());
   EXPECT_TRUE(parseLiveInputList(json::parse(R"({"range":0})")).empty());
   EXPECT_THROW(parseLiveInputList(json("nope")), ParseError);
@@ -205,9 +213,23 @@ TEST(CloudflareApi, BuildsCreateBodies) {
   EXPECT_EQ(json::parse(buildCreateBody("Lớp học online", RoomMode::broadcast)),
             json::parse(R"({"meta":{"name":"Lớp học online"},"recording":{"mode":"automatic"},
                             "deleteRecordingAfterDays":45})"));
+  // The deployment that made it, when given, in meta.
+  EXPECT_EQ(buildCreateBody("t", RoomMode::webrtc, "lrd_0123"),
+            R"({"meta":{"liveroom_deployment":"lrd_0123","name":"t"},"recording":{"mode":"off"}})");
   // Quotes and control characters are escaped; invalid UTF-8 is replaced, not thrown.
   EXPECT_EQ(json::parse(buildCreateBody("a\"b\n", RoomMode::webrtc))["meta"]["name"], "a\"b\n");
   EXPECT_NO_THROW(json::parse(buildCreateBody("bad \xff utf8", RoomMode::webrtc)));
+}
+
+TEST(CloudflareApi, Timestamps) {
+  EXPECT_EQ(parseTimestampMs("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(parseTimestampMs("2026-11-20T10:08:50.72217Z"), 1795169330722);
+  EXPECT_EQ(parseTimestampMs("2024-02-29T23:59:59.5Z"), 1709251199500);
+  EXPECT_EQ(parseTimestampMs("2026-02-30T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(parseTimestampMs("2026-11-20T10:08:50+01:00"), std::nullopt);
+  EXPECT_EQ(parseTimestampMs("2026-11-20 10:08:50Z"), std::nullopt);
+  EXPECT_EQ(parseTimestampMs("2026-11-20T10:08:50.Z"), std::nullopt);
+  EXPECT_EQ(parseTimestampMs(""), std::nullopt);
 }
 
 TEST(CloudflareApi, HostAndUidHelpers) {
