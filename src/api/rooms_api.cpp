@@ -1,6 +1,8 @@
 // Routes and handlers of the rooms API (see rooms_api.hpp).
 #include "api/rooms_api.hpp"
 
+#include "api/openapi_json.hpp"
+
 #include <charconv>
 
 #include <fmt/format.h>
@@ -100,6 +102,15 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     if (path == "/readyz") {
       if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
       return runBlocking(run_store_calls_, req, std::move(respond), [this] { return readyz(); });
+    }
+    if (path == "/api/openapi.json") {
+      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
+      static const auto document = std::make_shared<const std::string>(kOpenApiJson);
+      http::Response res;
+      res.shared_body = document;
+      res.set("Content-Type", "application/json");
+      res.set("Cache-Control", "no-cache");
+      return answer(std::move(res));
     }
     if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
       return answer(errorResponse("not_found", "no such path: " + path));
