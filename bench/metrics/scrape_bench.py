@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""What a Prometheus scrape of /metrics costs liveroom (issue 13), with 0 rooms and with 10,000
+rooms in its SQLite store, against two references in the same run on the same server: /healthz
+(the cheapest reply) and a page of the room list (GET /api/livestream/rooms?limit=20, a store
+read). Each is asked BENCH_SCRAPES times over one keep-alive connection; the figures are the
+reply time (median, p99) and the server's CPU per request (from /proc/<pid>/stat).
+
+  bench/metrics/scrape_bench.py            (LIVEROOM_BIN, BENCH_ROOMS=10000, BENCH_SCRAPES=1000)
+Results: bench/results/metrics-<time>.txt and metrics-latest.txt (BENCH_SAVE=0: print only).
+Loopback only; stdlib only.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("LIVEROOM_BIN", REPO / "build" / "liveroom"))
+ROOMS = int(os.environ.get("BENCH_ROOMS", "10000"))
+SCRAPES = int(os.environ.get("BENCH_SCRAPES", "1000"))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def measure(port: int, pid: int, path: str, n: int) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times, size = [], 0
+    for _ in range(5):  # warm the connection and the caches
+        conn.request("GET", path)
+        conn.getresponse().read()
+    cpu0 = cpu_seconds(pid)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        conn.request("GET", path)
+        r = conn.getresponse()
+        body = r.read()
+        times.append(time.perf_counter() - t0)
+        assert r.status == 200, (path, r.status, body[:200])
+        size = len(body)
+    cpu = cpu_seconds(pid) - cpu0
+    conn.close()
+    times.sort()
+    return {"median_ms": statistics.median(times) * 1e3, "p99_ms": times[int(len(times) * 0.99) - 1] * 1e3,
+            "cpu_ms": cpu / n * 1e3, "bytes": size}
+
+
+def create_rooms(port: int, n: int) -> None:
+    def one(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for k in range(i, n, 8):
+            body = json.dumps({"title": f"Lớp học {k}", "host": f"giáo viên {k % 50}"})
+            conn.request("POST", "/api/livestream/create", body, {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            doc = json.loads(r.read())
+            assert r.status == 201, doc
+            if k % 5 == 0:  # a fifth of them ended
+                conn.request("POST", "/api/livestream/end", json.dumps({"room_id": doc["room_id"]}),
+                             {"Content-Type": "application/json", "Authorization": f"Bearer {doc['host_token']}"})
+                r = conn.getresponse()
+                r.read()
+                assert r.status == 200
+        conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(8)))
+
+
+def main() -> int:
+    if not BIN.exists():
+        print(f"no liveroom binary at {BIN} (scripts/build)", file=sys.stderr)
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="metrics-bench."))
+    port = free_port()
+    log = open(tmp / "liveroom.log", "wb")
+    proc = subprocess.Popen([str(BIN), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp / "data"),
+                             "--webrtc-port", "0", "--webrtc-ip", "127.0.0.1", "--creates-per-minute", "0",
+                             "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT)
+    lines = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip()
+        say(f"/metrics scrape cost, {time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())} (UTC)")
+        say(f"liveroom: {BIN} at {rev}; SQLite store, local stream provider (2 HTTP threads)")
+        say(f"machine: {os.cpu_count()} cores, {os.uname().release}; loopback; {SCRAPES} requests per figure, "
+            f"one keep-alive connection")
+        say()
+        paths = [("/metrics", "/metrics"), ("/healthz", "/healthz (reference)"),
+                 ("/api/livestream/rooms?limit=20", "room list page (reference)")]
+        results = {}
+        for rooms in (0, ROOMS):
+            if rooms:
+                t0 = time.perf_counter()
+                create_rooms(port, rooms)
+                say(f"(made {rooms} rooms, a fifth ended, through the API in {time.perf_counter() - t0:.1f} s)")
+            say(f"== {rooms} rooms")
+            say(f"{'request':32} {'median ms':>10} {'p99 ms':>8} {'CPU ms/req':>11} {'bytes':>8}")
+            for path, name in paths:
+                m = measure(port, proc.pid, path, SCRAPES)
+                results[(rooms, path)] = m
+                say(f"{name:32} {m['median_ms']:10.3f} {m['p99_ms']:8.3f} {m['cpu_ms']:11.3f} {m['bytes']:8d}")
+            say()
+        big, small = results[(ROOMS, "/metrics")], results[(0, "/metrics")]
+        say("ratios (same run):")
+        say(f"  /metrics with {ROOMS} rooms / with 0 rooms: time {big['median_ms'] / small['median_ms']:.2f}x, "
+            f"CPU {big['cpu_ms'] / max(small['cpu_ms'], 1e-6):.2f}x")
+        tick_ms = 1e3 / TICKS
+        for path, name in paths[1:]:
+            ref = results[(ROOMS, path)]
+            # CPU is read in clock ticks: a total under 5 ticks is too coarse for a ratio.
+            cpu = (f"CPU {big['cpu_ms'] / ref['cpu_ms']:.2f}x" if ref["cpu_ms"] * SCRAPES >= 5 * tick_ms
+                   else f"CPU: the reference used under {5 * tick_ms:.0f} ms in {SCRAPES} requests")
+            say(f"  /metrics / {name}, {ROOMS} rooms: time {big['median_ms'] / ref['median_ms']:.2f}x, {cpu}")
+        scrape_cpu_s = big["cpu_ms"] / 1e3
+        say(f"  a scrape every 15 s costs {scrape_cpu_s / 15 * 100:.4f} % of one core")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    if os.environ.get("BENCH_SAVE", "1") != "0":
+        out_dir = REPO / "bench" / "results"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        text = "\n".join(lines) + "\n"
+        (out_dir / f"metrics-{stamp}.txt").write_text(text)
+        (out_dir / "metrics-latest.txt").write_text(text)
+        print(f"(saved bench/results/metrics-{stamp}.txt)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
