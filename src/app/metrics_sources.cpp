@@ -62,17 +62,17 @@ void addMediaSource(metrics::Metrics& metrics, media::MediaServer& media) {
               d(st.sessions_failed));
     const media::MediaCounters& c = st.counters;
     const char* packets_help = "RTP and RTCP packets received from peers (in) and sent to them (out)";
-    s.counter("liveroom_media_packets_total", packets_help, d(c.rtp_packets_in),
+    s.counter("liveroom_media_packets_total", packets_help, d(c.transport.rtp_packets_in),
               {{"direction", "in"}, {"type", "rtp"}});
-    s.counter("liveroom_media_packets_total", packets_help, d(c.rtp_packets_out),
+    s.counter("liveroom_media_packets_total", packets_help, d(c.transport.rtp_packets_out),
               {{"direction", "out"}, {"type", "rtp"}});
-    s.counter("liveroom_media_packets_total", packets_help, d(c.rtcp_packets_in),
+    s.counter("liveroom_media_packets_total", packets_help, d(c.transport.rtcp_packets_in),
               {{"direction", "in"}, {"type", "rtcp"}});
-    s.counter("liveroom_media_packets_total", packets_help, d(c.rtcp_packets_out),
+    s.counter("liveroom_media_packets_total", packets_help, d(c.transport.rtcp_packets_out),
               {{"direction", "out"}, {"type", "rtcp"}});
     const char* bytes_help = "RTP bytes received from peers (in) and sent to them (out), SRTP as on the wire";
-    s.counter("liveroom_media_bytes_total", bytes_help, d(c.rtp_bytes_in), {{"direction", "in"}});
-    s.counter("liveroom_media_bytes_total", bytes_help, d(c.rtp_bytes_out), {{"direction", "out"}});
+    s.counter("liveroom_media_bytes_total", bytes_help, d(c.transport.rtp_bytes_in), {{"direction", "in"}});
+    s.counter("liveroom_media_bytes_total", bytes_help, d(c.transport.rtp_bytes_out), {{"direction", "out"}});
     s.counter("liveroom_media_nacks_received_total", "Sequence numbers viewers asked to have resent (NACK)",
               d(c.nacks_received));
     s.counter("liveroom_media_retransmissions_total", "Packets resent to viewers on their NACKs", d(c.retransmissions));

@@ -76,12 +76,7 @@ void Session::onTransportClosed(const std::string& reason) {
 }
 
 MediaCounters& MediaCounters::operator+=(const MediaCounters& o) noexcept {
-  rtp_packets_in += o.rtp_packets_in;
-  rtp_bytes_in += o.rtp_bytes_in;
-  rtcp_packets_in += o.rtcp_packets_in;
-  rtp_packets_out += o.rtp_packets_out;
-  rtp_bytes_out += o.rtp_bytes_out;
-  rtcp_packets_out += o.rtcp_packets_out;
+  transport += o.transport;
   nacks_received += o.nacks_received;
   retransmissions += o.retransmissions;
   retransmissions_refused += o.retransmissions_refused;
@@ -94,14 +89,8 @@ MediaCounters& MediaCounters::operator+=(const MediaCounters& o) noexcept {
 }
 
 MediaCounters Session::counters() const {
-  const WebRtcTransport::Counters& t = transport_->counters();
   MediaCounters c;
-  c.rtp_packets_in = t.rtp_packets_in;
-  c.rtp_bytes_in = t.rtp_bytes_in;
-  c.rtcp_packets_in = t.rtcp_packets_in;
-  c.rtp_packets_out = t.rtp_packets_out;
-  c.rtp_bytes_out = t.rtp_bytes_out;
-  c.rtcp_packets_out = t.rtcp_packets_out;
+  c.transport = transport_->counters();
   return c;
 }
 

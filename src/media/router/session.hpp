@@ -20,12 +20,7 @@ class Session;
 // What one session (or many, summed) moved and asked for since it began: the media counters of
 // /metrics. Transport figures come from WebRtcTransport; the rest from the role.
 struct MediaCounters {
-  uint64_t rtp_packets_in = 0;
-  uint64_t rtp_bytes_in = 0;
-  uint64_t rtcp_packets_in = 0;
-  uint64_t rtp_packets_out = 0;
-  uint64_t rtp_bytes_out = 0;
-  uint64_t rtcp_packets_out = 0;
+  WebRtcTransport::Counters transport;       // packets and bytes both ways
   uint64_t nacks_received = 0;               // sequence numbers viewers asked to have again
   uint64_t retransmissions = 0;              // packets resent to viewers on those NACKs
   uint64_t retransmissions_refused = 0;      // NACKs not answered (asked again within an RTT, or over budget)

@@ -104,6 +104,15 @@ class WebRtcTransport final : public PacketMux::Session, private IceServer::List
     uint64_t rtp_packets_out = 0;
     uint64_t rtp_bytes_out = 0;
     uint64_t rtcp_packets_out = 0;
+    Counters& operator+=(const Counters& o) noexcept {
+      rtp_packets_in += o.rtp_packets_in;
+      rtp_bytes_in += o.rtp_bytes_in;
+      rtcp_packets_in += o.rtcp_packets_in;
+      rtp_packets_out += o.rtp_packets_out;
+      rtp_bytes_out += o.rtp_bytes_out;
+      rtcp_packets_out += o.rtcp_packets_out;
+      return *this;
+    }
   };
   const Counters& counters() const noexcept { return counters_; }
 

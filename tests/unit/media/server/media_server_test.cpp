@@ -1426,10 +1426,10 @@ TEST_P(MediaServerTest, LostPublisherPacketsAreNackedAndRepairedFromRtx) {
   EXPECT_GE(s.counters.nacks_sent, 1u);
   EXPECT_EQ(s.counters.recovered, 1u);
   EXPECT_EQ(s.counters.lost, 0u);
-  EXPECT_EQ(s.counters.rtp_packets_in, 12u);  // 10, the repair, 1 more (the replayed copy fails SRTP)
-  EXPECT_GE(s.counters.rtp_packets_out, 12u);
-  EXPECT_GT(s.counters.rtp_bytes_in, s.counters.rtp_packets_in * 12);
-  EXPECT_GE(s.counters.rtcp_packets_out, 1u);  // the NACK
+  EXPECT_EQ(s.counters.transport.rtp_packets_in, 12u);  // 10, the repair, 1 more (the replayed copy fails SRTP)
+  EXPECT_GE(s.counters.transport.rtp_packets_out, 12u);
+  EXPECT_GT(s.counters.transport.rtp_bytes_in, s.counters.transport.rtp_packets_in * 12);
+  EXPECT_GE(s.counters.transport.rtcp_packets_out, 1u);  // the NACK
 }
 
 // Chromium also sends recent packets again on its RTX stream unasked (bandwidth probes made of
@@ -1797,8 +1797,8 @@ TEST_P(MediaServerTest, ARepeatedNackResendsEachPacketOnce) {
   EXPECT_EQ(after.counters.nacks_received, 400u);
   EXPECT_EQ(after.counters.retransmissions, 40u);
   EXPECT_EQ(after.counters.retransmissions_refused, 360u);
-  EXPECT_GE(after.counters.rtp_packets_out, before.rtp_packets_out);
-  EXPECT_GE(after.counters.rtp_bytes_out, before.rtp_bytes_out);
+  EXPECT_GE(after.counters.transport.rtp_packets_out, before.transport.rtp_packets_out);
+  EXPECT_GE(after.counters.transport.rtp_bytes_out, before.transport.rtp_bytes_out);
 }
 
 TEST_P(MediaServerTest, RetransmissionsStayWithinTheViewersBudget) {
