@@ -126,8 +126,12 @@ def test_media_counters_sessions_and_viewers_from_a_real_publisher_and_viewer(se
         wait_until(lambda: srv.room(rid).json()["live"] is True, 15, "the room to go live")
         viewer = Viewer(room["playback"]["whep_url"], tmp_path / "viewer.log")
         viewer.wait_event("first_frame", 30)
-        wait_until(lambda: value(parse(scrape(srv.port, None)), "liveroom_viewers") == 1, 15,
-                   "liveroom_viewers to count the viewer")
+        def counted() -> bool:
+            now = parse(scrape(srv.port, None))
+            # Reports (RTCP) go out about once a second: wait for the first too.
+            return value(now, "liveroom_viewers") == 1 and \
+                value(now, "liveroom_media_packets_total", direction="out", type="rtcp") > 0
+        wait_until(counted, 15, "liveroom_viewers to count the viewer, and the first RTCP report")
         text = scrape(srv.port, None)
         check_with_promtool(text)
         s = parse(text)
