@@ -839,6 +839,27 @@ int serve(ServeConfig config) {
       sweep_running = false;
     });
   };
+  // Several instances on one store: a room whose media is here may be ended through another
+  // instance (its end cannot reach this media server). Every 2 s the inputs with sessions here are
+  // checked against the store, and those whose room has ended are closed.
+  std::atomic<bool> reconcile_running{false};
+  std::unique_ptr<PeriodicTask> media_reconcile;
+  if (media_server) {
+    media_reconcile = std::make_unique<PeriodicTask>(std::chrono::seconds(2), [&] {
+      if (reconcile_running.exchange(true)) return;
+      boost::asio::post(store_pool, [&] {
+        try {
+          for (const std::string& uid : service.endedInputs(media_server->inputUids())) {
+            spdlog::info("media: input {}: its room was ended through another instance; closing its sessions", uid);
+            media_server->closeInput(uid);
+          }
+        } catch (const std::exception& e) {
+          spdlog::warn("media: checking for rooms ended elsewhere: {}", e.what());
+        }
+        reconcile_running = false;
+      });
+    });
+  }
   std::unique_ptr<PeriodicTask> orphan_sweep;
   if (!deployment.empty()) {
     sweep_orphans();
@@ -880,6 +901,7 @@ int serve(ServeConfig config) {
   spdlog::info("stopping (signal {}): no new connections; answering the requests in flight", signal);
   timer_scan.stop();
   if (orphan_sweep) orphan_sweep->stop();
+  if (media_reconcile) media_reconcile->stop();
   if (metrics_server) metrics_server->stop();
   // Requests already read are answered in full (a create's reply carries its host token) while
   // the pools still run; each reply closes its connection.

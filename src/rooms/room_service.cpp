@@ -266,6 +266,15 @@ std::optional<std::string> RoomService::setLiveByInput(std::string_view session_
 
 size_t RoomService::clearStaleLive(std::string_view provider) { return store_.clearLive(provider, now()); }
 
+std::vector<std::string> RoomService::endedInputs(const std::vector<std::string>& input_uids) {
+  std::vector<std::string> ended;
+  for (const std::string& uid : input_uids) {
+    const std::optional<RoomRecord> room = findByInput(uid);
+    if (room && room->status == "ended") ended.push_back(uid);
+  }
+  return ended;
+}
+
 RoomService::SweepResult RoomService::sweepOrphanInputs(std::string_view deployment,
                                                         std::chrono::milliseconds min_age) {
   SweepResult result;

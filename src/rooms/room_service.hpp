@@ -96,6 +96,9 @@ class RoomService final : public RoomEvents {
   // active room owns (a create whose store write and then rollback both failed), once they are
   // older than `min_age` (a create under way has its input before its room). Inputs another
   // deployment made, or that carry no deployment, are never touched.
+  // Of `input_uids` (live inputs with media in this process), those whose room has ended — by
+  // another instance on the store, whose end could not reach this process's media. Reads the store.
+  std::vector<std::string> endedInputs(const std::vector<std::string>& input_uids);
   struct SweepResult {
     size_t listed = 0;   // inputs the provider has
     size_t ours = 0;     // of those, made by `deployment`

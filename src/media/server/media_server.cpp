@@ -519,6 +519,14 @@ void MediaServer::closeInput(std::string input_uid) {
   for (auto& w : workers_) w->post([w = w.get(), hub_id] { w->endInput(hub_id); });
 }
 
+std::vector<std::string> MediaServer::inputUids() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> uids;
+  uids.reserve(hubs_.size());
+  for (const auto& [uid, hub] : hubs_) uids.push_back(uid);
+  return uids;
+}
+
 void MediaServer::onSessionGone(size_t, const std::string& session_id) { forget(session_id); }
 
 void MediaServer::onPublisherLive(InputHub& hub, const std::string& session_id, bool live) {

@@ -135,6 +135,8 @@ class MediaServer final : private WorkerHost {
   void remove(std::string session_id, std::function<void(bool)> done);
   // Ends every session of an input (the room ended).
   void closeInput(std::string input_uid);
+  // The inputs with a session here now (their uids).
+  std::vector<std::string> inputUids();
 
   // Ends every session through the normal path, so the listener hears what it would if each
   // peer had left (publishers not live, viewer counts down), then refuses new sessions. Blocks

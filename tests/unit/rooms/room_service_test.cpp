@@ -181,6 +181,16 @@ TEST_F(RoomServiceTest, TheOrphanSweepDeletesOnlyThisDeploymentsOldInputsThatNoA
   EXPECT_TRUE(provider_.deleted.empty());
 }
 
+TEST_F(RoomServiceTest, EndedInputsNamesTheInputsWhoseRoomEndedInTheStore) {
+  auto a = service_->create("a", "u", RoomMode::webrtc);  // uid1
+  auto b = service_->create("b", "u", RoomMode::webrtc);  // uid2
+  EXPECT_TRUE(service_->endedInputs({"uid1", "uid2", "unknown"}).empty());
+  // Ended by another process on the store: this service's cache still has it active.
+  store_->markEnded(b.room.room_id, now_ms_, "host");
+  EXPECT_EQ(service_->endedInputs({"uid1", "uid2", "unknown"}), (std::vector<std::string>{"uid2"}));
+  EXPECT_TRUE(store_->get(a.room.room_id)->status == "active");
+}
+
 TEST_F(RoomServiceTest, IdCollisionDrawsANewId) {
   store_->duplicate_first_inserts = 2;
   auto created = service_->create("t", "u", RoomMode::webrtc);
