@@ -84,10 +84,11 @@ class MemoryRoomStore : public RoomStore {
       r.updated_at_ms = now;
     });
   }
-  size_t clearLive(std::string_view provider, int64_t now) override {
+  size_t clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now) override {
     size_t n = 0;
     for (auto& [id, r] : rooms_) {
       if (r.provider != provider || !r.live) continue;
+      if (!whep_prefix.empty() && !r.playback.whep_url.value_or("").starts_with(whep_prefix)) continue;
       r.live = false;
       r.updated_at_ms = now;
       ++n;

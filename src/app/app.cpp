@@ -636,14 +636,15 @@ int serve(ServeConfig config) {
     store->setOutboxPolicy(std::move(policy));
   }
   media_events.attach(service);
-  // A previous process's broadcasters are gone with it (a crash sends no "left"): their rooms
-  // are not live. (Several instances on one store would need this per instance.)
-  try {
-    if (const size_t cleared = service.clearStaleLive(LocalStream::kName); cleared > 0) {
-      spdlog::info("{} room(s) left live by a previous run are not live any more", cleared);
+  if (local_stream == nullptr) {
+    // No embedded media server here: rooms it carried in a previous run are not live.
+    try {
+      if (const size_t cleared = service.clearStaleLive(LocalStream::kName); cleared > 0) {
+        spdlog::info("{} room(s) left live by a previous run are not live any more", cleared);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("could not clear rooms left live by a previous run: {}", e.what());
     }
-  } catch (const std::exception& e) {
-    spdlog::warn("could not clear rooms left live by a previous run: {}", e.what());
   }
   api::ApiOptions api_options;
   api_options.cors_origins = config.cors_origins;
@@ -774,6 +775,16 @@ int serve(ServeConfig config) {
       config.public_url.empty() ? scheme + "://" + host_part + ":" + std::to_string(server.port()) : config.public_url;
   if (local_stream != nullptr) {
     local_stream->setPublicUrl(url);
+    // This instance's previous run's broadcasters are gone with it (a crash sends no "left"):
+    // their rooms are not live. Only rooms whose media URLs name this instance: other instances
+    // on the store keep theirs. (Before any publisher here can be live: ICE and DTLS take longer.)
+    try {
+      if (const size_t cleared = service.clearStaleLive(LocalStream::kName, url); cleared > 0) {
+        spdlog::info("{} room(s) left live by a previous run are not live any more", cleared);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("could not clear rooms left live by a previous run: {}", e.what());
+    }
     // One worker: "media server on UDP port 8189, TCP port 8189 (candidates ...)"; several: "media
     // server on UDP ports 8189, 8190, TCP ports 8189, 8190 (candidates ...), 2 media workers".
     const auto udp_ports = media_server->ports();

@@ -60,8 +60,8 @@ std::optional<RoomRecord> InstrumentedRoomStore::markEnded(std::string_view room
 std::optional<RoomRecord> InstrumentedRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
   return timed("set_live", [&] { return inner_.setLive(room_id, live, now_ms); });
 }
-size_t InstrumentedRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
-  return timed("clear_live", [&] { return inner_.clearLive(provider, now_ms); });
+size_t InstrumentedRoomStore::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) {
+  return timed("clear_live", [&] { return inner_.clearLive(provider, whep_prefix, now_ms); });
 }
 std::vector<RoomRecord> InstrumentedRoomStore::list(const ListQuery& query) {
   return timed("list", [&] { return inner_.list(query); });

@@ -21,7 +21,7 @@ class InstrumentedRoomStore final : public RoomStore {
   std::optional<RoomRecord> updateTitle(std::string_view room_id, std::string_view title, int64_t now_ms) override;
   std::optional<RoomRecord> markEnded(std::string_view room_id, int64_t ended_at_ms, std::string_view reason) override;
   std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) override;
-  size_t clearLive(std::string_view provider, int64_t now_ms) override;
+  size_t clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) override;
   std::vector<RoomRecord> list(const ListQuery& query) override;
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;

@@ -264,7 +264,9 @@ std::optional<std::string> RoomService::setLiveByInput(std::string_view session_
   return room->room_id;
 }
 
-size_t RoomService::clearStaleLive(std::string_view provider) { return store_.clearLive(provider, now()); }
+size_t RoomService::clearStaleLive(std::string_view provider, std::string_view media_base) {
+  return store_.clearLive(provider, media_base.empty() ? std::string() : std::string(media_base) + "/", now());
+}
 
 std::vector<std::string> RoomService::endedInputs(const std::vector<std::string>& input_uids) {
   std::vector<std::string> ended;

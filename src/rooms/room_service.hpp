@@ -90,8 +90,9 @@ class RoomService final : public RoomEvents {
   std::optional<std::string> setLiveByInput(std::string_view session_id, bool live);
 
   // At start: rooms of `provider` that a previous process left live are not live any more (a
-  // crash sends no "broadcaster left"). Returns how many. Call before serving.
-  size_t clearStaleLive(std::string_view provider);
+  // crash sends no "broadcaster left"); with `media_base` (this instance's URL) only the rooms
+  // whose playback URL is under it, so other instances' rooms stay live. Returns how many.
+  size_t clearStaleLive(std::string_view provider, std::string_view media_base = {});
   // Deletes the provider's live inputs that `deployment` (RoomStore::deploymentId) made but no
   // active room owns (a create whose store write and then rollback both failed), once they are
   // older than `min_age` (a create under way has its input before its room). Inputs another

@@ -56,10 +56,11 @@ class RoomStore {
   // Sets the live flag and updated_at, and live_changed_at when the flag changes; returns the
   // room, nullopt if unknown.
   virtual std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms) = 0;
-  // Sets live false (and updated_at, live_changed_at) on every room of `provider` that is live; returns how many
-  // changed. At start, for rooms whose media lived in a process that is gone (a crash sends no
-  // "publisher left").
-  virtual size_t clearLive(std::string_view provider, int64_t now_ms) = 0;
+  // Sets live false (and updated_at, live_changed_at) on every room of `provider` that is live and
+  // whose playback.whep_url starts with `whep_prefix` ("" matches every room); returns how many
+  // changed. At start, for rooms whose media lived in this instance before it stopped (a crash
+  // sends no "publisher left"); the prefix (this instance's URL) spares other instances' rooms.
+  virtual size_t clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) = 0;
   // Newest first (created_at desc, room_id desc), at most query.limit rooms.
   virtual std::vector<RoomRecord> list(const ListQuery& query) = 0;
   // True when the backend answers (readiness).

@@ -1,7 +1,8 @@
 """Several instances on one store (issue 13, item 4; the part done so far), through the real
 binary: two liveroom processes on one SQLite data directory (one store, one media secret), a
-real WebRTC publisher and viewer (aiortc) on the instance whose URLs the room names; ending the
-room through the other instance closes the media sessions on the owning one within seconds.
+real WebRTC publisher and viewer (aiortc) on the instance whose URLs the room names; the other
+instance restarting leaves that room on air, and ending the room through the other instance
+closes the media sessions on the owning one within seconds.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def test_an_end_through_another_instance_closes_the_owning_instances_media(serve
     try:
         publisher.wait_connected(30)
         wait_until(lambda: b.room(rid).json()["live"] is True, 15, "B to see the room live (the store)")
+        # B (re)starting takes only its own previous run's rooms off air, not A's.
+        b.restart()
+        assert b.room(rid).json()["live"] is True and a.room(rid).json()["live"] is True
         viewer = Viewer(room["playback"]["whep_url"], tmp_path / "viewer.log")
         viewer.wait_event("first_frame", 30)
         assert sessions(a.port, "publisher") == 1 and sessions(a.port, "viewer") == 1

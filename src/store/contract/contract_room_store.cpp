@@ -383,8 +383,8 @@ std::optional<RoomRecord> ContractRoomStore::setLive(std::string_view room_id, b
   return index_.setLive(room_id, live, now_ms);
 }
 
-size_t ContractRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
-  return index_.clearLive(provider, now_ms);
+size_t ContractRoomStore::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) {
+  return index_.clearLive(provider, whep_prefix, now_ms);
 }
 
 std::vector<RoomRecord> ContractRoomStore::list(const ListQuery& query) { return index_.list(query); }

@@ -254,14 +254,15 @@ void RoomIndex::touchOffchain(std::string_view room_id, int64_t updated_at_ms) {
   use.step();
 }
 
-size_t RoomIndex::clearLive(std::string_view provider, int64_t now_ms) {
+size_t RoomIndex::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  StatementUse use(
-      *db_,
-      "UPDATE room_offchain SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE live = 1 AND room_id IN "
-      "(SELECT room_id FROM chain_rooms WHERE provider = ?1)");
+  StatementUse use(*db_,
+                   "UPDATE room_offchain SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE live = 1 AND "
+                   "(?3 = '' OR substr(whep_url, 1, length(?3)) = ?3) AND room_id IN "
+                   "(SELECT room_id FROM chain_rooms WHERE provider = ?1)");
   use.bind(1, provider);
   use.bind(2, now_ms);
+  use.bind(3, whep_prefix);
   use.step();
   return static_cast<size_t>(sqlite3_changes(db_->db()));
 }

@@ -89,7 +89,7 @@ class RoomIndex {
   void touchOffchain(std::string_view room_id, int64_t updated_at_ms);
   // Sets the live flag (a side row is created for a room made elsewhere); nullopt if unknown.
   std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms);
-  size_t clearLive(std::string_view provider, int64_t now_ms);
+  size_t clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms);
 
   std::optional<RoomRecord> get(std::string_view room_id);
   std::optional<RoomRecord> getBySessionId(std::string_view session_id);

@@ -615,13 +615,23 @@ std::optional<RoomRecord> MongoRoomStore::setLive(std::string_view room_id, bool
   return update(false);
 }
 
-size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
+size_t MongoRoomStore::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) {
+  // whep_url in [prefix, prefix + U+10FFFF): the URLs that start with the prefix (byte order).
+  auto appendPrefix = [&](bson_t* filter) {
+    if (whep_prefix.empty()) return;
+    bson_t range;
+    bson_append_document_begin(filter, "playback.whep_url", -1, &range);
+    appendText(&range, "$gte", whep_prefix);
+    appendText(&range, "$lt", std::string(whep_prefix) + "\xf4\x8f\xbf\xbf");
+    bson_append_document_end(filter, &range);
+  };
   if (recording()) {
     // Room by room, so each records its room.offline with its change.
     size_t cleared = 0;
     Bson live_rooms;
     appendText(live_rooms.get(), "provider", provider);
     bson_append_bool(live_rooms.get(), "live", -1, true);
+    appendPrefix(live_rooms.get());
     for (const std::string& id : roomIds(live_rooms.get(), 0)) {
       std::lock_guard lock(roomLock(id));
       RoomsCollection rooms(handles_->pool.get(), database_);
@@ -642,6 +652,7 @@ size_t MongoRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
   Bson filter;
   appendText(filter.get(), "provider", provider);
   bson_append_bool(filter.get(), "live", -1, true);
+  appendPrefix(filter.get());
   Bson update;
   appendLiveOff(update.get(), now_ms);
   Bson reply;

@@ -280,9 +280,10 @@ std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, boo
   });
 }
 
-size_t SqliteRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
+size_t SqliteRoomStore::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) {
   static const std::string sql = fmt::format(
-      "UPDATE rooms SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE provider = ?1 AND live = 1 RETURNING {}",
+      "UPDATE rooms SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE provider = ?1 AND live = 1 AND "
+      "(?3 = '' OR substr(whep_url, 1, length(?3)) = ?3) RETURNING {}",
       kRoomColumns);
   return write([&](const OutboxPolicy* outbox) {
     std::vector<RoomRecord> cleared;
@@ -290,6 +291,7 @@ size_t SqliteRoomStore::clearLive(std::string_view provider, int64_t now_ms) {
       StatementUse use(*writer_, sql);
       use.bind(1, provider);
       use.bind(2, now_ms);
+      use.bind(3, whep_prefix);
       while (use.step()) cleared.push_back(sqlite::readRoom(use.get()));
     }
     if (outbox) {

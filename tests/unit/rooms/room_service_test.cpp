@@ -67,7 +67,9 @@ class FailableStore : public RoomStore {
   std::optional<RoomRecord> setLive(std::string_view id, bool live, int64_t now) override {
     return real_.setLive(id, live, now);
   }
-  size_t clearLive(std::string_view provider, int64_t now) override { return real_.clearLive(provider, now); }
+  size_t clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now) override {
+    return real_.clearLive(provider, whep_prefix, now);
+  }
   std::vector<RoomRecord> list(const ListQuery& q) override { return real_.list(q); }
   bool ping() override { return real_.ping(); }
   std::string_view name() const override { return "failable-sqlite"; }

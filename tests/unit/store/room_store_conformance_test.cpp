@@ -360,12 +360,12 @@ TEST_P(RoomStoreConformanceTest, ClearLiveTurnsOffOnlyTheProvidersLiveRooms) {
   store_->setLive("live_c1", true, kT0 + 5);
   store_->setLive("live_c3", true, kT0 + 5);
 
-  EXPECT_EQ(store_->clearLive("local", kT0 + 9), 1u);
+  EXPECT_EQ(store_->clearLive("local", "", kT0 + 9), 1u);
   EXPECT_FALSE(store_->get("live_c1")->live);
   EXPECT_EQ(store_->get("live_c1")->updated_at_ms, kT0 + 9);
   EXPECT_EQ(store_->get("live_c2")->updated_at_ms, kT0 + 1);  // was not live: untouched
   EXPECT_TRUE(store_->get("live_c3")->live);                  // another provider's room
-  EXPECT_EQ(store_->clearLive("local", kT0 + 10), 0u);
+  EXPECT_EQ(store_->clearLive("local", "", kT0 + 10), 0u);
 }
 
 TEST_P(RoomStoreConformanceTest, CountsRoomsByStatusAndLive) {
@@ -391,6 +391,26 @@ TEST_P(RoomStoreConformanceTest, TheDeploymentIdIsDrawnOnceAndKept) {
   store_.reset();
   store_ = harness_->open();
   EXPECT_EQ(store_->deploymentId(), id);
+}
+
+TEST_P(RoomStoreConformanceTest, ClearLiveWithAPrefixSparesOtherInstancesRooms) {
+  RoomRecord mine = makeRoom("live_p1", kT0);
+  RoomRecord theirs = makeRoom("live_p2", kT0 + 1);
+  RoomRecord mine_too = makeRoom("live_p3", kT0 + 2);
+  mine.provider = theirs.provider = mine_too.provider = "local";
+  mine.playback.whep_url = "http://10.0.0.1:8080/0123/webRTC/play";
+  mine_too.playback.whep_url = "http://10.0.0.1:8080/4567/webRTC/play";
+  theirs.playback.whep_url = "http://10.0.0.1:80801/89ab/webRTC/play";  // a longer port: not under the prefix
+  for (const RoomRecord& r : {mine, theirs, mine_too}) {
+    store_->insert(r);
+    store_->setLive(r.room_id, true, kT0 + 5);
+  }
+  EXPECT_EQ(store_->clearLive("local", "http://10.0.0.1:8080/", kT0 + 9), 2u);
+  EXPECT_FALSE(store_->get("live_p1")->live);
+  EXPECT_FALSE(store_->get("live_p3")->live);
+  EXPECT_TRUE(store_->get("live_p2")->live);
+  EXPECT_EQ(store_->clearLive("local", "", kT0 + 10), 1u);
+  EXPECT_FALSE(store_->get("live_p2")->live);
 }
 
 TEST_P(RoomStoreConformanceTest, VisibilityLiveChangesAndEndReasonsAreKept) {
@@ -649,7 +669,7 @@ TEST_P(OutboxConformanceTest, ClearLiveRecordsRoomOfflineForEachRoomItTurnsOff) 
   for (const RoomRecord& r : {a, b, c}) store_->insert(r);
   store_->setLive("live_a", true, kT0 + 1);
   store_->setLive("live_b", true, kT0 + 1);
-  EXPECT_EQ(store_->clearLive("local", kT0 + 5), 2u);
+  EXPECT_EQ(store_->clearLive("local", "", kT0 + 5), 2u);
   EXPECT_EQ(typesInOrder(outbox_->deliveries(forRoom("live_a")), "https://a.example/hook"),
             (std::vector<std::string>{"1:room.created", "2:room.live", "3:room.offline"}));
   EXPECT_EQ(typesInOrder(outbox_->deliveries(forRoom("live_c")), "https://a.example/hook"),
