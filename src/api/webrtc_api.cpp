@@ -142,7 +142,8 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
   try {
     if (path == kStatsPath) return stats(req, respond);
     Kind kind;
-    std::string target;  // uid, room id or session id
+    std::string target;        // uid, room id or session id
+    bool key_verified = true;  // a publish URL's key (checked below)
     if (path.rfind(kSessionPrefix, 0) == 0) {
       kind = Kind::Session;
       target = path.substr(kSessionPrefix.size());
@@ -156,9 +157,11 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
       // "/" + 32 hex key + "k" + 32 hex uid + suffix
       const std::string_view id = std::string_view(path).substr(1, path.size() - 1 - kPublishSuffix.size());
       const size_t k = id.find('k');
-      if (k == std::string_view::npos || !stream_.verifyPublishKey(id.substr(k + 1), id.substr(0, k))) {
+      if (k == std::string_view::npos || !LocalStream::isValidUid(id.substr(k + 1))) {
         throw Error("not_found", "no live input for this publish URL");
       }
+      // Checked once the room is known: another instance's room is checked by that instance.
+      key_verified = stream_.verifyPublishKey(id.substr(k + 1), id.substr(0, k));
       target = std::string(id.substr(k + 1));
     } else {
       kind = Kind::Play;
@@ -193,62 +196,90 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
       throw Error("rate_limited", "too many WHIP/WHEP offers from your address; retry in a moment",
                   static_cast<int>(seconds));
     }
-    post(kind, std::move(target), std::move(req), std::move(respond));
+    post(kind, std::move(target), key_verified, std::move(req), std::move(respond));
   } catch (const Error& e) {
     answer(fromError(e));
   }
 }
 
-void WebRtcApi::post(Kind kind, std::string target, http::Request&& req, http::Responder respond) {
+void WebRtcApi::post(Kind kind, std::string target, bool key_verified, http::Request&& req, http::Responder respond) {
   auto shared = std::make_shared<http::Request>(std::move(req));
-  run_store_calls_([this, kind, target = std::move(target), shared, respond = std::move(respond)]() mutable {
-    auto fail = [&](const Error& e) { respond(decorate(*shared, fromError(e))); };
-    std::string uid;
-    try {
-      if (kind == Kind::PublishAlias) {
-        // Checks the host token; throws room_not_found, forbidden, unauthorized, room_ended.
-        const RoomRecord room = service_.ingest(target, bearerToken(*shared));
-        if (room.provider != LocalStream::kName) {
-          throw Error("not_found", "this room publishes to Cloudflare Stream: use its whip_url");
+  run_store_calls_(
+      [this, kind, key_verified, target = std::move(target), shared, respond = std::move(respond)]() mutable {
+        auto fail = [&](const Error& e) { respond(decorate(*shared, fromError(e))); };
+        std::string uid;
+        std::string whep_url;  // names the instance that carries the room's media
+        bool live = false;
+        try {
+          if (kind == Kind::PublishAlias) {
+            // Checks the host token; throws room_not_found, forbidden, unauthorized, room_ended.
+            const RoomRecord room = service_.ingest(target, bearerToken(*shared));
+            if (room.provider != LocalStream::kName) {
+              throw Error("not_found", "this room publishes to Cloudflare Stream: use its whip_url");
+            }
+            uid = room.session_id;
+            whep_url = room.playback.whep_url.value_or("");
+            live = room.live;
+          } else if (auto cached = service_.findByInputCached(target)) {
+            // The join cache (fresh for its TTL): a crowd's WHEP POSTs do not each read the store.
+            if (cached->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+            if (cached->ended) throw Error(codes::kRoomEnded, "the room has ended");
+            uid = target;
+            whep_url = cached->whep_url;
+            live = cached->live;
+          } else {
+            auto room = service_.findByInput(target);
+            if (!room || room->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+            if (room->status == "ended") throw Error(codes::kRoomEnded, "the room has ended");
+            uid = target;
+            whep_url = room->playback.whep_url.value_or("");
+            live = room->live;
+          }
+          // Several instances on one store: the room's media lives in the instance its URLs name. A
+          // broadcaster is refused here when that room is on air; otherwise the client is sent there
+          // (307 keeps the method and body; the path is the client's own, so the key is checked there).
+          const std::string mine = stream_.publicUrl();
+          const std::string suffix = "/" + uid + "/webRTC/play";
+          const bool elsewhere = whep_url.ends_with(suffix) && whep_url.size() > suffix.size() &&
+                                 whep_url.compare(0, whep_url.size() - suffix.size(), mine) != 0;
+          if (elsewhere) {
+            if (kind != Kind::Play && live) {
+              throw Error("publisher_exists", "this room is on air through another liveroom instance");
+            }
+            http::Response res;
+            res.status = 307;
+            res.set("Location", whep_url.substr(0, whep_url.size() - suffix.size()) + shared->target);
+            res.set("Content-Type", "application/json");
+            res.body = R"({"error":{"code":"moved","message":"this room's media is on another liveroom instance"}})";
+            return respond(decorate(*shared, std::move(res)));
+          }
+          if (!key_verified) throw Error("not_found", "no live input for this publish URL");
+        } catch (const Error& e) {
+          return fail(e);
+        } catch (const std::exception& e) {
+          spdlog::error("webrtc api: room lookup failed: {}", e.what());
+          return fail(Error("internal_error", "internal error"));
         }
-        uid = room.session_id;
-      } else if (auto cached = service_.findByInputCached(target)) {
-        // The join cache (fresh for its TTL): a crowd's WHEP POSTs do not each read the store.
-        if (cached->provider != LocalStream::kName) throw Error("not_found", "no such live input");
-        if (cached->ended) throw Error(codes::kRoomEnded, "the room has ended");
-        uid = target;
-      } else {
-        auto room = service_.findByInput(target);
-        if (!room || room->provider != LocalStream::kName) throw Error("not_found", "no such live input");
-        if (room->status == "ended") throw Error(codes::kRoomEnded, "the room has ended");
-        uid = target;
-      }
-    } catch (const Error& e) {
-      return fail(e);
-    } catch (const std::exception& e) {
-      spdlog::error("webrtc api: room lookup failed: {}", e.what());
-      return fail(Error("internal_error", "internal error"));
-    }
-    auto done = [this, shared, respond = std::move(respond)](std::variant<media::SessionAnswer, Error> result) {
-      if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
-      auto& answer = std::get<media::SessionAnswer>(result);
-      http::Response res;
-      res.status = 201;
-      res.body = std::move(answer.sdp);
-      res.set("Content-Type", "application/sdp");
-      res.set("Location", sessionUrl(*shared, answer.session_id));
-      res.set("ETag", answer.etag);
-      addIceServerLinks(res);
-      respond(decorate(*shared, std::move(res)));
-    };
-    std::string offer = std::move(shared->body);
-    std::string client = http::connectionLimitKey(shared->remote_address);
-    if (kind == Kind::Play) {
-      media_.play(uid, std::move(offer), std::move(done), std::move(client));
-    } else {
-      media_.publish(uid, std::move(offer), std::move(done), std::move(client));
-    }
-  });
+        auto done = [this, shared, respond = std::move(respond)](std::variant<media::SessionAnswer, Error> result) {
+          if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
+          auto& answer = std::get<media::SessionAnswer>(result);
+          http::Response res;
+          res.status = 201;
+          res.body = std::move(answer.sdp);
+          res.set("Content-Type", "application/sdp");
+          res.set("Location", sessionUrl(*shared, answer.session_id));
+          res.set("ETag", answer.etag);
+          addIceServerLinks(res);
+          respond(decorate(*shared, std::move(res)));
+        };
+        std::string offer = std::move(shared->body);
+        std::string client = http::connectionLimitKey(shared->remote_address);
+        if (kind == Kind::Play) {
+          media_.play(uid, std::move(offer), std::move(done), std::move(client));
+        } else {
+          media_.publish(uid, std::move(offer), std::move(done), std::move(client));
+        }
+      });
 }
 
 void WebRtcApi::session(const std::string& session_id, http::Request&& req, http::Responder respond) {

@@ -58,7 +58,9 @@ class WebRtcApi {
 
  private:
   enum class Kind { Publish, PublishAlias, Play, Session };
-  void post(Kind kind, std::string target, http::Request&& req, http::Responder respond);
+  // `key_verified`: a publish URL's key is this instance's for the input (else the input must be
+  // another instance's, which then checks it).
+  void post(Kind kind, std::string target, bool key_verified, http::Request&& req, http::Responder respond);
   void session(const std::string& session_id, http::Request&& req, http::Responder respond);
   http::Response decorate(const http::Request& req, http::Response res) const;
   // `respond` is taken (moved) only once the request is accepted; errors thrown before leave it.

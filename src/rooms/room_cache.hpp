@@ -22,6 +22,9 @@ struct RoomSnapshot {
   // names the input, and is checked against this instead of the store.
   std::string input_uid;
   std::string provider;
+  bool live = false;
+  // Its playback WHEP URL (local rooms: it names the instance that carries the media).
+  std::string whep_url;
 };
 
 class RoomCache {

@@ -45,6 +45,8 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
   snapshot->ended = room.status == "ended";
   snapshot->input_uid = room.session_id;
   snapshot->provider = room.provider;
+  snapshot->live = room.live;
+  snapshot->whep_url = room.playback.whep_url.value_or("");
   if (options_.render_public_view) {
     snapshot->public_view = options_.render_public_view(room, viewerCount(room.session_id));
   }

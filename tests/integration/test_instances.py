@@ -1,8 +1,9 @@
 """Several instances on one store (issue 13, item 4; the part done so far), through the real
 binary: two liveroom processes on one SQLite data directory (one store, one media secret), a
 real WebRTC publisher and viewer (aiortc) on the instance whose URLs the room names; the other
-instance restarting leaves that room on air, and ending the room through the other instance
-closes the media sessions on the owning one within seconds.
+instance restarting leaves that room on air, refuses a second broadcaster (409) and sends viewers
+to the owner (307), and ending the room through the other instance closes the media sessions on
+the owning one within seconds.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def test_an_end_through_another_instance_closes_the_owning_instances_media(serve
         # B (re)starting takes only its own previous run's rooms off air, not A's.
         b.restart()
         assert b.room(rid).json()["live"] is True and a.room(rid).json()["live"] is True
+        # The media is on A: a second broadcaster through B is refused, a viewer through B is sent to A.
+        whip_path = room["whip_url"][len(a.base_url):]
+        whep_path = room["playback"]["whep_url"][len(a.base_url):]
+        offer = "v=0\r\n"  # not looked at: the room decides first
+        r = b.post(whip_path, None, body=offer, headers={"Content-Type": "application/sdp"})
+        assert r.status == 409 and r.json()["error"]["code"] == "publisher_exists", r.describe()
+        r = b.post(whep_path, None, body=offer, headers={"Content-Type": "application/sdp"})
+        assert r.status == 307 and r.header("location") == room["playback"]["whep_url"], r.describe()
         viewer = Viewer(room["playback"]["whep_url"], tmp_path / "viewer.log")
         viewer.wait_event("first_frame", 30)
         assert sessions(a.port, "publisher") == 1 and sessions(a.port, "viewer") == 1
