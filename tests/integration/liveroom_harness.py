@@ -408,6 +408,12 @@ class FakeCloudflare:
         return [r for r in reqs
                 if (method is None or r.method == method) and (contains is None or contains in r.path)]
 
+    def room_calls(self) -> list[RecordedRequest]:
+        """Every call but listing the live inputs (which the orphan sweep does at start and every
+        10 minutes, whatever the API is asked)."""
+        return [r for r in self.calls() if not (r.method == "GET" and self.LIVE_INPUTS_RE.match(r.path)
+                                                and self.LIVE_INPUTS_RE.match(r.path).group(2) is None)]
+
     def creates(self) -> list[RecordedRequest]:
         return [r for r in self.calls("POST") if self.LIVE_INPUTS_RE.match(r.path)
                 and self.LIVE_INPUTS_RE.match(r.path).group(2) is None]
