@@ -229,7 +229,7 @@ http::Response RoomsApi::update(const http::Request& req) {
   auto room_id = requireRoomId(optionalString(body, "room_id"));
   std::string title = requireString(body, "title");
   const RoomRecord room = service_.update(room_id, token, title);
-  nlohmann::json view = publicView(room, service_.viewerCount(room.session_id));
+  nlohmann::json view = publicView(room, service_.viewersOf(room));
   view["watch_url"] = watchUrl(linkBaseFor(req), room.room_id);
   return json(200, view);
 }
@@ -327,7 +327,7 @@ http::Response RoomsApi::listRooms(const http::Request& req) {
   nlohmann::json rooms = nlohmann::json::array();
   const std::string base = linkBaseFor(req);
   for (const auto& room : page.rooms) {
-    nlohmann::json view = publicView(room, service_.viewerCount(room.session_id));
+    nlohmann::json view = publicView(room, service_.viewersOf(room));
     view["watch_url"] = watchUrl(base, room.room_id);
     rooms.push_back(std::move(view));
   }

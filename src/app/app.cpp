@@ -630,7 +630,7 @@ int serve(ServeConfig config) {
     policy->endpoints = config.webhook_urls;
     policy->render = [&service](RoomEventType type, const RoomRecord& room, const std::string& event_id, int64_t seq,
                                 int64_t at_ms, std::optional<size_t> viewers) {
-      return api::webhookBody(type, room, event_id, seq, at_ms, viewers.value_or(service.viewerCount(room.session_id)),
+      return api::webhookBody(type, room, event_id, seq, at_ms, viewers.value_or(service.viewersOf(room)),
                               viewers.has_value());
     };
     store->setOutboxPolicy(std::move(policy));
@@ -871,6 +871,8 @@ int serve(ServeConfig config) {
       });
     });
   }
+  // Viewer counts go to the store every 2 s (when they changed), so every instance shows them.
+  PeriodicTask viewer_counts(std::chrono::seconds(2), [&service] { service.flushViewerCounts(); });
   std::unique_ptr<PeriodicTask> orphan_sweep;
   if (!deployment.empty()) {
     sweep_orphans();
@@ -926,6 +928,8 @@ int serve(ServeConfig config) {
   // counts to 0, through the store pool, which is drained next.
   if (media_server) media_server->shutdown();
   store_pool.join();
+  viewer_counts.stop();
+  service.flushViewerCounts();  // the sessions that just ended: counts to 0
   media_server.reset();
   if (dispatcher) {
     // The last events (rooms off air, viewer counts) are in the outbox: send what can go within

@@ -73,6 +73,13 @@ std::optional<RoomCounts> InstrumentedRoomStore::countRooms() {
   return timed("count_rooms", [&] { return inner_.countRooms(); });
 }
 
+std::string InstrumentedRoomStore::deploymentId() {
+  return timed("deployment_id", [&] { return inner_.deploymentId(); });
+}
+void InstrumentedRoomStore::setViewers(std::string_view room_id, size_t viewers) {
+  timed("set_viewers", [&] { inner_.setViewers(room_id, viewers); });
+}
+
 template <typename F>
 auto InstrumentedProvider::timed(std::string_view operation, F&& call) {
   return timedCall(metrics_, Backend::kProvider, inner_.name(), operation, std::forward<F>(call));

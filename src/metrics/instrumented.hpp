@@ -25,6 +25,8 @@ class InstrumentedRoomStore final : public RoomStore {
   std::vector<RoomRecord> list(const ListQuery& query) override;
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;
+  std::string deploymentId() override;
+  void setViewers(std::string_view room_id, size_t viewers) override;
   std::string_view name() const override { return inner_.name(); }
   WebhookOutbox* outbox() override { return inner_.outbox(); }
 

@@ -48,7 +48,7 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
   snapshot->live = room.live;
   snapshot->whep_url = room.playback.whep_url.value_or("");
   if (options_.render_public_view) {
-    snapshot->public_view = options_.render_public_view(room, viewerCount(room.session_id));
+    snapshot->public_view = options_.render_public_view(room, viewersOf(room));
   }
   cache_.put(snapshot, RoomCache::Clock::now());
   return snapshot;
@@ -330,9 +330,10 @@ void RoomService::setViewersByInput(std::string_view session_id, size_t viewers)
     viewer_events_due_.erase(room->room_id);
   }
   if (room && room->status != "ended") {
-    if (store_.outbox()) {
+    {
       std::lock_guard lock(viewers_mutex_);
-      viewer_events_due_[room->room_id] = viewers;
+      if (store_.outbox()) viewer_events_due_[room->room_id] = viewers;
+      viewer_counts_due_[room->room_id] = viewers;
     }
     notify(RoomChangeKind::kViewers, remember(*room));
   }
@@ -372,6 +373,32 @@ size_t RoomService::flushViewerEvents() {
     }
   }
   return recorded;
+}
+
+size_t RoomService::flushViewerCounts() {
+  std::unordered_map<std::string, size_t> due;
+  {
+    std::lock_guard lock(viewers_mutex_);
+    due.swap(viewer_counts_due_);
+  }
+  size_t stored = 0;
+  for (const auto& [room_id, viewers] : due) {
+    try {
+      store_.setViewers(room_id, viewers);
+      ++stored;
+    } catch (const std::exception& e) {
+      spdlog::warn("room {}: the viewer count could not be stored: {}", room_id, e.what());
+      std::lock_guard lock(viewers_mutex_);
+      viewer_counts_due_.try_emplace(room_id, viewers);  // unless a newer count replaced it
+    }
+  }
+  return stored;
+}
+
+size_t RoomService::viewersOf(const RoomRecord& room) const {
+  if (room.status == "ended") return 0;
+  const size_t here = viewerCount(room.session_id);
+  return here > 0 ? here : room.viewers;
 }
 
 size_t RoomService::viewerCount(std::string_view session_id) const {

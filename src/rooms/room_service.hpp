@@ -117,6 +117,12 @@ class RoomService final : public RoomEvents {
   void setViewersByInput(std::string_view session_id, size_t viewers);
   // The last count reported for an input (0 when none). Non-blocking.
   size_t viewerCount(std::string_view session_id) const;
+  // A room's viewers: this process's provider's count when it reports any, else the count the
+  // instance carrying the media stored (several instances on one store).
+  size_t viewersOf(const RoomRecord& room) const;
+  // Stores the viewer counts that changed since the last call (RoomStore::setViewers), so other
+  // instances show them; returns how many. Called every 2 s.
+  size_t flushViewerCounts();
   // Viewers of every input together, and how many inputs have any (this process's providers'
   // reports).
   struct ViewerTotals {
@@ -161,6 +167,7 @@ class RoomService final : public RoomEvents {
   std::unordered_map<std::string, size_t> viewers_;  // input session_id -> viewers (only non-zero)
   // room.viewers not yet recorded (room id -> count), and the last recorded per room (non-zero).
   std::unordered_map<std::string, size_t> viewer_events_due_;
+  std::unordered_map<std::string, size_t> viewer_counts_due_;  // room id -> count not yet stored
   std::unordered_map<std::string, size_t> viewer_events_recorded_;
   std::mutex listeners_mutex_;
   std::vector<RoomChangeListener*> listeners_;

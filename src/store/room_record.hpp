@@ -27,6 +27,9 @@ struct RoomRecord {
   std::string visibility = "public";          // "public" (listed) | "unlisted" (by link or id only)
   std::optional<int64_t> live_changed_at_ms;  // when `live` last changed; none: never went live
   std::optional<std::string> ended_reason;    // why it ended: "host" | "idle" | "empty" | "max_duration"
+  // Viewers as the instance carrying the room's media last stored them (RoomStore::setViewers),
+  // so every instance on the store shows the room's count; 0 when none was stored.
+  size_t viewers = 0;
   bool operator==(const RoomRecord&) const = default;
 };
 

@@ -73,6 +73,12 @@ class RoomStore {
   // own and never touches another deployment's. Every instance on one store reads the same id
   // (the contract store: each instance's own index). Empty from a store that keeps none.
   virtual std::string deploymentId() { return {}; }
+  // Stores how many watch an active room now (no event, no updated_at): what other instances on
+  // the store show. No-op in a store that keeps no count.
+  virtual void setViewers(std::string_view room_id, size_t viewers) {
+    (void)room_id;
+    (void)viewers;
+  }
   virtual std::string_view name() const = 0;
 
   // The webhook outbox this store keeps beside its rooms (store/outbox.hpp); null when it keeps

@@ -2,7 +2,7 @@
 binary: two liveroom processes on one SQLite data directory (one store, one media secret), a
 real WebRTC publisher and viewer (aiortc) on the instance whose URLs the room names; the other
 instance restarting leaves that room on air, refuses a second broadcaster (409) and sends viewers
-to the owner (307), and ending the room through the other instance closes the media sessions on
+to the owner (307), both show the room's viewer count, and ending the room through the other instance closes the media sessions on
 the owning one within seconds.
 """
 
@@ -47,6 +47,9 @@ def test_an_end_through_another_instance_closes_the_owning_instances_media(serve
         viewer = Viewer(room["playback"]["whep_url"], tmp_path / "viewer.log")
         viewer.wait_event("first_frame", 30)
         assert sessions(a.port, "publisher") == 1 and sessions(a.port, "viewer") == 1
+        # The room's viewer count, on both instances (A stores it every 2 s; B reads the store).
+        wait_until(lambda: a.room(rid).json()["viewers"] == 1 and b.room(rid).json()["viewers"] == 1
+                   and b.join(rid).json()["viewers"] == 1, 15, "both instances to show 1 viewer")
         assert sessions(b.port, "publisher") == 0
 
         assert b.end(rid, room["host_token"]).status == 200

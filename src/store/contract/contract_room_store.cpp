@@ -393,6 +393,8 @@ std::optional<RoomCounts> ContractRoomStore::countRooms() { return index_.countR
 
 std::string ContractRoomStore::deploymentId() { return index_.deploymentId(); }
 
+void ContractRoomStore::setViewers(std::string_view room_id, size_t viewers) { index_.setViewers(room_id, viewers); }
+
 bool ContractRoomStore::ping() {
   try {
     rpc_.blockNumber();

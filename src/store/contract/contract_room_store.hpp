@@ -57,6 +57,7 @@ class ContractRoomStore final : public RoomStore {
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;
   std::string deploymentId() override;
+  void setViewers(std::string_view room_id, size_t viewers) override;
   std::string_view name() const override { return "contract"; }
 
   // Applies the registry's events up to the confirmed head. Thread-safe; the scanner calls it.

@@ -70,10 +70,14 @@ ALTER TABLE room_offchain ADD COLUMN ended_reason TEXT;
 )sql",
     // v3: settings, with this index's deployment id (RoomStore::deploymentId).
     sqlite::kSettingsSchema,
+    // v4: the viewer count the instance carrying the room's media stored.
+    R"sql(
+ALTER TABLE room_offchain ADD COLUMN viewers INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == RoomIndex::kSchemaVersion);
 
-// The merged room, in sqlite::kRoomColumns order. A room ended on chain by someone else
+// The merged room, in sqlite::kRoomReadColumns order. A room ended on chain by someone else
 // (no ended_at of ours) is not live, whatever the side row last said.
 constexpr const char* kMergedColumns =
     "c.room_id, c.title, c.host, c.mode, c.status, "
@@ -81,7 +85,7 @@ constexpr const char* kMergedColumns =
     "o.whip_url, o.rtmps_url, o.rtmps_stream_key, o.srt_url, o.srt_stream_id, o.srt_passphrase, "
     "o.whep_url, o.hls_url, o.dash_url, COALESCE(o.host_token_hash, ''), c.created_at, "
     "COALESCE(o.updated_at, c.updated_at), c.ended_at, c.provider, c.visibility, o.live_changed_at, "
-    "CASE WHEN c.status = 'ended' THEN o.ended_reason END";
+    "CASE WHEN c.status = 'ended' THEN o.ended_reason END, COALESCE(o.viewers, 0)";
 constexpr const char* kMergedFrom = "chain_rooms c LEFT JOIN room_offchain o ON o.room_id = c.room_id";
 
 std::string selectWhere(const char* condition) {
@@ -316,6 +320,14 @@ int64_t RoomIndex::count() {
   std::lock_guard lock(mutex_);
   StatementUse use(*db_, "SELECT count(*) FROM chain_rooms");
   return use.step() ? sqlite3_column_int64(use.get(), 0) : 0;
+}
+
+void RoomIndex::setViewers(std::string_view room_id, size_t viewers) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, "UPDATE room_offchain SET viewers = ?2 WHERE room_id = ?1");
+  use.bind(1, room_id);
+  use.bind(2, static_cast<int64_t>(viewers));
+  use.step();
 }
 
 std::string RoomIndex::deploymentId() {

@@ -58,7 +58,7 @@ using IndexChange = std::variant<IndexedRoom, IndexedTitle, IndexedEnd>;
 
 class RoomIndex {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates the file at `path`.
   explicit RoomIndex(const std::string& path);
@@ -99,6 +99,7 @@ class RoomIndex {
   void ping();
   RoomCounts countRooms();
   std::string deploymentId();
+  void setViewers(std::string_view room_id, size_t viewers);
 
  private:
   std::mutex mutex_;

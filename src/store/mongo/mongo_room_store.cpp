@@ -138,6 +138,10 @@ RoomRecord readRoom(const bson_t* doc) {
   // Documents written before visibility existed were listed: public.
   room.visibility = readText(doc, "visibility").value_or("public");
   room.live_changed_at_ms = readDate(doc, "live_changed_at");
+  if (bson_iter_t it;
+      bson_iter_init_find(&it, doc, "viewers") && (BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it))) {
+    room.viewers = static_cast<size_t>(std::max<int64_t>(0, bson_iter_as_int64(&it)));
+  }
   room.ended_reason = readText(doc, "ended_reason");
   return room;
 }
@@ -722,6 +726,24 @@ std::vector<RoomRecord> MongoRoomStore::list(const ListQuery& query) {
   bson_error_t error;
   if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find", error);
   return result;
+}
+
+void MongoRoomStore::setViewers(std::string_view room_id, size_t viewers) {
+  // FerretDB does not isolate concurrent updates of one document: with the room's other writes.
+  std::lock_guard lock(roomLock(room_id));
+  RoomsCollection rooms(handles_->pool.get(), database_);
+  Bson filter;
+  appendRoomIdFilter(filter.get(), room_id);
+  appendText(filter.get(), "status", "active");
+  Bson update;
+  bson_t set;
+  bson_append_document_begin(update.get(), "$set", -1, &set);
+  bson_append_int64(&set, "viewers", -1, static_cast<int64_t>(viewers));
+  bson_append_document_end(update.get(), &set);
+  bson_error_t error;
+  if (!mongoc_collection_update_one(rooms.get(), filter.get(), update.get(), nullptr, nullptr, &error)) {
+    throw unavailable("updateOne", error);
+  }
 }
 
 std::string MongoRoomStore::deploymentId() {

@@ -54,6 +54,7 @@ class MongoRoomStore : public RoomStore, public WebhookOutbox {
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;
   std::string deploymentId() override;
+  void setViewers(std::string_view room_id, size_t viewers) override;
   std::string_view name() const override { return "mongodb"; }
 
   WebhookOutbox* outbox() override { return this; }

@@ -177,6 +177,7 @@ RoomRecord readRoom(sqlite3_stmt* statement) {
   room.visibility = text(statement, 21);
   room.live_changed_at_ms = optionalInt(statement, 22);
   room.ended_reason = optionalText(statement, 23);
+  if (sqlite3_column_count(statement) > 24) room.viewers = static_cast<size_t>(sqlite3_column_int64(statement, 24));
   return room;
 }
 

@@ -91,11 +91,16 @@ void migrate(Connection& connection, std::span<const char* const> migrations, st
 
 // The columns of a room row, in the order readRoom() reads them: every SELECT of a room names
 // these (or expressions giving them, in this order).
-inline constexpr const char* kRoomColumns =
-    "room_id, title, host, mode, status, live, session_id, "
-    "whip_url, rtmps_url, rtmps_stream_key, srt_url, srt_stream_id, srt_passphrase, "
-    "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at, provider, "
-    "visibility, live_changed_at, ended_reason";
+#define LIVEROOM_ROOM_COLUMNS                                                                  \
+  "room_id, title, host, mode, status, live, session_id, "                                     \
+  "whip_url, rtmps_url, rtmps_stream_key, srt_url, srt_stream_id, srt_passphrase, "            \
+  "whep_url, hls_url, dash_url, host_token_hash, created_at, updated_at, ended_at, provider, " \
+  "visibility, live_changed_at, ended_reason"
+// What an insert writes.
+inline constexpr const char* kRoomColumns = LIVEROOM_ROOM_COLUMNS;
+// What reads and RETURNING clauses take: the above and the stored viewer count.
+inline constexpr const char* kRoomReadColumns = LIVEROOM_ROOM_COLUMNS ", viewers";
+#undef LIVEROOM_ROOM_COLUMNS
 
 RoomRecord readRoom(sqlite3_stmt* statement);
 // Binds the ingest and playback URLs to ?first .. ?first+8, in kRoomColumns order (whip_url ..

@@ -22,6 +22,7 @@ namespace liveroom {
 namespace {
 
 using sqlite::kRoomColumns;
+using sqlite::kRoomReadColumns;
 using sqlite::readRoom;
 using sqlite::singleRoom;
 using sqlite::StatementUse;
@@ -80,6 +81,10 @@ ALTER TABLE rooms ADD COLUMN ended_reason TEXT;
     // v7: the live rooms, so /metrics counts them without reading every room.
     R"sql(
 CREATE INDEX rooms_live ON rooms (live) WHERE live = 1;
+)sql",
+    // v8: the viewer count the instance carrying the room's media stored (RoomStore::setViewers).
+    R"sql(
+ALTER TABLE rooms ADD COLUMN viewers INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteRoomStore::kSchemaVersion);
@@ -197,7 +202,7 @@ void SqliteRoomStore::insert(const RoomRecord& room) {
 }
 
 std::optional<RoomRecord> SqliteRoomStore::get(std::string_view room_id) {
-  static const std::string sql = fmt::format("SELECT {} FROM rooms WHERE room_id = ?1", kRoomColumns);
+  static const std::string sql = fmt::format("SELECT {} FROM rooms WHERE room_id = ?1", kRoomReadColumns);
   ReaderLease reader = leaseReader();
   StatementUse use(*reader, sql);
   use.bind(1, room_id);
@@ -206,7 +211,7 @@ std::optional<RoomRecord> SqliteRoomStore::get(std::string_view room_id) {
 
 std::optional<RoomRecord> SqliteRoomStore::getBySessionId(std::string_view session_id) {
   static const std::string sql =
-      fmt::format("SELECT {} FROM rooms WHERE session_id = ?1 ORDER BY created_at DESC LIMIT 1", kRoomColumns);
+      fmt::format("SELECT {} FROM rooms WHERE session_id = ?1 ORDER BY created_at DESC LIMIT 1", kRoomReadColumns);
   ReaderLease reader = leaseReader();
   StatementUse use(*reader, sql);
   use.bind(1, session_id);
@@ -216,7 +221,7 @@ std::optional<RoomRecord> SqliteRoomStore::getBySessionId(std::string_view sessi
 std::optional<RoomRecord> SqliteRoomStore::updateTitle(std::string_view room_id, std::string_view title,
                                                        int64_t now_ms) {
   static const std::string sql =
-      fmt::format("UPDATE rooms SET title = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomColumns);
+      fmt::format("UPDATE rooms SET title = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}", kRoomReadColumns);
   return write([&](const OutboxPolicy* outbox) {
     std::optional<RoomRecord> room;
     {
@@ -240,7 +245,7 @@ std::optional<RoomRecord> SqliteRoomStore::markEnded(std::string_view room_id, i
       "updated_at = CASE WHEN ended_at IS NULL THEN ?2 ELSE updated_at END, "
       "ended_reason = CASE WHEN ended_at IS NULL THEN ?3 ELSE ended_reason END, "
       "ended_at = COALESCE(ended_at, ?2) WHERE room_id = ?1 RETURNING {}",
-      kRoomColumns);
+      kRoomReadColumns);
   return write([&](const OutboxPolicy* outbox) {
     const std::optional<RoomRecord> before = outbox ? roomForWrite(room_id) : std::nullopt;
     std::optional<RoomRecord> room;
@@ -262,7 +267,7 @@ std::optional<RoomRecord> SqliteRoomStore::setLive(std::string_view room_id, boo
   static const std::string sql = fmt::format(
       "UPDATE rooms SET live_changed_at = CASE WHEN live != ?2 THEN ?3 ELSE live_changed_at END, "
       "live = ?2, updated_at = ?3 WHERE room_id = ?1 RETURNING {}",
-      kRoomColumns);
+      kRoomReadColumns);
   return write([&](const OutboxPolicy* outbox) {
     const std::optional<RoomRecord> before = outbox ? roomForWrite(room_id) : std::nullopt;
     std::optional<RoomRecord> room;
@@ -284,7 +289,7 @@ size_t SqliteRoomStore::clearLive(std::string_view provider, std::string_view wh
   static const std::string sql = fmt::format(
       "UPDATE rooms SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE provider = ?1 AND live = 1 AND "
       "(?3 = '' OR substr(whep_url, 1, length(?3)) = ?3) RETURNING {}",
-      kRoomColumns);
+      kRoomReadColumns);
   return write([&](const OutboxPolicy* outbox) {
     std::vector<RoomRecord> cleared;
     {
@@ -304,7 +309,7 @@ size_t SqliteRoomStore::clearLive(std::string_view provider, std::string_view wh
 }
 
 std::vector<RoomRecord> SqliteRoomStore::list(const ListQuery& query) {
-  static const std::string select = fmt::format("SELECT {} FROM rooms", kRoomColumns);
+  static const std::string select = fmt::format("SELECT {} FROM rooms", kRoomReadColumns);
   if (query.limit <= 0) return {};
   ReaderLease reader = leaseReader();
   return sqlite::listRooms(*reader, select, "", query);
@@ -312,7 +317,7 @@ std::vector<RoomRecord> SqliteRoomStore::list(const ListQuery& query) {
 
 // The room as the writer sees it (inside its transaction).
 std::optional<RoomRecord> SqliteRoomStore::roomForWrite(std::string_view room_id) {
-  static const std::string sql = fmt::format("SELECT {} FROM rooms WHERE room_id = ?1", kRoomColumns);
+  static const std::string sql = fmt::format("SELECT {} FROM rooms WHERE room_id = ?1", kRoomReadColumns);
   StatementUse use(*writer_, sql);
   use.bind(1, room_id);
   return singleRoom(use);
@@ -352,6 +357,15 @@ OutboxCounts SqliteRoomStore::counts() {
 size_t SqliteRoomStore::prune(int64_t before_ms) {
   std::lock_guard lock(writer_mutex_);
   return sqlite::pruneDeliveries(*writer_, before_ms);
+}
+
+void SqliteRoomStore::setViewers(std::string_view room_id, size_t viewers) {
+  write([&](const OutboxPolicy*) {
+    StatementUse use(*writer_, "UPDATE rooms SET viewers = ?2 WHERE room_id = ?1 AND status = 'active'");
+    use.bind(1, room_id);
+    use.bind(2, static_cast<int64_t>(viewers));
+    use.step();
+  });
 }
 
 std::string SqliteRoomStore::deploymentId() {

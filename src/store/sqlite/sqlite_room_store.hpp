@@ -25,7 +25,7 @@ class Connection;
 class SqliteRoomStore : public RoomStore, public WebhookOutbox {
  public:
   // The schema version this build creates and migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   // Opens (creating the file and its parent directories if needed) and migrates the
   // database at `path`. Throws Error(store_unavailable) when it cannot.
@@ -46,6 +46,7 @@ class SqliteRoomStore : public RoomStore, public WebhookOutbox {
   bool ping() override;
   std::optional<RoomCounts> countRooms() override;
   std::string deploymentId() override;
+  void setViewers(std::string_view room_id, size_t viewers) override;
   std::string_view name() const override { return "sqlite"; }
 
   WebhookOutbox* outbox() override { return this; }

@@ -72,6 +72,7 @@ class FailableStore : public RoomStore {
   }
   std::vector<RoomRecord> list(const ListQuery& q) override { return real_.list(q); }
   bool ping() override { return real_.ping(); }
+  void setViewers(std::string_view id, size_t viewers) override { real_.setViewers(id, viewers); }
   std::string_view name() const override { return "failable-sqlite"; }
 
   bool fail_inserts = false;
@@ -191,6 +192,26 @@ TEST_F(RoomServiceTest, EndedInputsNamesTheInputsWhoseRoomEndedInTheStore) {
   store_->markEnded(b.room.room_id, now_ms_, "host");
   EXPECT_EQ(service_->endedInputs({"uid1", "uid2", "unknown"}), (std::vector<std::string>{"uid2"}));
   EXPECT_TRUE(store_->get(a.room.room_id)->status == "active");
+}
+
+TEST_F(RoomServiceTest, ViewerCountsAreStoredAndShownWhereNoProviderReportsThem) {
+  auto a = service_->create("a", "u", RoomMode::webrtc);  // uid1
+  service_->setViewersByInput("uid1", 3);
+  EXPECT_EQ(service_->flushViewerCounts(), 1u);
+  EXPECT_EQ(store_->get(a.room.room_id)->viewers, 3u);
+  EXPECT_EQ(service_->flushViewerCounts(), 0u);  // nothing changed since
+  // Another instance (no report of its own) shows the stored count; this one its own.
+  RoomServiceOptions options;
+  options.render_public_view = [](const RoomRecord& r, size_t viewers) {
+    return r.title + "|" + std::to_string(viewers);
+  };
+  RoomService other(*store_, &provider_, options);
+  EXPECT_EQ(other.viewersOf(*store_->get(a.room.room_id)), 3u);
+  EXPECT_EQ(other.join(a.room.room_id)->public_view, "a|3");
+  service_->setViewersByInput("uid1", 5);
+  EXPECT_EQ(service_->viewersOf(*store_->get(a.room.room_id)), 5u);  // its own report wins
+  store_->markEnded(a.room.room_id, now_ms_, "host");
+  EXPECT_EQ(other.viewersOf(*store_->get(a.room.room_id)), 0u);  // an ended room has none
 }
 
 TEST_F(RoomServiceTest, IdCollisionDrawsANewId) {

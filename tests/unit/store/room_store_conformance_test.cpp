@@ -413,6 +413,22 @@ TEST_P(RoomStoreConformanceTest, ClearLiveWithAPrefixSparesOtherInstancesRooms) 
   EXPECT_FALSE(store_->get("live_p2")->live);
 }
 
+TEST_P(RoomStoreConformanceTest, AStoredViewerCountIsReadBackByEveryRead) {
+  store_->insert(makeRoom("live_w1", kT0));
+  EXPECT_EQ(store_->get("live_w1")->viewers, 0u);
+  store_->setViewers("live_w1", 7);
+  EXPECT_EQ(store_->get("live_w1")->viewers, 7u);
+  EXPECT_EQ(store_->get("live_w1")->updated_at_ms, kT0);  // not an update of the room
+  EXPECT_EQ(store_->getBySessionId(store_->get("live_w1")->session_id)->viewers, 7u);
+  EXPECT_EQ(store_->list(query(std::nullopt, std::nullopt)).at(0).viewers, 7u);
+  store_->setViewers("live_w1", 0);
+  EXPECT_EQ(store_->get("live_w1")->viewers, 0u);
+  EXPECT_NO_THROW(store_->setViewers("live_nope", 3));
+  // Another handle on the store (another instance) reads it too.
+  store_->setViewers("live_w1", 4);
+  EXPECT_EQ(harness_->open()->get("live_w1")->viewers, 4u);
+}
+
 TEST_P(RoomStoreConformanceTest, VisibilityLiveChangesAndEndReasonsAreKept) {
   RoomRecord unlisted = makeRoom("live_v1", kT0);
   unlisted.visibility = "unlisted";
