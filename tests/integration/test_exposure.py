@@ -205,11 +205,15 @@ def test_two_processes_starting_on_one_fresh_data_dir_agree_on_the_media_secret(
                 t.join()
             a.wait_healthy()
             b.wait_healthy()
-            room = local_room(a)
-            # B accepts A's publish URL only if it signs with the same secret.
-            publish = path_of(room["whip_url"])
-            r = b.call("POST", publish, body=CHROMIUM_WHIP, headers={"Content-Type": "application/sdp"})
-            assert r.status == 201, f"trial {trial}: {r.describe()}"
+            rooms = {a: local_room(a), b: local_room(b)}
+            # Each signed its room's publish URL with the secret it loaded; a restarted process
+            # loads the file, so it accepts that URL only if both hold the file's secret.
+            # (Without the restart B would send A's publishers to A: several instances, issue 13.)
+            for s in (a, b):
+                s.restart()
+                publish = path_of(rooms[s]["whip_url"])
+                r = s.call("POST", publish, body=CHROMIUM_WHIP, headers={"Content-Type": "application/sdp"})
+                assert r.status == 201, f"trial {trial}: {r.describe()}"
             assert len((data / "media-secret").read_text().strip()) == 64
             assert [p.name for p in data.iterdir() if ".tmp" in p.name] == []
         finally:
