@@ -745,8 +745,13 @@ int serve(ServeConfig config) {
     options.address = metrics_listen.first;
     options.port = metrics_listen.second;
     options.threads = 1;
-    options.max_connections = 64;
-    options.max_connections_per_address = 16;
+    // The API listener's limits (--max-connections, --max-connections-per-ip) and timeouts: one
+    // set of flags for what a client can make liveroom hold, whichever port it reaches.
+    options.max_connections = server_options.max_connections;
+    options.max_connections_per_address = server_options.max_connections_per_address;
+    options.read_timeout = server_options.read_timeout;
+    options.write_timeout = server_options.write_timeout;
+    options.trusted_proxies = server_options.trusted_proxies;
     options.error_response = server_options.error_response;
     options.on_reply = server_options.on_reply;
     metrics_server =

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -181,6 +182,20 @@ def test_metrics_listen_serves_metrics_alone_without_the_api_key(server):
     # Not on the API's listener any more.
     assert srv.get("/metrics", token=API_KEY).status == 404
     assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in srv.log_text()
+
+
+def test_the_metrics_listener_has_the_api_listeners_connection_limits(server):
+    metrics_port = free_port()
+    srv = server("--metrics-listen", f"127.0.0.1:{metrics_port}", "--max-connections-per-ip", "2")
+    held = [socket.create_connection(("127.0.0.1", metrics_port)) for _ in range(2)]
+    try:
+        wait_until(lambda: call(metrics_port, "GET", "/metrics").status == 503, 5, "the third connection refused")
+        assert_error(call(metrics_port, "GET", "/metrics"), 503, "too_many_connections")
+    finally:
+        for s in held:
+            s.close()
+    wait_until(lambda: call(metrics_port, "GET", "/metrics").status == 200, 10, "a slot to come back")
+    assert srv.proc.poll() is None
 
 
 def test_a_bad_metrics_listen_address_is_refused_in_words(server):
