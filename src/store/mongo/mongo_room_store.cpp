@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -877,7 +878,6 @@ void MongoRoomStore::materialize(std::string_view room_id) noexcept {
         appendText(delivery.get(), "state", "pending");
         bson_append_int32(delivery.get(), "attempts", -1, 0);
         bson_append_int64(delivery.get(), "next_attempt_at", -1, at);
-        bson_append_int64(delivery.get(), "lease_until", -1, 0);
         Bson reply;
         bson_error_t error;
         if (!mongoc_collection_insert_one(deliveries.get(), delivery.get(), nullptr, reply.reply(), &error) &&
@@ -937,13 +937,72 @@ void MongoRoomStore::sweepPending() {
   }
 }
 
+// A delivery's lease is a document of its own in kLeases, keyed like the delivery: inserting a
+// document under a taken _id fails, and deleting one reports whether it was there, on MongoDB
+// and on FerretDB alike. A findAndModify compare-and-set on the delivery itself would not do:
+// FerretDB 1.24 runs it as a read and then a write, and two processes both won (8 concurrent
+// claims of one delivery: 115 winners in 30 rounds; 30 with an insert).
+bool MongoRoomStore::takeLease(const std::string& key, std::string_view owner, int64_t now_ms, int64_t lease_ms) {
+  RoomsCollection leases(handles_->pool.get(), database_, kLeases);
+  for (int round = 0; round < 2; ++round) {
+    Bson lease;
+    appendText(lease.get(), "_id", key);
+    appendText(lease.get(), "owner", owner);
+    bson_append_int64(lease.get(), "until", -1, now_ms + lease_ms);
+    bson_error_t error;
+    if (mongoc_collection_insert_one(leases.get(), lease.get(), nullptr, nullptr, &error)) return true;
+    if (!isDuplicateKey(error)) throw unavailable("insert lease", error);
+    if (round > 0) return false;
+    // Held: by a live process, or by one that died holding it (then it has run out).
+    Bson expired;
+    appendText(expired.get(), "_id", key);
+    bson_t ran_out;
+    bson_append_document_begin(expired.get(), "until", -1, &ran_out);
+    bson_append_int64(&ran_out, "$lte", -1, now_ms);
+    bson_append_document_end(expired.get(), &ran_out);
+    Bson reply;
+    if (!mongoc_collection_delete_one(leases.get(), expired.get(), nullptr, reply.reply(), &error)) {
+      throw unavailable("delete lease", error);
+    }
+    bson_iter_t iter;
+    if (!bson_iter_init_find(&iter, reply.get(), "deletedCount") || bson_iter_as_int64(&iter) != 1) return false;
+  }
+  return false;
+}
+
+void MongoRoomStore::dropLease(const std::string& key, std::string_view owner) {
+  RoomsCollection leases(handles_->pool.get(), database_, kLeases);
+  Bson mine;
+  appendText(mine.get(), "_id", key);
+  appendText(mine.get(), "owner", owner);
+  bson_error_t error;
+  if (!mongoc_collection_delete_one(leases.get(), mine.get(), nullptr, nullptr, &error)) {
+    throw unavailable("delete lease", error);
+  }
+}
+
 std::vector<OutboxDelivery> MongoRoomStore::claim(int64_t now_ms, std::string_view owner, int64_t lease_ms,
                                                   size_t limit) {
   std::lock_guard claiming(claim_mutex_);
   sweepPending();
   RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
-  // Each (endpoint, room) queue's head: its lowest pending sequence.
-  std::vector<std::string> due;
+  // Leases still running: their queues wait.
+  std::set<std::string> leased;
+  {
+    RoomsCollection leases(handles_->pool.get(), database_, kLeases);
+    Bson filter;
+    bson_t running;
+    bson_append_document_begin(filter.get(), "until", -1, &running);
+    bson_append_int64(&running, "$gt", -1, now_ms);
+    bson_append_document_end(filter.get(), &running);
+    CursorHandle cursor(mongoc_collection_find_with_opts(leases.get(), filter.get(), nullptr, nullptr));
+    const bson_t* doc = nullptr;
+    while (mongoc_cursor_next(cursor.get(), &doc)) leased.insert(readText(doc, "_id").value_or(""));
+    bson_error_t error;
+    if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find leases", error);
+  }
+  // Each (endpoint, room) queue's head: its lowest pending sequence, with its attempt count.
+  std::vector<std::pair<std::string, int64_t>> due;
   {
     Bson filter;
     appendText(filter.get(), "state", "pending");
@@ -956,7 +1015,7 @@ std::vector<OutboxDelivery> MongoRoomStore::claim(int64_t now_ms, std::string_vi
     bson_append_document_end(opts.get(), &sort);
     bson_t projection;
     bson_append_document_begin(opts.get(), "projection", -1, &projection);
-    for (const char* field : {"endpoint", "room_id", "next_attempt_at", "lease_until"}) {
+    for (const char* field : {"endpoint", "room_id", "next_attempt_at", "attempts"}) {
       bson_append_int32(&projection, field, -1, 1);
     }
     bson_append_document_end(opts.get(), &projection);
@@ -967,41 +1026,50 @@ std::vector<OutboxDelivery> MongoRoomStore::claim(int64_t now_ms, std::string_vi
       std::string queue = readText(doc, "endpoint").value_or("") + '\n' + readText(doc, "room_id").value_or("");
       if (queue == last_queue) continue;  // not a head
       last_queue = std::move(queue);
-      if (readInt(doc, "next_attempt_at").value_or(0) > now_ms || readInt(doc, "lease_until").value_or(0) > now_ms) {
-        continue;
-      }
-      due.push_back(readText(doc, "_id").value_or(""));
+      std::string id = readText(doc, "_id").value_or("");
+      if (readInt(doc, "next_attempt_at").value_or(0) > now_ms || leased.contains(id)) continue;
+      due.emplace_back(std::move(id), readInt(doc, "attempts").value_or(0));
     }
     bson_error_t error;
     if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find deliveries", error);
   }
   std::vector<OutboxDelivery> claimed;
-  for (const std::string& id : due) {
+  for (const auto& [id, attempts] : due) {
+    if (!takeLease(id, owner, now_ms, lease_ms)) continue;
+    // Another process may have finished this attempt between the scan and the lease: then the
+    // delivery moved on (delivered, given up, or its attempt count and due time changed).
     Bson filter;
     appendText(filter.get(), "_id", id);
-    appendText(filter.get(), "state", "pending");
-    bson_t lease_free;
-    bson_append_document_begin(filter.get(), "lease_until", -1, &lease_free);
-    bson_append_int64(&lease_free, "$lte", -1, now_ms);
-    bson_append_document_end(filter.get(), &lease_free);
-    Bson update;
-    bson_t set;
-    bson_append_document_begin(update.get(), "$set", -1, &set);
-    appendText(&set, "lease_owner", owner);
-    bson_append_int64(&set, "lease_until", -1, now_ms + lease_ms);
-    bson_append_document_end(update.get(), &set);
-    if (BsonCopy doc = findAndModifyDoc(deliveries, filter.get(), update.get())) {
-      claimed.push_back(readDelivery(doc.get()));
+    CursorHandle cursor(mongoc_collection_find_with_opts(deliveries.get(), filter.get(), nullptr, nullptr));
+    const bson_t* doc = nullptr;
+    std::optional<OutboxDelivery> fresh;
+    if (mongoc_cursor_next(cursor.get(), &doc)) fresh = readDelivery(doc);
+    bson_error_t error;
+    if (mongoc_cursor_error(cursor.get(), &error)) throw unavailable("find delivery", error);
+    if (fresh && fresh->state == "pending" && fresh->attempts == attempts && fresh->next_attempt_at_ms <= now_ms) {
+      claimed.push_back(std::move(*fresh));
+    } else {
+      dropLease(id, owner);
     }
   }
   return claimed;
 }
 
 bool MongoRoomStore::finish(const OutboxDelivery& d, std::string_view owner) {
+  const std::string key = deliveryKey(d.event_id, d.endpoint);
+  {
+    RoomsCollection leases(handles_->pool.get(), database_, kLeases);
+    Bson mine;
+    appendText(mine.get(), "_id", key);
+    appendText(mine.get(), "owner", owner);
+    bson_error_t error;
+    const int64_t held = mongoc_collection_count_documents(leases.get(), mine.get(), nullptr, nullptr, nullptr, &error);
+    if (held < 0) throw unavailable("countDocuments leases", error);
+    if (held == 0) return false;  // it ran out and another process took the delivery
+  }
   RoomsCollection deliveries(handles_->pool.get(), database_, kDeliveries);
   Bson filter;
-  appendText(filter.get(), "_id", deliveryKey(d.event_id, d.endpoint));
-  appendText(filter.get(), "lease_owner", owner);
+  appendText(filter.get(), "_id", key);
   Bson update;
   bson_t set;
   bson_append_document_begin(update.get(), "$set", -1, &set);
@@ -1016,8 +1084,6 @@ bool MongoRoomStore::finish(const OutboxDelivery& d, std::string_view owner) {
   if (d.state != "pending") {
     bson_append_int64(&set, "finished_at", -1, d.delivered_at_ms.value_or(d.last_attempt_at_ms.value_or(0)));
   }
-  appendText(&set, "lease_owner", "");
-  bson_append_int64(&set, "lease_until", -1, 0);
   bson_append_document_end(update.get(), &set);
   if (!d.last_status) {
     bson_t unset;
@@ -1025,7 +1091,10 @@ bool MongoRoomStore::finish(const OutboxDelivery& d, std::string_view owner) {
     appendText(&unset, "last_status", "");
     bson_append_document_end(update.get(), &unset);
   }
-  return findAndModifyDoc(deliveries, filter.get(), update.get()) != nullptr;
+  const bool stored = findAndModifyDoc(deliveries, filter.get(), update.get()) != nullptr;
+  // Only after the outcome is stored: a process that scanned before it then sees it moved on.
+  dropLease(key, owner);
+  return stored;
 }
 
 std::vector<OutboxDelivery> MongoRoomStore::deliveries(const DeliveryQuery& query) {

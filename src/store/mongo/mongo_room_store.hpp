@@ -30,6 +30,8 @@ class MongoRoomStore : public RoomStore, public WebhookOutbox {
   static constexpr const char* kCollection = "livestreams";
   // The webhook outbox's deliveries (one document per event and endpoint).
   static constexpr const char* kDeliveries = "webhook_deliveries";
+  // Who is attempting a delivery now (one document per leased delivery, keyed like it).
+  static constexpr const char* kLeases = "webhook_leases";
   // Used unless the URI sets serverSelectionTimeoutMS: fail fast when the server is down
   // instead of libmongoc's 30 s default.
   static constexpr int kDefaultServerSelectionTimeoutMs = 3000;
@@ -90,9 +92,13 @@ class MongoRoomStore : public RoomStore, public WebhookOutbox {
   // isolate concurrent updates of one document, and a lost $push would lose a webhook event.
   std::mutex& roomLock(std::string_view room_id);
   std::array<std::mutex, 64> room_locks_;
-  // Claims in this process go one at a time, for the same reason: two dispatcher threads
-  // must not both lease one delivery.
+  // Claims in this process go one at a time (one scan of the queues serves them all).
   std::mutex claim_mutex_;
+  // Leases `key` (a delivery's id) to `owner` until now + lease_ms: true if this call took it —
+  // it was free, or its holder's lease had run out (a process that died attempting it).
+  bool takeLease(const std::string& key, std::string_view owner, int64_t now_ms, int64_t lease_ms);
+  // Ends `owner`'s lease of `key` (nothing if it does not hold it).
+  void dropLease(const std::string& key, std::string_view owner);
 
   std::string redacted_uri_;
   std::string database_;

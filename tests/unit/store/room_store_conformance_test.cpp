@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <memory>
 #include <random>
@@ -805,6 +806,46 @@ TEST_P(OutboxConformanceTest, AnAbandonedLeaseRunsOutAndAnotherProcessTakesTheDe
   taken[0].state = "delivered";
   EXPECT_FALSE(outbox_->finish(taken[0], "dead"));
   EXPECT_TRUE(other->outbox()->finish(taken[0], "alive"));
+}
+
+TEST_P(OutboxConformanceTest, ProcessesClaimingAtOnceNeverLeaseOneDeliveryTwice) {
+  // Four stores on one database stand for four processes (each with its own in-process locks);
+  // they claim, finish and claim again at the same moments. Every delivery must be handed out
+  // exactly once, in each room's order.
+  for (int r = 0; r < 4; ++r) {
+    const std::string id = fmt::format("live_c{}", r);
+    store_->insert(makeRoom(id, kT0 + r));
+    store_->updateTitle(id, "một", kT0 + 10);
+    store_->setLive(id, true, kT0 + 20);
+  }
+  constexpr int kProcesses = 4;
+  std::vector<std::unique_ptr<RoomStore>> processes;
+  for (int i = 0; i < kProcesses; ++i) processes.push_back(open());
+  std::mutex mutex;
+  std::map<std::string, int> handed_out;  // delivery -> times
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kProcesses; ++i) {
+    threads.emplace_back([&, i] {
+      WebhookOutbox* outbox = processes[static_cast<size_t>(i)]->outbox();
+      const std::string owner = fmt::format("p{}", i);
+      for (int round = 0; round < 40; ++round) {
+        for (OutboxDelivery& d : outbox->claim(kT0 + 100, owner, 60'000, 4)) {
+          {
+            std::lock_guard lock(mutex);
+            ++handed_out[d.event_id + " " + d.endpoint];
+          }
+          d.state = "delivered";
+          d.attempts = 1;
+          d.delivered_at_ms = kT0 + 100;
+          EXPECT_TRUE(outbox->finish(d, owner));
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& [delivery, times] : handed_out) EXPECT_EQ(times, 1) << delivery;
+  EXPECT_EQ(handed_out.size(), 4u * 3u * 2u);  // rooms x events x endpoints
+  EXPECT_EQ(outbox_->counts().pending, 0u);
 }
 
 TEST_P(OutboxConformanceTest, PendingDeliveriesOutliveTheProcess) {
