@@ -385,6 +385,37 @@ std::shared_ptr<boost::asio::ssl::context> makeTlsContext(const ServeConfig& con
   return http::tlsContextFromFiles(made.cert.string(), made.key.string());
 }
 
+// A room's viewer count for webhook bodies, which the store renders in its writes — also the
+// contract store's scanner thread, from before the service exists until the store is gone:
+// the service's count while it is attached (this instance's media), else the stored one.
+class ViewerSource {
+ public:
+  size_t of(const RoomRecord& room) {
+    std::lock_guard lock(mutex_);
+    if (room.status == "ended") return 0;
+    return service_ != nullptr ? service_->viewersOf(room) : room.viewers;
+  }
+  // Attaches `service` for this object's lifetime (declare it right after the service).
+  class Attached {
+   public:
+    Attached(ViewerSource& source, const rooms::RoomService& service) : source_(source) { source_.set(&service); }
+    ~Attached() { source_.set(nullptr); }
+    Attached(const Attached&) = delete;
+    Attached& operator=(const Attached&) = delete;
+
+   private:
+    ViewerSource& source_;
+  };
+
+ private:
+  void set(const rooms::RoomService* service) {
+    std::lock_guard lock(mutex_);
+    service_ = service;
+  }
+  std::mutex mutex_;
+  const rooms::RoomService* service_ = nullptr;
+};
+
 // Wakes the webhook dispatcher when a room changes (its event is in the outbox by then).
 class WakeOnRoomChange final : public rooms::RoomChangeListener {
  public:
@@ -555,6 +586,21 @@ int serve(ServeConfig config) {
     }
   }
 
+  // What the store records in the webhook outbox. Made before the store: the contract store
+  // applies changes from the chain as it opens. A body's viewer count is the service's (this
+  // instance's media), once there is one; before, the stored count.
+  ViewerSource webhook_viewers;
+  std::shared_ptr<OutboxPolicy> outbox_policy;
+  if (!webhook_keys.empty()) {
+    outbox_policy = std::make_shared<OutboxPolicy>();
+    outbox_policy->endpoints = config.webhook_urls;
+    outbox_policy->render = [&webhook_viewers](RoomEventType type, const RoomRecord& room, const std::string& event_id,
+                                               int64_t seq, int64_t at_ms, std::optional<size_t> viewers) {
+      return api::webhookBody(type, room, event_id, seq, at_ms, viewers.value_or(webhook_viewers.of(room)),
+                              viewers.has_value());
+    };
+  }
+
   ChainClient chain;  // --store contract; declared first so it outlives the store
   std::unique_ptr<RoomStore> store;
   if (config.store == "contract") {
@@ -577,6 +623,7 @@ int serve(ServeConfig config) {
                             fmt::format("contract-{}-{}.db", config.chain.chain_id, eth::toHex(registry, true)))
                                .string();
       options.confirmations = config.chain.confirmations;
+      options.outbox_policy = outbox_policy;
       store = std::make_unique<contract::ContractRoomStore>(*chain.rpc, *chain.sender, registry, config.chain.chain_id,
                                                             options);
     } catch (const std::exception& e) {
@@ -610,10 +657,7 @@ int serve(ServeConfig config) {
     }
   }
 
-  if (!webhook_keys.empty() && !store->outbox()) {
-    return configError("--webhook-url: the " + std::string(store->name()) +
-                       " store keeps no webhook outbox yet; webhooks work with --store sqlite or mongodb");
-  }
+  if (outbox_policy && config.store != "contract") store->setOutboxPolicy(outbox_policy);
 
   // Every store and provider call the service makes is counted and timed for /metrics.
   metrics::Metrics metrics;
@@ -625,16 +669,7 @@ int serve(ServeConfig config) {
   service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
   service_options.render_public_view = api::renderPublicView;
   rooms::RoomService service(counted_store, counted_provider.get(), service_options);
-  if (!webhook_keys.empty()) {
-    auto policy = std::make_shared<OutboxPolicy>();
-    policy->endpoints = config.webhook_urls;
-    policy->render = [&service](RoomEventType type, const RoomRecord& room, const std::string& event_id, int64_t seq,
-                                int64_t at_ms, std::optional<size_t> viewers) {
-      return api::webhookBody(type, room, event_id, seq, at_ms, viewers.value_or(service.viewersOf(room)),
-                              viewers.has_value());
-    };
-    store->setOutboxPolicy(std::move(policy));
-  }
+  ViewerSource::Attached webhook_viewers_attached(webhook_viewers, service);
   media_events.attach(service);
   if (local_stream == nullptr) {
     // No embedded media server here: rooms it carried in a previous run are not live.

@@ -19,6 +19,7 @@ from liveroom_harness import assert_error, assert_no_secrets, free_port, wait_un
 from webrtc_peer import VENV_PYTHON
 
 from test_cloudflare_webhook import SECRET as CF_SECRET, notification, send as send_cloudflare
+from test_contract_store import anvil, contract_args, registry  # noqa: F401 - fixtures used by name
 
 HERE = Path(__file__).resolve().parent
 # whsec_ + base64 of 32 bytes.
@@ -152,11 +153,14 @@ def test_room_events_arrive_signed_in_order_numbered_per_room(server, fake_cloud
         assert secret not in log
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
+@pytest.fixture(params=["sqlite", "mongodb", pytest.param("contract", marks=pytest.mark.chain)])
 def store_args(request):
-    """The store a test's servers use: SQLite, or MongoDB (the runner's FerretDB)."""
+    """The store a test's servers use: SQLite, MongoDB (the runner's FerretDB), or a RoomRegistry
+    on a fresh local chain (its outbox in the index file under the data dir)."""
     if request.param == "sqlite":
         return []
+    if request.param == "contract":
+        return contract_args(request.getfixturevalue("registry"))
     return ["--store", "mongodb", "--mongodb-uri", request.getfixturevalue("mongo").uri()]
 
 

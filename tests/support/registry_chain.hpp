@@ -53,9 +53,11 @@ class RegistryChain {
 
   std::unique_ptr<contract::ContractRoomStore> openStore(const std::filesystem::path& index,
                                                          eth::TransactionSender* sender = nullptr,
-                                                         uint64_t max_block_range = 2000) {
+                                                         uint64_t max_block_range = 2000,
+                                                         std::shared_ptr<const OutboxPolicy> outbox = nullptr) {
     contract::ContractStoreOptions options;
     options.index_path = index.string();
+    options.outbox_policy = std::move(outbox);
     options.poll_interval = std::chrono::milliseconds(20);  // races the store's own writes
     options.max_block_range = max_block_range;
     return std::make_unique<contract::ContractRoomStore>(*rpc_, sender ? *sender : *sender_, contract_, kChainId,

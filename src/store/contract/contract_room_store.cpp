@@ -98,6 +98,7 @@ ContractRoomStore::ContractRoomStore(eth::JsonRpcClient& rpc, eth::TransactionSe
   } catch (...) {
     throw chainError("check the RoomRegistry");
   }
+  if (options_.outbox_policy) setOutboxPolicy(options_.outbox_policy);
   const uint64_t next = index_.bind(chain_id, eth::toHex(contract, true), deploy_block);
   spdlog::info("contract store: RoomRegistry {} (deployed in block {}), operator {}, indexing from block {}", where,
                deploy_block, eth::checksumAddress(sender_.address()), next);
@@ -210,7 +211,7 @@ void ContractRoomStore::catchUp() {
         changes.emplace_back(IndexedEnd{eth::toHex(ended->key, true), blockTimeMs(ended->ended_at_s), false});
       }
     }
-    index_.apply(changes, to + 1);
+    index_.apply(changes, to + 1, recording());
     next = to + 1;
   }
   endAbandonedRooms();
@@ -260,14 +261,15 @@ void ContractRoomStore::insert(const RoomRecord& room) {
   indexed.visibility = room.visibility;
   indexed.created_at_ms = room.created_at_ms;
   indexed.position = eventPosition(sent, 0);
-  index_.apply({indexed});
+  index_.apply({indexed}, std::nullopt, recording());
   if (room.status == "ended") {  // an import: the API only creates active rooms
     try {
       registry_.endRoom(key);
     } catch (...) {
       throw chainError("end the imported room");
     }
-    index_.apply({IndexedEnd{indexed.key, room.ended_at_ms.value_or(room.updated_at_ms), true}});
+    index_.apply({IndexedEnd{indexed.key, room.ended_at_ms.value_or(room.updated_at_ms), true}}, std::nullopt,
+                 recording());
   }
 }
 
@@ -302,7 +304,7 @@ void ContractRoomStore::endAbandonedRooms() {
       continue;
     }
     index_.endOffchain(room_id, now_ms, "abandoned");
-    index_.apply({IndexedEnd{keyHex(room_id), now_ms, true}});
+    index_.apply({IndexedEnd{keyHex(room_id), now_ms, true}});  // no events: its create was answered as failed
     spdlog::warn("contract store: ended room {}: its create was answered as failed, but the transaction was mined",
                  room_id);
   }
@@ -332,7 +334,7 @@ std::optional<RoomRecord> ContractRoomStore::get(std::string_view room_id) {
     if (!room) return std::nullopt;  // not yet `confirmations` deep
   }
   if (chain.status == RoomStatus::Ended && room->status != "ended") {  // ended on chain since the last scan
-    index_.apply({IndexedEnd{key, blockTimeMs(chain.ended_at_s), false}});
+    index_.apply({IndexedEnd{key, blockTimeMs(chain.ended_at_s), false}}, std::nullopt, recording());
     room = index_.get(room_id);
   }
   return room;
@@ -354,8 +356,8 @@ std::optional<RoomRecord> ContractRoomStore::updateTitle(std::string_view room_i
     if (error.code() == codes::kRoomNotFound) return std::nullopt;
     throw error;
   }
-  index_.apply({IndexedTitle{key, std::string(title), eventPosition(sent, 1)}});
-  index_.touchOffchain(room_id, now_ms);
+  index_.touchOffchain(room_id, now_ms);  // first, so room.updated carries the time
+  index_.apply({IndexedTitle{key, std::string(title), eventPosition(sent, 1)}}, std::nullopt, recording());
   return index_.get(room_id);
 }
 
@@ -375,16 +377,16 @@ std::optional<RoomRecord> ContractRoomStore::markEnded(std::string_view room_id,
     return get(room_id);  // ended on chain by someone else: take the chain's time
   }
   index_.endOffchain(room_id, ended_at_ms, reason);
-  index_.apply({IndexedEnd{key, ended_at_ms, true}});
+  index_.apply({IndexedEnd{key, ended_at_ms, true}}, std::nullopt, recording());
   return index_.get(room_id);
 }
 
 std::optional<RoomRecord> ContractRoomStore::setLive(std::string_view room_id, bool live, int64_t now_ms) {
-  return index_.setLive(room_id, live, now_ms);
+  return index_.setLive(room_id, live, now_ms, recording());
 }
 
 size_t ContractRoomStore::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) {
-  return index_.clearLive(provider, whep_prefix, now_ms);
+  return index_.clearLive(provider, whep_prefix, now_ms, recording());
 }
 
 std::vector<RoomRecord> ContractRoomStore::list(const ListQuery& query) { return index_.list(query); }
@@ -394,6 +396,27 @@ std::optional<RoomCounts> ContractRoomStore::countRooms() { return index_.countR
 std::string ContractRoomStore::deploymentId() { return index_.deploymentId(); }
 
 void ContractRoomStore::setViewers(std::string_view room_id, size_t viewers) { index_.setViewers(room_id, viewers); }
+
+void ContractRoomStore::recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms) {
+  if (const OutboxPolicy* outbox = recording()) index_.recordViewers(room_id, viewers, now_ms, *outbox);
+}
+
+std::vector<OutboxDelivery> ContractRoomStore::claim(int64_t now_ms, std::string_view owner, int64_t lease_ms,
+                                                     size_t limit) {
+  return index_.claim(now_ms, owner, lease_ms, limit);
+}
+
+bool ContractRoomStore::finish(const OutboxDelivery& delivery, std::string_view owner) {
+  return index_.finish(delivery, owner);
+}
+
+std::vector<OutboxDelivery> ContractRoomStore::deliveries(const DeliveryQuery& query) {
+  return index_.deliveries(query);
+}
+
+OutboxCounts ContractRoomStore::counts() { return index_.counts(); }
+
+size_t ContractRoomStore::prune(int64_t before_ms) { return index_.prune(before_ms); }
 
 bool ContractRoomStore::ping() {
   try {

@@ -33,9 +33,13 @@ struct ContractStoreOptions {
   uint64_t confirmations = 1;  // events are indexed once this many blocks include them
   std::chrono::milliseconds poll_interval{1000};
   uint64_t max_block_range = 2000;  // eth_getLogs range; halved while the node refuses it
+  // What the index's writes record in the webhook outbox (RoomStore::setOutboxPolicy), here
+  // because the first catch-up runs in the constructor and may apply this server's own changes
+  // a crash left unapplied. Null: nothing.
+  std::shared_ptr<const OutboxPolicy> outbox_policy;
 };
 
-class ContractRoomStore final : public RoomStore {
+class ContractRoomStore final : public RoomStore, public WebhookOutbox {
  public:
   // Checks the registry (code at the address, its deployBlock, the sender's operator role),
   // opens the index and catches up with the chain before returning, then scans in the
@@ -59,6 +63,15 @@ class ContractRoomStore final : public RoomStore {
   std::string deploymentId() override;
   void setViewers(std::string_view room_id, size_t viewers) override;
   std::string_view name() const override { return "contract"; }
+
+  // The webhook outbox, in the index's file (RoomIndex).
+  WebhookOutbox* outbox() override { return this; }
+  void recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms) override;
+  std::vector<OutboxDelivery> claim(int64_t now_ms, std::string_view owner, int64_t lease_ms, size_t limit) override;
+  bool finish(const OutboxDelivery& delivery, std::string_view owner) override;
+  std::vector<OutboxDelivery> deliveries(const DeliveryQuery& query) override;
+  OutboxCounts counts() override;
+  size_t prune(int64_t before_ms) override;
 
   // Applies the registry's events up to the confirmed head. Thread-safe; the scanner calls it.
   void catchUp();

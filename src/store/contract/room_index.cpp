@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_outbox.hpp"
 
 namespace liveroom::contract {
 
@@ -74,6 +75,8 @@ ALTER TABLE room_offchain ADD COLUMN ended_reason TEXT;
     R"sql(
 ALTER TABLE room_offchain ADD COLUMN viewers INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // v5: the webhook outbox (store/sqlite/sqlite_outbox.cpp).
+    sqlite::kOutboxSchema,
 };
 static_assert(std::size(kMigrations) == RoomIndex::kSchemaVersion);
 
@@ -135,7 +138,8 @@ uint64_t RoomIndex::nextBlock() {
   return static_cast<uint64_t>(sqlite3_column_int64(read.get(), 0));
 }
 
-void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uint64_t> next_block) {
+void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uint64_t> next_block,
+                      const OutboxPolicy* outbox) {
   std::lock_guard lock(mutex_);
   sqlite::transaction(*db_, [&] {
     for (const IndexChange& change : changes) {
@@ -157,6 +161,11 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(9, room->position);
         use.bind(10, std::string_view(room->visibility));
         use.step();
+        if (outbox && sqlite3_changes(db_->db()) > 0) {
+          if (auto own = ownRoom("c.room_id", room->room_id)) {
+            sqlite::recordEvent(*db_, *outbox, RoomEventType::kCreated, *own, own->created_at_ms);
+          }
+        }
       } else if (const auto* title = std::get_if<IndexedTitle>(&change)) {
         StatementUse use(*db_,
                          "UPDATE chain_rooms SET title = ?2, title_position = ?3 "
@@ -165,7 +174,18 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(2, std::string_view(title->title));
         use.bind(3, title->position);
         use.step();
+        if (outbox && sqlite3_changes(db_->db()) > 0) {
+          if (auto own = ownRoom("c.room_key", title->key)) {
+            sqlite::recordEvent(*db_, *outbox, RoomEventType::kUpdated, *own, own->updated_at_ms);
+          }
+        }
       } else if (const auto* end = std::get_if<IndexedEnd>(&change)) {
+        bool was_active = false;
+        if (outbox) {
+          StatementUse status(*db_, "SELECT 1 FROM chain_rooms WHERE room_key = ?1 AND status = 'active'");
+          status.bind(1, std::string_view(end->key));
+          was_active = status.step();
+        }
         // The first end wins, ours over the block's: this server's time is the one its API
         // answered with, and the side row keeps it across a rebuild.
         StatementUse use(*db_, end->own
@@ -178,6 +198,12 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(1, std::string_view(end->key));
         use.bind(2, end->ended_at_ms);
         use.step();
+        if (was_active) {
+          if (auto own = ownRoom("c.room_key", end->key)) {
+            sqlite::recordEvent(*db_, *outbox, RoomEventType::kEnded, *own,
+                                own->ended_at_ms.value_or(end->ended_at_ms));
+          }
+        }
       }
     }
     if (next_block) {
@@ -186,6 +212,14 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
       cursor.step();
     }
   });
+}
+
+std::optional<RoomRecord> RoomIndex::ownRoom(const char* column, std::string_view value) {
+  const std::string sql =
+      selectWhere(fmt::format("{} = ?1 AND o.host_token_hash IS NOT NULL AND o.abandoned = 0", column).c_str());
+  StatementUse read(*db_, sql);
+  read.bind(1, value);
+  return sqlite::singleRoom(read);
 }
 
 void RoomIndex::insertOffchain(const RoomRecord& room) {
@@ -258,26 +292,42 @@ void RoomIndex::touchOffchain(std::string_view room_id, int64_t updated_at_ms) {
   use.step();
 }
 
-size_t RoomIndex::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms) {
+size_t RoomIndex::clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms,
+                            const OutboxPolicy* outbox) {
   std::lock_guard lock(mutex_);
-  StatementUse use(*db_,
-                   "UPDATE room_offchain SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE live = 1 AND "
-                   "(?3 = '' OR substr(whep_url, 1, length(?3)) = ?3) AND room_id IN "
-                   "(SELECT room_id FROM chain_rooms WHERE provider = ?1)");
-  use.bind(1, provider);
-  use.bind(2, now_ms);
-  use.bind(3, whep_prefix);
-  use.step();
-  return static_cast<size_t>(sqlite3_changes(db_->db()));
+  size_t cleared = 0;
+  sqlite::transaction(*db_, [&] {
+    StatementUse use(*db_,
+                     "UPDATE room_offchain SET live = 0, updated_at = ?2, live_changed_at = ?2 WHERE live = 1 AND "
+                     "(?3 = '' OR substr(whep_url, 1, length(?3)) = ?3) AND room_id IN "
+                     "(SELECT room_id FROM chain_rooms WHERE provider = ?1) RETURNING room_id");
+    use.bind(1, provider);
+    use.bind(2, now_ms);
+    use.bind(3, whep_prefix);
+    std::vector<std::string> rooms;
+    while (use.step()) rooms.push_back(sqlite::text(use.get(), 0));
+    cleared = rooms.size();
+    if (!outbox) return;
+    for (const std::string& room_id : rooms) {
+      if (auto own = ownRoom("c.room_id", room_id)) {
+        sqlite::recordEvent(*db_, *outbox, RoomEventType::kOffline, *own, now_ms);
+      }
+    }
+  });
+  return cleared;
 }
 
-std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live, int64_t now_ms) {
+std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live, int64_t now_ms,
+                                             const OutboxPolicy* outbox) {
   std::lock_guard lock(mutex_);
   std::optional<RoomRecord> room;
   sqlite::transaction(*db_, [&] {
-    StatementUse known(*db_, "SELECT 1 FROM chain_rooms WHERE room_id = ?1");
+    StatementUse known(*db_,
+                       "SELECT COALESCE((SELECT live FROM room_offchain WHERE room_id = ?1), 0) "
+                       "FROM chain_rooms WHERE room_id = ?1");
     known.bind(1, room_id);
     if (!known.step()) return;
+    const bool was_live = sqlite3_column_int64(known.get(), 0) != 0;
     StatementUse use(*db_,
                      "INSERT INTO room_offchain (room_id, updated_at, live, live_changed_at) VALUES (?1, ?2, ?3, ?2) "
                      "ON CONFLICT (room_id) DO UPDATE SET updated_at = ?2, live_changed_at = CASE WHEN live != ?3 "
@@ -290,8 +340,48 @@ std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live
     StatementUse read(*db_, sql);
     read.bind(1, room_id);
     room = sqlite::singleRoom(read);
+    if (outbox && was_live != live) {
+      if (auto own = ownRoom("c.room_id", room_id)) {
+        sqlite::recordEvent(*db_, *outbox, live ? RoomEventType::kLive : RoomEventType::kOffline, *own, now_ms);
+      }
+    }
   });
   return room;
+}
+
+void RoomIndex::recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms, const OutboxPolicy& outbox) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction(*db_, [&] {
+    auto own = ownRoom("c.room_id", room_id);
+    if (own && own->status != "ended") {
+      sqlite::recordEvent(*db_, outbox, RoomEventType::kViewers, *own, now_ms, viewers);
+    }
+  });
+}
+
+std::vector<OutboxDelivery> RoomIndex::claim(int64_t now_ms, std::string_view owner, int64_t lease_ms, size_t limit) {
+  std::lock_guard lock(mutex_);
+  return sqlite::claimDeliveries(*db_, now_ms, owner, lease_ms, limit);
+}
+
+bool RoomIndex::finish(const OutboxDelivery& delivery, std::string_view owner) {
+  std::lock_guard lock(mutex_);
+  return sqlite::finishDelivery(*db_, delivery, owner);
+}
+
+std::vector<OutboxDelivery> RoomIndex::deliveries(const DeliveryQuery& query) {
+  std::lock_guard lock(mutex_);
+  return sqlite::listDeliveries(*db_, query);
+}
+
+OutboxCounts RoomIndex::counts() {
+  std::lock_guard lock(mutex_);
+  return sqlite::countDeliveries(*db_);
+}
+
+size_t RoomIndex::prune(int64_t before_ms) {
+  std::lock_guard lock(mutex_);
+  return sqlite::pruneDeliveries(*db_, before_ms);
 }
 
 std::optional<RoomRecord> RoomIndex::get(std::string_view room_id) {

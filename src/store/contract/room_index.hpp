@@ -11,6 +11,13 @@
 // both go through apply(), whose rules make the order between them irrelevant: a create that
 // exists is kept, a title change applies only if its event is newer than the title's, an end
 // keeps the first ended_at. Thread-safe (one connection behind a mutex).
+//
+// The file also keeps the contract store's webhook outbox (store/sqlite/sqlite_outbox.hpp): a
+// change to a room this server created (a side row with a host token, not an abandoned create)
+// records its event in the transaction that applies it, whoever applies it first — the store
+// as its receipt arrives, or the scanner after a crash between the two — and only when it
+// changes something, so the scanner re-applying the store's own change records nothing.
+// Rooms other servers created on the registry are theirs to announce.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +29,7 @@
 #include <variant>
 #include <vector>
 
+#include "store/outbox.hpp"
 #include "store/room_record.hpp"
 #include "store/room_store.hpp"
 
@@ -58,7 +66,7 @@ using IndexChange = std::variant<IndexedRoom, IndexedTitle, IndexedEnd>;
 
 class RoomIndex {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens or creates the file at `path`.
   explicit RoomIndex(const std::string& path);
@@ -72,8 +80,10 @@ class RoomIndex {
   uint64_t nextBlock();
 
   // Applies changes in order in one SQLite transaction; with `next_block`, also moves the
-  // cursor (the scanner's batches, so a crash never skips or half-applies a block range).
-  void apply(const std::vector<IndexChange>& changes, std::optional<uint64_t> next_block = std::nullopt);
+  // cursor (the scanner's batches, so a crash never skips or half-applies a block range). With
+  // `outbox`, records room.created / room.updated / room.ended for own rooms it changes.
+  void apply(const std::vector<IndexChange>& changes, std::optional<uint64_t> next_block = std::nullopt,
+             const OutboxPolicy* outbox = nullptr);
 
   // Side table. insertOffchain fails with room_exists when the id is taken here or in the
   // index (a room made elsewhere).
@@ -88,8 +98,13 @@ class RoomIndex {
   void endOffchain(std::string_view room_id, int64_t ended_at_ms, std::string_view reason);
   void touchOffchain(std::string_view room_id, int64_t updated_at_ms);
   // Sets the live flag (a side row is created for a room made elsewhere); nullopt if unknown.
-  std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms);
-  size_t clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms);
+  // With `outbox`: room.live / room.offline for an own room whose flag flips.
+  std::optional<RoomRecord> setLive(std::string_view room_id, bool live, int64_t now_ms,
+                                    const OutboxPolicy* outbox = nullptr);
+  size_t clearLive(std::string_view provider, std::string_view whep_prefix, int64_t now_ms,
+                   const OutboxPolicy* outbox = nullptr);
+  // room.viewers for an own room that has not ended.
+  void recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms, const OutboxPolicy& outbox);
 
   std::optional<RoomRecord> get(std::string_view room_id);
   std::optional<RoomRecord> getBySessionId(std::string_view session_id);
@@ -101,7 +116,17 @@ class RoomIndex {
   std::string deploymentId();
   void setViewers(std::string_view room_id, size_t viewers);
 
+  // The outbox's queue (WebhookOutbox's calls, see store/outbox.hpp).
+  std::vector<OutboxDelivery> claim(int64_t now_ms, std::string_view owner, int64_t lease_ms, size_t limit);
+  bool finish(const OutboxDelivery& delivery, std::string_view owner);
+  std::vector<OutboxDelivery> deliveries(const DeliveryQuery& query);
+  OutboxCounts counts();
+  size_t prune(int64_t before_ms);
+
  private:
+  // With mutex_ held: the merged room `column` = `value` if this server created it (see above).
+  std::optional<RoomRecord> ownRoom(const char* column, std::string_view value);
+
   std::mutex mutex_;
   std::unique_ptr<sqlite::Connection> db_;
 };

@@ -292,6 +292,41 @@ TEST_F(ContractRoomStoreTest, ACreateReportedFailedButMinedLaterIsEndedByTheScan
   EXPECT_EQ(nonce(), before + 1);
 }
 
+// The webhook outbox in the index file: events for the rooms this server created, whoever's
+// transaction changed them; none for other servers' rooms or for a create answered as failed.
+TEST_F(ContractRoomStoreTest, WebhookEventsAreRecordedForOwnRoomsOnly) {
+  auto policy = std::make_shared<OutboxPolicy>();
+  policy->endpoints = {"https://app.example/hook"};
+  policy->render = [](RoomEventType type, const RoomRecord& room, const std::string&, int64_t seq, int64_t,
+                      std::optional<size_t>) {
+    return fmt::format("{} {} {}", webhookEventName(type), room.room_id, seq);
+  };
+  auto a = chain_->openStore(dir_ / "a.db", nullptr, 2000, policy);
+  auto other = chain_->openStore(dir_ / "other.db");  // another server on the registry, no webhooks
+  a->insert(makeRoom("live_own", kT0, uid(1)));
+  other->insert(makeRoom("live_theirs", kT0 + 1, uid(2)));
+  chain_->registry().endRoom(roomKey("live_own"));  // ended on chain by someone else
+  a->catchUp();
+  a->setLive("live_theirs", true, kT0 + 2);  // their room, played here
+  auto impatient = chain_->newSender(test_support::Anvil::kDevKey, std::chrono::milliseconds(300));
+  auto late = chain_->openStore(dir_ / "a.db", impatient.get(), 2000, policy);
+  chain_->rpc().call("evm_setAutomine", {false});
+  EXPECT_THROW(late->insert(makeRoom("live_late", kT0 + 3, uid(3))), Error);
+  chain_->rpc().call("evm_setAutomine", {true});
+  chain_->rpc().call("evm_mine");
+  late->catchUp();  // mined after all: indexed, ended, and silent
+  EXPECT_EQ(late->get("live_late")->status, "ended");
+  a->catchUp();
+
+  DeliveryQuery all;
+  all.limit = 100;
+  std::vector<std::string> events;
+  for (const OutboxDelivery& d : a->deliveries(all)) events.push_back(d.body);
+  std::sort(events.begin(), events.end());
+  EXPECT_EQ(events, (std::vector<std::string>{"room.created live_own 1", "room.ended live_own 2"}));
+  EXPECT_EQ(a->deliveries(all), late->deliveries(all)) << "one file, one outbox";
+}
+
 TEST_F(ContractRoomStoreTest, AKeyWithoutTheOperatorRoleIsRefusedUntilGrantedAndAfterRevoked) {
   auto other = chain_->newSender(RegistryChain::kOtherKey);
   try {
