@@ -348,6 +348,9 @@ std::optional<RoomRecord> ContractRoomStore::updateTitle(std::string_view room_i
                                                          int64_t now_ms) {
   if (!index_.get(room_id) && !get(room_id)) return std::nullopt;
   const std::string key = keyHex(room_id);
+  // Before the transaction: the scanner may apply its event before this call does, and
+  // room.updated carries the room's updated_at.
+  index_.touchOffchain(room_id, now_ms);
   eth::SentTransaction sent;
   try {
     sent = registry_.updateRoom(roomKey(room_id), title);
@@ -356,7 +359,6 @@ std::optional<RoomRecord> ContractRoomStore::updateTitle(std::string_view room_i
     if (error.code() == codes::kRoomNotFound) return std::nullopt;
     throw error;
   }
-  index_.touchOffchain(room_id, now_ms);  // first, so room.updated carries the time
   index_.apply({IndexedTitle{key, std::string(title), eventPosition(sent, 1)}}, std::nullopt, recording());
   return index_.get(room_id);
 }
@@ -368,9 +370,11 @@ std::optional<RoomRecord> ContractRoomStore::markEnded(std::string_view room_id,
   if (!room) return std::nullopt;
   if (room->status == "ended") return room;
   const std::string key = keyHex(room_id);
+  index_.intendEnd(room_id, ended_at_ms, reason);  // what the scanner takes if it applies the end first
   try {
     registry_.endRoom(roomKey(room_id));
   } catch (...) {
+    index_.cancelEnd(room_id);
     Error error = chainError("end the room");
     if (error.code() == codes::kRoomNotFound) return std::nullopt;
     if (error.code() != codes::kRoomEnded) throw error;

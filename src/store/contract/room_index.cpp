@@ -77,6 +77,11 @@ ALTER TABLE room_offchain ADD COLUMN viewers INTEGER NOT NULL DEFAULT 0;
 )sql",
     // v5: the webhook outbox (store/sqlite/sqlite_outbox.cpp).
     sqlite::kOutboxSchema,
+    // v6: this server's end in flight (RoomIndex::intendEnd).
+    R"sql(
+ALTER TABLE room_offchain ADD COLUMN end_intent_at INTEGER;
+ALTER TABLE room_offchain ADD COLUMN end_intent_reason TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == RoomIndex::kSchemaVersion);
 
@@ -88,7 +93,7 @@ constexpr const char* kMergedColumns =
     "o.whip_url, o.rtmps_url, o.rtmps_stream_key, o.srt_url, o.srt_stream_id, o.srt_passphrase, "
     "o.whep_url, o.hls_url, o.dash_url, COALESCE(o.host_token_hash, ''), c.created_at, "
     "COALESCE(o.updated_at, c.updated_at), c.ended_at, c.provider, c.visibility, o.live_changed_at, "
-    "CASE WHEN c.status = 'ended' THEN o.ended_reason END, COALESCE(o.viewers, 0)";
+    "CASE WHEN c.status = 'ended' THEN COALESCE(o.ended_reason, o.end_intent_reason) END, COALESCE(o.viewers, 0)";
 constexpr const char* kMergedFrom = "chain_rooms c LEFT JOIN room_offchain o ON o.room_id = c.room_id";
 
 std::string selectWhere(const char* condition) {
@@ -188,13 +193,13 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         }
         // The first end wins, ours over the block's: this server's time is the one its API
         // answered with, and the side row keeps it across a rebuild.
-        StatementUse use(*db_, end->own
-                                   ? "UPDATE chain_rooms SET status = 'ended', ended_at = ?2, updated_at = ?2 "
-                                     "WHERE room_key = ?1"
-                                   : "UPDATE chain_rooms SET status = 'ended', ended_at = COALESCE(ended_at, "
-                                     "(SELECT ended_at FROM room_offchain o WHERE o.room_id = chain_rooms.room_id), "
-                                     "?2), updated_at = CASE WHEN ended_at IS NULL THEN ?2 ELSE updated_at END "
-                                     "WHERE room_key = ?1");
+        StatementUse use(*db_, end->own ? "UPDATE chain_rooms SET status = 'ended', ended_at = ?2, updated_at = ?2 "
+                                          "WHERE room_key = ?1"
+                                        : "UPDATE chain_rooms SET status = 'ended', ended_at = COALESCE(ended_at, "
+                                          "(SELECT COALESCE(ended_at, end_intent_at) FROM room_offchain o "
+                                          "WHERE o.room_id = chain_rooms.room_id), ?2), updated_at = CASE WHEN "
+                                          "ended_at IS NULL THEN ?2 ELSE updated_at END "
+                                          "WHERE room_key = ?1");
         use.bind(1, std::string_view(end->key));
         use.bind(2, end->ended_at_ms);
         use.step();
@@ -279,6 +284,24 @@ void RoomIndex::endOffchain(std::string_view room_id, int64_t ended_at_ms, std::
   use.bind(1, room_id);
   use.bind(2, ended_at_ms);
   use.bind(3, reason);
+  use.step();
+}
+
+void RoomIndex::intendEnd(std::string_view room_id, int64_t ended_at_ms, std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_, "UPDATE room_offchain SET end_intent_at = ?2, end_intent_reason = ?3 WHERE room_id = ?1");
+  use.bind(1, room_id);
+  use.bind(2, ended_at_ms);
+  use.bind(3, reason);
+  use.step();
+}
+
+void RoomIndex::cancelEnd(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(*db_,
+                   "UPDATE room_offchain SET end_intent_at = NULL, end_intent_reason = NULL WHERE room_id = ?1 AND "
+                   "room_id IN (SELECT room_id FROM chain_rooms WHERE status = 'active')");
+  use.bind(1, room_id);
   use.step();
 }
 

@@ -66,7 +66,7 @@ using IndexChange = std::variant<IndexedRoom, IndexedTitle, IndexedEnd>;
 
 class RoomIndex {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens or creates the file at `path`.
   explicit RoomIndex(const std::string& path);
@@ -96,6 +96,11 @@ class RoomIndex {
   std::vector<std::string> abandonedActiveRooms();
   // This server ended the room (its transaction confirmed): not live, ended_at and updated_at.
   void endOffchain(std::string_view room_id, int64_t ended_at_ms, std::string_view reason);
+  // Before this server's end transaction: its time and reason, kept aside (end_intent_*) and
+  // shown only once the chain says ended, so the scanner, should it apply the end before this
+  // server's receipt arrives, takes them too; cancelEnd forgets them after a failed transaction.
+  void intendEnd(std::string_view room_id, int64_t ended_at_ms, std::string_view reason);
+  void cancelEnd(std::string_view room_id);
   void touchOffchain(std::string_view room_id, int64_t updated_at_ms);
   // Sets the live flag (a side row is created for a room made elsewhere); nullopt if unknown.
   // With `outbox`: room.live / room.offline for an own room whose flag flips.
