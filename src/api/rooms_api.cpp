@@ -126,12 +126,14 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     }
     if (rest == "join") {
       if (method != "GET") return answer(methodNotAllowed("GET"));
-      // Fast path: a fresh cached room is answered here, without the blocking pool.
+      // Fast path: a cached room is answered here, without the blocking pool; one that has
+      // expired is refreshed from the store on the pool meanwhile (RoomCache).
       auto room_id = requireRoomId(http::queryParam(req.query, "room_id"));
       std::string watch = watchUrl(linkBaseFor(req), room_id);
-      if (auto cached = service_.joinCached(room_id)) {
-        return answer(jsonText(200, withWatchUrl(cached->public_view, watch)));
-      }
+      bool refresh = false;
+      auto cached = service_.joinCached(room_id, &refresh);
+      if (refresh) run_store_calls_([this, room_id] { service_.refresh(room_id); });
+      if (cached) return answer(jsonText(200, withWatchUrl(cached->public_view, watch)));
       return runBlocking(run_store_calls_, req, std::move(respond), [this, room_id, watch] {
         return jsonText(200, withWatchUrl(service_.join(room_id)->public_view, watch));
       });

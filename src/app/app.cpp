@@ -117,7 +117,10 @@ void addServeOptions(CLI::App& serve, ServeConfig& c) {
       ->envname("LIVEROOM_CORS_ORIGIN")
       ->delimiter(',')
       ->capture_default_str();
-  serve.add_option("--cache-ttl-ms", c.cache_ttl_ms, "how long a join may serve a room read by another process")
+  serve
+      .add_option("--cache-ttl-ms", c.cache_ttl_ms,
+                  "how long a join may serve a room read by another process (while the store is slow to "
+                  "answer its refresh, up to 10 times as long)")
       ->envname("LIVEROOM_CACHE_TTL_MS")
       ->check(CLI::Range(0, 3600 * 1000))
       ->capture_default_str();
@@ -667,6 +670,7 @@ int serve(ServeConfig config) {
 
   rooms::RoomServiceOptions service_options;
   service_options.cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms);
+  service_options.cache_stale = service_options.cache_ttl * 10;
   service_options.render_public_view = api::renderPublicView;
   rooms::RoomService service(counted_store, counted_provider.get(), service_options);
   ViewerSource::Attached webhook_viewers_attached(webhook_viewers, service);

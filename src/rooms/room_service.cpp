@@ -35,11 +35,12 @@ RoomService::RoomService(RoomStore& store, StreamProvider* provider, RoomService
     : store_(store),
       provider_(provider),
       options_(std::move(options)),
-      cache_(options_.cache_ttl, options_.cache_capacity) {}
+      cache_(options_.cache_ttl, options_.cache_capacity, options_.cache_stale) {}
 
 int64_t RoomService::now() const { return options_.now_ms ? options_.now_ms() : systemNowMs(); }
 
-std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room) {
+std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room,
+                                                          std::optional<RoomCache::Clock::time_point> read_at) {
   auto snapshot = std::make_shared<RoomSnapshot>();
   snapshot->room_id = room.room_id;
   snapshot->ended = room.status == "ended";
@@ -50,7 +51,9 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
   if (options_.render_public_view) {
     snapshot->public_view = options_.render_public_view(room, viewersOf(room));
   }
-  cache_.put(snapshot, RoomCache::Clock::now());
+  // A write's result is true as of now (it is stored); a read's as of when the read began.
+  const auto now = RoomCache::Clock::now();
+  cache_.put(snapshot, now, read_at.value_or(now));
   return snapshot;
 }
 
@@ -111,8 +114,28 @@ static std::shared_ptr<const RoomSnapshot> requireActive(std::shared_ptr<const R
   return room;
 }
 
-std::shared_ptr<const RoomSnapshot> RoomService::joinCached(std::string_view room_id) const {
-  return requireActive(cache_.get(room_id, RoomCache::Clock::now()));
+std::shared_ptr<const RoomSnapshot> RoomService::joinCached(std::string_view room_id, bool* refresh_due) {
+  RoomCache::Found found = cache_.lookup(room_id, RoomCache::Clock::now());
+  if (refresh_due != nullptr) {
+    *refresh_due = found.refresh;
+  } else if (found.refresh) {
+    cache_.refreshFailed(room_id);  // nobody to refresh it: the next caller may
+  }
+  return requireActive(std::move(found.room));
+}
+
+void RoomService::refresh(std::string_view room_id) noexcept {
+  try {
+    const auto read_at = RoomCache::Clock::now();
+    if (auto found = store_.get(room_id)) {
+      remember(*found, read_at);
+    } else {
+      cache_.erase(room_id);
+    }
+  } catch (const std::exception& e) {
+    cache_.refreshFailed(room_id);
+    spdlog::debug("room {}: the cached view could not be refreshed yet: {}", room_id, e.what());
+  }
 }
 
 std::shared_ptr<const RoomSnapshot> RoomService::findByInputCached(std::string_view input_uid) const {
@@ -121,10 +144,11 @@ std::shared_ptr<const RoomSnapshot> RoomService::findByInputCached(std::string_v
 }
 
 std::shared_ptr<const RoomSnapshot> RoomService::get(std::string_view room_id) {
-  if (auto cached = cache_.get(room_id, RoomCache::Clock::now())) return cached;
+  const auto read_at = RoomCache::Clock::now();
+  if (auto cached = cache_.get(room_id, read_at)) return cached;
   auto found = store_.get(room_id);
   if (!found) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
-  return remember(*found);
+  return remember(*found, read_at);
 }
 
 std::shared_ptr<const RoomSnapshot> RoomService::join(std::string_view room_id) { return requireActive(get(room_id)); }
@@ -309,8 +333,9 @@ RoomService::SweepResult RoomService::sweepOrphanInputs(std::string_view deploym
 
 std::optional<RoomRecord> RoomService::findByInput(std::string_view session_id) {
   if (session_id.empty()) return std::nullopt;
+  const auto read_at = RoomCache::Clock::now();
   auto room = store_.getBySessionId(session_id);
-  if (room) remember(*room);
+  if (room) remember(*room, read_at);
   return room;
 }
 
@@ -323,6 +348,7 @@ void RoomService::setViewersByInput(std::string_view session_id, size_t viewers)
       viewers_[std::string(session_id)] = viewers;
     }
   }
+  const auto read_at = RoomCache::Clock::now();
   auto room = store_.getBySessionId(session_id);
   if (room && room->status == "ended") {
     std::lock_guard lock(viewers_mutex_);  // no room.viewers after room.ended
@@ -335,7 +361,7 @@ void RoomService::setViewersByInput(std::string_view session_id, size_t viewers)
       if (store_.outbox()) viewer_events_due_[room->room_id] = viewers;
       viewer_counts_due_[room->room_id] = viewers;
     }
-    notify(RoomChangeKind::kViewers, remember(*room));
+    notify(RoomChangeKind::kViewers, remember(*room, read_at));
   }
 }
 

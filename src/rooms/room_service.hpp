@@ -27,6 +27,9 @@ namespace liveroom::rooms {
 struct RoomServiceOptions {
   std::chrono::milliseconds cache_ttl{2000};
   size_t cache_capacity = 100000;
+  // How long after its TTL a cached room may still answer joins while one of them refreshes
+  // it from the store (RoomCache): bounds how stale a join can be when the store is slow.
+  std::chrono::milliseconds cache_stale{20000};
   // Renders the public view of a room (the api's JSON); kept in the read cache so joins
   // do not render it again. Must show nothing secret.
   // `viewers`: how many watch the room's input right now (viewer counts of the provider).
@@ -56,9 +59,14 @@ class RoomService final : public RoomEvents {
 
   // The room for a viewer: throws room_not_found / room_ended. Cache first, then store.
   std::shared_ptr<const RoomSnapshot> join(std::string_view room_id);
-  // Non-blocking fast path for joins: the fresh cached room (throws room_ended when it
-  // has ended), or nullptr when not cached (the caller then uses join() on the pool).
-  std::shared_ptr<const RoomSnapshot> joinCached(std::string_view room_id) const;
+  // Non-blocking fast path for joins: the cached room (throws room_ended when it has ended),
+  // or nullptr when not cached (the caller then uses join() on the pool). The room may have
+  // expired less than cache_stale ago: then `*refresh_due` may be set, and the caller is to
+  // run refresh() on the pool (without `refresh_due`, the next caller gets the job).
+  std::shared_ptr<const RoomSnapshot> joinCached(std::string_view room_id, bool* refresh_due = nullptr);
+  // Reads the room from the store into the cache (blocking; errors are logged, and the cached
+  // room is served on while the next join tries again).
+  void refresh(std::string_view room_id) noexcept;
 
   // Any room, active or ended (cache first); throws room_not_found.
   std::shared_ptr<const RoomSnapshot> get(std::string_view room_id);
@@ -155,7 +163,9 @@ class RoomService final : public RoomEvents {
   RoomRecord authorized(std::string_view room_id, std::string_view host_token);
   // Provider input deleted, then the room marked ended with `reason` (idempotent).
   RoomRecord finishEnd(const RoomRecord& room, std::string_view reason);
-  std::shared_ptr<const RoomSnapshot> remember(const RoomRecord& room);
+  // Caches the room; `read_at`: when the store read it came from began (none: a write's result).
+  std::shared_ptr<const RoomSnapshot> remember(const RoomRecord& room,
+                                               std::optional<RoomCache::Clock::time_point> read_at = std::nullopt);
   void notify(RoomChangeKind kind, std::shared_ptr<const RoomSnapshot> room);
   int64_t now() const;
 

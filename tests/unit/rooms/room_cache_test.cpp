@@ -19,6 +19,45 @@ TEST(RoomCache, FreshThenExpired) {
   EXPECT_FALSE(cache.get("live_b", t0));
 }
 
+TEST(RoomCache, AReadThatBeganBeforeTheCachedChangeDoesNotReplaceIt) {
+  RoomCache cache(std::chrono::milliseconds(1000), 10);
+  auto t0 = RoomCache::Clock::now();
+  using std::chrono::milliseconds;
+  // A join's store read begins at t0; an end is stored and cached at t0 + 5; the slow read's
+  // (older) room arrives at t0 + 9.
+  cache.put(room("live_a", "ended"), t0 + milliseconds(5));
+  cache.put(room("live_a", "active (read before the end)"), t0 + milliseconds(9), t0);
+  EXPECT_EQ(cache.get("live_a", t0 + milliseconds(10))->public_view, "ended");
+  cache.put(room("live_a", "read after"), t0 + milliseconds(12), t0 + milliseconds(6));
+  EXPECT_EQ(cache.get("live_a", t0 + milliseconds(13))->public_view, "read after");
+}
+
+TEST(RoomCache, AnExpiredRoomIsServedWhileOneCallerRefreshesIt) {
+  using std::chrono::milliseconds;
+  RoomCache cache(milliseconds(100), 10, milliseconds(1000));
+  auto t0 = RoomCache::Clock::now();
+  cache.put(room("live_a", "v1"), t0);
+  auto fresh = cache.lookup("live_a", t0 + milliseconds(50));
+  EXPECT_EQ(fresh.room->public_view, "v1");
+  EXPECT_FALSE(fresh.refresh);
+  auto first = cache.lookup("live_a", t0 + milliseconds(150));
+  EXPECT_EQ(first.room->public_view, "v1");
+  EXPECT_TRUE(first.refresh) << "the first caller after expiry refreshes";
+  EXPECT_FALSE(cache.lookup("live_a", t0 + milliseconds(160)).refresh) << "one refresh at a time";
+  EXPECT_FALSE(cache.get("live_a", t0 + milliseconds(160))) << "get() is fresh only";
+  cache.refreshFailed("live_a");
+  EXPECT_TRUE(cache.lookup("live_a", t0 + milliseconds(170)).refresh) << "a failed refresh is tried again";
+  cache.put(room("live_a", "v2"), t0 + milliseconds(180), t0 + milliseconds(170));
+  auto after = cache.lookup("live_a", t0 + milliseconds(190));
+  EXPECT_EQ(after.room->public_view, "v2");
+  EXPECT_FALSE(after.refresh);
+  // A refresh that never answers: after the stale window the room is not served at all.
+  EXPECT_TRUE(cache.lookup("live_a", t0 + milliseconds(300)).refresh);
+  EXPECT_FALSE(cache.lookup("live_a", t0 + milliseconds(1000)).refresh);
+  EXPECT_FALSE(cache.lookup("live_a", t0 + milliseconds(1280)).room);
+  EXPECT_FALSE(cache.lookup("live_b", t0).room);
+}
+
 TEST(RoomCache, PutReplacesAndEraseRemoves) {
   RoomCache cache(std::chrono::milliseconds(1000), 10);
   auto t0 = RoomCache::Clock::now();

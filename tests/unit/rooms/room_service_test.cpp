@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "common/error.hpp"
 #include "rooms/secrets.hpp"
@@ -240,6 +241,32 @@ TEST_F(RoomServiceTest, JoinIsServedFromCacheAfterFirstRead) {
   ASSERT_TRUE(first);  // create primes the cache
   EXPECT_EQ(first->public_view, "t|idle");
   EXPECT_EQ(codeOf([&] { service_->join("live_unknown000000"); }), codes::kRoomNotFound);
+}
+
+TEST_F(RoomServiceTest, AnExpiredRoomAnswersJoinsWhileOneOfThemRefreshesIt) {
+  RoomServiceOptions options;
+  options.cache_ttl = std::chrono::milliseconds(30);
+  options.cache_stale = std::chrono::milliseconds(60000);
+  options.render_public_view = [](const RoomRecord& r, size_t) { return r.title; };
+  RoomService service(*store_, &provider_, options);
+  auto created = service.create("before", "u", RoomMode::webrtc);
+  const std::string id = created.room.room_id;
+  store_->updateTitle(id, "changed by another process", now_ms_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));  // past the TTL
+  bool due = false;
+  EXPECT_EQ(service.joinCached(id, &due)->public_view, "before");
+  EXPECT_TRUE(due);
+  bool again = true;
+  EXPECT_EQ(service.joinCached(id, &again)->public_view, "before");
+  EXPECT_FALSE(again) << "one refresh at a time";
+  service.refresh(id);
+  EXPECT_EQ(service.joinCached(id)->public_view, "changed by another process");
+  store_->markEnded(id, now_ms_, "host");
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  EXPECT_TRUE(service.joinCached(id, &due));
+  ASSERT_TRUE(due);
+  service.refresh(id);
+  EXPECT_EQ(codeOf([&] { service.joinCached(id); }), codes::kRoomEnded);
 }
 
 TEST_F(RoomServiceTest, UpdateNeedsTheHostTokenAndRefreshesTheCache) {
