@@ -1259,8 +1259,24 @@ TEST_F(MongoRoomStoreServerTest, DocumentWithoutProviderReadsAsCloudflare) {
   mongoc_cursor_destroy(cursor);
   bson_destroy(&filter);
   bson_destroy(&doc);
+
+  // As after an upgrade: the store opens on the earlier version's document (an ObjectId _id)
+  // and keys it by its room id, once.
+  store_ = harness_->open();
+  store_ = harness_->open();
+  bson_t by_key;
+  bson_init(&by_key);
+  BSON_APPEND_UTF8(&by_key, "_id", "live_olddoc");
+  EXPECT_EQ(mongoc_collection_count_documents(collection, &by_key, nullptr, nullptr, nullptr, &error), 1)
+      << error.message;
+  bson_destroy(&by_key);
+  bson_t any;
+  bson_init(&any);
+  EXPECT_EQ(mongoc_collection_count_documents(collection, &any, nullptr, nullptr, nullptr, &error), 2);
+  bson_destroy(&any);
   mongoc_collection_destroy(collection);
 
+  ASSERT_TRUE(store_->get("live_olddoc"));
   EXPECT_EQ(store_->get("live_olddoc")->provider, "cloudflare");
   EXPECT_EQ(store_->getBySessionId("uid_olddoc")->provider, "cloudflare");
   EXPECT_EQ(store_->markEnded("live_olddoc", kT0 + 2, "host")->provider, "cloudflare");
