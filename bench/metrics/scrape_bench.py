@@ -16,7 +16,6 @@ import concurrent.futures
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,21 +24,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+
+from benchlib import TICKS, cpu_seconds, free_port, save_results  # noqa: E402
+
 BIN = Path(os.environ.get("LIVEROOM_BIN", REPO / "build" / "liveroom"))
 ROOMS = int(os.environ.get("BENCH_ROOMS", "10000"))
 SCRAPES = int(os.environ.get("BENCH_SCRAPES", "1000"))
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def measure(port: int, pid: int, path: str, n: int) -> dict:
@@ -147,14 +138,7 @@ def main() -> int:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
-    if os.environ.get("BENCH_SAVE", "1") != "0":
-        out_dir = REPO / "bench" / "results"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        text = "\n".join(lines) + "\n"
-        (out_dir / f"metrics-{stamp}.txt").write_text(text)
-        (out_dir / "metrics-latest.txt").write_text(text)
-        print(f"(saved bench/results/metrics-{stamp}.txt)")
+    save_results("metrics", lines)
     return 0
 
 
