@@ -2,9 +2,12 @@
 // of it, as they were in front of libsrtp.
 #include "media/srtp/srtp_session.hpp"
 
+#include <openssl/crypto.h>
+
 #include <climits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace liveroom::media {
 namespace {
@@ -27,8 +30,20 @@ bool looksLikeRtcp(const uint8_t* buf, size_t len) {
 
 }  // namespace
 
+namespace {
+// The master key || salt, on the heap for as long as the session's keys are derived from it,
+// and wiped when done (it is a secret).
+struct KeyMaterial {
+  explicit KeyMaterial(const SrtpKeys& keys) : bytes(keys.keyAndSalt()) {}
+  ~KeyMaterial() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+  KeyMaterial(const KeyMaterial&) = delete;
+  KeyMaterial& operator=(const KeyMaterial&) = delete;
+  std::vector<uint8_t> bytes;
+};
+}  // namespace
+
 SrtpSession::SrtpSession(Direction direction, SrtpProfile profile, const SrtpKeys& keys)
-    : SrtpSession(direction, profile, keys.keyAndSalt().data(), keys.key.size() + keys.salt.size()) {}
+    : SrtpSession(direction, profile, KeyMaterial(keys).bytes.data(), keys.key.size() + keys.salt.size()) {}
 
 // EvpSrtp throws std::invalid_argument for a wrong key||salt length (naming the profile and the
 // length it needs) and std::runtime_error if OpenSSL fails. Its default options are the policy

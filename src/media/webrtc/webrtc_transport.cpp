@@ -85,11 +85,11 @@ void WebRtcTransport::handlePacket(PacketKind kind, uint8_t* data, size_t size, 
     case PacketKind::Dtls:
       // Only from a tuple ICE validated: an off-path sender must not reach OpenSSL.
       if (!isValidated(from)) break;
-      // Workaround: DtlsTransport fails the whole association on one bogus application_data
-      // record once connected ("DTLS error: read failed") instead of discarding it (RFC 6347
-      // §4.1.2.7). Without data channels we never need application data, so only handshake
-      // (a retransmitted last flight), alert (close_notify) and change_cipher_spec records
-      // reach it after the handshake.
+      // Once connected, only handshake (a retransmitted last flight), alert (close_notify) and
+      // change_cipher_spec records reach OpenSSL: without data channels no application_data is
+      // ever wanted, so such records are dropped here without the cost of decrypting them.
+      // (DtlsTransport itself discards an invalid record after the handshake, RFC 6347
+      // §4.1.2.7, rather than ending the session.)
       if (state_ == State::Connected && (size == 0 || data[0] < 20 || data[0] > 22)) break;
       dtls_->feed(data, size);
       break;

@@ -174,15 +174,24 @@ int64_t ContractRoomStore::eventPosition(const eth::SentTransaction& sent, size_
 }
 
 void ContractRoomStore::catchUp() {
+  if (!scanEvents()) return;
+  // Outside the scan lock: ending a room is a transaction, and waiting for its receipt must not
+  // hold up the reads that catch up (REVIEW §5). One sweep at a time; one already running
+  // covers this call.
+  std::unique_lock sweeping(abandon_mutex_, std::try_to_lock);
+  if (sweeping.owns_lock()) endAbandonedRooms();
+}
+
+bool ContractRoomStore::scanEvents() {
   std::lock_guard lock(scan_mutex_);
   const uint64_t head = rpc_.blockNumber();
-  if (head + 1 < options_.confirmations) return;
+  if (head + 1 < options_.confirmations) return true;
   const uint64_t safe = head + 1 - options_.confirmations;
   uint64_t next = index_.nextBlock();
   while (next <= safe) {
     {
       std::lock_guard stop(stop_mutex_);
-      if (stopping_) return;
+      if (stopping_) return false;
     }
     const uint64_t to = std::min(safe, next + block_range_ - 1);
     std::vector<RegistryEvent> events;
@@ -214,7 +223,7 @@ void ContractRoomStore::catchUp() {
     index_.apply(changes, to + 1, recording());
     next = to + 1;
   }
-  endAbandonedRooms();
+  return true;
 }
 
 void ContractRoomStore::scanLoop() {

@@ -73,7 +73,8 @@ class ContractRoomStore final : public RoomStore, public WebhookOutbox {
   OutboxCounts counts() override;
   size_t prune(int64_t before_ms) override;
 
-  // Applies the registry's events up to the confirmed head. Thread-safe; the scanner calls it.
+  // Applies the registry's events up to the confirmed head, then ends the creates answered as
+  // failed that were mined after all. Thread-safe; the scanner calls it.
   void catchUp();
   uint64_t nextBlock() { return index_.nextBlock(); }
 
@@ -86,6 +87,9 @@ class ContractRoomStore final : public RoomStore, public WebhookOutbox {
   // Position of the receipt's event of variant index `topic` (RegistryEvent::position()).
   int64_t eventPosition(const eth::SentTransaction& sent, size_t topic) const;
   void scanLoop();
+  // Applies the registry's events up to the confirmed head (under scan_mutex_); false when the
+  // store is stopping.
+  bool scanEvents();
   void dropFailedCreate(const std::string& room_id, bool maybe_sent);
   // Ends the rooms whose create failed from the API's view but was mined after all.
   void endAbandonedRooms();
@@ -96,8 +100,9 @@ class ContractRoomStore final : public RoomStore, public WebhookOutbox {
   ContractStoreOptions options_;
   RoomIndex index_;
 
-  std::mutex scan_mutex_;  // one catch-up at a time
-  uint64_t block_range_;   // guarded by scan_mutex_
+  std::mutex scan_mutex_;     // one scan of the registry's events at a time
+  std::mutex abandon_mutex_;  // one endAbandonedRooms() at a time
+  uint64_t block_range_;      // guarded by scan_mutex_
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
