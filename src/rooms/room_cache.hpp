@@ -12,7 +12,7 @@
 //    caller at a time the job of refreshing it from the store: a join does not wait for the
 //    store every TTL, and a store slower than the demand delays changes from other processes
 //    instead of stalling every join.
-#pragma once #pragma once
+#pragma once
 
 #include <chrono>
 #include <memory>
