@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import liveroom_harness  # noqa: E402
 from liveroom_harness import (  # noqa: E402
-    CF_FIXTURES, FERRETDB_BIN, LIVEROOM_BIN, FakeCloudflare, FerretDB, LiveroomServer, MongoWire,
+    CF_FIXTURES, FERRETDB_BIN, LIVEROOM_BIN, FakeCloudflare, FerretDB, LiveroomServer, MongoWire, require_mongo,
 )
 
 
@@ -123,10 +123,6 @@ def cf_server(server, fake_cloudflare):
     return server(cf=fake_cloudflare)
 
 
-def _require_mongo(what: str):
-    if os.environ.get("LIVEROOM_REQUIRE_MONGODB") == "1":
-        pytest.fail(f"{what} (LIVEROOM_REQUIRE_MONGODB=1)")
-    pytest.skip(what)
 
 
 class MongoTarget:
@@ -162,7 +158,7 @@ class MongoTarget:
 def mongo(request):
     base = os.environ.get("LIVEROOM_TEST_MONGODB_URI")
     if not base:
-        _require_mongo("LIVEROOM_TEST_MONGODB_URI is not set (run under scripts/with-ferretdb)")
+        require_mongo("LIVEROOM_TEST_MONGODB_URI is not set (run under scripts/with-ferretdb)")
     target = MongoTarget(base, request.node.name)
     yield target
     target.cleanup()
@@ -172,7 +168,7 @@ def mongo(request):
 def own_ferretdb(tmp_path):
     """Factory for FerretDB processes this test may kill: own_ferretdb() -> FerretDB (started)."""
     if not FERRETDB_BIN.exists():
-        _require_mongo(f"FerretDB binary not found at {FERRETDB_BIN} (scripts/setup --test, "
+        require_mongo(f"FerretDB binary not found at {FERRETDB_BIN} (scripts/setup --test, "
                        "or set LIVEROOM_FERRETDB_BIN)")
     started: list[FerretDB] = []
 

@@ -954,6 +954,15 @@ def _bson_decode(data: bytes, pos: int = 0, as_list: bool = False):
     return list(out.values()) if as_list else out
 
 
+def require_mongo(what: str):
+    """Skips the test for want of MongoDB (FerretDB), or fails it under LIVEROOM_REQUIRE_MONGODB=1
+    (scripts/test), so a missing store can never pass for a tested one."""
+    import pytest
+    if os.environ.get("LIVEROOM_REQUIRE_MONGODB") == "1":
+        pytest.fail(f"{what} (LIVEROOM_REQUIRE_MONGODB=1)")
+    pytest.skip(what)
+
+
 class MongoWire:
     """Just enough of the MongoDB wire protocol (OP_MSG) to run commands."""
 

@@ -13,7 +13,7 @@ import hashlib
 import pytest
 
 from liveroom_harness import (
-    BsonDate, MongoWire, assert_error, assert_public_view, wait_until,
+    BsonDate, MongoWire, assert_error, assert_public_view, require_mongo, wait_until,
 )
 
 pytestmark = pytest.mark.mongodb
@@ -84,7 +84,7 @@ def test_mongodb_documents(server, fake_cloudflare, mongo):
     uri = mongo.uri()
     wire = MongoWire.from_uri(uri)
     if wire is None:
-        pytest.skip("cannot inspect this MongoDB URI with the minimal wire client")
+        require_mongo("cannot inspect this MongoDB URI with the minimal wire client")
     srv = mongo_server(server, fake_cloudflare, uri)
     room = srv.create(title="Lớp học online", host="user_123")
     inp = fake_cloudflare.last_created()
@@ -119,7 +119,7 @@ def test_mongodb_database_comes_from_uri(server, fake_cloudflare, mongo):
     uri = mongo.uri("dbname")
     wire = MongoWire.from_uri(uri)
     if wire is None:
-        pytest.skip("cannot inspect this MongoDB URI")
+        require_mongo("cannot inspect this MongoDB URI with the minimal wire client")
     srv = mongo_server(server, fake_cloudflare, uri)
     room = srv.create()
     assert wire.find(mongo.db, "livestreams", {"room_id": room["room_id"]}), \
