@@ -1,4 +1,4 @@
-// GET /metrics: the Prometheus text exposition of metrics::Metrics. Rendered on the store pool
+// GET /metrics: the Prometheus text exposition of metrics::Metrics. Rendered on the read pool
 // (the scrape counts rooms in the store and asks the media workers). With an API key set, a
 // scrape on the API's own listener must bear it (Prometheus: `authorization: {credentials: KEY}`);
 // on its own --metrics-listen address it is open (bind that to a private address).

@@ -35,12 +35,11 @@ std::string requireRoomId(std::optional<std::string> room_id) {
 
 }  // namespace
 
-RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_store_calls,
-                   BlockingRunner run_provider_calls)
+RoomsApi::RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_reads, BlockingRunner run_writes)
     : service_(service),
       options_(std::move(options)),
-      run_store_calls_(std::move(run_store_calls)),
-      run_provider_calls_(std::move(run_provider_calls)),
+      run_reads_(std::move(run_reads)),
+      run_writes_(std::move(run_writes)),
       creates_(options_.creates_per_minute / 60.0, std::max(1.0, options_.creates_per_minute)),
       events_(std::make_unique<RoomEventStream>(service_, options_.events)) {}
 
@@ -101,7 +100,7 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     }
     if (path == "/readyz") {
       if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
-      return runBlocking(run_store_calls_, req, std::move(respond), [this] { return readyz(); });
+      return runBlocking(run_reads_, req, std::move(respond), [this] { return readyz(); });
     }
     if (path == "/api/openapi.json") {
       if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
@@ -132,9 +131,9 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       std::string watch = watchUrl(linkBaseFor(req), room_id);
       bool refresh = false;
       auto cached = service_.joinCached(room_id, &refresh);
-      if (refresh) run_store_calls_([this, room_id] { service_.refresh(room_id); });
+      if (refresh) run_reads_([this, room_id] { service_.refresh(room_id); });
       if (cached) return answer(jsonText(200, withWatchUrl(cached->public_view, watch)));
-      return runBlocking(run_store_calls_, req, std::move(respond), [this, room_id, watch] {
+      return runBlocking(run_reads_, req, std::move(respond), [this, room_id, watch] {
         return jsonText(200, withWatchUrl(service_.join(room_id)->public_view, watch));
       });
     }
@@ -143,27 +142,27 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       auto shared = std::make_shared<http::Request>(std::move(req));
       runBlocking(runner, *shared, std::move(respond), [this, shared, handler] { return (this->*handler)(*shared); });
     };
-    if (rest == "create") return post(&RoomsApi::create, run_provider_calls_);
-    if (rest == "end") return post(&RoomsApi::end, run_provider_calls_);
-    if (rest == "update") return post(&RoomsApi::update, run_store_calls_);
+    if (rest == "create") return post(&RoomsApi::create, run_writes_);
+    if (rest == "end") return post(&RoomsApi::end, run_writes_);
+    if (rest == "update") return post(&RoomsApi::update, run_writes_);
     if (rest == "webhooks/cloudflare") {
       if (!options_.cloudflare_webhook_secret) {
         return answer(
             errorResponse("not_found", "the Cloudflare webhook is not configured (set CLOUDFLARE_WEBHOOK_SECRET)"));
       }
-      return post(&RoomsApi::cloudflareWebhook, run_store_calls_);
+      return post(&RoomsApi::cloudflareWebhook, run_writes_);
     }
 
     if (rest == "webhooks/deliveries") {
       if (method != "GET") return answer(methodNotAllowed("GET"));
       auto shared = std::make_shared<http::Request>(std::move(req));
-      return runBlocking(run_store_calls_, *shared, std::move(respond),
+      return runBlocking(run_reads_, *shared, std::move(respond),
                          [this, shared] { return webhookDeliveries(*shared); });
     }
     if (rest == "rooms") {
       if (method != "GET") return answer(methodNotAllowed("GET"));
       auto shared = std::make_shared<http::Request>(std::move(req));
-      return runBlocking(run_store_calls_, *shared, std::move(respond), [this, shared] { return listRooms(*shared); });
+      return runBlocking(run_reads_, *shared, std::move(respond), [this, shared] { return listRooms(*shared); });
     }
     constexpr std::string_view kRooms = "rooms/";
     if (rest.substr(0, kRooms.size()) == kRooms) {
@@ -178,17 +177,17 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
         return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
       if (sub == "events") {
         return runBlocking(
-            run_store_calls_, req, std::move(respond),
+            run_reads_, req, std::move(respond),
             [this, room_id, watch = watchUrl(linkBaseFor(req), room_id)] { return events_->open(room_id, watch); });
       }
       if (sub == "ingest" || sub == "qr.svg") {
         auto shared = std::make_shared<http::Request>(std::move(req));
         const bool qr = sub == "qr.svg";
-        return runBlocking(run_store_calls_, *shared, std::move(respond), [this, shared, room_id, qr] {
+        return runBlocking(run_reads_, *shared, std::move(respond), [this, shared, room_id, qr] {
           return qr ? qrCode(*shared, room_id) : ingest(*shared, room_id);
         });
       }
-      return runBlocking(run_store_calls_, req, std::move(respond),
+      return runBlocking(run_reads_, req, std::move(respond),
                          [this, room_id, base = linkBaseFor(req)] { return getRoom(room_id, base); });
     }
     return answer(errorResponse("not_found", "no such path: " + path));

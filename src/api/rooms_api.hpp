@@ -41,8 +41,11 @@ class RoomsApi {
  public:
   using BlockingRunner = std::function<void(std::function<void()>)>;
 
-  RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_store_calls,
-           BlockingRunner run_provider_calls);
+  // Blocking work goes to one of two runners: `run_reads` for store reads (joins that miss the
+  // cache, lists, a room, its events), `run_writes` for what may wait long — provider calls and
+  // store writes (create, end, update, provider webhooks; on the contract store a write waits
+  // for its receipt) — so a burst of slow writes never holds up a join.
+  RoomsApi(rooms::RoomService& service, ApiOptions options, BlockingRunner run_reads, BlockingRunner run_writes);
 
   ~RoomsApi();
 
@@ -73,8 +76,8 @@ class RoomsApi {
 
   rooms::RoomService& service_;
   ApiOptions options_;
-  BlockingRunner run_store_calls_;
-  BlockingRunner run_provider_calls_;
+  BlockingRunner run_reads_;
+  BlockingRunner run_writes_;
   RateLimiter creates_;
   std::unique_ptr<RoomEventStream> events_;  // rooms/{id}/events
 };

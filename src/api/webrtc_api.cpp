@@ -47,12 +47,12 @@ http::Response noContent() {
 }  // namespace
 
 WebRtcApi::WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaServer& media,
-                     WebRtcApiOptions options, BlockingRunner run_store_calls)
+                     WebRtcApiOptions options, BlockingRunner run_reads)
     : service_(service),
       stream_(stream),
       media_(media),
       options_(std::move(options)),
-      run_store_calls_(std::move(run_store_calls)),
+      run_reads_(std::move(run_reads)),
       offers_(options_.offers_per_second, options_.offers_burst),
       ice_servers_(options_.ice_servers) {}
 
@@ -68,10 +68,10 @@ bool WebRtcApi::owns(std::string_view path) {
 void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
   if (req.method != "GET" && req.method != "HEAD") return respond(decorate(req, methodNotAllowed("GET")));
   requireApiKey(req, options_.api_key);
-  // The counters come from the media thread: wait for them on the store pool, not here.
+  // The counters come from the media thread: wait for them on the read pool, not here.
   http::Request cors_req;
   if (auto origin = req.header("origin")) cors_req.headers.emplace_back("origin", std::string(*origin));
-  run_store_calls_([this, cors_req = std::move(cors_req), respond = std::move(respond)] {
+  run_reads_([this, cors_req = std::move(cors_req), respond = std::move(respond)] {
     const media::MediaServer::Stats s = media_.stats();
     const media::PacketMux::Stats& t = s.transport;
     nlohmann::json udp = {{"received", t.udp_received},
@@ -204,82 +204,81 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
 
 void WebRtcApi::post(Kind kind, std::string target, bool key_verified, http::Request&& req, http::Responder respond) {
   auto shared = std::make_shared<http::Request>(std::move(req));
-  run_store_calls_(
-      [this, kind, key_verified, target = std::move(target), shared, respond = std::move(respond)]() mutable {
-        auto fail = [&](const Error& e) { respond(decorate(*shared, fromError(e))); };
-        std::string uid;
-        std::string whep_url;  // names the instance that carries the room's media
-        bool live = false;
-        try {
-          if (kind == Kind::PublishAlias) {
-            // Checks the host token; throws room_not_found, forbidden, unauthorized, room_ended.
-            const RoomRecord room = service_.ingest(target, bearerToken(*shared));
-            if (room.provider != LocalStream::kName) {
-              throw Error("not_found", "this room publishes to Cloudflare Stream: use its whip_url");
-            }
-            uid = room.session_id;
-            whep_url = room.playback.whep_url.value_or("");
-            live = room.live;
-          } else if (auto cached = service_.findByInputCached(target)) {
-            // The join cache (fresh for its TTL): a crowd's WHEP POSTs do not each read the store.
-            if (cached->provider != LocalStream::kName) throw Error("not_found", "no such live input");
-            if (cached->ended) throw Error(codes::kRoomEnded, "the room has ended");
-            uid = target;
-            whep_url = cached->whep_url;
-            live = cached->live;
-          } else {
-            auto room = service_.findByInput(target);
-            if (!room || room->provider != LocalStream::kName) throw Error("not_found", "no such live input");
-            if (room->status == "ended") throw Error(codes::kRoomEnded, "the room has ended");
-            uid = target;
-            whep_url = room->playback.whep_url.value_or("");
-            live = room->live;
-          }
-          // Several instances on one store: the room's media lives in the instance its URLs name. A
-          // broadcaster is refused here when that room is on air; otherwise the client is sent there
-          // (307 keeps the method and body; the path is the client's own, so the key is checked there).
-          const std::string mine = stream_.publicUrl();
-          const std::string suffix = "/" + uid + "/webRTC/play";
-          const bool elsewhere = whep_url.ends_with(suffix) && whep_url.size() > suffix.size() &&
-                                 whep_url.compare(0, whep_url.size() - suffix.size(), mine) != 0;
-          if (elsewhere) {
-            if (kind != Kind::Play && live) {
-              throw Error("publisher_exists", "this room is on air through another liveroom instance");
-            }
-            http::Response res;
-            res.status = 307;
-            res.set("Location", whep_url.substr(0, whep_url.size() - suffix.size()) + shared->target);
-            res.set("Content-Type", "application/json");
-            res.body = R"({"error":{"code":"moved","message":"this room's media is on another liveroom instance"}})";
-            return respond(decorate(*shared, std::move(res)));
-          }
-          if (!key_verified) throw Error("not_found", "no live input for this publish URL");
-        } catch (const Error& e) {
-          return fail(e);
-        } catch (const std::exception& e) {
-          spdlog::error("webrtc api: room lookup failed: {}", e.what());
-          return fail(Error("internal_error", "internal error"));
+  run_reads_([this, kind, key_verified, target = std::move(target), shared, respond = std::move(respond)]() mutable {
+    auto fail = [&](const Error& e) { respond(decorate(*shared, fromError(e))); };
+    std::string uid;
+    std::string whep_url;  // names the instance that carries the room's media
+    bool live = false;
+    try {
+      if (kind == Kind::PublishAlias) {
+        // Checks the host token; throws room_not_found, forbidden, unauthorized, room_ended.
+        const RoomRecord room = service_.ingest(target, bearerToken(*shared));
+        if (room.provider != LocalStream::kName) {
+          throw Error("not_found", "this room publishes to Cloudflare Stream: use its whip_url");
         }
-        auto done = [this, shared, respond = std::move(respond)](std::variant<media::SessionAnswer, Error> result) {
-          if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
-          auto& answer = std::get<media::SessionAnswer>(result);
-          http::Response res;
-          res.status = 201;
-          res.body = std::move(answer.sdp);
-          res.set("Content-Type", "application/sdp");
-          res.set("Location", sessionUrl(*shared, answer.session_id));
-          res.set("ETag", answer.etag);
-          addIceServerLinks(res);
-          respond(decorate(*shared, std::move(res)));
-        };
-        std::string offer = std::move(shared->body);
-        std::string client = http::connectionLimitKey(shared->remote_address);
-        if (kind == Kind::Play) {
-          media_.play(uid, std::move(offer), std::move(done), std::move(client));
-        } else {
-          media_.publish(uid, std::move(offer), std::move(done), std::move(client));
+        uid = room.session_id;
+        whep_url = room.playback.whep_url.value_or("");
+        live = room.live;
+      } else if (auto cached = service_.findByInputCached(target)) {
+        // The join cache (fresh for its TTL): a crowd's WHEP POSTs do not each read the store.
+        if (cached->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+        if (cached->ended) throw Error(codes::kRoomEnded, "the room has ended");
+        uid = target;
+        whep_url = cached->whep_url;
+        live = cached->live;
+      } else {
+        auto room = service_.findByInput(target);
+        if (!room || room->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+        if (room->status == "ended") throw Error(codes::kRoomEnded, "the room has ended");
+        uid = target;
+        whep_url = room->playback.whep_url.value_or("");
+        live = room->live;
+      }
+      // Several instances on one store: the room's media lives in the instance its URLs name. A
+      // broadcaster is refused here when that room is on air; otherwise the client is sent there
+      // (307 keeps the method and body; the path is the client's own, so the key is checked there).
+      const std::string mine = stream_.publicUrl();
+      const std::string suffix = "/" + uid + "/webRTC/play";
+      const bool elsewhere = whep_url.ends_with(suffix) && whep_url.size() > suffix.size() &&
+                             whep_url.compare(0, whep_url.size() - suffix.size(), mine) != 0;
+      if (elsewhere) {
+        if (kind != Kind::Play && live) {
+          throw Error("publisher_exists", "this room is on air through another liveroom instance");
         }
-      });
+        http::Response res;
+        res.status = 307;
+        res.set("Location", whep_url.substr(0, whep_url.size() - suffix.size()) + shared->target);
+        res.set("Content-Type", "application/json");
+        res.body = R"({"error":{"code":"moved","message":"this room's media is on another liveroom instance"}})";
+        return respond(decorate(*shared, std::move(res)));
+      }
+      if (!key_verified) throw Error("not_found", "no live input for this publish URL");
+    } catch (const Error& e) {
+      return fail(e);
+    } catch (const std::exception& e) {
+      spdlog::error("webrtc api: room lookup failed: {}", e.what());
+      return fail(Error("internal_error", "internal error"));
+    }
+    auto done = [this, shared, respond = std::move(respond)](std::variant<media::SessionAnswer, Error> result) {
+      if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
+      auto& answer = std::get<media::SessionAnswer>(result);
+      http::Response res;
+      res.status = 201;
+      res.body = std::move(answer.sdp);
+      res.set("Content-Type", "application/sdp");
+      res.set("Location", sessionUrl(*shared, answer.session_id));
+      res.set("ETag", answer.etag);
+      addIceServerLinks(res);
+      respond(decorate(*shared, std::move(res)));
+    };
+    std::string offer = std::move(shared->body);
+    std::string client = http::connectionLimitKey(shared->remote_address);
+    if (kind == Kind::Play) {
+      media_.play(uid, std::move(offer), std::move(done), std::move(client));
+    } else {
+      media_.publish(uid, std::move(offer), std::move(done), std::move(client));
+    }
+  });
 }
 
 void WebRtcApi::session(const std::string& session_id, http::Request&& req, http::Responder respond) {

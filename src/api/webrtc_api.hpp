@@ -8,7 +8,7 @@
 // plus OPTIONS (Accept-Post: application/sdp) and GET/HEAD (204) on every one of them, and CORS
 // on every reply. The 201 reply and a non-preflight OPTIONS on the POST URLs list the ICE servers
 // (`Link: <turn:...>; rel="ice-server"`, RFC 9725 §4.6); a CORS preflight never does. Room checks (does the input
-// exist, has the room ended, is the token right) run on the store pool; the media work on the media thread.
+// exist, has the room ended, is the token right) run on the read pool; the media work on the media thread.
 #pragma once
 
 #include <functional>
@@ -48,7 +48,7 @@ class WebRtcApi {
   using BlockingRunner = std::function<void(std::function<void()>)>;
 
   WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaServer& media, WebRtcApiOptions options,
-            BlockingRunner run_store_calls);
+            BlockingRunner run_reads);
 
   // True for the paths above (and malformed ones of the same families, answered 404 here).
   static bool owns(std::string_view path);
@@ -72,7 +72,7 @@ class WebRtcApi {
   LocalStream& stream_;
   media::MediaServer& media_;
   WebRtcApiOptions options_;
-  BlockingRunner run_store_calls_;
+  BlockingRunner run_reads_;
   RateLimiter offers_;
   IceServers ice_servers_;
 };

@@ -505,14 +505,18 @@ int serve(ServeConfig config) {
   }
   const std::string scheme = tls ? "https" : "http";
 
-  // Store calls and provider calls get separate pools: a slow Cloudflare (each call may
-  // take its whole timeout) then delays only creates and ends, never joins.
-  boost::asio::thread_pool store_pool(static_cast<size_t>(config.blocking_threads));
-  boost::asio::thread_pool provider_pool(static_cast<size_t>(config.blocking_threads));
+  // Reads and writes get separate pools: what may wait long — provider calls (a slow Cloudflare
+  // may take each call's whole timeout) and store writes (on the contract store a write waits
+  // for its receipt) — delays only other writes, never joins and lists.
+  boost::asio::thread_pool read_pool(static_cast<size_t>(config.blocking_threads));
+  boost::asio::thread_pool write_pool(static_cast<size_t>(config.blocking_threads));
 
   std::unique_ptr<StreamProvider> provider;
   CloudflareStream* cloudflare = nullptr;  // when the provider is Cloudflare
-  MediaRoomEvents media_events(store_pool);
+  // Live flags and viewer counts from the embedded media server: store writes, but never slow ones
+  // (no provider call, no chain transaction: the contract store keeps them in its index), and
+  // the media server's last events at shutdown come after the write pool has stopped.
+  MediaRoomEvents media_events(read_pool);
   std::unique_ptr<media::MediaServer> media_server;
   LocalStream* local_stream = nullptr;
   if (config.stream == "local") {
@@ -694,9 +698,8 @@ int serve(ServeConfig config) {
   api_options.creates_per_minute = config.creates_per_minute;
   api_options.webhooks_configured = !webhook_keys.empty();
   api::RoomsApi rooms_api(
-      service, api_options,
-      [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); },
-      [&provider_pool](std::function<void()> work) { boost::asio::post(provider_pool, std::move(work)); });
+      service, api_options, [&read_pool](std::function<void()> work) { boost::asio::post(read_pool, std::move(work)); },
+      [&write_pool](std::function<void()> work) { boost::asio::post(write_pool, std::move(work)); });
 
   http::ServerOptions server_options;
   server_options.address = listen.first;
@@ -743,7 +746,7 @@ int serve(ServeConfig config) {
     webrtc_options.api_key = config.api_key;
     webrtc_api = std::make_unique<api::WebRtcApi>(
         service, *local_stream, *media_server, webrtc_options,
-        [&store_pool](std::function<void()> work) { boost::asio::post(store_pool, std::move(work)); });
+        [&read_pool](std::function<void()> work) { boost::asio::post(read_pool, std::move(work)); });
   }
   // /metrics: on the API's listener (behind the API key when one is set), or alone on
   // --metrics-listen (open there).
@@ -756,10 +759,8 @@ int serve(ServeConfig config) {
       return configError(std::string("--metrics-listen: ") + e.what() + " (got \"" + config.metrics_listen + "\")");
     }
   }
-  auto run_on_store_pool = [&store_pool](std::function<void()> work) {
-    boost::asio::post(store_pool, std::move(work));
-  };
-  api::MetricsEndpoint metrics_endpoint(metrics, metrics_apart ? std::nullopt : config.api_key, run_on_store_pool);
+  auto run_on_read_pool = [&read_pool](std::function<void()> work) { boost::asio::post(read_pool, std::move(work)); };
+  api::MetricsEndpoint metrics_endpoint(metrics, metrics_apart ? std::nullopt : config.api_key, run_on_read_pool);
   http::Server server(server_options, [&rooms_api, &site, &webrtc_api, &metrics_endpoint, metrics_apart](
                                           http::Request&& req, http::Responder respond) {
     if (!metrics_apart && req.path == api::MetricsEndpoint::kPath) {
@@ -853,7 +854,7 @@ int serve(ServeConfig config) {
         "CLOUDFLARE_API_TOKEN to use Cloudflare Stream");
   }
 
-  // Named timers end rooms by themselves; the scan runs on the provider pool (it deletes inputs).
+  // Named timers end rooms by themselves; the scan runs on the write pool (it deletes inputs).
   rooms::RoomTimers timers;
   timers.idle = std::chrono::seconds(config.room_idle_timeout_s);
   timers.empty = std::chrono::seconds(config.room_empty_timeout_s);
@@ -865,7 +866,7 @@ int serve(ServeConfig config) {
   std::atomic<bool> scan_running{false};
   PeriodicTask timer_scan(std::chrono::seconds(5), [&] {
     if (!timers.any() || scan_running.exchange(true)) return;  // one scan at a time
-    boost::asio::post(provider_pool, [&] {
+    boost::asio::post(write_pool, [&] {
       try {
         if (const size_t ended = service.endExpired(timers); ended > 0) {
           spdlog::info("{} room(s) ended by their timers", ended);
@@ -878,11 +879,11 @@ int serve(ServeConfig config) {
   });
 
   // Cloudflare hygiene: at start and every 10 minutes, live inputs this deployment made that no
-  // active room owns (a failed rollback) are deleted, once 10 minutes old; on the provider pool.
+  // active room owns (a failed rollback) are deleted, once 10 minutes old; on the write pool.
   std::atomic<bool> sweep_running{false};
   auto sweep_orphans = [&] {
     if (sweep_running.exchange(true)) return;
-    boost::asio::post(provider_pool, [&] {
+    boost::asio::post(write_pool, [&] {
       try {
         const rooms::RoomService::SweepResult r = service.sweepOrphanInputs(deployment, std::chrono::minutes(10));
         spdlog::log(r.deleted + r.failed > 0 ? spdlog::level::info : spdlog::level::debug,
@@ -902,7 +903,7 @@ int serve(ServeConfig config) {
   if (media_server) {
     media_reconcile = std::make_unique<PeriodicTask>(std::chrono::seconds(2), [&] {
       if (reconcile_running.exchange(true)) return;
-      boost::asio::post(store_pool, [&] {
+      boost::asio::post(read_pool, [&] {
         try {
           for (const std::string& uid : service.endedInputs(media_server->inputUids())) {
             spdlog::info("media: input {}: its room was ended through another instance; closing its sessions", uid);
@@ -967,11 +968,11 @@ int serve(ServeConfig config) {
                  server.inFlight(), config.shutdown_timeout_s);
   }
   server.stop();
-  provider_pool.join();  // ends in flight may still close inputs on the media server
+  write_pool.join();  // ends in flight may still close inputs on the media server
   // Every session ends through the normal path: broadcasters' rooms go off air and viewer
-  // counts to 0, through the store pool, which is drained next.
+  // counts to 0, through the read pool (MediaRoomEvents), which is drained next.
   if (media_server) media_server->shutdown();
-  store_pool.join();
+  read_pool.join();
   viewer_counts.stop();
   service.flushViewerCounts();  // the sessions that just ended: counts to 0
   media_server.reset();
