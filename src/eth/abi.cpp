@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/hex.hpp"
+
 namespace liveroom::eth::abi {
 
 namespace {
@@ -430,15 +432,7 @@ class Decoder {
   size_t budget_;  // 32-byte words that may still be decoded
 };
 
-std::string hexOf(std::span<const uint8_t> b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t c : b) {
-    s.push_back(kHex[c >> 4]);
-    s.push_back(kHex[c & 15]);
-  }
-  return s;
-}
+std::string hexOf(std::span<const uint8_t> b) { return hexEncode(b); }
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/hex.hpp"
+
 namespace liveroom::http {
 
 std::optional<std::string_view> Request::header(std::string_view lowercase_name) const {
@@ -57,15 +59,6 @@ Responder::State::~State() {
   }
 }
 
-namespace {
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
 std::optional<std::string> percentDecode(std::string_view in, bool plus_is_space) {
   std::string out;
   out.reserve(in.size());
@@ -73,7 +66,7 @@ std::optional<std::string> percentDecode(std::string_view in, bool plus_is_space
     char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return std::nullopt;  // needs two hex digits after '%'
-      int hi = hexValue(in[i + 1]), lo = hexValue(in[i + 2]);
+      int hi = hexDigitValue(in[i + 1]), lo = hexDigitValue(in[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;

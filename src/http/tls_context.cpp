@@ -5,7 +5,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -17,6 +16,8 @@
 
 #include <cstdio>
 #include <memory>
+
+#include "common/random.hpp"
 
 namespace liveroom::http {
 
@@ -136,7 +137,7 @@ SelfSignedFiles selfSignedCertificate(const fs::path& dir, const std::vector<std
   if (!key || !cert) throw TlsConfigError("--tls-self-signed: cannot make a key: " + opensslError());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
-  RAND_bytes(serial, sizeof serial);
+  randomBytes(serial, sizeof serial);
   serial[0] &= 0x7F;
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));

@@ -3,28 +3,15 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
-
-#include <array>
+#include <span>
 #include <stdexcept>
+
+#include "common/hex.hpp"
+#include "common/random.hpp"
 
 namespace liveroom::rooms {
 
-std::string randomBase62(size_t length) {
-  static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::string out;
-  out.reserve(length);
-  std::array<unsigned char, 64> buf{};
-  while (out.size() < length) {
-    if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-    for (unsigned char b : buf) {
-      if (b >= 248) continue;  // 248 = 4 * 62: rejecting the rest keeps every character equally likely
-      out.push_back(kAlphabet[b % 62]);
-      if (out.size() == length) break;
-    }
-  }
-  return out;
-}
+std::string randomBase62(size_t length) { return randomString(length, kBase62); }
 
 std::string newRoomId() { return "live_" + randomBase62(16); }
 
@@ -36,14 +23,7 @@ std::string sha256Hex(std::string_view data) {
   if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xF]);
-  }
-  return out;
+  return hexEncode(std::span<const uint8_t>(digest, len));
 }
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {

@@ -4,10 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "common/random.hpp"
 
 namespace liveroom::webhooks {
 
@@ -50,8 +51,7 @@ OutboxDelivery afterAttempt(OutboxDelivery d, int64_t now_ms, std::optional<int>
 Dispatcher::Dispatcher(WebhookOutbox& outbox, http::HttpClient& client, DispatcherOptions options)
     : outbox_(outbox), client_(client), options_(std::move(options)) {
   if (options_.owner.empty()) {
-    std::random_device random;
-    options_.owner = fmt::format("{}-{:08x}", ::getpid(), random());
+    options_.owner = fmt::format("{}-{}", ::getpid(), randomHex(4));
   }
   options_.threads = std::max<size_t>(options_.threads, 1);
   options_.claim_batch = std::max<size_t>(options_.claim_batch, 1);

@@ -4,11 +4,13 @@
 #include <openssl/asn1.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 
 #include <cstdint>
 #include <stdexcept>
 #include <utility>
+
+#include "common/hex.hpp"
+#include "common/random.hpp"
 
 namespace liveroom::media {
 namespace {
@@ -33,17 +35,7 @@ std::string certificateFingerprint(X509* certificate, const EVP_MD* digest) {
   if (X509_digest(certificate, digest, md, &mdLength) != 1) {
     fail("X509_digest");
   }
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(mdLength * 3);
-  for (unsigned int i = 0; i < mdLength; ++i) {
-    if (i != 0) {
-      out.push_back(':');
-    }
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0x0F]);
-  }
-  return out;
+  return hexEncode(std::span<const uint8_t>(md, mdLength), /*upper=*/true, ':');
 }
 
 DtlsCertificate::DtlsCertificate(openssl::EvpPkeyPtr key, openssl::X509Ptr certificate, std::string fingerprint)
@@ -62,10 +54,7 @@ DtlsCertificate DtlsCertificate::generate() {
   }
 
   // Random serial: two certificates from the same issuer name must not share one.
-  uint64_t serial = 0;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) != 1) {
-    fail("RAND_bytes");
-  }
+  uint64_t serial = randomValue<uint64_t>();
   serial &= 0x7FFFFFFFFFFFFFFFull;  // positive and at most 8 octets once DER-encoded
   if (ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), serial) != 1) {
     fail("ASN1_INTEGER_set_uint64");

@@ -1,20 +1,14 @@
 // ICE-lite server (see ice_server.hpp).
 #include "media/ice/ice_server.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <stdexcept>
+
+#include "common/random.hpp"
 
 namespace liveroom::media {
 
 namespace {
-
-void randomBytes(void* out, size_t size) {
-  if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(size)) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
-  }
-}
 
 // Our host candidate's priority as a peer-reflexive one (RFC 8445 §5.1.2.1: type preference
 // 110, local preference 65535, component 1), the value a check carries.

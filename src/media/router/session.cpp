@@ -1,33 +1,14 @@
 // Session basics shared by publishers and viewers (see session.hpp).
 #include "media/router/session.hpp"
 
-#include <openssl/rand.h>
-
 #include <stdexcept>
 #include <vector>
 
 namespace liveroom::media {
 
-std::string randomHex(size_t bytes) {
-  std::vector<unsigned char> random(bytes);
-  if (RAND_bytes(random.data(), static_cast<int>(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : random) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0x0F]);
-  }
-  return out;
-}
-
 uint32_t randomSsrc() {
   uint32_t ssrc = 0;
-  while (ssrc == 0) {
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(&ssrc), sizeof ssrc) != 1) {
-      throw std::runtime_error("RAND_bytes failed");
-    }
-  }
+  while (ssrc == 0) ssrc = randomValue<uint32_t>();
   return ssrc;
 }
 

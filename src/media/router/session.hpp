@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "common/random.hpp"
 #include "media/webrtc/webrtc_transport.hpp"
 
 namespace liveroom::media {
@@ -116,8 +117,8 @@ class Session : protected WebRtcTransport::Listener {
   std::unique_ptr<WebRtcTransport> transport_;
 };
 
-// 128 random bits as 32 lower-case hex digits (session ids, ETags); throws if OpenSSL's RNG fails.
-std::string randomHex(size_t bytes);
+// A random SSRC, never 0 (common/random: throws if OpenSSL's RNG fails). Session ids and ETags
+// are common/random's randomHex.
 uint32_t randomSsrc();
 
 }  // namespace liveroom::media

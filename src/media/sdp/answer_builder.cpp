@@ -1,9 +1,10 @@
 // Writes the server's SDP answer (see answer_builder.hpp).
 #include "media/sdp/answer_builder.hpp"
 
-#include <random>
 #include <stdexcept>
 #include <string_view>
+
+#include "common/random.hpp"
 
 namespace liveroom::media::sdp {
 
@@ -16,9 +17,8 @@ void requireValue(std::string_view value, std::string_view what, bool allow_empt
 }
 
 uint64_t randomSessionId() {
-  std::random_device device;
-  const uint64_t id = (static_cast<uint64_t>(device()) << 32) | device();
-  return (id & 0x3fffffffffffffffULL) | 1;  // positive in a signed 64-bit integer, never 0
+  // Positive in a signed 64-bit integer, never 0.
+  return (randomValue<uint64_t>() & 0x3fffffffffffffffULL) | 1;
 }
 
 class Writer {

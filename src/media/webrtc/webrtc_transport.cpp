@@ -1,32 +1,22 @@
 // WebRtcTransport: ICE-lite + DTLS-SRTP + SRTP for one peer (see webrtc_transport.hpp).
 #include "media/webrtc/webrtc_transport.hpp"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
+#include "common/random.hpp"
 #include "media/stun/stun_message.hpp"
 
 namespace liveroom::media {
 namespace {
 
-// RFC 8839 ice-char is ALPHA / DIGIT / "+" / "/": exactly 64 symbols, so six random bits pick
-// one without modulo bias.
+// RFC 8839 ice-char is ALPHA / DIGIT / "+" / "/".
 constexpr char kIceChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static_assert(sizeof kIceChars - 1 == 64);
 
-std::string randomIceString(size_t length) {
-  std::array<unsigned char, 64> random{};
-  if (length > random.size() || RAND_bytes(random.data(), static_cast<int>(length)) != 1) {
-    throw std::runtime_error("WebRtcTransport: RAND_bytes failed");
-  }
-  std::string out(length, '\0');
-  for (size_t i = 0; i < length; ++i) out[i] = kIceChars[random[i] & 0x3F];
-  return out;
-}
+std::string randomIceString(size_t length) { return randomString(length, std::string_view(kIceChars, 64)); }
 
 DtlsTransport::Options serverOptions(const std::string& remote_fingerprint) {
   DtlsTransport::Options options;

@@ -12,10 +12,10 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "common/random.hpp"
 
 namespace liveroom {
 
@@ -815,10 +815,7 @@ std::string MongoRoomStore::deploymentId() {
   if (!deployment_id_.empty()) return deployment_id_;
   RoomsCollection settings(handles_->pool.get(), database_, "settings");
   // The first process to get here draws the id; the others' inserts fail as duplicates.
-  unsigned char bytes[12];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(codes::kStoreUnavailable, "no randomness for an id");
-  std::string drawn = "lrd_";
-  for (unsigned char b : bytes) drawn += fmt::format("{:02x}", b);
+  const std::string drawn = "lrd_" + randomHex(12);
   Bson doc;
   appendText(doc.get(), "_id", "deployment_id");
   appendText(doc.get(), "value", drawn);

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include <stdexcept>
 
 #include "common/error.hpp"
+#include "common/random.hpp"
 #include "media/router/session.hpp"
 
 namespace liveroom {
@@ -65,8 +65,8 @@ std::string LocalStream::loadOrCreateSecret(const std::filesystem::path& file) {
   // Written whole under a name of our own, then linked into place: link() fails when another
   // process starting on the same data dir got there first, and then both use the winner's
   // secret. Nobody ever sees a half-written file.
-  const std::string secret = media::randomHex(kSecretBytes);
-  const std::string tmp = file.string() + ".tmp-" + media::randomHex(8);
+  const std::string secret = randomHex(kSecretBytes);
+  const std::string tmp = file.string() + ".tmp-" + randomHex(8);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
   if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
   const std::string line = secret + "\n";
@@ -122,7 +122,7 @@ LiveInput LocalStream::createInput(std::string_view title, RoomMode mode) {
                 "broadcast rooms (RTMPS/SRT ingest, HLS playback) need Cloudflare Stream; the embedded media server "
                 "runs webrtc rooms (WHIP in, WHEP out)");
   }
-  return inputFor(media::randomHex(kUidHexDigits / 2), std::string(title));
+  return inputFor(randomHex(kUidHexDigits / 2), std::string(title));
 }
 
 std::optional<LiveInput> LocalStream::getInput(std::string_view uid, RoomMode mode) {
