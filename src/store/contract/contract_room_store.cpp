@@ -176,10 +176,9 @@ int64_t ContractRoomStore::eventPosition(const eth::SentTransaction& sent, size_
 void ContractRoomStore::catchUp() {
   if (!scanEvents()) return;
   // Outside the scan lock: ending a room is a transaction, and waiting for its receipt must not
-  // hold up the reads that catch up (REVIEW §5). One sweep at a time; one already running
-  // covers this call.
-  std::unique_lock sweeping(abandon_mutex_, std::try_to_lock);
-  if (sweeping.owns_lock()) endAbandonedRooms();
+  // hold up the reads that scan for a room they do not know yet (REVIEW §5). One sweep at a time.
+  std::lock_guard sweeping(abandon_mutex_);
+  endAbandonedRooms();
 }
 
 bool ContractRoomStore::scanEvents() {
@@ -335,7 +334,7 @@ std::optional<RoomRecord> ContractRoomStore::get(std::string_view room_id) {
   std::optional<RoomRecord> room = index_.get(room_id);
   if (!room) {  // created elsewhere since the last scan
     try {
-      catchUp();
+      scanEvents();  // not catchUp(): a read never waits for the abandoned creates' transactions
     } catch (...) {
       throw chainError("read the registry's events");
     }
