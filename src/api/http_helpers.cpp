@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "api/errors.hpp"
+#include "common/error.hpp"
 #include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
 
@@ -31,7 +32,7 @@ http::Response fromError(const Error& e) {
 }
 
 http::Response methodNotAllowed(std::string_view allow) {
-  http::Response res = errorResponse("method_not_allowed", "method not allowed here; use " + std::string(allow));
+  http::Response res = errorResponse(codes::kMethodNotAllowed, "method not allowed here; use " + std::string(allow));
   res.set("Allow", std::string(allow) + ", OPTIONS");
   return res;
 }

@@ -26,7 +26,7 @@ bool isJsonContentType(std::string_view value) {
 nlohmann::json parseJsonObjectBody(const http::Request& req) {
   auto content_type = req.header("content-type");
   if (!content_type || !isJsonContentType(*content_type)) {
-    throw Error("unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
+    throw Error(codes::kUnsupportedMediaType, "the body must be JSON (Content-Type: application/json)");
   }
   JsonParse parsed = parseJsonBounded(req.body, kMaxJsonDepth);
   if (parsed.too_deep) throw Error(codes::kInvalidJson, "the JSON body is nested too deeply");

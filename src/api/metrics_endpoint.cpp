@@ -21,7 +21,7 @@ void MetricsEndpoint::handle(const http::Request& req, http::Responder respond) 
       res.body = metrics_.render();
     } catch (const std::exception& e) {
       spdlog::error("metrics: {}", e.what());
-      return respond(errorResponse(500, "internal_error", "the metrics could not be rendered"));
+      return respond(errorResponse(500, codes::kInternalError, "the metrics could not be rendered"));
     }
     res.set("Content-Type", std::string(metrics::Metrics::kContentType));
     res.set("Cache-Control", "no-store");

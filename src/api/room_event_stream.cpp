@@ -54,7 +54,7 @@ http::Response RoomEventStream::open(const std::string& room_id, std::string wat
   {
     std::lock_guard lock(mutex_);
     if (subscriber_count_ >= options_.max_subscribers) {
-      throw Error("media_busy", "too many pages follow rooms right now; poll the room instead", 5);
+      throw Error(codes::kMediaBusy, "too many pages follow rooms right now; poll the room instead", 5);
     }
   }
   http::Response res;

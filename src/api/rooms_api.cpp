@@ -70,7 +70,7 @@ void RoomsApi::runBlocking(const BlockingRunner& runner, const http::Request& re
       }
     } catch (const std::exception& e) {
       spdlog::error("api: unexpected failure: {}", e.what());
-      res = errorResponse("internal_error", "internal error");
+      res = errorResponse(codes::kInternalError, "internal error");
     }
     applyCors(cors_req, res);
     respond(std::move(res));
@@ -112,7 +112,7 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       return answer(std::move(res));
     }
     if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
-      return answer(errorResponse("not_found", "no such path: " + path));
+      return answer(errorResponse(codes::kNotFound, "no such path: " + path));
     }
     std::string_view rest = std::string_view(path).substr(kPrefix.size());
 
@@ -147,8 +147,8 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
     if (rest == "update") return post(&RoomsApi::update, run_writes_);
     if (rest == "webhooks/cloudflare") {
       if (!options_.cloudflare_webhook_secret) {
-        return answer(
-            errorResponse("not_found", "the Cloudflare webhook is not configured (set CLOUDFLARE_WEBHOOK_SECRET)"));
+        return answer(errorResponse(codes::kNotFound,
+                                    "the Cloudflare webhook is not configured (set CLOUDFLARE_WEBHOOK_SECRET)"));
       }
       return post(&RoomsApi::cloudflareWebhook, run_writes_);
     }
@@ -171,7 +171,7 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       std::string room_id(tail.substr(0, slash));
       std::string_view sub = slash == std::string_view::npos ? std::string_view{} : tail.substr(slash + 1);
       if (slash != std::string_view::npos && sub != "ingest" && sub != "qr.svg" && sub != "events")
-        return answer(errorResponse("not_found", "no such path: " + path));
+        return answer(errorResponse(codes::kNotFound, "no such path: " + path));
       if (method != "GET") return answer(methodNotAllowed("GET"));
       if (!rooms::isWellFormedRoomId(room_id))
         return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
@@ -190,7 +190,7 @@ void RoomsApi::handle(http::Request&& req, http::Responder respond) {
       return runBlocking(run_reads_, req, std::move(respond),
                          [this, room_id, base = linkBaseFor(req)] { return getRoom(room_id, base); });
     }
-    return answer(errorResponse("not_found", "no such path: " + path));
+    return answer(errorResponse(codes::kNotFound, "no such path: " + path));
   } catch (const Error& e) {
     answer(fromError(e));
   }
@@ -200,7 +200,7 @@ http::Response RoomsApi::create(const http::Request& req) {
   requireApiKey(req, options_.api_key);
   std::chrono::milliseconds wait{0};
   if (!creates_.allow(http::connectionLimitKey(req.remote_address), RateLimiter::Clock::now(), &wait)) {
-    throw Error("rate_limited", "too many rooms created from your address; retry in a moment",
+    throw Error(codes::kRateLimited, "too many rooms created from your address; retry in a moment",
                 static_cast<int>(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
   }
   auto body = parseJsonObjectBody(req);
@@ -261,7 +261,8 @@ http::Response RoomsApi::webhookDeliveries(const http::Request& req) {
   requireApiKey(req, options_.api_key);
   WebhookOutbox* outbox = options_.webhooks_configured ? service_.outbox() : nullptr;
   if (!outbox) {
-    throw Error("not_found", "webhooks are not configured (start liveroom with --webhook-url and --webhook-secret)");
+    throw Error(codes::kNotFound,
+                "webhooks are not configured (start liveroom with --webhook-url and --webhook-secret)");
   }
   DeliveryQuery query;
   if (auto state = http::queryParam(req.query, "state"); state && !state->empty()) {
@@ -361,7 +362,7 @@ http::Response RoomsApi::qrCode(const http::Request& req, const std::string& roo
     throw Error(codes::kInvalidField, "link must be watch or studio");
   }
   auto svg = qrSvg(link);
-  if (!svg) throw Error("internal_error", "the link does not fit in a QR code");
+  if (!svg) throw Error(codes::kInternalError, "the link does not fit in a QR code");
   http::Response res;
   res.status = 200;
   res.body = std::move(*svg);

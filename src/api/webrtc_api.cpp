@@ -147,7 +147,7 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
     if (path.rfind(kSessionPrefix, 0) == 0) {
       kind = Kind::Session;
       target = path.substr(kSessionPrefix.size());
-      if (!isHex32(target)) throw Error("session_not_found", "no such session");
+      if (!isHex32(target)) throw Error(codes::kSessionNotFound, "no such session");
     } else if (path.rfind(kAliasPrefix, 0) == 0) {
       kind = Kind::PublishAlias;
       target = path.substr(kAliasPrefix.size());
@@ -158,7 +158,7 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
       const std::string_view id = std::string_view(path).substr(1, path.size() - 1 - kPublishSuffix.size());
       const size_t k = id.find('k');
       if (k == std::string_view::npos || !LocalStream::isValidUid(id.substr(k + 1))) {
-        throw Error("not_found", "no live input for this publish URL");
+        throw Error(codes::kNotFound, "no live input for this publish URL");
       }
       // Checked once the room is known: another instance's room is checked by that instance.
       key_verified = stream_.verifyPublishKey(id.substr(k + 1), id.substr(0, k));
@@ -166,7 +166,7 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
     } else {
       kind = Kind::Play;
       target = path.substr(1, path.size() - 1 - kPlaySuffix.size());
-      if (!isHex32(target)) throw Error("not_found", "no live input for this play URL");
+      if (!isHex32(target)) throw Error(codes::kNotFound, "no live input for this play URL");
     }
 
     const std::string& method = req.method;
@@ -188,12 +188,12 @@ void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
     if (kind == Kind::Session) return session(target, std::move(req), std::move(respond));
     if (method != "POST") return answer(methodNotAllowed(kAllow.substr(0, 4)));
     if (mediaType(req.header("content-type")) != "application/sdp") {
-      throw Error("unsupported_media_type", "send the SDP offer with Content-Type: application/sdp");
+      throw Error(codes::kUnsupportedMediaType, "send the SDP offer with Content-Type: application/sdp");
     }
     std::chrono::milliseconds wait{0};
     if (!offers_.allow(http::connectionLimitKey(req.remote_address), RateLimiter::Clock::now(), &wait)) {
       const auto seconds = std::max<int64_t>(1, (wait.count() + 999) / 1000);
-      throw Error("rate_limited", "too many WHIP/WHEP offers from your address; retry in a moment",
+      throw Error(codes::kRateLimited, "too many WHIP/WHEP offers from your address; retry in a moment",
                   static_cast<int>(seconds));
     }
     post(kind, std::move(target), key_verified, std::move(req), std::move(respond));
@@ -214,21 +214,21 @@ void WebRtcApi::post(Kind kind, std::string target, bool key_verified, http::Req
         // Checks the host token; throws room_not_found, forbidden, unauthorized, room_ended.
         const RoomRecord room = service_.ingest(target, bearerToken(*shared));
         if (room.provider != LocalStream::kName) {
-          throw Error("not_found", "this room publishes to Cloudflare Stream: use its whip_url");
+          throw Error(codes::kNotFound, "this room publishes to Cloudflare Stream: use its whip_url");
         }
         uid = room.session_id;
         whep_url = room.playback.whep_url.value_or("");
         live = room.live;
       } else if (auto cached = service_.findByInputCached(target)) {
         // The join cache (fresh for its TTL): a crowd's WHEP POSTs do not each read the store.
-        if (cached->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+        if (cached->provider != LocalStream::kName) throw Error(codes::kNotFound, "no such live input");
         if (cached->ended) throw Error(codes::kRoomEnded, "the room has ended");
         uid = target;
         whep_url = cached->whep_url;
         live = cached->live;
       } else {
         auto room = service_.findByInput(target);
-        if (!room || room->provider != LocalStream::kName) throw Error("not_found", "no such live input");
+        if (!room || room->provider != LocalStream::kName) throw Error(codes::kNotFound, "no such live input");
         if (room->status == "ended") throw Error(codes::kRoomEnded, "the room has ended");
         uid = target;
         whep_url = room->playback.whep_url.value_or("");
@@ -243,7 +243,7 @@ void WebRtcApi::post(Kind kind, std::string target, bool key_verified, http::Req
                              whep_url.compare(0, whep_url.size() - suffix.size(), mine) != 0;
       if (elsewhere) {
         if (kind != Kind::Play && live) {
-          throw Error("publisher_exists", "this room is on air through another liveroom instance");
+          throw Error(codes::kPublisherExists, "this room is on air through another liveroom instance");
         }
         http::Response res;
         res.status = 307;
@@ -252,12 +252,12 @@ void WebRtcApi::post(Kind kind, std::string target, bool key_verified, http::Req
         res.body = R"({"error":{"code":"moved","message":"this room's media is on another liveroom instance"}})";
         return respond(decorate(*shared, std::move(res)));
       }
-      if (!key_verified) throw Error("not_found", "no live input for this publish URL");
+      if (!key_verified) throw Error(codes::kNotFound, "no live input for this publish URL");
     } catch (const Error& e) {
       return fail(e);
     } catch (const std::exception& e) {
       spdlog::error("webrtc api: room lookup failed: {}", e.what());
-      return fail(Error("internal_error", "internal error"));
+      return fail(Error(codes::kInternalError, "internal error"));
     }
     auto done = [this, shared, respond = std::move(respond)](std::variant<media::SessionAnswer, Error> result) {
       if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
@@ -285,7 +285,7 @@ void WebRtcApi::session(const std::string& session_id, http::Request&& req, http
   auto shared = std::make_shared<http::Request>(std::move(req));
   if (shared->method == "DELETE") {
     media_.remove(session_id, [this, shared, respond = std::move(respond)](bool found) {
-      if (!found) return respond(decorate(*shared, fromError(Error("session_not_found", "no such session"))));
+      if (!found) return respond(decorate(*shared, fromError(Error(codes::kSessionNotFound, "no such session"))));
       http::Response res;
       res.status = 200;
       respond(decorate(*shared, std::move(res)));
@@ -294,7 +294,7 @@ void WebRtcApi::session(const std::string& session_id, http::Request&& req, http
   }
   if (shared->method != "PATCH") return respond(decorate(*shared, methodNotAllowed("PATCH, DELETE")));
   if (mediaType(shared->header("content-type")) != "application/trickle-ice-sdpfrag") {
-    return respond(decorate(*shared, fromError(Error("unsupported_media_type",
+    return respond(decorate(*shared, fromError(Error(codes::kUnsupportedMediaType,
                                                      "send trickle candidates with Content-Type: "
                                                      "application/trickle-ice-sdpfrag"))));
   }

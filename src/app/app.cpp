@@ -797,7 +797,7 @@ int serve(ServeConfig config) {
     metrics_server =
         std::make_unique<http::Server>(options, [&metrics_endpoint](http::Request&& req, http::Responder respond) {
           if (req.path == api::MetricsEndpoint::kPath) return metrics_endpoint.handle(req, std::move(respond));
-          respond(api::errorResponse("not_found", "this address serves only /metrics"));
+          respond(api::errorResponse(codes::kNotFound, "this address serves only /metrics"));
         });
     try {
       metrics_server->start();

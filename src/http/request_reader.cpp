@@ -9,6 +9,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "common/error.hpp"
+
 namespace liveroom::http {
 
 namespace bhttp = boost::beast::http;
@@ -59,18 +61,19 @@ std::optional<Rejection> checkHeader(const RequestParser& parser, const RequestL
   // per field, the empty line.
   size_t header_bytes = msg.method_string().size() + 1 + msg.target().size() + 11 + 2;
   for (const auto& field : msg) header_bytes += field.name_string().size() + 2 + field.value().size() + 2;
-  if (header_bytes > limits.header_limit) return Rejection{431, "headers_too_large", "request headers are too large"};
+  if (header_bytes > limits.header_limit)
+    return Rejection{431, codes::kHeadersTooLarge, "request headers are too large"};
   size_t te_count = 0;
   for (const auto& field : msg) {
     if (field.name() != bhttp::field::transfer_encoding) continue;
     ++te_count;
     std::string_view value(field.value().data(), field.value().size());
     if (te_count > 1 || !equalsIgnoreCase(trim(value), "chunked")) {
-      return Rejection{400, "bad_request", "Transfer-Encoding must be exactly \"chunked\""};
+      return Rejection{400, codes::kBadRequest, "Transfer-Encoding must be exactly \"chunked\""};
     }
   }
   if (te_count > 0 && msg.find(bhttp::field::content_length) != msg.end()) {
-    return Rejection{400, "bad_request", "a request may not have both Transfer-Encoding and Content-Length"};
+    return Rejection{400, codes::kBadRequest, "a request may not have both Transfer-Encoding and Content-Length"};
   }
   return std::nullopt;
 }
@@ -85,17 +88,18 @@ bool expectsContinue(const RequestParser& parser) {
 std::optional<Rejection> rejectionFor(const boost::system::error_code& ec, bool header_done,
                                       const RequestLimits& limits) {
   if (ec == bhttp::error::body_limit) {
-    return Rejection{413, "payload_too_large",
+    return Rejection{413, codes::kPayloadTooLarge,
                      "request body is larger than " + std::to_string(limits.body_limit / 1024) + " KiB"};
   }
-  if (ec == bhttp::error::header_limit) return Rejection{431, "headers_too_large", "request headers are too large"};
+  if (ec == bhttp::error::header_limit) return Rejection{431, codes::kHeadersTooLarge, "request headers are too large"};
   if (ec == bhttp::error::buffer_overflow) {
-    if (!header_done) return Rejection{431, "headers_too_large", "request headers are too large"};
-    return Rejection{413, "payload_too_large", "the request's chunked framing (chunk lines or trailers) is too large"};
+    if (!header_done) return Rejection{431, codes::kHeadersTooLarge, "request headers are too large"};
+    return Rejection{413, codes::kPayloadTooLarge,
+                     "the request's chunked framing (chunk lines or trailers) is too large"};
   }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
       ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message && ec != bhttp::error::need_more) {
-    return Rejection{400, "bad_request", "malformed HTTP request"};
+    return Rejection{400, codes::kBadRequest, "malformed HTTP request"};
   }
   return std::nullopt;  // eof, reset, timeout: nobody to answer
 }
@@ -147,7 +151,7 @@ ParseOutcome parseRequest(std::string_view bytes, const RequestLimits& limits) {
     }
     if (ec) {
       out.rejection = rejectionFor(ec, parser.is_header_done(), limits);
-      if (!out.rejection) out.rejection = Rejection{400, "bad_request", "malformed HTTP request"};
+      if (!out.rejection) out.rejection = Rejection{400, codes::kBadRequest, "malformed HTTP request"};
       return out;
     }
     if (parser.is_header_done() && !header_checked) {

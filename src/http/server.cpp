@@ -24,6 +24,7 @@
 #include <boost/optional.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/error.hpp"
 #include "common/event_loop.hpp"
 
 namespace liveroom::http {
@@ -246,15 +247,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           net::dispatch(self->stream_.get_executor(),
                         [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
         },
-        [self] { return self->shared_->ownResponse(500, "internal_error", "internal error", self->unanswered_head_); });
+        [self] {
+          return self->shared_->ownResponse(500, codes::kInternalError, "internal error", self->unanswered_head_);
+        });
     try {
       shared_->handler(std::move(req), respond);
     } catch (const std::exception& e) {
       spdlog::error("http: handler for {} {} failed: {}", unanswered_head_.method, unanswered_head_.path, e.what());
-      if (!respond.answered()) respond(shared_->ownResponse(500, "internal_error", "internal error", unanswered_head_));
+      if (!respond.answered())
+        respond(shared_->ownResponse(500, codes::kInternalError, "internal error", unanswered_head_));
     } catch (...) {
       spdlog::error("http: handler for {} {} failed", unanswered_head_.method, unanswered_head_.path);
-      if (!respond.answered()) respond(shared_->ownResponse(500, "internal_error", "internal error", unanswered_head_));
+      if (!respond.answered())
+        respond(shared_->ownResponse(500, codes::kInternalError, "internal error", unanswered_head_));
     }
   }
 
@@ -270,7 +275,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const bool plain_target =
         !req.target.empty() && req.target.front() == '/' && req.target.find_first_of("\r\n") == std::string::npos;
     if (!plain_host || !plain_target) {
-      return write(shared_->ownResponse(400, "bad_request", "this server speaks HTTPS: use https://", req));
+      return write(shared_->ownResponse(400, codes::kBadRequest, "this server speaks HTTPS: use https://", req));
     }
     Response res = shared_->ownResponse(308, "use_https", "this server speaks HTTPS", req);
     res.status = 308;
@@ -437,7 +442,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (ec) {
         spdlog::warn("http: cannot open {} for a reply: {}", res.file->path, ec.message());
         keep_alive_ = false;
-        return write(shared_->ownResponse(500, "internal_error", "the file could not be read", Request{}));
+        return write(shared_->ownResponse(500, codes::kInternalError, "the file could not be read", Request{}));
       }
       fillHeader(msg->base(), res);
       msg->prepare_payload();
@@ -662,7 +667,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
         return shared_->options.max_connections > 0 && shared_->connections >= shared_->options.max_connections;
       }();
       Response res =
-          shared_->ownResponse(503, "too_many_connections",
+          shared_->ownResponse(503, codes::kTooManyConnections,
                                total ? "the server has too many open connections; try again shortly"
                                      : "too many open connections from your address; close some and try again",
                                Request{});

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/error.hpp"
+
 namespace liveroom::web {
 
 namespace fs = std::filesystem;
@@ -171,12 +173,12 @@ std::optional<http::Response> StaticSite::handle(const http::Request& req) const
     const bool one_segment = raw_segments.size() == 2 && !raw_segments[1].empty() && raw_segments[1].size() <= 256;
     if (!one_segment) {
       if (auto page = notFoundPage(req)) return page;
-      return error(404, "not_found", "no such page: " + path + " (expected /" + *first + "/<room_id>)");
+      return error(404, codes::kNotFound, "no such page: " + path + " (expected /" + *first + "/<room_id>)");
     }
     if (!isRoomIdSegment(raw_segments[1])) {
       // A link cut short or pasted with a trailing "." or ")": the page itself says the room
       // cannot be found (in the reader's language), under a 404.
-      if (req.method != "GET" && req.method != "HEAD") return error(404, "not_found", "no such page: " + path);
+      if (req.method != "GET" && req.method != "HEAD") return error(404, codes::kNotFound, "no such page: " + path);
       http::Response page = serveFile(req, *first + ".html");
       if (page.status == 200) page.status = 404;
       return page;
@@ -190,13 +192,13 @@ std::optional<http::Response> StaticSite::handle(const http::Request& req) const
     for (const auto& raw : raw_segments) {
       auto segment = http::percentDecode(raw, false);
       if (!segment) return error(400, "invalid_path", "the path is not valid percent-encoding");
-      if (!isSafeSegment(*segment)) return error(404, "not_found", "no such file: " + path);
+      if (!isSafeSegment(*segment)) return error(404, codes::kNotFound, "no such file: " + path);
       relative /= *segment;
     }
   }
 
   if (req.method != "GET" && req.method != "HEAD") {
-    http::Response res = error(405, "method_not_allowed", "method not allowed here; use GET");
+    http::Response res = error(405, codes::kMethodNotAllowed, "method not allowed here; use GET");
     res.set("Allow", "GET, HEAD");
     return res;
   }
@@ -238,12 +240,12 @@ http::Response StaticSite::serveFile(const http::Request& req, const fs::path& r
   // Symlinks are followed, but the file they land on must still be under the root.
   fs::path full = fs::weakly_canonical(root_ / relative, ec);
   if (ec || !isInside(root_, full) || !fs::is_regular_file(full, ec)) {
-    return error(404, "not_found", "no such file: " + req.path);
+    return error(404, codes::kNotFound, "no such file: " + req.path);
   }
   uintmax_t size = fs::file_size(full, ec);
-  if (ec) return error(404, "not_found", "no such file: " + req.path);
+  if (ec) return error(404, codes::kNotFound, "no such file: " + req.path);
   fs::file_time_type mtime = fs::last_write_time(full, ec);
-  if (ec) return error(404, "not_found", "no such file: " + req.path);
+  if (ec) return error(404, codes::kNotFound, "no such file: " + req.path);
 
   std::string type(contentTypeFor(full.filename().string()));
   std::string etag = entityTag(size, mtime);

@@ -1,5 +1,5 @@
 // SdpError: the only exception the SDP layer lets escape, for offers and fragments it cannot accept.
-// Carries the stable code "invalid_sdp" so the HTTP layer can answer 400 with the human reason.
+// Carries codes::kInvalidSdp so the HTTP layer can answer 400 with the human reason.
 #pragma once
 
 #include <string>
@@ -8,11 +8,9 @@
 
 namespace liveroom::media::sdp {
 
-inline constexpr const char* kInvalidSdpCode = "invalid_sdp";
-
 class SdpError : public liveroom::Error {
  public:
-  explicit SdpError(const std::string& reason) : liveroom::Error(kInvalidSdpCode, reason) {}
+  explicit SdpError(const std::string& reason) : liveroom::Error(codes::kInvalidSdp, reason) {}
 };
 
 }  // namespace liveroom::media::sdp

@@ -31,17 +31,7 @@
 
 namespace liveroom::media {
 
-// Error codes of the media server (liveroom::Error::code()); api/errors.cpp maps them.
-namespace codes {
-inline constexpr const char* kInvalidSdp = "invalid_sdp";                  // 400
-inline constexpr const char* kSessionNotFound = "session_not_found";       // 404
-inline constexpr const char* kPublisherExists = "publisher_exists";        // 409
-inline constexpr const char* kPreconditionFailed = "precondition_failed";  // 412
-inline constexpr const char* kUnsupportedCodec = "unsupported_codec";      // 422
-inline constexpr const char* kMediaUnavailable = "media_unavailable";      // 503
-inline constexpr const char* kMediaBusy = "media_busy";                    // 503: a session limit
-inline constexpr const char* kTooManySessions = "too_many_sessions";       // 429: one address's limit
-}  // namespace codes
+// Its errors carry codes of common/error.hpp (codes::kInvalidSdp, kPublisherExists, ...).
 
 struct MediaServerOptions {
   // 0.0.0.0: every IPv4 address, and every IPv6 one when the host has IPv6 (see PacketMux).

@@ -222,7 +222,7 @@ std::string MediaWorker::iceRestartFragment(Session& session) const {
 
 SessionAnswer MediaWorker::createPublisher(PublisherSetup setup, const sdp::SessionDescription& offer,
                                            std::vector<sdp::AnswerSection> sections) {
-  if (!mux_ || closing_) throw Error("media_unavailable", "the media server is stopping");
+  if (!mux_ || closing_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
   LocalInput& in = input(setup.hub);
   std::unique_ptr<PublisherSession> session;
   try {
@@ -242,7 +242,7 @@ SessionAnswer MediaWorker::createPublisher(PublisherSetup setup, const sdp::Sess
 
 SessionAnswer MediaWorker::createViewer(ViewerSetup setup, const sdp::SessionDescription& offer,
                                         std::vector<sdp::AnswerSection> sections) {
-  if (!mux_ || closing_) throw Error("media_unavailable", "the media server is stopping");
+  if (!mux_ || closing_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
   LocalInput& in = input(setup.hub);
   std::unique_ptr<ViewerSession> session;
   try {

@@ -118,7 +118,7 @@ LiveInput LocalStream::inputFor(std::string uid, std::string name) const {
 
 LiveInput LocalStream::createInput(std::string_view title, RoomMode mode) {
   if (mode != RoomMode::webrtc) {
-    throw Error("mode_unsupported",
+    throw Error(codes::kModeUnsupported,
                 "broadcast rooms (RTMPS/SRT ingest, HLS playback) need Cloudflare Stream; the embedded media server "
                 "runs webrtc rooms (WHIP in, WHEP out)");
   }
