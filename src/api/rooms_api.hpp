@@ -1,8 +1,7 @@
 // The HTTP surface of the rooms domain: routes /api/livestream/*, /healthz, /readyz,
-// CORS, auth headers, JSON in/out. Blocking domain calls run on one of two pools: calls
-// that reach the stream provider (create, end) on their own, so a slow provider (up to
-// its timeout per call) cannot starve store reads (joins, lists); joins answered from
-// the read cache are served inline on the HTTP thread.
+// CORS, auth headers, JSON in/out. Blocking domain calls run on one of two pools (reads, and
+// writes that may wait long: see the constructor); joins answered from the read cache are
+// served inline on the HTTP thread.
 #pragma once
 
 #include <functional>

@@ -12,38 +12,12 @@
 #include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
 #include "store/sqlite/sqlite_room_store.hpp"
+#include "support/recording_provider.hpp"
 
 namespace liveroom::rooms {
 namespace {
 
-class RecordingProvider : public StreamProvider {
- public:
-  std::string_view name() const override { return provider_name; }
-  LiveInput createInput(std::string_view title, RoomMode mode) override {
-    if (fail_create) throw Error(codes::kProviderError, "create refused");
-    LiveInput in;
-    in.uid = "uid" + std::to_string(++created);
-    in.name = std::string(title);
-    if (mode == RoomMode::webrtc) {
-      in.ingest.whip_url = "https://cf.example/secret" + in.uid + "/webRTC/publish";
-      in.playback.whep_url = "https://cf.example/" + in.uid + "/webRTC/play";
-    }
-    return in;
-  }
-  std::optional<LiveInput> getInput(std::string_view, RoomMode) override { return std::nullopt; }
-  void deleteInput(std::string_view uid) override {
-    if (fail_delete) throw Error(codes::kProviderUnavailable, "delete failed");
-    deleted.emplace_back(uid);
-  }
-  std::vector<LiveInput> listInputs() override { return listed; }
-
-  std::string provider_name = "recording";
-  std::vector<LiveInput> listed;
-  int created = 0;
-  bool fail_create = false;
-  bool fail_delete = false;
-  std::vector<std::string> deleted;
-};
+using test_support::RecordingProvider;
 
 // The real store, with inserts that can be made to fail like an unreachable backend.
 class FailableStore : public RoomStore {
