@@ -303,6 +303,8 @@ class FakeCloudflare:
       delete_failure: None | "500" | "403"
       retry_after:    value of the retry-after header on 429 replies
       create_delay:   seconds a successful create takes (a slow Cloudflare)
+      delete_delay:   seconds a delete takes before Cloudflare deletes (it deletes even when the
+                      caller has gone meanwhile)
     """
 
     LIVE_INPUTS_RE = re.compile(r"^(?:/client/v4)?/accounts/([^/]+)/stream/live_inputs(?:/([^/]+))?/?$")
@@ -318,6 +320,7 @@ class FakeCloudflare:
         self.delete_failure: str | None = None
         self.retry_after = "1"
         self.create_delay = 0.0
+        self.delete_delay = 0.0
         self.release = threading.Event()        # frees requests held by the "hang" switch
         self.token = CF_TOKEN
         self.email = CF_EMAIL
@@ -588,6 +591,8 @@ class FakeCloudflare:
                     "messages": [], "result": None}).encode())
             if f == "403":
                 return self._json(403, self._fixture("error.invalid-token.403.json"))
+            if self.delete_delay:
+                time.sleep(self.delete_delay)
             with self.lock:
                 inp = self.inputs.pop(uid, None)
             if inp is None:

@@ -41,12 +41,14 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/liveroom?token=receiver-query-token"
 
-    def start(self, fail: int = 0) -> "Receiver":
+    def start(self, fail: int = 0, hold: float = 0.0) -> "Receiver":
         if not VENV_PYTHON.exists():
             raise AssertionError(f"{VENV_PYTHON} not found: run `scripts/setup --test`")
         args = [str(VENV_PYTHON), str(HERE / "webhook_receiver.py"), str(self.port), self.secret, str(self.log)]
         if fail:
             args += ["--fail", str(fail)]
+        elif hold:
+            args += ["--hold", str(hold)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line.strip() == "ready", f"the receiver did not start: {line} {self.proc.stderr.read()[-2000:]}"

@@ -1,10 +1,12 @@
 """A webhook receiver for the tests, verifying liveroom's signatures with the Standard Webhooks
 reference library (PyPI standardwebhooks, in .cache/venv: an implementation that is not
-liveroom's). Run as: webhook_receiver.py PORT SECRET LOG [--fail N]
+liveroom's). Run as: webhook_receiver.py PORT SECRET LOG [--fail N | --hold S]
 
 Each POST becomes one JSON line in LOG: {"id", "timestamp", "verified", "error", "payload",
 "status"}; a verified request is answered 204 (the first N with 500 when --fail N), one that
-fails verification 400. Runs until killed.
+fails verification 400. --hold S: the first verified request is logged with status "held" as it
+arrives and answered 204 only S seconds later (a sender that dies meanwhile never hears it).
+Runs until killed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -20,9 +23,10 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 def main() -> None:
     port, secret, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     fail = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--fail" else 0
+    hold = float(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--hold" else 0.0
     verifier = Webhook(secret)
     lock = threading.Lock()
-    state = {"failed": 0}
+    state = {"failed": 0, "held": False}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -43,6 +47,18 @@ def main() -> None:
                 entry["error"] = str(e)
             except Exception as e:  # noqa: BLE001 - anything else is a failed verification too
                 entry["error"] = f"{type(e).__name__}: {e}"
+            held = False
+            with lock:
+                if entry["verified"] and hold and not state["held"]:
+                    state["held"] = held = True
+                    with open(log_path, "a", encoding="utf-8") as f:
+                        f.write(json.dumps({**entry, "status": "held"}) + "\n")
+            if held:
+                time.sleep(hold)
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             with lock:
                 if not entry["verified"]:
                     status = 400
