@@ -89,16 +89,12 @@ test('the Vietnamese is translated: only names and units read the same as in Eng
 
 test('API error codes: the usual ones are translated, and every translated code exists on the server', () => {
   for (const code of REQUIRED_CODES) assert.ok(`error.code.${code}` in en, `error.code.${code} missing`);
-  // The server's codes: the status table of src/api/errors.cpp (names or constants of
-  // src/common/error.hpp), the media server's (src/media/server/media_server.hpp).
-  const constants = Object.fromEntries([...read(REPO, 'src/common/error.hpp')
-    .matchAll(/(k\w+)\s*=\s*"([a-z_]+)"/g)].map((m) => [m[1], m[2]]));
-  const table = read(REPO, 'src/api/errors.cpp');
-  const serverCodes = new Set([
-    ...[...table.matchAll(/\{"([a-z_]+)",\s*\d+\}/g)].map((m) => m[1]),
-    ...[...table.matchAll(/\{codes::(k\w+),\s*\d+\}/g)].map((m) => constants[m[1]]),
-    ...[...read(REPO, 'src/media/server/media_server.hpp').matchAll(/k\w+\s*=\s*"([a-z_]+)"/g)].map((m) => m[1]),
-  ]);
+  // The server's codes: the one table of codes and HTTP statuses, codes::kTable in
+  // src/common/error.hpp ({kName, status} entries naming the constants above it).
+  const header = read(REPO, 'src/common/error.hpp');
+  const constants = Object.fromEntries([...header.matchAll(/(k\w+)\s*=\s*"([a-z_]+)"/g)].map((m) => [m[1], m[2]]));
+  const table = header.slice(header.indexOf('kTable'));
+  const serverCodes = new Set([...table.matchAll(/\{(k\w+),\s*\d+\}/g)].map((m) => constants[m[1]]));
   assert.ok(serverCodes.has('room_not_found') && serverCodes.has('too_many_sessions'), 'could not read the server codes');
   const unknown = Object.keys(en).filter((k) => k.startsWith('error.code.')).map((k) => k.slice('error.code.'.length))
     .filter((code) => !serverCodes.has(code) && !PAGE_CODES.includes(code));
