@@ -166,11 +166,7 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(9, room->position);
         use.bind(10, std::string_view(room->visibility));
         use.step();
-        if (outbox && sqlite3_changes(db_->db()) > 0) {
-          if (auto own = ownRoom("c.room_id", room->room_id)) {
-            sqlite::recordEvent(*db_, *outbox, RoomEventType::kCreated, *own, own->created_at_ms);
-          }
-        }
+        if (outbox && sqlite3_changes(db_->db()) > 0) recordIfOwn(*outbox, RoomEventType::kCreated, room->room_id);
       } else if (const auto* title = std::get_if<IndexedTitle>(&change)) {
         StatementUse use(*db_,
                          "UPDATE chain_rooms SET title = ?2, title_position = ?3 "
@@ -180,9 +176,7 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(3, title->position);
         use.step();
         if (outbox && sqlite3_changes(db_->db()) > 0) {
-          if (auto own = ownRoom("c.room_key", title->key)) {
-            sqlite::recordEvent(*db_, *outbox, RoomEventType::kUpdated, *own, own->updated_at_ms);
-          }
+          recordIfOwn(*outbox, RoomEventType::kUpdated, title->key, /*by_key=*/true);
         }
       } else if (const auto* end = std::get_if<IndexedEnd>(&change)) {
         bool was_active = false;
@@ -203,12 +197,7 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(1, std::string_view(end->key));
         use.bind(2, end->ended_at_ms);
         use.step();
-        if (was_active) {
-          if (auto own = ownRoom("c.room_key", end->key)) {
-            sqlite::recordEvent(*db_, *outbox, RoomEventType::kEnded, *own,
-                                own->ended_at_ms.value_or(end->ended_at_ms));
-          }
-        }
+        if (was_active) recordIfOwn(*outbox, RoomEventType::kEnded, end->key, /*by_key=*/true);
       }
     }
     if (next_block) {
@@ -219,12 +208,23 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
   });
 }
 
-std::optional<RoomRecord> RoomIndex::ownRoom(const char* column, std::string_view value) {
-  const std::string sql =
-      selectWhere(fmt::format("{} = ?1 AND o.host_token_hash IS NOT NULL AND o.abandoned = 0", column).c_str());
-  StatementUse read(*db_, sql);
-  read.bind(1, value);
-  return sqlite::singleRoom(read);
+void RoomIndex::recordIfOwn(const OutboxPolicy& outbox, RoomEventType type, std::string_view id, bool by_key,
+                            std::optional<int64_t> at_ms, std::optional<size_t> viewers) {
+  // This server's rooms: a side row with a host token, not a create answered as failed.
+  static const std::string by_room_id =
+      selectWhere("c.room_id = ?1 AND o.host_token_hash IS NOT NULL AND o.abandoned = 0");
+  static const std::string by_room_key =
+      selectWhere("c.room_key = ?1 AND o.host_token_hash IS NOT NULL AND o.abandoned = 0");
+  StatementUse read(*db_, by_key ? by_room_key : by_room_id);
+  read.bind(1, id);
+  const std::optional<RoomRecord> own = sqlite::singleRoom(read);
+  if (!own || (type == RoomEventType::kViewers && own->status == "ended")) return;
+  // Without `at_ms`, the time of the change as the room now records it.
+  const int64_t at = at_ms                             ? *at_ms
+                     : type == RoomEventType::kCreated ? own->created_at_ms
+                     : type == RoomEventType::kEnded   ? own->ended_at_ms.value_or(own->updated_at_ms)
+                                                       : own->updated_at_ms;
+  sqlite::recordEvent(*db_, outbox, type, *own, at, viewers);
 }
 
 void RoomIndex::insertOffchain(const RoomRecord& room) {
@@ -331,11 +331,7 @@ size_t RoomIndex::clearLive(std::string_view provider, std::string_view whep_pre
     while (use.step()) rooms.push_back(sqlite::text(use.get(), 0));
     cleared = rooms.size();
     if (!outbox) return;
-    for (const std::string& room_id : rooms) {
-      if (auto own = ownRoom("c.room_id", room_id)) {
-        sqlite::recordEvent(*db_, *outbox, RoomEventType::kOffline, *own, now_ms);
-      }
-    }
+    for (const std::string& room_id : rooms) recordIfOwn(*outbox, RoomEventType::kOffline, room_id, false, now_ms);
   });
   return cleared;
 }
@@ -364,9 +360,7 @@ std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live
     read.bind(1, room_id);
     room = sqlite::singleRoom(read);
     if (outbox && was_live != live) {
-      if (auto own = ownRoom("c.room_id", room_id)) {
-        sqlite::recordEvent(*db_, *outbox, live ? RoomEventType::kLive : RoomEventType::kOffline, *own, now_ms);
-      }
+      recordIfOwn(*outbox, live ? RoomEventType::kLive : RoomEventType::kOffline, room_id, false, now_ms);
     }
   });
   return room;
@@ -374,12 +368,7 @@ std::optional<RoomRecord> RoomIndex::setLive(std::string_view room_id, bool live
 
 void RoomIndex::recordViewers(std::string_view room_id, size_t viewers, int64_t now_ms, const OutboxPolicy& outbox) {
   std::lock_guard lock(mutex_);
-  sqlite::transaction(*db_, [&] {
-    auto own = ownRoom("c.room_id", room_id);
-    if (own && own->status != "ended") {
-      sqlite::recordEvent(*db_, outbox, RoomEventType::kViewers, *own, now_ms, viewers);
-    }
-  });
+  sqlite::transaction(*db_, [&] { recordIfOwn(outbox, RoomEventType::kViewers, room_id, false, now_ms, viewers); });
 }
 
 std::vector<OutboxDelivery> RoomIndex::claim(int64_t now_ms, std::string_view owner, int64_t lease_ms, size_t limit) {

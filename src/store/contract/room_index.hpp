@@ -129,8 +129,12 @@ class RoomIndex {
   size_t prune(int64_t before_ms);
 
  private:
-  // With mutex_ held: the merged room `column` = `value` if this server created it (see above).
-  std::optional<RoomRecord> ownRoom(const char* column, std::string_view value);
+  // With mutex_ held, in the change's transaction: records `type` for the room with this id (its
+  // room_key with `by_key`) if this server created it (see above); at `at_ms`, else at the time
+  // the room records for that change (created_at, ended_at, updated_at). No room.viewers once
+  // ended.
+  void recordIfOwn(const OutboxPolicy& outbox, RoomEventType type, std::string_view id, bool by_key = false,
+                   std::optional<int64_t> at_ms = std::nullopt, std::optional<size_t> viewers = std::nullopt);
 
   std::mutex mutex_;
   std::unique_ptr<sqlite::Connection> db_;
