@@ -245,11 +245,8 @@ void WebRtcApi::post(Kind kind, std::string target, bool key_verified, http::Req
         if (kind != Kind::Play && live) {
           throw Error(codes::kPublisherExists, "this room is on air through another liveroom instance");
         }
-        http::Response res;
-        res.status = 307;
+        http::Response res = errorResponse(codes::kMoved, "this room's media is on another liveroom instance");
         res.set("Location", whep_url.substr(0, whep_url.size() - suffix.size()) + shared->target);
-        res.set("Content-Type", "application/json");
-        res.body = R"({"error":{"code":"moved","message":"this room's media is on another liveroom instance"}})";
         return respond(decorate(*shared, std::move(res)));
       }
       if (!key_verified) throw Error(codes::kNotFound, "no live input for this publish URL");

@@ -395,8 +395,8 @@ class ViewerSource {
  public:
   size_t of(const RoomRecord& room) {
     std::lock_guard lock(mutex_);
-    if (room.status == "ended") return 0;
-    return service_ != nullptr ? service_->viewersOf(room) : room.viewers;
+    if (service_ != nullptr) return service_->viewersOf(room);
+    return room.status == "ended" ? 0 : room.viewers;
   }
   // Attaches `service` for this object's lifetime (declare it right after the service).
   class Attached {
