@@ -23,9 +23,7 @@ Loopback only.
 
 from __future__ import annotations
 
-import concurrent.futures
 import http.client
-import json
 import os
 import re
 import shutil
@@ -39,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from benchlib import cpu_seconds, free_port, save_results  # noqa: E402
+from benchlib import cpu_seconds, create_rooms, free_port, save_results  # noqa: E402
 from liveroom_harness import FakeCloudflare  # noqa: E402
 
 _release = REPO / "build-release" / "liveroom"
@@ -84,24 +82,6 @@ class Instance:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
-
-
-def create_rooms(port: int, n: int) -> list[str]:
-    def some(i: int) -> list[str]:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        ids = []
-        for k in range(i, n, 8):
-            body = json.dumps({"title": f"Lớp học {k}", "host": f"giáo viên {k % 50}"})
-            conn.request("POST", "/api/livestream/create", body, {"Content-Type": "application/json"})
-            r = conn.getresponse()
-            doc = json.loads(r.read())
-            assert r.status == 201, doc
-            ids.append(doc["room_id"])
-        conn.close()
-        return ids
-
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        return [rid for part in pool.map(some, range(8)) for rid in part]
 
 
 def to_ms(text: str) -> float:

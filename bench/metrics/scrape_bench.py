@@ -12,9 +12,7 @@ Loopback only; stdlib only.
 
 from __future__ import annotations
 
-import concurrent.futures
 import http.client
-import json
 import os
 import statistics
 import subprocess
@@ -26,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
-from benchlib import TICKS, cpu_seconds, free_port, save_results  # noqa: E402
+from benchlib import TICKS, cpu_seconds, create_rooms, free_port, save_results  # noqa: E402
 
 BIN = Path(os.environ.get("LIVEROOM_BIN", REPO / "build" / "liveroom"))
 ROOMS = int(os.environ.get("BENCH_ROOMS", "10000"))
@@ -53,27 +51,6 @@ def measure(port: int, pid: int, path: str, n: int) -> dict:
     times.sort()
     return {"median_ms": statistics.median(times) * 1e3, "p99_ms": times[int(len(times) * 0.99) - 1] * 1e3,
             "cpu_ms": cpu / n * 1e3, "bytes": size}
-
-
-def create_rooms(port: int, n: int) -> None:
-    def one(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for k in range(i, n, 8):
-            body = json.dumps({"title": f"Lớp học {k}", "host": f"giáo viên {k % 50}"})
-            conn.request("POST", "/api/livestream/create", body, {"Content-Type": "application/json"})
-            r = conn.getresponse()
-            doc = json.loads(r.read())
-            assert r.status == 201, doc
-            if k % 5 == 0:  # a fifth of them ended
-                conn.request("POST", "/api/livestream/end", json.dumps({"room_id": doc["room_id"]}),
-                             {"Content-Type": "application/json", "Authorization": f"Bearer {doc['host_token']}"})
-                r = conn.getresponse()
-                r.read()
-                assert r.status == 200
-        conn.close()
-
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(one, range(8)))
 
 
 def main() -> int:
@@ -112,7 +89,7 @@ def main() -> int:
         for rooms in (0, ROOMS):
             if rooms:
                 t0 = time.perf_counter()
-                create_rooms(port, rooms)
+                create_rooms(port, rooms, end_every=5)
                 say(f"(made {rooms} rooms, a fifth ended, through the API in {time.perf_counter() - t0:.1f} s)")
             say(f"== {rooms} rooms")
             say(f"{'request':32} {'median ms':>10} {'p99 ms':>8} {'CPU ms/req':>11} {'bytes':>8}")
