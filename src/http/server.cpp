@@ -732,7 +732,8 @@ Server::Server(ServerOptions options, Handler handler)
 
 Server::~Server() { stop(); }
 
-void Server::start() {
+void Server::bind() {
+  if (listener_) return;
   const ServerOptions& options = shared_->options;
   beast::error_code ec;
   auto address = net::ip::make_address(options.address, ec);
@@ -744,6 +745,10 @@ void Server::start() {
                              open_ec.message());
   }
   bound_port_ = listener_->port();
+}
+
+void Server::start() {
+  bind();
   listener_->accept();
   for (auto& ioc : iocs_) {
     work_.push_back(net::make_work_guard(*ioc));

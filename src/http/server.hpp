@@ -67,7 +67,11 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens; throws std::runtime_error naming the address when it cannot.
+  // Binds and listens (connections wait in the backlog until start()), so port() is known
+  // before the rest of the program is built; throws std::runtime_error naming the address when
+  // it cannot. Once.
+  void bind();
+  // Accepts and serves, binding first if bind() was not called.
   void start();
   // Graceful stop, first half: stops accepting (the listening socket is closed before this
   // returns), and waits until every request already read has its reply written, or `deadline`.

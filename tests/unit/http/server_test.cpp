@@ -154,6 +154,21 @@ TEST_F(ServerTest, AnswersWithTheRemoteAddress) {
   EXPECT_EQ(res.body(), "/p|127.0.0.2|abc");
 }
 
+TEST_F(ServerTest, BoundBeforeStartTheClientWaitsInTheBacklogAndIsThenAnswered) {
+  ServerOptions options;
+  options.port = 0;
+  server_ = std::make_unique<Server>(
+      std::move(options), [this](Request&& req, Responder respond) { handle(std::move(req), std::move(respond)); });
+  server_->bind();
+  ASSERT_NE(server_->port(), 0) << "the port is known before anything is served";
+  auto s = connect();  // in the backlog: nobody accepts yet
+  net::write(s, net::buffer(get("/early")));
+  server_->start();
+  auto res = readResponse(s);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "/early|127.0.0.1|");
+}
+
 TEST_F(ServerTest, AHandlerThatThrowsAnswers500AndTheServerGoesOn) {
   ServerOptions options;
   options.error_response = [](int status, std::string_view code, std::string_view) {
