@@ -29,6 +29,7 @@
 
 #include "api/errors.hpp"
 #include "api/room_views.hpp"
+#include "api/cloudflare_webhook.hpp"
 #include "api/rooms_api.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
@@ -382,10 +383,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   api::ApiOptions options;
   if (config.cors_list) options.cors_origins = {"https://app.example"};
   if (config.api_key) options.api_key = f.api_key;
-  options.cloudflare_webhook_secret = f.webhook_secret;
   options.creates_per_minute = 0;  // one fuzz input is many requests from "nobody": no rate limit in the way
   auto inline_runner = [](std::function<void()> work) { work(); };
   api::RoomsApi rooms_api(service, options, inline_runner, inline_runner);
+  api::CloudflareWebhook cloudflare_webhook(service, f.webhook_secret, options.cors_origins, inline_runner);
+  // The route table as the app builds it for these two surfaces.
+  http::Router router;
+  rooms_api.addRoutes(router);
+  cloudflare_webhook.addRoutes(router);
 
   std::string last_room = f.webrtc_room.room_id, last_token = "none";
   for (int n = 0; n < 8 && !text.empty(); ++n) {
@@ -402,10 +407,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const http::Request copy = req;
     int answers = 0;
     http::Response reply;
-    rooms_api.handle(std::move(req), [&](http::Response res) {
+    http::Responder respond([&](http::Response res) {
       ++answers;
       reply = std::move(res);
     });
+    if (!router.dispatch(req, respond)) rooms_api.fallback(std::move(req), std::move(respond));
     FUZZ_CHECK(answers == 1, "every request is answered exactly once");
     checkReply(config, copy, reply, last_room, last_token);
   }

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <spdlog/spdlog.h>
+
 #include "api/errors.hpp"
 #include "common/error.hpp"
 #include "rooms/secrets.hpp"
@@ -95,6 +97,30 @@ void applyCors(const std::vector<std::string>& origins, const http::Request& req
       }
     }
   }
+}
+
+void runBlocking(const BlockingRunner& runner, const std::vector<std::string>& cors_origins, const http::Request& req,
+                 http::Responder respond, std::function<http::Response()> work) {
+  http::Response cors;
+  applyCors(cors_origins, req, cors);
+  runner([cors = std::move(cors.headers), respond = std::move(respond), work = std::move(work)]() mutable {
+    http::Response res;
+    try {
+      res = work();
+    } catch (const Error& e) {
+      if (e.code() == codes::kStoreUnavailable) {
+        spdlog::warn("api: store unavailable: {}", e.what());
+        res = errorResponse(e.code(), "the room store is unavailable; nothing was changed, try again shortly");
+      } else {
+        res = fromError(e);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("api: unexpected failure: {}", e.what());
+      res = errorResponse(codes::kInternalError, "internal error");
+    }
+    for (auto& header : cors) res.set(header.first, std::move(header.second));
+    respond(std::move(res));
+  });
 }
 
 }  // namespace liveroom::api

@@ -2,6 +2,7 @@
 // JSON replies, the error envelope from liveroom::Error, 405s, bearer tokens, CORS.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,14 @@ void requireApiKey(const http::Request& req, const std::optional<std::string>& a
 // host[:port]. Never ends with '/'.
 std::string linkBase(const http::Request& req, std::string_view configured, std::string_view scheme,
                      std::string_view fallback);
+// Runs blocking domain work (store, provider) on a pool.
+using BlockingRunner = std::function<void(std::function<void()>)>;
+// Runs `work` through `runner` and answers `respond` with its reply: a liveroom::Error becomes
+// the error envelope (store_unavailable's backend text goes to the log, not to the client),
+// anything else a 500; the reply gets the CORS headers `cors_origins` give `req` (worked out
+// here, so neither the request nor the list need outlive this call).
+void runBlocking(const BlockingRunner& runner, const std::vector<std::string>& cors_origins, const http::Request& req,
+                 http::Responder respond, std::function<http::Response()> work);
 // Access-Control-Allow-Origin for `origins` ("*" or an allow-list echoing a listed Origin).
 void applyCors(const std::vector<std::string>& origins, const http::Request& req, http::Response& res);
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "http/message.hpp"
+#include "http/router.hpp"
 #include "metrics/metrics.hpp"
 
 namespace liveroom::api {
@@ -21,6 +22,12 @@ class MetricsEndpoint {
 
   static constexpr std::string_view kPath = "/metrics";
   void handle(const http::Request& req, http::Responder respond);
+  // Adds GET /metrics (when it is served on the API's listener).
+  void addRoutes(http::Router& router) {
+    router.add(kPath, [this](http::Request&& req, http::Responder respond, http::RouteParams) {
+      handle(req, std::move(respond));
+    });
+  }
 
  private:
   metrics::Metrics& metrics_;

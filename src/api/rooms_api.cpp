@@ -3,6 +3,7 @@
 
 #include "api/openapi_json.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -19,13 +20,10 @@
 #include "http/client_address.hpp"
 #include "rooms/secrets.hpp"
 #include "rooms/validation.hpp"
-#include "stream/cloudflare/cloudflare_api.hpp"
 
 namespace liveroom::api {
 
 namespace {
-
-constexpr std::string_view kPrefix = "/api/livestream/";
 
 std::string requireRoomId(std::optional<std::string> room_id) {
   if (!room_id || room_id->empty()) throw Error(codes::kInvalidField, "room_id is required");
@@ -47,153 +45,143 @@ RoomsApi::~RoomsApi() = default;
 
 bool RoomsApi::holdsApiKey(const http::Request& req) const { return api::holdsApiKey(req, options_.api_key); }
 
-void RoomsApi::applyCors(const http::Request& req, http::Response& res) const {
+void RoomsApi::answer(const http::Request& req, http::Responder& respond, http::Response res) const {
   api::applyCors(options_.cors_origins, req, res);
+  respond(std::move(res));
 }
 
-void RoomsApi::runBlocking(const BlockingRunner& runner, const http::Request& req, http::Responder respond,
-                           std::function<http::Response()> work) {
-  // The request is needed only for CORS once the work is done: keep just the origin.
-  http::Request cors_req;
-  if (auto origin = req.header("origin")) cors_req.headers.emplace_back("origin", std::string(*origin));
-  runner([this, cors_req = std::move(cors_req), respond = std::move(respond), work = std::move(work)] {
+void RoomsApi::blocking(const BlockingRunner& runner, const http::Request& req, http::Responder& respond,
+                        std::function<http::Response()> work) {
+  runBlocking(runner, options_.cors_origins, req, std::move(respond), std::move(work));
+}
+
+void RoomsApi::fallback(http::Request&& req, http::Responder respond) const {
+  if (req.method == "OPTIONS") {
+    // A CORS preflight: what every route of the API takes.
     http::Response res;
-    try {
-      res = work();
-    } catch (const Error& e) {
-      if (e.code() == codes::kStoreUnavailable) {
-        // The backend's own text (hosts, driver errors) goes to the log, not to clients.
-        spdlog::warn("api: store unavailable: {}", e.what());
-        res = errorResponse(e.code(), "the room store is unavailable; nothing was changed, try again shortly");
-      } else {
-        res = fromError(e);
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("api: unexpected failure: {}", e.what());
-      res = errorResponse(codes::kInternalError, "internal error");
-    }
-    applyCors(cors_req, res);
-    respond(std::move(res));
-  });
+    res.status = 204;
+    res.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    res.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    res.set("Access-Control-Max-Age", "600");
+    return answer(req, respond, std::move(res));
+  }
+  answer(req, respond, errorResponse(codes::kNotFound, "no such path: " + req.path));
 }
 
-void RoomsApi::handle(http::Request&& req, http::Responder respond) {
-  auto answer = [&](http::Response res) {
-    applyCors(req, res);
-    respond(std::move(res));
+void RoomsApi::addRoutes(http::Router& router) {
+  // `allow`: the methods the route takes besides OPTIONS (the preflight, answered alike on
+  // every route); another method gets 405. A liveroom::Error thrown before the request is
+  // handed on becomes the error envelope.
+  using Body = std::function<void(http::Request&, http::Responder&, const http::RouteParams&)>;
+  auto route = [this, &router](std::string_view pattern, std::vector<std::string_view> allow, Body body) {
+    router.add(pattern, [this, allow = std::move(allow), body = std::move(body)](
+                            http::Request&& req, http::Responder respond, http::RouteParams params) {
+      if (req.method == "OPTIONS") return fallback(std::move(req), std::move(respond));
+      try {
+        if (std::find(allow.begin(), allow.end(), req.method) == allow.end()) {
+          return answer(req, respond, methodNotAllowed(allow.front()));
+        }
+        body(req, respond, params);
+      } catch (const Error& e) {
+        answer(req, respond, fromError(e));
+      }
+    });
   };
-  try {
-    const std::string& path = req.path;
-    const std::string& method = req.method;
-
-    if (method == "OPTIONS") {
-      http::Response res;
-      res.status = 204;
-      res.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-      res.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
-      res.set("Access-Control-Max-Age", "600");
-      return answer(std::move(res));
-    }
-    if (path == "/healthz") {
-      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
-      return answer(json(200, {{"status", "ok"}}));
-    }
-    if (path == "/readyz") {
-      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
-      return runBlocking(run_reads_, req, std::move(respond), [this] { return readyz(); });
-    }
-    if (path == "/api/openapi.json") {
-      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
-      static const auto document = std::make_shared<const std::string>(kOpenApiJson);
-      http::Response res;
-      res.shared_body = document;
-      res.set("Content-Type", "application/json");
-      res.set("Cache-Control", "no-cache");
-      return answer(std::move(res));
-    }
-    if (path.compare(0, kPrefix.size(), kPrefix) != 0) {
-      return answer(errorResponse(codes::kNotFound, "no such path: " + path));
-    }
-    std::string_view rest = std::string_view(path).substr(kPrefix.size());
-
-    if (rest == "info") {
-      // What the pages need to know before they act (the lobby asks for the API key first).
-      if (method != "GET" && method != "HEAD") return answer(methodNotAllowed("GET"));
-      return answer(json(200, {{"version", LIVEROOM_VERSION},
-                               {"create_requires_api_key", options_.api_key.has_value()},
-                               {"stream_provider", service_.providerName()}}));
-    }
-    if (rest == "join") {
-      if (method != "GET") return answer(methodNotAllowed("GET"));
-      // Fast path: a cached room is answered here, without the blocking pool; one that has
-      // expired is refreshed from the store on the pool meanwhile (RoomCache).
-      auto room_id = requireRoomId(http::queryParam(req.query, "room_id"));
-      std::string watch = watchUrl(linkBaseFor(req), room_id);
-      bool refresh = false;
-      auto cached = service_.joinCached(room_id, &refresh);
-      if (refresh) run_reads_([this, room_id] { service_.refresh(room_id); });
-      if (cached) return answer(jsonText(200, withWatchUrl(cached->public_view, watch)));
-      return runBlocking(run_reads_, req, std::move(respond), [this, room_id, watch] {
-        return jsonText(200, withWatchUrl(service_.join(room_id)->public_view, watch));
-      });
-    }
-    auto post = [&](http::Response (RoomsApi::*handler)(const http::Request&), const BlockingRunner& runner) {
-      if (method != "POST") return answer(methodNotAllowed("POST"));
+  // A write (create, end, update): the whole request goes to the write pool.
+  auto post = [this, route](std::string_view pattern, http::Response (RoomsApi::*handler)(const http::Request&)) {
+    route(pattern, {"POST"}, [this, handler](http::Request& req, http::Responder& respond, const http::RouteParams&) {
       auto shared = std::make_shared<http::Request>(std::move(req));
-      runBlocking(runner, *shared, std::move(respond), [this, shared, handler] { return (this->*handler)(*shared); });
-    };
-    if (rest == "create") return post(&RoomsApi::create, run_writes_);
-    if (rest == "end") return post(&RoomsApi::end, run_writes_);
-    if (rest == "update") return post(&RoomsApi::update, run_writes_);
-    if (rest == "webhooks/cloudflare") {
-      if (!options_.cloudflare_webhook_secret) {
-        return answer(errorResponse(codes::kNotFound,
-                                    "the Cloudflare webhook is not configured (set CLOUDFLARE_WEBHOOK_SECRET)"));
-      }
-      return post(&RoomsApi::cloudflareWebhook, run_writes_);
-    }
+      blocking(run_writes_, *shared, respond, [this, shared, handler] { return (this->*handler)(*shared); });
+    });
+  };
 
-    if (rest == "webhooks/deliveries") {
-      if (method != "GET") return answer(methodNotAllowed("GET"));
-      auto shared = std::make_shared<http::Request>(std::move(req));
-      return runBlocking(run_reads_, *shared, std::move(respond),
-                         [this, shared] { return webhookDeliveries(*shared); });
-    }
-    if (rest == "rooms") {
-      if (method != "GET") return answer(methodNotAllowed("GET"));
-      auto shared = std::make_shared<http::Request>(std::move(req));
-      return runBlocking(run_reads_, *shared, std::move(respond), [this, shared] { return listRooms(*shared); });
-    }
-    constexpr std::string_view kRooms = "rooms/";
-    if (rest.substr(0, kRooms.size()) == kRooms) {
-      std::string_view tail = rest.substr(kRooms.size());
-      size_t slash = tail.find('/');
-      std::string room_id(tail.substr(0, slash));
-      std::string_view sub = slash == std::string_view::npos ? std::string_view{} : tail.substr(slash + 1);
-      if (slash != std::string_view::npos && sub != "ingest" && sub != "qr.svg" && sub != "events")
-        return answer(errorResponse(codes::kNotFound, "no such path: " + path));
-      if (method != "GET") return answer(methodNotAllowed("GET"));
-      if (!rooms::isWellFormedRoomId(room_id))
-        return answer(errorResponse(codes::kRoomNotFound, "no room with id " + room_id));
-      if (sub == "events") {
-        return runBlocking(
-            run_reads_, req, std::move(respond),
-            [this, room_id, watch = watchUrl(linkBaseFor(req), room_id)] { return events_->open(room_id, watch); });
-      }
-      if (sub == "ingest" || sub == "qr.svg") {
-        auto shared = std::make_shared<http::Request>(std::move(req));
-        const bool qr = sub == "qr.svg";
-        return runBlocking(run_reads_, *shared, std::move(respond), [this, shared, room_id, qr] {
-          return qr ? qrCode(*shared, room_id) : ingest(*shared, room_id);
+  route("/healthz", {"GET", "HEAD"}, [this](http::Request& req, http::Responder& respond, const http::RouteParams&) {
+    answer(req, respond, json(200, {{"status", "ok"}}));
+  });
+  route("/readyz", {"GET", "HEAD"}, [this](http::Request& req, http::Responder& respond, const http::RouteParams&) {
+    blocking(run_reads_, req, respond, [this] { return readyz(); });
+  });
+  route("/api/openapi.json", {"GET", "HEAD"},
+        [this](http::Request& req, http::Responder& respond, const http::RouteParams&) {
+          static const auto document = std::make_shared<const std::string>(kOpenApiJson);
+          http::Response res;
+          res.shared_body = document;
+          res.set("Content-Type", "application/json");
+          res.set("Cache-Control", "no-cache");
+          answer(req, respond, std::move(res));
         });
+  // What the pages need to know before they act (the lobby asks for the API key first).
+  route("/api/livestream/info", {"GET", "HEAD"},
+        [this](http::Request& req, http::Responder& respond, const http::RouteParams&) {
+          answer(req, respond,
+                 json(200, {{"version", LIVEROOM_VERSION},
+                            {"create_requires_api_key", options_.api_key.has_value()},
+                            {"stream_provider", service_.providerName()}}));
+        });
+  route("/api/livestream/join", {"GET"},
+        [this](http::Request& req, http::Responder& respond, const http::RouteParams&) {
+          // Fast path: a cached room is answered here, without the blocking pool; one that has
+          // expired is refreshed from the store on the pool meanwhile (RoomCache).
+          auto room_id = requireRoomId(http::queryParam(req.query, "room_id"));
+          std::string watch = watchUrl(linkBaseFor(req), room_id);
+          bool refresh = false;
+          auto cached = service_.joinCached(room_id, &refresh);
+          if (refresh) run_reads_([this, room_id] { service_.refresh(room_id); });
+          if (cached) return answer(req, respond, jsonText(200, withWatchUrl(cached->public_view, watch)));
+          blocking(run_reads_, req, respond, [this, room_id, watch] {
+            return jsonText(200, withWatchUrl(service_.join(room_id)->public_view, watch));
+          });
+        });
+  post("/api/livestream/create", &RoomsApi::create);
+  post("/api/livestream/end", &RoomsApi::end);
+  post("/api/livestream/update", &RoomsApi::update);
+  route("/api/livestream/webhooks/deliveries", {"GET"},
+        [this](http::Request& req, http::Responder& respond, const http::RouteParams&) {
+          auto shared = std::make_shared<http::Request>(std::move(req));
+          blocking(run_reads_, *shared, respond, [this, shared] { return webhookDeliveries(*shared); });
+        });
+  route("/api/livestream/rooms", {"GET"},
+        [this](http::Request& req, http::Responder& respond, const http::RouteParams&) {
+          auto shared = std::make_shared<http::Request>(std::move(req));
+          blocking(run_reads_, *shared, respond, [this, shared] { return listRooms(*shared); });
+        });
+  // rooms/{id}/...: a malformed id is room_not_found without asking the store.
+  auto room_route = [route](std::string_view pattern, Body body) {
+    route(pattern, {"GET"}, [body](http::Request& req, http::Responder& respond, const http::RouteParams& params) {
+      if (!rooms::isWellFormedRoomId(params.front())) {
+        throw Error(codes::kRoomNotFound, "no room with id " + params.front());
       }
-      return runBlocking(run_reads_, req, std::move(respond),
-                         [this, room_id, base = linkBaseFor(req)] { return getRoom(room_id, base); });
-    }
-    return answer(errorResponse(codes::kNotFound, "no such path: " + path));
-  } catch (const Error& e) {
-    answer(fromError(e));
-  }
+      body(req, respond, params);
+    });
+  };
+  room_route("/api/livestream/rooms/{id}",
+             [this](http::Request& req, http::Responder& respond, const http::RouteParams& params) {
+               blocking(run_reads_, req, respond,
+                        [this, room_id = params.front(), base = linkBaseFor(req)] { return getRoom(room_id, base); });
+             });
+  room_route("/api/livestream/rooms/{id}/events",
+             [this](http::Request& req, http::Responder& respond, const http::RouteParams& params) {
+               const std::string& room_id = params.front();
+               blocking(run_reads_, req, respond, [this, room_id, watch = watchUrl(linkBaseFor(req), room_id)] {
+                 return events_->open(room_id, watch);
+               });
+             });
+  room_route("/api/livestream/rooms/{id}/ingest",
+             [this](http::Request& req, http::Responder& respond, const http::RouteParams& params) {
+               auto shared = std::make_shared<http::Request>(std::move(req));
+               blocking(run_reads_, *shared, respond,
+                        [this, shared, room_id = params.front()] { return ingest(*shared, room_id); });
+             });
+  room_route("/api/livestream/rooms/{id}/qr.svg",
+             [this](http::Request& req, http::Responder& respond, const http::RouteParams& params) {
+               auto shared = std::make_shared<http::Request>(std::move(req));
+               blocking(run_reads_, *shared, respond,
+                        [this, shared, room_id = params.front()] { return qrCode(*shared, room_id); });
+             });
+  // Any other /api path: 404 in the API's envelope (and the preflight for OPTIONS).
+  router.addFamily("/api/", "/api/other", [this](http::Request&& req, http::Responder respond, http::RouteParams) {
+    fallback(std::move(req), std::move(respond));
+  });
 }
 
 http::Response RoomsApi::create(const http::Request& req) {
@@ -377,28 +365,6 @@ http::Response RoomsApi::ingest(const http::Request& req, const std::string& roo
   nlohmann::json view = ingestView(service_.ingest(room_id, token));
   view["studio_url"] = studioUrl(linkBaseFor(req), room_id, token);  // the host's link, again
   return json(200, view);
-}
-
-http::Response RoomsApi::cloudflareWebhook(const http::Request& req) {
-  // Cloudflare sends the secret verbatim in cf-webhook-auth (no HMAC).
-  auto secret = req.header("cf-webhook-auth");
-  if (!secret) throw Error(codes::kUnauthorized, "missing cf-webhook-auth header");
-  if (!rooms::constantTimeEquals(rooms::sha256Hex(*secret), rooms::sha256Hex(*options_.cloudflare_webhook_secret))) {
-    throw Error(codes::kForbidden, "cf-webhook-auth does not match the configured webhook secret");
-  }
-  parseJsonObjectBody(req);  // content type, size and syntax, like every JSON endpoint
-  cloudflare::LiveInputNotification note;
-  try {
-    note = cloudflare::parseLiveInputNotification(req.body);
-  } catch (const cloudflare::ParseError& e) {
-    throw Error(codes::kInvalidField, std::string("not a Stream live input notification: ") + e.what());
-  }
-  std::optional<std::string> room_id;
-  if (auto live = note.live()) room_id = service_.setLiveByInput(note.input_id, *live);
-  if (note.error_code) spdlog::warn("cloudflare: live input {} errored: {}", note.input_id, *note.error_code);
-  return json(200, {{"event_type", note.event_type},
-                    {"room_id", room_id ? nlohmann::json(*room_id) : nullptr},
-                    {"applied", room_id.has_value()}});
 }
 
 http::Response RoomsApi::readyz() {

@@ -1,7 +1,7 @@
-// The HTTP surface of the rooms domain: routes /api/livestream/*, /healthz, /readyz,
-// CORS, auth headers, JSON in/out. Blocking domain calls run on one of two pools (reads, and
-// writes that may wait long: see the constructor); joins answered from the read cache are
-// served inline on the HTTP thread.
+// The HTTP surface of the rooms domain: routes /api/livestream/*, /api/openapi.json, /healthz,
+// /readyz (contributed to the app's route table by addRoutes), CORS, auth headers, JSON in/out. Blocking domain calls
+// run on one of two pools (reads, and writes that may wait long: see the constructor); joins answered from the read
+// cache are served inline on the HTTP thread.
 #pragma once
 
 #include <functional>
@@ -11,7 +11,9 @@
 
 #include "api/room_event_stream.hpp"
 #include "common/rate_limiter.hpp"
+#include "api/http_helpers.hpp"
 #include "http/message.hpp"
+#include "http/router.hpp"
 #include "rooms/room_service.hpp"
 
 namespace liveroom::api {
@@ -21,9 +23,6 @@ struct ApiOptions {
   std::vector<std::string> cors_origins{"*"};
   // When set, create requires "Authorization: Bearer <api_key>".
   std::optional<std::string> api_key;
-  // When set, POST /api/livestream/webhooks/cloudflare takes Cloudflare Notifications
-  // (live input connected/disconnected/errored) whose cf-webhook-auth header equals it.
-  std::optional<std::string> cloudflare_webhook_secret;
   // Links in replies (watch_url, studio_url, QR codes): built on --public-url when set, else on
   // "<link_scheme>://<the request's Host>".
   std::string public_url;
@@ -38,8 +37,6 @@ struct ApiOptions {
 
 class RoomsApi {
  public:
-  using BlockingRunner = std::function<void(std::function<void()>)>;
-
   // Blocking work goes to one of two runners: `run_reads` for store reads (joins that miss the
   // cache, lists, a room, its events), `run_writes` for what may wait long — provider calls and
   // store writes (create, end, update, provider webhooks; on the contract store a write waits
@@ -48,7 +45,10 @@ class RoomsApi {
 
   ~RoomsApi();
 
-  void handle(http::Request&& req, http::Responder respond);
+  // Adds the routes above, and the family /api/* (404 in the API's envelope).
+  void addRoutes(http::Router& router);
+  // For a path no route owns: the CORS preflight for OPTIONS, else 404 in the API's envelope.
+  void fallback(http::Request&& req, http::Responder respond) const;
 
  private:
   http::Response create(const http::Request& req);
@@ -64,14 +64,14 @@ class RoomsApi {
   bool holdsApiKey(const http::Request& req) const;
   http::Response ingest(const http::Request& req, const std::string& room_id);
   http::Response readyz();
-  http::Response cloudflareWebhook(const http::Request& req);
   // GET webhooks/deliveries: the outbox, newest first (?state, ?room_id, ?limit, ?cursor).
   http::Response webhookDeliveries(const http::Request& req);
 
-  // Runs `work` on the blocking pool, turning liveroom::Error into the error envelope.
-  void runBlocking(const BlockingRunner& runner, const http::Request& req, http::Responder respond,
-                   std::function<http::Response()> work);
-  void applyCors(const http::Request& req, http::Response& res) const;
+  // Runs `work` on a pool (api::runBlocking), answering `respond` (moved from) with its reply.
+  void blocking(const BlockingRunner& runner, const http::Request& req, http::Responder& respond,
+                std::function<http::Response()> work);
+  // Answers with CORS.
+  void answer(const http::Request& req, http::Responder& respond, http::Response res) const;
 
   rooms::RoomService& service_;
   ApiOptions options_;

@@ -15,17 +15,9 @@ namespace liveroom::api {
 
 namespace {
 
-constexpr std::string_view kPublishSuffix = "/webRTC/publish";
-constexpr std::string_view kPlaySuffix = "/webRTC/play";
-constexpr std::string_view kAliasPrefix = "/whip/";
 constexpr std::string_view kSessionPrefix = "/webRTC/sessions/";
-constexpr std::string_view kStatsPath = "/webRTC/stats";
 constexpr std::string_view kAllow = "POST, GET, HEAD, OPTIONS";
 constexpr std::string_view kSessionAllow = "PATCH, DELETE, GET, HEAD, OPTIONS";
-
-bool endsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 bool isHex32(std::string_view s) { return LocalStream::isValidUid(s); }
 
@@ -46,7 +38,7 @@ http::Response noContent() {
 
 }  // namespace
 
-WebRtcApi::WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaServer& media,
+WebRtcApi::WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaSessions& media,
                      WebRtcApiOptions options, BlockingRunner run_reads)
     : service_(service),
       stream_(stream),
@@ -58,62 +50,6 @@ WebRtcApi::WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::Me
 
 void WebRtcApi::addIceServerLinks(http::Response& res) const {
   for (std::string& link : ice_servers_.linkHeaders(std::chrono::system_clock::now())) res.set("Link", std::move(link));
-}
-
-bool WebRtcApi::owns(std::string_view path) {
-  return endsWith(path, kPublishSuffix) || endsWith(path, kPlaySuffix) || path.rfind(kAliasPrefix, 0) == 0 ||
-         path.rfind(kSessionPrefix, 0) == 0 || path == kStatsPath;
-}
-
-void WebRtcApi::stats(const http::Request& req, http::Responder& respond) {
-  if (req.method != "GET" && req.method != "HEAD") return respond(decorate(req, methodNotAllowed("GET")));
-  requireApiKey(req, options_.api_key);
-  // The counters come from the media thread: wait for them on the read pool, not here.
-  http::Request cors_req;
-  if (auto origin = req.header("origin")) cors_req.headers.emplace_back("origin", std::string(*origin));
-  run_reads_([this, cors_req = std::move(cors_req), respond = std::move(respond)] {
-    const media::MediaServer::Stats s = media_.stats();
-    const media::PacketMux::Stats& t = s.transport;
-    nlohmann::json udp = {{"received", t.udp_received},
-                          {"receive_calls", t.udp_receive_calls},
-                          {"kernel_drops", t.udp_kernel_drops},
-                          {"sent", t.udp_sent},
-                          {"send_calls", t.udp_send_calls},
-                          {"send_dropped", t.udp_send_dropped},
-                          {"send_errors", t.udp_send_errors},
-                          {"gso", t.udp_ports > 0 && t.udp_gso_ports == t.udp_ports},
-                          {"gso_messages", t.udp_gso_messages},
-                          {"receive_buffer_bytes", t.udp_receive_buffer},
-                          {"send_buffer_bytes", t.udp_send_buffer}};
-    nlohmann::json workers = nlohmann::json::array();
-    for (const media::MediaWorker::Stats& w : s.workers) {
-      workers.push_back({{"sessions", w.sessions},
-                         {"publishers", w.publishers},
-                         {"viewers", w.viewers},
-                         {"inputs", w.inputs},
-                         {"handoff_sent", w.handoff_sent},
-                         {"handoff_dropped", w.handoff_dropped},
-                         {"handoff_received", w.handoff_received},
-                         {"udp_received", w.transport.udp_received},
-                         {"udp_sent", w.transport.udp_sent},
-                         {"udp_gso_messages", w.transport.udp_gso_messages},
-                         {"udp_kernel_drops", w.transport.udp_kernel_drops}});
-    }
-    nlohmann::json body = {{"sessions", s.sessions},
-                           {"inputs", s.inputs},
-                           {"sessions_refused", s.sessions_refused},
-                           {"sessions_failed", s.sessions_failed},
-                           {"unrouted_datagrams", t.dropped_packets},
-                           {"tcp_connections", t.tcp_connections},
-                           {"tcp_refused", t.tcp_refused},
-                           {"retransmissions", s.retransmissions},
-                           {"retransmissions_refused", s.retransmissions_refused},
-                           {"publisher_nacked", s.publisher_nacked},
-                           {"publisher_recovered", s.publisher_recovered},
-                           {"udp", std::move(udp)},
-                           {"workers", std::move(workers)}};
-    respond(decorate(cors_req, json(200, body)));
-  });
 }
 
 void WebRtcApi::addCorsHeaders(http::Response& res) {
@@ -136,37 +72,45 @@ std::string WebRtcApi::sessionUrl(const http::Request& req, const std::string& s
          std::string(kSessionPrefix) + session_id;
 }
 
-void WebRtcApi::handle(http::Request&& req, http::Responder respond) {
-  const std::string path = req.path;
+void WebRtcApi::addRoutes(http::Router& router) {
+  auto route = [this, &router](std::string_view pattern, Kind kind) {
+    router.add(pattern, [this, kind](http::Request&& req, http::Responder respond, http::RouteParams params) {
+      handle(kind, std::move(params.front()), std::move(req), std::move(respond));
+    });
+  };
+  route("/{key}/webRTC/publish", Kind::Publish);
+  route("/whip/{room_id}", Kind::PublishAlias);
+  route("/{uid}/webRTC/play", Kind::Play);
+  route("/webRTC/sessions/{id}", Kind::Session);
+  // Other paths of the same families (a session id with a slash, a bare /whip/): 404 here, with
+  // the CORS headers a WHIP/WHEP client reads.
+  auto not_found = [this](http::Request&& req, http::Responder respond, http::RouteParams) {
+    respond(decorate(req, errorResponse(codes::kNotFound, "no WHIP/WHEP resource here: " + req.path)));
+  };
+  router.addFamily("/whip/", "/whip/other", not_found);
+  router.addFamily("/webRTC/", "/webRTC/other", not_found);
+}
+
+void WebRtcApi::handle(Kind kind, std::string target, http::Request&& req, http::Responder respond) {
   auto answer = [&](http::Response res) { respond(decorate(req, std::move(res))); };
   try {
-    if (path == kStatsPath) return stats(req, respond);
-    Kind kind;
-    std::string target;        // uid, room id or session id
     bool key_verified = true;  // a publish URL's key (checked below)
-    if (path.rfind(kSessionPrefix, 0) == 0) {
-      kind = Kind::Session;
-      target = path.substr(kSessionPrefix.size());
+    if (kind == Kind::Session) {
       if (!isHex32(target)) throw Error(codes::kSessionNotFound, "no such session");
-    } else if (path.rfind(kAliasPrefix, 0) == 0) {
-      kind = Kind::PublishAlias;
-      target = path.substr(kAliasPrefix.size());
+    } else if (kind == Kind::PublishAlias) {
       if (!rooms::isWellFormedRoomId(target)) throw Error(codes::kRoomNotFound, "no room with id " + target);
-    } else if (endsWith(path, kPublishSuffix)) {
-      kind = Kind::Publish;
-      // "/" + 32 hex key + "k" + 32 hex uid + suffix
-      const std::string_view id = std::string_view(path).substr(1, path.size() - 1 - kPublishSuffix.size());
-      const size_t k = id.find('k');
-      if (k == std::string_view::npos || !LocalStream::isValidUid(id.substr(k + 1))) {
+    } else if (kind == Kind::Publish) {
+      // 32 hex key + "k" + 32 hex uid
+      const size_t k = target.find('k');
+      if (k == std::string::npos || !LocalStream::isValidUid(std::string_view(target).substr(k + 1))) {
         throw Error(codes::kNotFound, "no live input for this publish URL");
       }
       // Checked once the room is known: another instance's room is checked by that instance.
-      key_verified = stream_.verifyPublishKey(id.substr(k + 1), id.substr(0, k));
-      target = std::string(id.substr(k + 1));
-    } else {
-      kind = Kind::Play;
-      target = path.substr(1, path.size() - 1 - kPlaySuffix.size());
-      if (!isHex32(target)) throw Error(codes::kNotFound, "no live input for this play URL");
+      key_verified =
+          stream_.verifyPublishKey(std::string_view(target).substr(k + 1), std::string_view(target).substr(0, k));
+      target.erase(0, k + 1);
+    } else if (!isHex32(target)) {
+      throw Error(codes::kNotFound, "no live input for this play URL");
     }
 
     const std::string& method = req.method;
@@ -298,21 +242,20 @@ void WebRtcApi::session(const std::string& session_id, http::Request&& req, http
   std::optional<std::string> if_match;
   if (auto h = shared->header("if-match")) if_match = std::string(rooms::trimAscii(*h));
   std::string body = std::move(shared->body);
-  media_.patch(
-      session_id, std::move(if_match), std::move(body),
-      [this, shared, respond = std::move(respond)](std::variant<media::MediaServer::PatchResult, Error> result) {
-        if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
-        auto& patched = std::get<media::MediaServer::PatchResult>(result);
-        http::Response res = noContent();
-        if (!patched.fragment.empty()) {
-          // An ICE restart: our new credentials (RFC 9725 §4.4.1).
-          res.status = 200;
-          res.body = std::move(patched.fragment);
-          res.set("Content-Type", "application/trickle-ice-sdpfrag");
-        }
-        res.set("ETag", patched.etag);
-        respond(decorate(*shared, std::move(res)));
-      });
+  media_.patch(session_id, std::move(if_match), std::move(body),
+               [this, shared, respond = std::move(respond)](std::variant<media::PatchResult, Error> result) {
+                 if (auto* e = std::get_if<Error>(&result)) return respond(decorate(*shared, fromError(*e)));
+                 auto& patched = std::get<media::PatchResult>(result);
+                 http::Response res = noContent();
+                 if (!patched.fragment.empty()) {
+                   // An ICE restart: our new credentials (RFC 9725 §4.4.1).
+                   res.status = 200;
+                   res.body = std::move(patched.fragment);
+                   res.set("Content-Type", "application/trickle-ice-sdpfrag");
+                 }
+                 res.set("ETag", patched.etag);
+                 respond(decorate(*shared, std::move(res)));
+               });
 }
 
 }  // namespace liveroom::api

@@ -4,11 +4,11 @@
 //   POST /whip/<room_id>                      WHIP with Authorization: Bearer <host token> (OBS 30+)
 //   POST /<uid>/webRTC/play                   WHEP
 //   PATCH|DELETE|GET|HEAD /webRTC/sessions/<32-hex session id>   the session (Location)
-//   GET /webRTC/stats                         the media server's counters (JSON; the API key when set)
 // plus OPTIONS (Accept-Post: application/sdp) and GET/HEAD (204) on every one of them, and CORS
 // on every reply. The 201 reply and a non-preflight OPTIONS on the POST URLs list the ICE servers
 // (`Link: <turn:...>; rel="ice-server"`, RFC 9725 §4.6); a CORS preflight never does. Room checks (does the input
-// exist, has the room ended, is the token right) run on the read pool; the media work on the media thread.
+// exist, has the room ended, is the token right) run on the read pool; the media work is the
+// MediaSessions' (the embedded media server's workers). GET /webRTC/stats is media_stats.hpp's.
 #pragma once
 
 #include <functional>
@@ -20,7 +20,8 @@
 #include "api/ice_servers.hpp"
 #include "common/rate_limiter.hpp"
 #include "http/message.hpp"
-#include "media/server/media_server.hpp"
+#include "http/router.hpp"
+#include "media/server/media_sessions.hpp"
 #include "rooms/room_service.hpp"
 #include "stream/local/local_stream.hpp"
 
@@ -39,38 +40,36 @@ struct WebRtcApiOptions {
   double offers_burst = 30;
   // STUN/TURN servers for clients: Link headers on 201 replies and non-preflight OPTIONS.
   IceServersOptions ice_servers;
-  // GET /webRTC/stats (the media server's counters) needs it when set.
-  std::optional<std::string> api_key;
 };
 
 class WebRtcApi {
  public:
   using BlockingRunner = std::function<void(std::function<void()>)>;
 
-  WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaServer& media, WebRtcApiOptions options,
+  // `stream` names and checks the inputs' URLs; `media` makes and ends their sessions.
+  WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaSessions& media, WebRtcApiOptions options,
             BlockingRunner run_reads);
 
-  // True for the paths above (and malformed ones of the same families, answered 404 here).
-  static bool owns(std::string_view path);
+  // Adds the routes above, and the families /whip/* and /webRTC/* (404 here).
+  void addRoutes(http::Router& router);
   // The CORS headers every WHIP/WHEP reply carries besides Access-Control-Allow-Origin.
   static void addCorsHeaders(http::Response& res);
-  void handle(http::Request&& req, http::Responder respond);
 
  private:
   enum class Kind { Publish, PublishAlias, Play, Session };
+  // `target`: the path's uid, room id, session id, or (Publish) "<key>k<uid>".
+  void handle(Kind kind, std::string target, http::Request&& req, http::Responder respond);
   // `key_verified`: a publish URL's key is this instance's for the input (else the input must be
   // another instance's, which then checks it).
   void post(Kind kind, std::string target, bool key_verified, http::Request&& req, http::Responder respond);
   void session(const std::string& session_id, http::Request&& req, http::Responder respond);
   http::Response decorate(const http::Request& req, http::Response res) const;
-  // `respond` is taken (moved) only once the request is accepted; errors thrown before leave it.
-  void stats(const http::Request& req, http::Responder& respond);
   void addIceServerLinks(http::Response& res) const;
   std::string sessionUrl(const http::Request& req, const std::string& session_id) const;
 
   rooms::RoomService& service_;
   LocalStream& stream_;
-  media::MediaServer& media_;
+  media::MediaSessions& media_;
   WebRtcApiOptions options_;
   BlockingRunner run_reads_;
   RateLimiter offers_;

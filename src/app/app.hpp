@@ -1,5 +1,6 @@
-// Composition root: parses the command line, builds the store, stream provider, room
-// service, API and HTTP server, and runs until SIGINT/SIGTERM.
+// The command line: `liveroom serve` (the composition root in serve.hpp builds the store, stream
+// provider, room service, HTTP surfaces and server, and runs until SIGINT/SIGTERM),
+// `liveroom contract ...` and `liveroom version`.
 #pragma once
 
 namespace liveroom::app {

@@ -28,11 +28,6 @@ constexpr std::string_view kPageSecurityPolicy =
 
 bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-// "/name" or "/name/...".
-bool isUnder(std::string_view path, std::string_view prefix) {
-  return startsWith(path, prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
-}
-
 std::vector<std::string_view> splitSegments(std::string_view path) {
   std::vector<std::string_view> segments;
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
@@ -133,17 +128,6 @@ std::string_view contentTypeFor(std::string_view file_name) {
   return "application/octet-stream";
 }
 
-bool isReservedPath(std::string_view path) {
-  if (isUnder(path, "/api") || isUnder(path, "/healthz") || isUnder(path, "/readyz") || isUnder(path, "/whip") ||
-      isUnder(path, "/whep")) {
-    return true;
-  }
-  // /<input>/webRTC/publish, /<input>/webRTC/play (Cloudflare's URL shapes, which the
-  // embedded media server keeps) and its sessions under /webRTC/.
-  auto segments = splitSegments(path);
-  return segments[0] == "webRTC" || (segments.size() >= 2 && segments[1] == "webRTC");
-}
-
 StaticSite::StaticSite(fs::path root, StaticSiteOptions options) : options_(std::move(options)) {
   std::error_code ec;
   fs::path absolute = fs::absolute(root, ec);
@@ -159,7 +143,7 @@ http::Response StaticSite::error(int status, std::string_view code, std::string_
 
 std::optional<http::Response> StaticSite::handle(const http::Request& req) const {
   const std::string& path = req.path;
-  if (path.empty() || path.front() != '/' || isReservedPath(path)) return std::nullopt;
+  if (path.empty() || path.front() != '/') return std::nullopt;
 
   auto raw_segments = splitSegments(path);
   auto first = http::percentDecode(raw_segments.front(), false);

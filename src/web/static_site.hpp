@@ -1,7 +1,9 @@
 // Serves the web pages (web/: plain HTML, CSS and ES modules, no build step) from a
 // directory: the page routes (/, /studio/<room_id>, /watch/<room_id>) and the files
-// under the root. Paths that belong to the API, the probes or the media server are not
-// its business: it answers nullopt for them and the caller falls through.
+// under the root. Which paths belong to the API, the probes or the media server is the app's
+// route table's business (http::Router): the app asks it first and hands the site only the
+// paths no route owns; for a first path segment the root does not hold the site answers
+// nullopt, and the caller falls through.
 #pragma once
 
 #include <filesystem>
@@ -33,8 +35,8 @@ class StaticSite {
   // `root` need not exist yet (pages then answer 404); it is resolved once here.
   explicit StaticSite(std::filesystem::path root, StaticSiteOptions options = {});
 
-  // The reply for a web path, or nullopt when the path is not the site's (the API, the
-  // probes, the WHIP/WHEP resources, or a first path segment the root does not hold).
+  // The reply for a web path, or nullopt when the path is not the site's (a first path segment
+  // the root does not hold).
   // Each request checks the file's size and modification time, so an edited page shows on the
   // next reload; unchanged files are answered from the shared cache. Thread-safe.
   std::optional<http::Response> handle(const http::Request& req) const;
@@ -69,9 +71,5 @@ class StaticSite {
 
 // Content-Type for a file name by its extension; application/octet-stream when unknown.
 std::string_view contentTypeFor(std::string_view file_name);
-
-// True for paths other handlers own: /api/..., /healthz, /readyz, /whip/..., and
-// /<something>/webRTC/... and /webRTC/... (the media server's WHIP/WHEP resources).
-bool isReservedPath(std::string_view path);
 
 }  // namespace liveroom::web

@@ -27,6 +27,7 @@
 #include "common/error.hpp"
 #include "media/dtls/dtls_transport.hpp"
 #include "media/server/input_hub.hpp"
+#include "media/server/media_sessions.hpp"
 #include "media/server/media_worker.hpp"
 
 namespace liveroom::media {
@@ -71,7 +72,7 @@ struct MediaServerOptions {
   size_t viewer_placement_slack = 2;
 };
 
-class MediaServer final : private WorkerHost {
+class MediaServer final : public MediaSessions, private WorkerHost {
  public:
   // Called on a media worker's thread, one call at a time, in order: do not block (post
   // elsewhere for I/O). A room's viewer count is the sum over every worker.
@@ -81,15 +82,6 @@ class MediaServer final : private WorkerHost {
     virtual void onPublisherLive(const std::string& input_uid, bool live) = 0;
     virtual void onViewerCount(const std::string& input_uid, size_t viewers) = 0;
   };
-
-  using AnswerCallback = std::function<void(std::variant<SessionAnswer, Error>)>;
-  // A PATCH's outcome: the (new) ETag, and after an ICE restart the sdpfrag with our new
-  // credentials (the 200 body); empty for a trickle (204).
-  struct PatchResult {
-    std::string etag;
-    std::string fragment;
-  };
-  using PatchCallback = std::function<void(std::variant<PatchResult, Error>)>;
 
   // Binds every worker's ports and starts their threads. Throws std::runtime_error naming the
   // address when a port cannot be bound. `listener` may be null and must outlive this.
@@ -108,25 +100,14 @@ class MediaServer final : private WorkerHost {
     return workers_.front()->advertisedAddresses();
   }
 
-  // WHIP: a publisher's offer for `input_uid` -> answer, or invalid_sdp, unsupported_codec,
-  // publisher_exists; media_busy over the total or per-input session limit, too_many_sessions
-  // over the limit of `client_key` (the requester's address; empty: not counted).
-  void publish(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key = {});
-  // WHEP: a viewer's offer. Without a publisher yet the viewer waits (gets media once one
-  // connects); with one, a viewer that cannot receive its codec gets unsupported_codec. Limits
-  // as for publish.
-  void play(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key = {});
-  // Trickle ICE (application/trickle-ice-sdpfrag): candidates are accepted (an ICE-lite agent
-  // learns addresses from the checks anyway); new ice-ufrag/ice-pwd restart ICE (the result
-  // carries our new credentials); a stale If-Match is precondition_failed; an unknown session
-  // session_not_found.
-  void patch(std::string session_id, std::optional<std::string> if_match, std::string fragment, PatchCallback done);
-  // Ends a session (DELETE); false when unknown.
-  void remove(std::string session_id, std::function<void(bool)> done);
-  // Ends every session of an input (the room ended).
-  void closeInput(std::string input_uid);
-  // The inputs with a session here now (their uids).
-  std::vector<std::string> inputUids();
+  // MediaSessions (see media_sessions.hpp).
+  void publish(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key = {}) override;
+  void play(std::string input_uid, std::string offer, AnswerCallback done, std::string client_key = {}) override;
+  void patch(std::string session_id, std::optional<std::string> if_match, std::string fragment,
+             PatchCallback done) override;
+  void remove(std::string session_id, std::function<void(bool)> done) override;
+  void closeInput(std::string input_uid) override;
+  std::vector<std::string> inputUids() override;
 
   // Ends every session through the normal path, so the listener hears what it would if each
   // peer had left (publishers not live, viewer counts down), then refuses new sessions. Blocks

@@ -31,18 +31,13 @@
 #include "media/router/input_router.hpp"
 #include "media/sdp/answer_builder.hpp"
 #include "media/server/input_hub.hpp"
+#include "media/server/media_sessions.hpp"
 #include "media/server/worker_link.hpp"
 #include "media/transport/packet_mux.hpp"
 
 namespace liveroom::media {
 
 class MediaWorker;
-
-struct SessionAnswer {
-  std::string session_id;  // 32 hex digits, unguessable: the Location names it
-  std::string etag;
-  std::string sdp;
-};
 
 // What a worker tells the registry (MediaServer). Called on the worker's thread.
 class WorkerHost {

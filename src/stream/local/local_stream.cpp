@@ -30,7 +30,7 @@ bool isLowerHex(std::string_view s) {
 }
 }  // namespace
 
-LocalStream::LocalStream(std::string public_url, std::string secret, media::MediaServer& media)
+LocalStream::LocalStream(std::string public_url, std::string secret, media::MediaSessions& media)
     : secret_(std::move(secret)), media_(media) {
   if (secret_.size() < kSecretBytes) throw std::invalid_argument("LocalStream: the secret is too short");
   setPublicUrl(std::move(public_url));

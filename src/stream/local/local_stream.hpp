@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "media/server/media_server.hpp"
+#include "media/server/media_sessions.hpp"
 #include "stream/stream_provider.hpp"
 
 namespace liveroom {
@@ -22,7 +22,7 @@ class LocalStream final : public StreamProvider {
 
   // `public_url`: how browsers reach this server ("http://127.0.0.1:8080", no trailing slash).
   // `secret`: at least 32 bytes (see loadOrCreateSecret). `media` must outlive this.
-  LocalStream(std::string public_url, std::string secret, media::MediaServer& media);
+  LocalStream(std::string public_url, std::string secret, media::MediaSessions& media);
 
   // Reads the secret file, creating it (32 random bytes, hex, mode 0600) when missing.
   // Throws std::runtime_error naming the file when it cannot be read or written.
@@ -52,7 +52,7 @@ class LocalStream final : public StreamProvider {
   mutable std::mutex mutex_;
   std::string public_url_;  // guarded by mutex_
   std::string secret_;
-  media::MediaServer& media_;
+  media::MediaSessions& media_;
 };
 
 }  // namespace liveroom

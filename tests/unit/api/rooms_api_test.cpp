@@ -1,7 +1,7 @@
 // RoomsApi without sockets (REVIEW §5: the handlers were made to be testable so): requests go
-// straight to handle(), blocking work runs inline, over the real SQLite store and a recording
-// provider. The wire behaviour through the binary is tests/integration/test_api.py; here, the
-// handler's own decisions: routes, methods, auth, the error envelope, what a join shows.
+// through a route table holding its routes (as the app's does), blocking work runs inline, over the real SQLite store
+// and a recording provider. The wire behaviour through the binary is tests/integration/test_api.py; here, the handler's
+// own decisions: routes, methods, auth, the error envelope, what a join shows.
 #include "api/rooms_api.hpp"
 
 #include <gtest/gtest.h>
@@ -46,6 +46,8 @@ class RoomsApiTest : public ::testing::Test {
   void make(ApiOptions options) {
     auto inline_runner = [](std::function<void()> work) { work(); };
     api_ = std::make_unique<RoomsApi>(*service_, std::move(options), inline_runner, inline_runner);
+    router_ = http::Router();
+    api_->addRoutes(router_);
   }
 
   http::Response call(std::string method, std::string target, std::string body = "",
@@ -62,7 +64,8 @@ class RoomsApiTest : public ::testing::Test {
     req.body = std::move(body);
     req.remote_address = "127.0.0.1";
     std::optional<http::Response> got;
-    api_->handle(std::move(req), [&got](http::Response res) { got = std::move(res); });
+    http::Responder respond([&got](http::Response res) { got = std::move(res); });
+    if (!router_.dispatch(req, respond)) api_->fallback(std::move(req), std::move(respond));
     EXPECT_TRUE(got.has_value()) << "answered inline";
     return got.value_or(http::Response{});
   }
@@ -74,6 +77,7 @@ class RoomsApiTest : public ::testing::Test {
   std::unique_ptr<SqliteRoomStore> store_;
   std::unique_ptr<rooms::RoomService> service_;
   std::unique_ptr<RoomsApi> api_;
+  http::Router router_;
 };
 
 TEST_F(RoomsApiTest, ARoomsLifeThroughTheHandler) {
@@ -149,6 +153,46 @@ TEST_F(RoomsApiTest, BadRequestsGetTheEnvelopeWithTheRightStatus) {
   EXPECT_EQ(field.status, 400);
   EXPECT_EQ(code(field), codes::kInvalidField);
   EXPECT_EQ(provider_.created, 0) << "nothing reached the provider";
+}
+
+TEST_F(RoomsApiTest, ItsRoutesAreTheMetricsLabels) {
+  // A label names the route, never an id; the rest of /api shares one.
+  auto label = [this](std::string_view path) { return std::string(router_.label(path, "static")); };
+  EXPECT_EQ(label("/api/livestream/join"), "/api/livestream/join");
+  EXPECT_EQ(label("/api/livestream/rooms"), "/api/livestream/rooms");
+  EXPECT_EQ(label("/api/livestream/rooms/live_abc"), "/api/livestream/rooms/{id}");
+  EXPECT_EQ(label("/api/livestream/rooms/live_abc/events"), "/api/livestream/rooms/{id}/events");
+  EXPECT_EQ(label("/api/livestream/rooms/live_abc/ingest"), "/api/livestream/rooms/{id}/ingest");
+  EXPECT_EQ(label("/api/livestream/rooms/live_abc/qr.svg"), "/api/livestream/rooms/{id}/qr.svg");
+  EXPECT_EQ(label("/api/livestream/rooms/live_abc/nope"), "/api/other");
+  EXPECT_EQ(label("/api/livestream/rooms/"), "/api/other");
+  EXPECT_EQ(label("/api/livestream/whatever"), "/api/other");
+  EXPECT_EQ(label("/api/openapi.json"), "/api/openapi.json");
+  EXPECT_EQ(label("/healthz"), "/healthz");
+  EXPECT_EQ(label("/readyz"), "/readyz");
+  EXPECT_EQ(label("/"), "static");
+  EXPECT_EQ(label("/watch/live_abc"), "static");
+  EXPECT_EQ(label("/apis"), "static");
+  EXPECT_EQ(label(""), "static");
+}
+
+TEST_F(RoomsApiTest, EveryRouteTakesThePreflightAndOnlyItsMethods) {
+  for (const char* path : {"/api/livestream/create", "/api/livestream/join", "/api/livestream/rooms/live_x/nope",
+                           "/healthz", "/elsewhere"}) {
+    auto preflight = call("OPTIONS", path);
+    EXPECT_EQ(preflight.status, 204) << path;
+  }
+  EXPECT_EQ(call("HEAD", "/healthz").status, 200);
+  EXPECT_EQ(call("POST", "/healthz").status, 405);
+  EXPECT_EQ(call("GET", "/api/livestream/create").status, 405);
+  EXPECT_EQ(call("POST", "/api/livestream/rooms/live_x").status, 405);
+  auto bad_id = call("GET", "/api/livestream/rooms/not-a-room");
+  EXPECT_EQ(bad_id.status, 404);
+  EXPECT_EQ(code(bad_id), codes::kRoomNotFound);
+  auto no_path = call("GET", "/elsewhere");
+  EXPECT_EQ(no_path.status, 404);
+  EXPECT_EQ(code(no_path), codes::kNotFound);
+  EXPECT_EQ(call("GET", "/api/livestream/rooms/live_x/nope").status, 404);
 }
 
 TEST_F(RoomsApiTest, ACreateThatTheProviderRefusesCreatesNothing) {

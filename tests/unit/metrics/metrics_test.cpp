@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "api/routes.hpp"
 #include "common/error.hpp"
 #include "metrics/instrumented.hpp"
 #include "metrics/process.hpp"
@@ -64,27 +63,6 @@ TEST(Metrics, MethodLabelsComeFromAFixedSet) {
   EXPECT_EQ(methodLabel("OPTIONS"), "OPTIONS");
   EXPECT_EQ(methodLabel("get"), "other");
   EXPECT_EQ(methodLabel(std::string(300, 'X')), "other");
-}
-
-TEST(RouteLabels, IdsBecomePlaceholdersAndUnknownPathsShareOneLabel) {
-  using api::routeLabel;
-  EXPECT_EQ(routeLabel("/api/livestream/join"), "/api/livestream/join");
-  EXPECT_EQ(routeLabel("/api/livestream/rooms"), "/api/livestream/rooms");
-  EXPECT_EQ(routeLabel("/api/livestream/rooms/live_abc"), "/api/livestream/rooms/{id}");
-  EXPECT_EQ(routeLabel("/api/livestream/rooms/live_abc/events"), "/api/livestream/rooms/{id}/events");
-  EXPECT_EQ(routeLabel("/api/livestream/rooms/live_abc/ingest"), "/api/livestream/rooms/{id}/ingest");
-  EXPECT_EQ(routeLabel("/api/livestream/rooms/live_abc/qr.svg"), "/api/livestream/rooms/{id}/qr.svg");
-  EXPECT_EQ(routeLabel("/api/livestream/rooms/live_abc/nope"), "/api/other");
-  EXPECT_EQ(routeLabel("/api/livestream/whatever"), "/api/other");
-  EXPECT_EQ(routeLabel("/0123abcdk4567/webRTC/publish"), "/{key}/webRTC/publish");
-  EXPECT_EQ(routeLabel("/4567/webRTC/play"), "/{uid}/webRTC/play");
-  EXPECT_EQ(routeLabel("/webRTC/sessions/0123"), "/webRTC/sessions/{id}");
-  EXPECT_EQ(routeLabel("/whip/live_abc"), "/whip/{room_id}");
-  EXPECT_EQ(routeLabel("/metrics"), "/metrics");
-  EXPECT_EQ(routeLabel("/healthz"), "/healthz");
-  EXPECT_EQ(routeLabel("/"), "static");
-  EXPECT_EQ(routeLabel("/watch/live_abc"), "static");
-  EXPECT_EQ(routeLabel(""), "static");
 }
 
 TEST(ProcStat, FieldsAreCountedAfterTheLastParenthesisOfTheName) {

@@ -504,7 +504,7 @@ T awaitResult(std::future<T>& future) {
 }
 
 using AnswerResult = std::variant<SessionAnswer, Error>;
-using PatchResult = std::variant<MediaServer::PatchResult, Error>;
+using PatchOutcome = std::variant<PatchResult, Error>;
 
 // A client with its answer, connected or not.
 struct Client {
@@ -548,11 +548,11 @@ class MediaServerTest : public ::testing::TestWithParam<size_t> {
         uid, offer, [promise](AnswerResult r) { promise->set_value(std::move(r)); }, client_key_);
     return awaitResult(future);
   }
-  PatchResult patch(const std::string& session, std::optional<std::string> if_match, const std::string& fragment) {
-    auto promise = std::make_shared<std::promise<PatchResult>>();
+  PatchOutcome patch(const std::string& session, std::optional<std::string> if_match, const std::string& fragment) {
+    auto promise = std::make_shared<std::promise<PatchOutcome>>();
     auto future = promise->get_future();
     server_->patch(session, std::move(if_match), fragment,
-                   [promise](PatchResult r) { promise->set_value(std::move(r)); });
+                   [promise](PatchOutcome r) { promise->set_value(std::move(r)); });
     return awaitResult(future);
   }
   bool remove(const std::string& session) {
@@ -1297,12 +1297,12 @@ TEST_P(MediaServerTest, PatchAcceptsCandidatesAndRefusesStaleETags) {
   const std::string same_credentials =
       "a=ice-ufrag:" + pub.peer->iceUfrag() + "\r\na=ice-pwd:" + pub.peer->icePwd() + "\r\n" + candidate;
 
-  const auto expectEtag = [&](const PatchResult& r) {
-    ASSERT_TRUE(std::holds_alternative<MediaServer::PatchResult>(r)) << std::get<Error>(r).code();
-    EXPECT_EQ(std::get<MediaServer::PatchResult>(r).etag, etag);
-    EXPECT_EQ(std::get<MediaServer::PatchResult>(r).fragment, "");  // a trickle: 204, no body
+  const auto expectEtag = [&](const PatchOutcome& r) {
+    ASSERT_TRUE(std::holds_alternative<media::PatchResult>(r)) << std::get<Error>(r).code();
+    EXPECT_EQ(std::get<media::PatchResult>(r).etag, etag);
+    EXPECT_EQ(std::get<media::PatchResult>(r).fragment, "");  // a trickle: 204, no body
   };
-  const auto expectError = [](const PatchResult& r, const char* code) {
+  const auto expectError = [](const PatchOutcome& r, const char* code) {
     ASSERT_TRUE(std::holds_alternative<Error>(r));
     EXPECT_EQ(std::get<Error>(r).code(), code);
   };
@@ -1335,9 +1335,9 @@ TEST_P(MediaServerTest, IceRestartGivesNewCredentialsAndMediaCarriesOn) {
   const std::string restart =
       "a=ice-ufrag:newU\r\na=ice-pwd:a-new-password-0123456789\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:" +
       view.info.video->mid + "\r\na=candidate:1 1 UDP 2015363327 127.0.0.1 40229 typ host\r\n";
-  const PatchResult r = patch(view.sessionId(), etag, restart);
-  ASSERT_TRUE(std::holds_alternative<MediaServer::PatchResult>(r)) << std::get<Error>(r).what();
-  const auto& result = std::get<MediaServer::PatchResult>(r);
+  const PatchOutcome r = patch(view.sessionId(), etag, restart);
+  ASSERT_TRUE(std::holds_alternative<media::PatchResult>(r)) << std::get<Error>(r).what();
+  const auto& result = std::get<media::PatchResult>(r);
   EXPECT_NE(result.etag, etag);
   const sdp::TrickleFragment ours = sdp::parseTrickleFragment(result.fragment);
   EXPECT_NE(ours.ice_ufrag, old_ufrag);
@@ -1353,7 +1353,7 @@ TEST_P(MediaServerTest, IceRestartGivesNewCredentialsAndMediaCarriesOn) {
   const std::string trickle = "m=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n";
   ASSERT_TRUE(std::holds_alternative<Error>(patch(view.sessionId(), etag, trickle)));
   EXPECT_EQ(std::get<Error>(patch(view.sessionId(), etag, trickle)).code(), codes::kPreconditionFailed);
-  ASSERT_TRUE(std::holds_alternative<MediaServer::PatchResult>(patch(view.sessionId(), result.etag, trickle)));
+  ASSERT_TRUE(std::holds_alternative<media::PatchResult>(patch(view.sessionId(), result.etag, trickle)));
 
   // Checks with the new credentials pass; the server's old password no longer signs anything.
   view.peer->setIceCredentials("newU", "a-new-password-0123456789");
