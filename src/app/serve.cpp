@@ -469,7 +469,12 @@ http::Server& App::makeServer() {
     if (auto page = site_->handle(req)) return respond(std::move(*page));
     // A browser opening a path nothing serves gets a page, not the API's JSON.
     if (auto page = site_->notFoundPage(req)) return respond(std::move(*page));
-    rooms_api_->fallback(std::move(req), std::move(respond));
+    // Nothing owns the path: the API's 404 (or its preflight), with the CORS headers a WHIP/WHEP
+    // client reads too (a mistyped publish URL is still that client's).
+    rooms_api_->fallback(std::move(req), [respond](http::Response res) {
+      api::WebRtcApi::addCorsHeaders(res);
+      respond(std::move(res));
+    });
   });
   try {
     server_->bind();
