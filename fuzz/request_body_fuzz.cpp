@@ -73,7 +73,7 @@ class MemoryRoomStore : public RoomStore {
         r.ended_at_ms = at;
         r.ended_reason = std::string(reason);
       }
-      r.status = "ended";
+      r.status = RoomStatus::ended;
       r.live = false;
       r.updated_at_ms = at;
     });

@@ -12,7 +12,7 @@ namespace {
 nlohmann::json orNull(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 nlohmann::json playbackView(const RoomRecord& room) {
-  if (room.status == "ended") return {{"whep_url", nullptr}, {"hls_url", nullptr}, {"dash_url", nullptr}};
+  if (room.status == RoomStatus::ended) return {{"whep_url", nullptr}, {"hls_url", nullptr}, {"dash_url", nullptr}};
   return {{"whep_url", orNull(room.playback.whep_url)},
           {"hls_url", orNull(room.playback.hls_url)},
           {"dash_url", orNull(room.playback.dash_url)}};
@@ -40,14 +40,14 @@ nlohmann::json publicView(const RoomRecord& room, size_t viewers) {
   return {{"room_id", room.room_id},
           {"title", room.title},
           {"host", room.host},
-          {"mode", room.mode},
+          {"mode", toString(room.mode)},
           {"provider", room.provider},
-          {"status", room.status},
+          {"status", toString(room.status)},
           {"live", room.live},
-          {"viewers", room.status == "ended" ? 0 : viewers},
+          {"viewers", room.status == RoomStatus::ended ? 0 : viewers},
           {"created_at", formatTimestamp(room.created_at_ms)},
           {"ended_at", room.ended_at_ms ? nlohmann::json(formatTimestamp(*room.ended_at_ms)) : nlohmann::json(nullptr)},
-          {"ended_reason", room.status == "ended" ? orNull(room.ended_reason) : nlohmann::json(nullptr)},
+          {"ended_reason", room.status == RoomStatus::ended ? orNull(room.ended_reason) : nlohmann::json(nullptr)},
           {"visibility", room.visibility},
           {"whep_url", std::move(whep)},
           {"playback", std::move(playback)}};

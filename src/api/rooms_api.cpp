@@ -289,8 +289,8 @@ http::Response RoomsApi::webhookDeliveries(const http::Request& req) {
 http::Response RoomsApi::listRooms(const http::Request& req) {
   ListQuery query;
   if (auto status = http::queryParam(req.query, "status"); status && !status->empty()) {
-    if (*status != "active" && *status != "ended") throw Error(codes::kInvalidField, "status must be active or ended");
-    query.status = *status;
+    query.status = parseRoomStatus(*status);
+    if (!query.status) throw Error(codes::kInvalidField, "status must be active or ended");
   }
   // Unlisted rooms are listed only to API key holders (and only when a key is configured).
   const bool privileged = holdsApiKey(req);
@@ -341,7 +341,7 @@ http::Response RoomsApi::qrCode(const http::Request& req, const std::string& roo
     // The studio link carries the host token: only its holder gets it back, as a picture.
     const std::string token = bearerToken(req);
     const RoomRecord room = service_.checkHost(room_id, token);  // room_not_found, forbidden
-    if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room_id + " has ended");
+    if (room.status == RoomStatus::ended) throw Error(codes::kRoomEnded, "room " + room_id + " has ended");
     link = studioUrl(base, room_id, token);
   } else if (which == "watch") {
     service_.get(room_id);  // room_not_found for a room that never was

@@ -173,7 +173,7 @@ void WebRtcApi::post(Kind kind, std::string target, bool key_verified, http::Req
       } else {
         auto room = service_.findByInput(target);
         if (!room || room->provider != LocalStream::kName) throw Error(codes::kNotFound, "no such live input");
-        if (room->status == "ended") throw Error(codes::kRoomEnded, "the room has ended");
+        if (room->status == RoomStatus::ended) throw Error(codes::kRoomEnded, "the room has ended");
         uid = target;
         whep_url = room->playback.whep_url.value_or("");
         live = room->live;

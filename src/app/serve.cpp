@@ -130,7 +130,7 @@ class ViewerSource {
   size_t of(const RoomRecord& room) {
     std::lock_guard lock(mutex_);
     if (service_ != nullptr) return service_->viewersOf(room);
-    return room.status == "ended" ? 0 : room.viewers;
+    return room.status == RoomStatus::ended ? 0 : room.viewers;
   }
   // Attaches `service` for this object's lifetime (declare it right after the service).
   class Attached {

@@ -43,7 +43,7 @@ std::shared_ptr<const RoomSnapshot> RoomService::remember(const RoomRecord& room
                                                           std::optional<RoomCache::Clock::time_point> read_at) {
   auto snapshot = std::make_shared<RoomSnapshot>();
   snapshot->room_id = room.room_id;
-  snapshot->ended = room.status == "ended";
+  snapshot->ended = room.status == RoomStatus::ended;
   snapshot->input_uid = room.session_id;
   snapshot->provider = room.provider;
   snapshot->live = room.live;
@@ -77,8 +77,8 @@ CreatedRoom RoomService::create(std::string_view title_in, std::string_view host
   RoomRecord& room = created.room;
   room.title = std::move(title);
   room.host = host;
-  room.mode = std::string(toString(mode));
-  room.status = "active";
+  room.mode = mode;
+  room.status = RoomStatus::active;
   room.provider = std::string(provider_->name());
   room.session_id = input.uid;
   room.ingest = std::move(input.ingest);
@@ -104,7 +104,8 @@ CreatedRoom RoomService::create(std::string_view title_in, std::string_view host
       throw Error(codes::kStoreUnavailable, "the room could not be saved; nothing was created, try again");
     }
   }
-  spdlog::info("room {} created by {} (mode {}, input {})", room.room_id, room.host, room.mode, room.session_id);
+  spdlog::info("room {} created by {} (mode {}, input {})", room.room_id, room.host, toString(room.mode),
+               room.session_id);
   notify(RoomChangeKind::kCreated, remember(room));
   return created;
 }
@@ -166,7 +167,7 @@ RoomRecord RoomService::authorized(std::string_view room_id, std::string_view ho
 RoomRecord RoomService::update(std::string_view room_id, std::string_view host_token, std::string_view title_in) {
   std::string title = normalizeTitle(title_in);
   RoomRecord room = authorized(room_id, host_token);
-  if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
+  if (room.status == RoomStatus::ended) throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
   auto updated = store_.updateTitle(room_id, title, now());
   if (!updated) throw Error(codes::kRoomNotFound, "no room with id " + std::string(room_id));
   notify(RoomChangeKind::kTitle, remember(*updated));
@@ -175,7 +176,7 @@ RoomRecord RoomService::update(std::string_view room_id, std::string_view host_t
 
 RoomRecord RoomService::end(std::string_view room_id, std::string_view host_token) {
   RoomRecord room = authorized(room_id, host_token);
-  if (room.status == "ended") return room;
+  if (room.status == RoomStatus::ended) return room;
   return finishEnd(room, "host");
 }
 
@@ -194,7 +195,7 @@ size_t RoomService::endExpired(const RoomTimers& timers) {
   const int64_t at = now();
   size_t ended = 0;
   ListQuery query;
-  query.status = "active";
+  query.status = RoomStatus::active;
   query.limit = 200;
   for (;;) {
     const std::vector<RoomRecord> page = store_.list(query);
@@ -218,7 +219,7 @@ size_t RoomService::endExpired(const RoomTimers& timers) {
 
 RoomRecord RoomService::ingest(std::string_view room_id, std::string_view host_token) {
   RoomRecord room = authorized(room_id, host_token);
-  if (room.status == "ended") throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
+  if (room.status == RoomStatus::ended) throw Error(codes::kRoomEnded, "room " + room.room_id + " has ended");
   requireRoomProvider(room, provider_, "get its ingest settings");
   return room;
 }
@@ -284,7 +285,7 @@ const char* toString(RoomChangeKind kind) noexcept {
 
 std::optional<std::string> RoomService::setLiveByInput(std::string_view session_id, bool live) {
   auto room = store_.getBySessionId(session_id);
-  if (!room || room->status == "ended") return std::nullopt;
+  if (!room || room->status == RoomStatus::ended) return std::nullopt;
   if (room->live != live) setLive(room->room_id, live);
   spdlog::info("room {} is {}", room->room_id, live ? "live" : "not live");
   return room->room_id;
@@ -298,7 +299,7 @@ std::vector<std::string> RoomService::endedInputs(const std::vector<std::string>
   std::vector<std::string> ended;
   for (const std::string& uid : input_uids) {
     const std::optional<RoomRecord> room = findByInput(uid);
-    if (room && room->status == "ended") ended.push_back(uid);
+    if (room && room->status == RoomStatus::ended) ended.push_back(uid);
   }
   return ended;
 }
@@ -316,7 +317,7 @@ RoomService::SweepResult RoomService::sweepOrphanInputs(std::string_view deploym
     // An input of unknown age might be a create under way: left alone.
     if (!input.created_at_ms || now_ms - *input.created_at_ms < min_age.count()) continue;
     const std::optional<RoomRecord> room = store_.getBySessionId(input.uid);
-    if (room && room->status != "ended") continue;
+    if (room && room->status != RoomStatus::ended) continue;
     try {
       provider_->deleteInput(input.uid);
       ++result.deleted;
@@ -350,12 +351,12 @@ void RoomService::setViewersByInput(std::string_view session_id, size_t viewers)
   }
   const auto read_at = RoomCache::Clock::now();
   auto room = store_.getBySessionId(session_id);
-  if (room && room->status == "ended") {
+  if (room && room->status == RoomStatus::ended) {
     std::lock_guard lock(viewers_mutex_);  // no room.viewers after room.ended
     viewer_events_recorded_.erase(room->room_id);
     viewer_events_due_.erase(room->room_id);
   }
-  if (room && room->status != "ended") {
+  if (room && room->status != RoomStatus::ended) {
     {
       std::lock_guard lock(viewers_mutex_);
       if (store_.outbox()) viewer_events_due_[room->room_id] = viewers;
@@ -422,7 +423,7 @@ size_t RoomService::flushViewerCounts() {
 }
 
 size_t RoomService::viewersOf(const RoomRecord& room) const {
-  if (room.status == "ended") return 0;
+  if (room.status == RoomStatus::ended) return 0;
   const size_t here = viewerCount(room.session_id);
   return here > 0 ? here : room.viewers;
 }

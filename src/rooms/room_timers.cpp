@@ -8,7 +8,7 @@ int64_t ms(std::chrono::seconds s) { return std::chrono::duration_cast<std::chro
 }  // namespace
 
 std::optional<std::string> expiredTimer(const RoomRecord& room, int64_t now_ms, const RoomTimers& timers) {
-  if (room.status != "active") return std::nullopt;
+  if (room.status != RoomStatus::active) return std::nullopt;
   if (timers.max_duration.count() > 0 && now_ms - room.created_at_ms >= ms(timers.max_duration)) {
     return "max_duration";
   }

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "common/media_endpoints.hpp"
+#include "common/room_mode.hpp"
+#include "common/room_status.hpp"
 
 namespace liveroom {
 
@@ -13,8 +15,8 @@ struct RoomRecord {
   std::string room_id;  // "live_" + base62
   std::string title;
   std::string host;
-  std::string mode;        // "webrtc" | "broadcast"
-  std::string status;      // "active" | "ended"
+  RoomMode mode = RoomMode::webrtc;
+  RoomStatus status = RoomStatus::active;
   bool live = false;       // a broadcaster is publishing right now
   std::string provider;    // the StreamProvider that created it: "cloudflare" | "local"
   std::string session_id;  // the provider's live input uid

@@ -24,7 +24,7 @@ struct ListCursor {
 };
 
 struct ListQuery {
-  std::optional<std::string> status;  // "active" | "ended"
+  std::optional<RoomStatus> status;
   std::optional<std::string> host;
   int limit = 20;
   std::optional<ListCursor> after;

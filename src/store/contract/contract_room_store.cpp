@@ -40,7 +40,7 @@ std::string metaString(const nlohmann::json& meta, const char* field) {
 
 std::string ContractRoomStore::encodeMeta(const RoomRecord& room) {
   // Public fields only: anything here is readable by everyone, forever.
-  nlohmann::json meta = {{"host", room.host}, {"mode", room.mode}, {"provider", room.provider}};
+  nlohmann::json meta = {{"host", room.host}, {"mode", toString(room.mode)}, {"provider", room.provider}};
   if (!inputUidBytes(room.session_id)) meta["session"] = room.session_id;  // no bytes16 form
   // Unlisted rooms are left out of listings; on a public chain that hides nothing from someone
   // reading events, it only keeps the room out of liveroom's lists.
@@ -58,8 +58,7 @@ IndexedRoom ContractRoomStore::indexedRoom(const RoomCreated& event, int64_t pos
   nlohmann::json meta = nlohmann::json::parse(event.meta, nullptr, /*allow_exceptions=*/false);
   if (!meta.is_object()) meta = nlohmann::json::object();
   room.host = metaString(meta, "host");
-  room.mode = metaString(meta, "mode");
-  if (room.mode != "webrtc" && room.mode != "broadcast") room.mode = "webrtc";
+  room.mode = parseRoomMode(metaString(meta, "mode")).value_or(RoomMode::webrtc);
   room.provider = metaString(meta, "provider");
   room.session_id = metaString(meta, "session");
   room.visibility = metaString(meta, "visibility") == "unlisted" ? "unlisted" : "public";
@@ -270,7 +269,7 @@ void ContractRoomStore::insert(const RoomRecord& room) {
   indexed.created_at_ms = room.created_at_ms;
   indexed.position = eventPosition(sent, 0);
   index_.apply({indexed}, std::nullopt, recording());
-  if (room.status == "ended") {  // an import: the API only creates active rooms
+  if (room.status == liveroom::RoomStatus::ended) {  // an import: the API only creates active rooms
     try {
       registry_.endRoom(key);
     } catch (...) {
@@ -341,7 +340,8 @@ std::optional<RoomRecord> ContractRoomStore::get(std::string_view room_id) {
     room = index_.get(room_id);
     if (!room) return std::nullopt;  // not yet `confirmations` deep
   }
-  if (chain.status == RoomStatus::Ended && room->status != "ended") {  // ended on chain since the last scan
+  if (chain.status == RoomStatus::Ended &&
+      room->status != liveroom::RoomStatus::ended) {  // ended on chain since the last scan
     index_.apply({IndexedEnd{key, blockTimeMs(chain.ended_at_s), false}}, std::nullopt, recording());
     room = index_.get(room_id);
   }
@@ -376,7 +376,7 @@ std::optional<RoomRecord> ContractRoomStore::markEnded(std::string_view room_id,
   std::optional<RoomRecord> room = index_.get(room_id);
   if (!room) room = get(room_id);
   if (!room) return std::nullopt;
-  if (room->status == "ended") return room;
+  if (room->status == liveroom::RoomStatus::ended) return room;
   const std::string key = keyHex(room_id);
   index_.intendEnd(room_id, ended_at_ms, reason);  // what the scanner takes if it applies the end first
   try {

@@ -159,7 +159,7 @@ void RoomIndex::apply(const std::vector<IndexChange>& changes, std::optional<uin
         use.bind(2, std::string_view(room->key));
         use.bind(3, std::string_view(room->title));
         use.bind(4, std::string_view(room->host));
-        use.bind(5, std::string_view(room->mode));
+        use.bind(5, toString(room->mode));
         use.bind(6, std::string_view(room->provider));
         use.bind(7, std::string_view(room->session_id));
         use.bind(8, room->created_at_ms);
@@ -218,7 +218,7 @@ void RoomIndex::recordIfOwn(const OutboxPolicy& outbox, RoomEventType type, std:
   StatementUse read(*db_, by_key ? by_room_key : by_room_id);
   read.bind(1, id);
   const std::optional<RoomRecord> own = sqlite::singleRoom(read);
-  if (!own || (type == RoomEventType::kViewers && own->status == "ended")) return;
+  if (!own || (type == RoomEventType::kViewers && own->status == liveroom::RoomStatus::ended)) return;
   // Without `at_ms`, the time of the change as the room now records it.
   const int64_t at = at_ms                             ? *at_ms
                      : type == RoomEventType::kCreated ? own->created_at_ms

@@ -45,7 +45,7 @@ struct IndexedRoom {
   std::string key;  // 0x-prefixed keccak256(room_id)
   std::string title;
   std::string host;
-  std::string mode;
+  RoomMode mode = RoomMode::webrtc;
   std::string provider;
   std::string session_id;
   std::string visibility = "public";

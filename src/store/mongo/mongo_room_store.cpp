@@ -117,8 +117,9 @@ RoomRecord readRoom(const bson_t* doc) {
   room.room_id = readText(doc, "room_id").value_or("");
   room.title = readText(doc, "title").value_or("");
   room.host = readText(doc, "host").value_or("");
-  room.mode = readText(doc, "mode").value_or("");
-  room.status = readText(doc, "status").value_or("");
+  // A word this version does not know: a webrtc room, and an ended one (nothing more happens to it).
+  room.mode = parseRoomMode(readText(doc, "mode").value_or("")).value_or(RoomMode::webrtc);
+  room.status = parseRoomStatus(readText(doc, "status").value_or("")).value_or(RoomStatus::ended);
   room.live = readBool(doc, "live");
   // Documents written before rooms recorded their provider were all made on Cloudflare.
   room.provider = readText(doc, "provider").value_or("cloudflare");
@@ -153,10 +154,10 @@ void writeRoom(bson_t* doc, const RoomRecord& room) {
   appendText(doc, "session_id", room.session_id);
   appendOptionalText(doc, "whip_url", room.ingest.whip_url);
   appendText(doc, "host", room.host);
-  appendText(doc, "status", room.status);
+  appendText(doc, "status", toString(room.status));
   bson_append_date_time(doc, "created_at", -1, room.created_at_ms);
   appendText(doc, "title", room.title);
-  appendText(doc, "mode", room.mode);
+  appendText(doc, "mode", toString(room.mode));
   bson_append_bool(doc, "live", -1, room.live);
   bson_append_date_time(doc, "updated_at", -1, room.updated_at_ms);
   appendOptionalDate(doc, "ended_at", room.ended_at_ms);
@@ -739,7 +740,7 @@ std::vector<RoomRecord> MongoRoomStore::list(const ListQuery& query) {
   if (query.limit <= 0) return result;
 
   Bson filter;
-  if (query.status) appendText(filter.get(), "status", *query.status);
+  if (query.status) appendText(filter.get(), "status", toString(*query.status));
   if (query.host) appendText(filter.get(), "host", *query.host);
   // "public" also matches documents from before visibility existed.
   if (query.visibility && *query.visibility == "public") {

@@ -156,8 +156,10 @@ RoomRecord readRoom(sqlite3_stmt* statement) {
   room.room_id = text(statement, 0);
   room.title = text(statement, 1);
   room.host = text(statement, 2);
-  room.mode = text(statement, 3);
-  room.status = text(statement, 4);
+  // A word this version does not know (a newer one wrote it): a webrtc room, and an ended one, to
+  // which nothing more happens here.
+  room.mode = parseRoomMode(text(statement, 3)).value_or(RoomMode::webrtc);
+  room.status = parseRoomStatus(text(statement, 4)).value_or(RoomStatus::ended);
   room.live = sqlite3_column_int(statement, 5) != 0;
   room.session_id = text(statement, 6);
   room.ingest.whip_url = optionalText(statement, 7);
@@ -226,7 +228,7 @@ std::vector<RoomRecord> listRooms(Connection& connection, const std::string& sel
   if (query.after) sql += fmt::format(" AND ({0}created_at, {0}room_id) < (?3, ?4)", prefix);
   sql += fmt::format(" ORDER BY {0}created_at DESC, {0}room_id DESC LIMIT ?5", prefix);
   StatementUse use(connection, sql);
-  if (query.status) use.bind(1, std::string_view(*query.status));
+  if (query.status) use.bind(1, toString(*query.status));
   if (query.host) use.bind(2, std::string_view(*query.host));
   if (query.visibility) use.bind(6, std::string_view(*query.visibility));
   if (query.after) {

@@ -182,8 +182,8 @@ void SqliteRoomStore::insert(const RoomRecord& room) {
       use.bind(1, std::string_view(room.room_id));
       use.bind(2, std::string_view(room.title));
       use.bind(3, std::string_view(room.host));
-      use.bind(4, std::string_view(room.mode));
-      use.bind(5, std::string_view(room.status));
+      use.bind(4, toString(room.mode));
+      use.bind(5, toString(room.status));
       use.bind(6, int64_t{room.live ? 1 : 0});
       use.bind(7, std::string_view(room.session_id));
       sqlite::bindEndpoints(use, 8, room);
@@ -327,7 +327,7 @@ void SqliteRoomStore::recordViewers(std::string_view room_id, size_t viewers, in
   write([&](const OutboxPolicy* outbox) {
     if (!outbox) return;
     const std::optional<RoomRecord> room = roomForWrite(room_id);
-    if (room && room->status != "ended") {
+    if (room && room->status != RoomStatus::ended) {
       sqlite::recordEvent(*writer_, *outbox, RoomEventType::kViewers, *room, now_ms, viewers);
     }
   });

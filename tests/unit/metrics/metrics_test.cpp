@@ -132,8 +132,8 @@ RoomRecord room(const std::string& id) {
   r.room_id = id;
   r.title = "Lớp học";
   r.host = "cô Hà";
-  r.mode = "webrtc";
-  r.status = "active";
+  r.mode = RoomMode::webrtc;
+  r.status = RoomStatus::active;
   r.session_id = "input-" + id;
   r.provider = "local";
   r.host_token_hash = "hash";

@@ -95,7 +95,7 @@ TEST_F(RoomServiceTest, CreateStoresRoomWithHashedToken) {
   auto created = service_->create("  Lớp học online ", "user_123", RoomMode::webrtc);
   EXPECT_TRUE(isWellFormedRoomId(created.room.room_id));
   EXPECT_EQ(created.room.title, "Lớp học online");
-  EXPECT_EQ(created.room.status, "active");
+  EXPECT_EQ(created.room.status, RoomStatus::active);
   EXPECT_FALSE(created.room.live);
   auto stored = store_->get(created.room.room_id);
   ASSERT_TRUE(stored);
@@ -166,7 +166,7 @@ TEST_F(RoomServiceTest, EndedInputsNamesTheInputsWhoseRoomEndedInTheStore) {
   // Ended by another process on the store: this service's cache still has it active.
   store_->markEnded(b.room.room_id, now_ms_, "host");
   EXPECT_EQ(service_->endedInputs({"uid1", "uid2", "unknown"}), (std::vector<std::string>{"uid2"}));
-  EXPECT_TRUE(store_->get(a.room.room_id)->status == "active");
+  EXPECT_TRUE(store_->get(a.room.room_id)->status == RoomStatus::active);
 }
 
 TEST_F(RoomServiceTest, ViewerCountsAreStoredAndShownWhereNoProviderReportsThem) {
@@ -257,7 +257,7 @@ TEST_F(RoomServiceTest, EndDeletesInputMarksEndedAndIsIdempotent) {
   EXPECT_EQ(codeOf([&] { service_->end(id, "wrong"); }), codes::kForbidden);
   now_ms_ += 5000;
   auto ended = service_->end(id, created.host_token);
-  EXPECT_EQ(ended.status, "ended");
+  EXPECT_EQ(ended.status, RoomStatus::ended);
   EXPECT_EQ(ended.ended_at_ms, now_ms_);
   EXPECT_EQ(provider_.deleted, std::vector<std::string>{"uid1"});
   now_ms_ += 5000;
@@ -274,9 +274,9 @@ TEST_F(RoomServiceTest, ProviderFailureOnEndLeavesTheRoomActive) {
   auto created = service_->create("t", "u", RoomMode::webrtc);
   provider_.fail_delete = true;
   EXPECT_EQ(codeOf([&] { service_->end(created.room.room_id, created.host_token); }), codes::kProviderUnavailable);
-  EXPECT_EQ(store_->get(created.room.room_id)->status, "active");
+  EXPECT_EQ(store_->get(created.room.room_id)->status, RoomStatus::active);
   provider_.fail_delete = false;
-  EXPECT_EQ(service_->end(created.room.room_id, created.host_token).status, "ended");
+  EXPECT_EQ(service_->end(created.room.room_id, created.host_token).status, RoomStatus::ended);
 }
 
 TEST_F(RoomServiceTest, CreateRecordsTheProviderThatMadeTheRoom) {
@@ -310,14 +310,14 @@ TEST_F(RoomServiceTest, EndAndIngestRefuseARoomOfAnotherProvider) {
   messageOf([&] { other.ingest(id, created.host_token); });
   EXPECT_TRUE(local.deleted.empty());
   EXPECT_TRUE(provider_.deleted.empty());
-  EXPECT_EQ(store_->get(id)->status, "active");
+  EXPECT_EQ(store_->get(id)->status, RoomStatus::active);
   // Host checks still come first.
   EXPECT_EQ(codeOf([&] { other.end(id, "wrong"); }), codes::kForbidden);
 
   // Its own provider ends it; ending it again anywhere stays idempotent.
-  EXPECT_EQ(service_->end(id, created.host_token).status, "ended");
+  EXPECT_EQ(service_->end(id, created.host_token).status, RoomStatus::ended);
   EXPECT_EQ(provider_.deleted, std::vector<std::string>{"uid1"});
-  EXPECT_EQ(other.end(id, created.host_token).status, "ended");
+  EXPECT_EQ(other.end(id, created.host_token).status, RoomStatus::ended);
   EXPECT_TRUE(local.deleted.empty());
   EXPECT_EQ(codeOf([&] { other.ingest(id, created.host_token); }), codes::kRoomEnded);
 }
@@ -327,8 +327,8 @@ TEST_F(RoomServiceTest, CloudflareRoomUnderLocalProviderNamesTheCloudflareSettin
   room.room_id = "live_cloudflare0001";
   room.title = "t";
   room.host = "u";
-  room.mode = "webrtc";
-  room.status = "active";
+  room.mode = RoomMode::webrtc;
+  room.status = RoomStatus::active;
   room.provider = "cloudflare";
   room.session_id = "cf-uid";
   room.host_token_hash = sha256Hex("lrh_token");
@@ -345,7 +345,7 @@ TEST_F(RoomServiceTest, CloudflareRoomUnderLocalProviderNamesTheCloudflareSettin
         << e.what();
   }
   EXPECT_TRUE(provider_.deleted.empty());
-  EXPECT_EQ(store_->get(room.room_id)->status, "active");
+  EXPECT_EQ(store_->get(room.room_id)->status, RoomStatus::active);
 }
 
 TEST_F(RoomServiceTest, EndAndIngestWithoutAProviderAnswerUnavailable) {
@@ -354,9 +354,9 @@ TEST_F(RoomServiceTest, EndAndIngestWithoutAProviderAnswerUnavailable) {
   RoomService bare(*store_, nullptr);
   EXPECT_EQ(codeOf([&] { bare.end(id, created.host_token); }), codes::kStreamProviderUnavailable);
   EXPECT_EQ(codeOf([&] { bare.ingest(id, created.host_token); }), codes::kStreamProviderUnavailable);
-  EXPECT_EQ(store_->get(id)->status, "active");
+  EXPECT_EQ(store_->get(id)->status, RoomStatus::active);
   service_->end(id, created.host_token);
-  EXPECT_EQ(bare.end(id, created.host_token).status, "ended");  // already ended: idempotent
+  EXPECT_EQ(bare.end(id, created.host_token).status, RoomStatus::ended);  // already ended: idempotent
 }
 
 TEST_F(RoomServiceTest, ListPagesWithCursor) {
@@ -413,7 +413,7 @@ TEST(RoomTimers, EachTimerCountsFromTheRightStoredTime) {
   timers.empty = 30s;
   timers.max_duration = 3600s;
   RoomRecord room;
-  room.status = "active";
+  room.status = RoomStatus::active;
   room.provider = "local";
   room.created_at_ms = 1'000'000;
   const int64_t t0 = room.created_at_ms;
@@ -435,7 +435,7 @@ TEST(RoomTimers, EachTimerCountsFromTheRightStoredTime) {
   room.provider = "cloudflare";
   EXPECT_EQ(expiredTimer(room, t0 + 130'000, timers), std::nullopt);
   EXPECT_EQ(expiredTimer(room, t0 + 3'600'000, timers), "max_duration");
-  room.status = "ended";
+  room.status = RoomStatus::ended;
   EXPECT_EQ(expiredTimer(room, t0 + 9'000'000, timers), std::nullopt);
 }
 
@@ -457,7 +457,7 @@ TEST_F(RoomServiceTest, ExpiredRoomsEndLikeAnEndWithTheirReason) {
   now_ms_ += 60'000;  // the empty timer of `left` runs out
   EXPECT_EQ(service_->endExpired(timers), 1u);
   auto ended = store_->get(left.room.room_id);
-  EXPECT_EQ(ended->status, "ended");
+  EXPECT_EQ(ended->status, RoomStatus::ended);
   EXPECT_EQ(ended->ended_reason, "empty");
   EXPECT_EQ(provider_.deleted, std::vector<std::string>{left.room.session_id});      // like POST /end
   EXPECT_EQ(codeOf([&] { service_->join(left.room.room_id); }), codes::kRoomEnded);  // the cache knows
@@ -465,13 +465,13 @@ TEST_F(RoomServiceTest, ExpiredRoomsEndLikeAnEndWithTheirReason) {
   now_ms_ += 600'000;  // idle runs out for the room that never went live
   EXPECT_EQ(service_->endExpired(timers), 1u);
   EXPECT_EQ(store_->get(idle.room.room_id)->ended_reason, "idle");
-  EXPECT_EQ(store_->get(on_air.room.room_id)->status, "active");
+  EXPECT_EQ(store_->get(on_air.room.room_id)->status, RoomStatus::active);
 
   // A provider failure leaves the room for the next scan.
   now_ms_ += 7'200'000;
   provider_.fail_delete = true;
   EXPECT_EQ(service_->endExpired(timers), 0u);
-  EXPECT_EQ(store_->get(on_air.room.room_id)->status, "active");
+  EXPECT_EQ(store_->get(on_air.room.room_id)->status, RoomStatus::active);
   provider_.fail_delete = false;
   EXPECT_EQ(service_->endExpired(timers), 1u);
   EXPECT_EQ(store_->get(on_air.room.room_id)->ended_reason, "max_duration");

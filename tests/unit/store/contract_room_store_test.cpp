@@ -43,8 +43,8 @@ RoomRecord makeRoom(const std::string& id, int64_t created_at_ms, const std::str
   room.room_id = id;
   room.title = "Room " + id;
   room.host = "alice";
-  room.mode = "webrtc";
-  room.status = "active";
+  room.mode = RoomMode::webrtc;
+  room.status = liveroom::RoomStatus::active;
   room.provider = "local";
   room.session_id = session_id;
   room.ingest.whip_url = "http://127.0.0.1:8080/" + std::string(32, 'f') + "k" + session_id + "/webRTC/publish";
@@ -106,7 +106,7 @@ TEST_F(ContractRoomStoreTest, AFreshIndexRebuildsThePublicRoomsFromTheChainInOne
     a->insert(makeRoom("live_r1", kT0, uid(1)));
     a->insert(makeRoom("live_r2", kT0 + 1, uid(2)));
     RoomRecord odd = makeRoom("live_r3", kT0 + 2, "uid_not_hex");
-    odd.mode = "broadcast";
+    odd.mode = RoomMode::broadcast;
     odd.provider = "cloudflare";
     odd.visibility = "unlisted";
     a->insert(odd);
@@ -118,15 +118,15 @@ TEST_F(ContractRoomStoreTest, AFreshIndexRebuildsThePublicRoomsFromTheChainInOne
   std::vector<RoomRecord> rooms = b->list({});
   ASSERT_EQ(rooms.size(), 3u);
   std::sort(rooms.begin(), rooms.end(), [](const auto& x, const auto& y) { return x.room_id < y.room_id; });
-  EXPECT_EQ(rooms[0].status, "ended");
+  EXPECT_EQ(rooms[0].status, liveroom::RoomStatus::ended);
   EXPECT_TRUE(rooms[0].ended_at_ms.has_value());
   EXPECT_EQ(rooms[1].title, "Lớp học online");
-  EXPECT_EQ(rooms[1].status, "active");
+  EXPECT_EQ(rooms[1].status, liveroom::RoomStatus::active);
   EXPECT_EQ(rooms[1].session_id, uid(2));         // from the bytes16 input uid
   EXPECT_EQ(rooms[2].session_id, "uid_not_hex");  // from the public meta
   EXPECT_EQ(rooms[2].visibility, "unlisted");     // from the public meta too
   EXPECT_EQ(rooms[1].visibility, "public");
-  EXPECT_EQ(rooms[2].mode, "broadcast");
+  EXPECT_EQ(rooms[2].mode, RoomMode::broadcast);
   EXPECT_EQ(rooms[2].provider, "cloudflare");
   for (const RoomRecord& room : rooms) {
     EXPECT_EQ(room.host, "alice");
@@ -159,7 +159,7 @@ TEST_F(ContractRoomStoreTest, ReopeningKeepsTheCursorAndCatchesUpWithWhatHappene
   std::vector<RoomRecord> rooms = a->list({});
   ASSERT_EQ(rooms.size(), 3u);
   EXPECT_EQ(rooms[0].room_id, "live_c3");
-  EXPECT_EQ(a->get("live_c1")->status, "ended");
+  EXPECT_EQ(a->get("live_c1")->status, liveroom::RoomStatus::ended);
   // The other server's millisecond time stayed in its side table: here it is the block's.
   std::optional<int64_t> ended_at = a->get("live_c1")->ended_at_ms;
   ASSERT_TRUE(ended_at);
@@ -174,7 +174,7 @@ TEST_F(ContractRoomStoreTest, ARoomEndedOnChainByAnotherServerReadsEndedAtOnce) 
   chain_->registry().endRoom(roomKey("live_x"));
   std::optional<RoomRecord> room = a->get("live_x");
   ASSERT_TRUE(room);
-  EXPECT_EQ(room->status, "ended");
+  EXPECT_EQ(room->status, liveroom::RoomStatus::ended);
   EXPECT_FALSE(room->live);
   ASSERT_TRUE(room->ended_at_ms);
   EXPECT_GT(*room->ended_at_ms, 0);
@@ -183,7 +183,7 @@ TEST_F(ContractRoomStoreTest, ARoomEndedOnChainByAnotherServerReadsEndedAtOnce) 
   ASSERT_TRUE(again);
   EXPECT_EQ(again->ended_at_ms, room->ended_at_ms);
   EXPECT_EQ(nonce(), before);
-  EXPECT_EQ(a->list(ListQuery{"ended", std::nullopt, 20, std::nullopt}).size(), 1u);
+  EXPECT_EQ(a->list(ListQuery{liveroom::RoomStatus::ended, std::nullopt, 20, std::nullopt}).size(), 1u);
 }
 
 TEST_F(ContractRoomStoreTest, SecretsNeverReachTheChain) {
@@ -287,7 +287,7 @@ TEST_F(ContractRoomStoreTest, ACreateReportedFailedButMinedLaterIsEndedByTheScan
   EXPECT_EQ(nonce(), before + 1);
   std::optional<RoomRecord> room = store->get("live_late");
   ASSERT_TRUE(room);
-  EXPECT_EQ(room->status, "ended");
+  EXPECT_EQ(room->status, liveroom::RoomStatus::ended);
   store->catchUp();  // nothing left to end
   EXPECT_EQ(nonce(), before + 1);
 }
@@ -315,7 +315,7 @@ TEST_F(ContractRoomStoreTest, WebhookEventsAreRecordedForOwnRoomsOnly) {
   chain_->rpc().call("evm_setAutomine", {true});
   chain_->rpc().call("evm_mine");
   late->catchUp();  // mined after all: indexed, ended, and silent
-  EXPECT_EQ(late->get("live_late")->status, "ended");
+  EXPECT_EQ(late->get("live_late")->status, liveroom::RoomStatus::ended);
   a->catchUp();
 
   DeliveryQuery all;
@@ -389,7 +389,7 @@ TEST(ContractEventsTest, DecodesARoomCreatedLog) {
   EXPECT_EQ(room.room_id, "live_ok");
   EXPECT_EQ(room.title, "Title");
   EXPECT_EQ(room.host, "bob");
-  EXPECT_EQ(room.mode, "broadcast");
+  EXPECT_EQ(room.mode, RoomMode::broadcast);
   EXPECT_EQ(room.provider, "local");
   EXPECT_EQ(room.session_id, uid(1));
   EXPECT_EQ(room.created_at_ms, 1700000000000);
@@ -420,7 +420,7 @@ TEST(ContractEventsTest, UntrustedTextAndMetaFallBackToSafeValues) {
   IndexedRoom room = ContractRoomStore::indexedRoom(std::get<RoomCreated>(event->event), event->position());
   EXPECT_EQ(room.title, "");  // not valid UTF-8: never rendered
   EXPECT_EQ(room.host, "");
-  EXPECT_EQ(room.mode, "webrtc");
+  EXPECT_EQ(room.mode, RoomMode::webrtc);
   EXPECT_EQ(room.provider, "");
   auto long_title = decodeEvent(createdLog("live_long", std::string(5000, 'x'), "[]"));
   ASSERT_TRUE(long_title);

@@ -172,8 +172,8 @@ RoomRecord makeRoom(const std::string& id, int64_t created_at_ms, const std::str
   room.room_id = id;
   room.title = "Room " + id;
   room.host = host;
-  room.mode = "webrtc";
-  room.status = status;
+  room.mode = RoomMode::webrtc;
+  room.status = parseRoomStatus(status).value();
   room.live = false;
   room.provider = "cloudflare";
   room.session_id = "uid_" + id;
@@ -206,7 +206,7 @@ ListCursor cursorAfter(const RoomRecord& room) { return ListCursor{room.created_
 ListQuery query(std::optional<std::string> status, std::optional<std::string> host, int limit = 20,
                 std::optional<ListCursor> after = std::nullopt) {
   ListQuery result;
-  result.status = std::move(status);
+  if (status) result.status = parseRoomStatus(*status).value();
   result.host = std::move(host);
   result.limit = limit;
   result.after = std::move(after);
@@ -247,7 +247,7 @@ class RoomStoreConformanceTest : public ::testing::TestWithParam<Backend> {
 TEST_P(RoomStoreConformanceTest, InsertThenGetRoundTripsEveryField) {
   RoomRecord full = makeRoom("live_full", kT0, "bob", "ended");
   full.title = "Lớp học online 🎥";
-  full.mode = "broadcast";
+  full.mode = RoomMode::broadcast;
   full.live = true;
   full.provider = "local";
   full.ingest.rtmps_url = "rtmps://live.example:443/live/";
@@ -332,14 +332,14 @@ TEST_P(RoomStoreConformanceTest, MarkEndedKeepsTheFirstEndedAt) {
 
   std::optional<RoomRecord> ended = store_->markEnded("live_e", kT0 + 50, "host");
   ASSERT_TRUE(ended);
-  EXPECT_EQ(ended->status, "ended");
+  EXPECT_EQ(ended->status, RoomStatus::ended);
   EXPECT_FALSE(ended->live);
   EXPECT_EQ(ended->ended_at_ms, kT0 + 50);
   EXPECT_EQ(store_->get("live_e"), ended);
 
   std::optional<RoomRecord> again = store_->markEnded("live_e", kT0 + 90, "host");
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->status, "ended");
+  EXPECT_EQ(again->status, RoomStatus::ended);
   EXPECT_EQ(again->ended_at_ms, kT0 + 50);
   EXPECT_EQ(store_->get("live_e")->ended_at_ms, kT0 + 50);
 

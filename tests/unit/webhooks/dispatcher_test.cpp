@@ -73,8 +73,8 @@ class DispatcherTest : public ::testing::Test {
     room.room_id = id;
     room.title = "t";
     room.host = "h";
-    room.mode = "webrtc";
-    room.status = "active";
+    room.mode = RoomMode::webrtc;
+    room.status = RoomStatus::active;
     room.provider = "local";
     room.session_id = "in_" + id;
     room.host_token_hash = std::string(64, 'a');
