@@ -229,7 +229,7 @@ http::Response RoomsApi::end(const http::Request& req) {
   auto room_id = requireRoomId(optionalString(body, "room_id"));
   RoomRecord room = service_.end(room_id, token);
   return json(200, {{"room_id", room.room_id},
-                    {"status", room.status},
+                    {"status", toString(room.status)},
                     {"ended_at", room.ended_at_ms ? nlohmann::json(formatTimestamp(*room.ended_at_ms)) : nullptr}});
 }
 

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace liveroom {
 
 enum class RoomMode { webrtc, broadcast };
@@ -16,5 +18,8 @@ inline std::optional<RoomMode> parseRoomMode(std::string_view s) {
   if (s == "broadcast") return RoomMode::broadcast;
   return std::nullopt;
 }
+
+// In JSON, the word (never the enum's number).
+NLOHMANN_JSON_SERIALIZE_ENUM(RoomMode, {{RoomMode::webrtc, "webrtc"}, {RoomMode::broadcast, "broadcast"}})
 
 }  // namespace liveroom

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace liveroom {
 
 enum class RoomStatus { active, ended };
@@ -17,5 +19,8 @@ inline std::optional<RoomStatus> parseRoomStatus(std::string_view s) {
   if (s == "ended") return RoomStatus::ended;
   return std::nullopt;
 }
+
+// In JSON, the word (never the enum's number).
+NLOHMANN_JSON_SERIALIZE_ENUM(RoomStatus, {{RoomStatus::active, "active"}, {RoomStatus::ended, "ended"}})
 
 }  // namespace liveroom

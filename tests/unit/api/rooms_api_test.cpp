@@ -97,7 +97,9 @@ TEST_F(RoomsApiTest, ARoomsLifeThroughTheHandler) {
   EXPECT_EQ(updated.status, 200) << updated.bodyView();
   EXPECT_EQ(json(call("GET", "/api/livestream/join?room_id=" + id))["title"], "mới");
 
-  EXPECT_EQ(call("POST", "/api/livestream/end", nlohmann::json{{"room_id", id}}.dump(), token).status, 200);
+  auto ended = call("POST", "/api/livestream/end", nlohmann::json{{"room_id", id}}.dump(), token);
+  EXPECT_EQ(ended.status, 200);
+  EXPECT_EQ(json(ended)["status"], "ended") << ended.bodyView();
   EXPECT_EQ(provider_.deleted, std::vector<std::string>{"uid1"});
   auto gone = call("GET", "/api/livestream/join?room_id=" + id);
   EXPECT_EQ(gone.status, 410);
