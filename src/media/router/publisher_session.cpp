@@ -28,8 +28,9 @@ bool hasFeedback(const sdp::CodecChoice& codec, std::string_view fb) {
 PublisherSession::PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                                    const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote,
                                    const SourceDescription& source, InputRouter& router, uint64_t remb_bps,
-                                   bool request_retransmissions)
-    : Session(Role::Publisher, std::move(id), std::move(input_uid), events, mux, dtls, std::move(remote)),
+                                   bool request_retransmissions, ClockFunction clock)
+    : Session(Role::Publisher, std::move(id), std::move(input_uid), events, mux, dtls, std::move(remote),
+              std::move(clock)),
       router_(router),
       remb_bps_(remb_bps),
       rtcp_ssrc_(randomSsrc()) {
@@ -86,7 +87,7 @@ PublisherLayer* PublisherSession::layerFor(PublisherTrack& t, const rtp::RtpPack
 }
 
 void PublisherSession::onRtp(rtp::RtpPacket& packet) {
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = this->now();
   touch(now);
   if (transport_cc_id_ != 0) {
     // Every packet counts for congestion control, RTX padding probes included.
@@ -144,7 +145,7 @@ void PublisherSession::onMediaPacket(PublisherTrack& t, PublisherLayer& layer, r
 }
 
 void PublisherSession::onRtcp(const uint8_t* data, size_t size) {
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = this->now();
   touch(now);
   rtcp::RtcpCompoundReader reader(data, size);
   while (auto p = reader.next()) {
@@ -196,6 +197,13 @@ void PublisherSession::requestKeyFrame(Clock::time_point now, int layer) {
     return;
   }
   for (PublisherLayer& l : video_->layers) sendPli(l, now);
+}
+
+void PublisherSession::onTimer(Clock::time_point now, bool report) {
+  sendTransportFeedback();
+  sendNacks(now);
+  flushKeyFrameRequest(now);
+  if (report) sendReports(now);
 }
 
 void PublisherSession::flushKeyFrameRequest(Clock::time_point now) {

@@ -33,9 +33,10 @@ class PublisherSession final : public Session, public MediaSource {
   static constexpr std::chrono::milliseconds kKeyFrameInterval{250};
 
   // `source`: what the publisher's offer says it sends (describeSource of its accepted sections).
-  PublisherSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                   const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote, const SourceDescription& source,
-                   InputRouter& router, uint64_t remb_bps, bool request_retransmissions = true);
+  PublisherSession(
+      std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux, const DtlsContext& dtls,
+      WebRtcTransport::RemoteParameters remote, const SourceDescription& source, InputRouter& router, uint64_t remb_bps,
+      bool request_retransmissions = true, ClockFunction clock = [] { return Clock::now(); });
 
   using Clock = Session::Clock;
   const PublisherTrack* track(sdp::MediaKind kind) const override;
@@ -47,7 +48,8 @@ class PublisherSession final : public Session, public MediaSource {
   void requestKeyFrame(Clock::time_point now, int layer = -1) override;
   void flushKeyFrameRequest(Clock::time_point now);
 
-  // Periodic RTCP, called by the server's timers.
+  void onTimer(Clock::time_point now, bool report) override;
+  // Periodic RTCP (onTimer).
   void sendTransportFeedback();
   // NACKs for the gaps due now, and a key frame when one cannot be repaired in time.
   void sendNacks(Clock::time_point now);

@@ -13,7 +13,7 @@ uint32_t randomSsrc() {
 }
 
 Session::Session(Role role, std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-                 const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote)
+                 const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote, ClockFunction clock)
     : role_(role),
       id_(std::move(id)),
       input_uid_(std::move(input_uid)),
@@ -21,9 +21,10 @@ Session::Session(Role role, std::string id, std::string input_uid, SessionEvents
       remote_ufrag_(remote.iceUfrag),
       remote_pwd_(remote.icePwd),
       events_(events),
-      last_media_(Clock::now()),
+      clock_(std::move(clock)),
+      last_media_(clock_()),
       transport_(std::make_unique<WebRtcTransport>(mux, dtls, std::move(remote),
-                                                   static_cast<WebRtcTransport::Listener&>(*this))) {}
+                                                   static_cast<WebRtcTransport::Listener&>(*this), clock_)) {}
 
 bool Session::restartIce(const std::string& remote_ufrag, const std::string& remote_pwd) {
   if (closed_ || !transport_->restartIce(remote_ufrag, remote_pwd)) return false;

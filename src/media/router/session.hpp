@@ -44,6 +44,8 @@ class SessionEvents {
 class Session : protected WebRtcTransport::Listener {
  public:
   using Clock = std::chrono::steady_clock;
+  // Where the session reads the time (the media server's clock: MediaServerOptions::clock).
+  using ClockFunction = WebRtcTransport::ClockFunction;
   enum class Role { Publisher, Viewer };
 
   ~Session() override = default;
@@ -78,6 +80,10 @@ class Session : protected WebRtcTransport::Listener {
   void tick(Clock::time_point now) { transport_->tick(now); }
   // Since the session began: its transport's packets and bytes, plus what its role counts.
   virtual MediaCounters counters() const;
+  // The worker's timer (every 50 ms): what the role sends on its own — a publisher its
+  // transport-cc feedback, NACKs and deferred key-frame requests — and, with `report` (every
+  // second), its RTCP reports.
+  virtual void onTimer(Clock::time_point now, bool report) = 0;
 
   // The first bundled m-section of the answer, which an ICE-restart reply names (its mid).
   struct BundleHead {
@@ -93,7 +99,9 @@ class Session : protected WebRtcTransport::Listener {
 
  protected:
   Session(Role role, std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
-          const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote);
+          const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote, ClockFunction clock);
+
+  Clock::time_point now() const { return clock_(); }
 
   void touch(Clock::time_point now) noexcept { last_media_ = now; }
   // WebRtcTransport::Listener (onRtp/onRtcp are the roles' business).
@@ -108,6 +116,7 @@ class Session : protected WebRtcTransport::Listener {
   std::string remote_ufrag_;
   std::string remote_pwd_;
   SessionEvents& events_;
+  ClockFunction clock_;
   bool closed_ = false;
   bool ever_connected_ = false;
   std::optional<std::string> failure_;

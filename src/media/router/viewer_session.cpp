@@ -30,8 +30,9 @@ uint64_t ntpNow() {
 ViewerSession::ViewerSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux,
                              const DtlsContext& dtls, WebRtcTransport::RemoteParameters remote,
                              std::vector<ViewerTrack> tracks, InputRouter& router,
-                             rtp::RetransmissionLimiter::Options retransmit)
-    : Session(Role::Viewer, std::move(id), std::move(input_uid), events, mux, dtls, std::move(remote)),
+                             rtp::RetransmissionLimiter::Options retransmit, ClockFunction clock)
+    : Session(Role::Viewer, std::move(id), std::move(input_uid), events, mux, dtls, std::move(remote),
+              std::move(clock)),
       router_(router),
       rtcp_ssrc_(randomSsrc()),
       tracks_(std::move(tracks)) {
@@ -258,7 +259,7 @@ void ViewerSession::takeReportBlock(const rtcp::ReportBlock& block, Clock::time_
 }
 
 void ViewerSession::onRtcp(const uint8_t* data, size_t size) {
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = this->now();
   touch(now);
   rtcp::RtcpCompoundReader reader(data, size);
   while (auto p = reader.next()) {

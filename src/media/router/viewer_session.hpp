@@ -55,9 +55,10 @@ struct ViewerTrack {
 
 class ViewerSession final : public Session {
  public:
-  ViewerSession(std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux, const DtlsContext& dtls,
-                WebRtcTransport::RemoteParameters remote, std::vector<ViewerTrack> tracks, InputRouter& router,
-                rtp::RetransmissionLimiter::Options retransmit = {});
+  ViewerSession(
+      std::string id, std::string input_uid, SessionEvents& events, PacketMux& mux, const DtlsContext& dtls,
+      WebRtcTransport::RemoteParameters remote, std::vector<ViewerTrack> tracks, InputRouter& router,
+      rtp::RetransmissionLimiter::Options retransmit = {}, ClockFunction clock = [] { return Clock::now(); });
 
   const std::vector<ViewerTrack>& tracks() const noexcept { return tracks_; }
   // Maps every track onto what `publisher` sends (a track whose codec the viewer cannot
@@ -70,6 +71,9 @@ class ViewerSession final : public Session {
                  bool key_frame_start = false);
   // The simulcast layer this viewer's video gets now (-1: none yet, or no video).
   int currentLayer() const noexcept;
+  void onTimer(Clock::time_point now, bool report) override {
+    if (report) sendReports(now);
+  }
   void sendReports(Clock::time_point now);
   // Resends and refusals of this viewer's NACKs, all tracks together.
   rtp::RetransmissionLimiter::Stats retransmissionStats() const;

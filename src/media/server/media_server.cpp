@@ -134,6 +134,7 @@ MediaServer::MediaServer(MediaServerOptions options, Listener* listener)
     w.publisher_nack = options_.publisher_nack;
     w.viewer_retransmit_bps = options_.viewer_retransmit_bps;
     w.ice_connect_timeout = options_.ice_connect_timeout;
+    w.clock = options_.clock;
     workers_.push_back(std::make_unique<MediaWorker>(std::move(w), static_cast<WorkerHost&>(*this), dtls_));
   }
 }
@@ -337,7 +338,7 @@ void MediaServer::doPublish(std::string input_uid, const std::string& offer_text
     if (auto found = hubs_.find(input_uid); found != hubs_.end()) hub = found->second;
     bool replaces = false;
     if (hub && !hub->publisher_id.empty()) {
-      const auto silent_for = std::chrono::nanoseconds(steadyNanos(Session::Clock::now()) - hub->last_media_ns.load());
+      const auto silent_for = std::chrono::nanoseconds(steadyNanos(options_.clock()) - hub->last_media_ns.load());
       if (silent_for < options_.publisher_takeover_after) {
         throw Error(codes::kPublisherExists, "this room already has a live broadcaster");
       }
@@ -364,7 +365,7 @@ void MediaServer::doPublish(std::string input_uid, const std::string& offer_text
     registerSession(setup.id, worker, hub, Session::Role::Publisher, client_key);
     hub->publisher_id = setup.id;
     hub->setDescription(source, setup.generation);
-    hub->last_media_ns.store(steadyNanos(Session::Clock::now()));
+    hub->last_media_ns.store(steadyNanos(options_.clock()));
     hub->publisher_worker.store(static_cast<int>(worker));
   } catch (const Error& e) {
     return done(e);

@@ -70,6 +70,10 @@ struct MediaServerOptions {
   // A viewer goes to a worker that already carries its room (and can replay the latest key frame
   // to it) when that worker has at most this many sessions more than the least loaded.
   size_t viewer_placement_slack = 2;
+  // Where every session, worker and the registry read the time (steady_clock): tests step it
+  // instead of sleeping through rate-limit windows. Sockets and DTLS retransmissions keep their
+  // own (real) timers.
+  Session::ClockFunction clock = [] { return Session::Clock::now(); };
 };
 
 class MediaServer final : public MediaSessions, private WorkerHost {

@@ -228,7 +228,7 @@ SessionAnswer MediaWorker::createPublisher(PublisherSetup setup, const sdp::Sess
   try {
     session = std::make_unique<PublisherSession>(setup.id, setup.hub->uid, static_cast<SessionEvents&>(*this), *mux_,
                                                  dtls_, std::move(setup.remote), *setup.source, in.router,
-                                                 options_.remb_bps, options_.publisher_nack);
+                                                 options_.remb_bps, options_.publisher_nack, options_.clock);
   } catch (...) {
     dropInputIfEmpty(in);
     throw;
@@ -248,9 +248,9 @@ SessionAnswer MediaWorker::createViewer(ViewerSetup setup, const sdp::SessionDes
   try {
     rtp::RetransmissionLimiter::Options retransmit;
     retransmit.budget_bps = options_.viewer_retransmit_bps;
-    session =
-        std::make_unique<ViewerSession>(setup.id, setup.hub->uid, static_cast<SessionEvents&>(*this), *mux_, dtls_,
-                                        std::move(setup.remote), std::move(setup.tracks), in.router, retransmit);
+    session = std::make_unique<ViewerSession>(setup.id, setup.hub->uid, static_cast<SessionEvents&>(*this), *mux_,
+                                              dtls_, std::move(setup.remote), std::move(setup.tracks), in.router,
+                                              retransmit, options_.clock);
   } catch (...) {
     dropInputIfEmpty(in);
     throw;
@@ -322,14 +322,14 @@ void MediaWorker::askPublisherForKeyFrame(const std::shared_ptr<InputHub>& hub, 
     auto it = target.inputs_.find(hub->id);
     if (it == target.inputs_.end()) return;
     PublisherSession* publisher = it->second->router.publisher();
-    if (publisher != nullptr && publisher->connected()) publisher->requestKeyFrame(Clock::now(), layer);
+    if (publisher != nullptr && publisher->connected()) publisher->requestKeyFrame(target.options_.clock(), layer);
   });
 }
 
 void MediaWorker::handOff(InputHub& hub, uint64_t generation, sdp::MediaKind kind, size_t layer,
                           const rtp::RtpPacket& packet, bool key_frame_start) {
   if (hub.generation.load(std::memory_order_relaxed) != generation) return;  // replaced: ending here soon
-  hub.last_media_ns.store(steadyNanos(Clock::now()), std::memory_order_relaxed);
+  hub.last_media_ns.store(steadyNanos(options_.clock()), std::memory_order_relaxed);
   uint64_t targets = hub.viewer_workers.load(std::memory_order_acquire) & ~(uint64_t{1} << index());
   if (targets == 0 || packet.size() > rtp::RetransmissionBuffer::kMaxPacketSize) return;
   auto copy = std::make_shared<HandedPacket>();
@@ -357,7 +357,7 @@ void MediaWorker::handOff(InputHub& hub, uint64_t generation, sdp::MediaKind kin
 }
 
 void MediaWorker::drain(WorkerLink& link) {
-  const auto now = Clock::now();
+  const auto now = options_.clock();
   handoff_received_ += link.drain([&](const HandedPacket& p) { take(p, now); });
 }
 
@@ -383,7 +383,7 @@ void MediaWorker::onSessionConnected(Session& session) {
   LocalInput* in = inputOf(session);
   if (in == nullptr) return;
   InputRouter& router = in->router;
-  const auto now = Clock::now();
+  const auto now = options_.clock();
   if (session.role() == Session::Role::Publisher) {
     if (router.publisher() != &session) return;  // replaced before it connected
     router.attachViewers();
@@ -512,7 +512,7 @@ void MediaWorker::scheduleTimer() {
 
 void MediaWorker::onTimer() {
   ++timer_ticks_;
-  const auto now = Clock::now();
+  const auto now = options_.clock();
   // A snapshot: ticking may close sessions, which moves them out of sessions_ (they are
   // destroyed only later, so the pointers stay valid for this loop).
   scratch_.clear();
@@ -530,15 +530,7 @@ void MediaWorker::onTimer() {
     if (s->closed()) continue;
     // One session's failure ends that session alone.
     try {
-      if (s->role() == Session::Role::Publisher) {
-        auto* publisher = static_cast<PublisherSession*>(s);
-        publisher->sendTransportFeedback();
-        publisher->sendNacks(now);
-        publisher->flushKeyFrameRequest(now);
-        if (report_tick) publisher->sendReports(now);
-      } else if (report_tick) {
-        static_cast<ViewerSession*>(s)->sendReports(now);
-      }
+      s->onTimer(now, report_tick);
       if (transport_tick && !s->closed()) s->tick(now);
     } catch (const std::exception& e) {
       s->fail(std::string("internal error in a timer: ") + e.what());

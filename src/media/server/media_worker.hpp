@@ -60,6 +60,8 @@ struct MediaWorkerOptions {
   std::chrono::milliseconds ice_connect_timeout{10'000};
   // A viewer that connects this soon after a key frame gets it replayed (InputRouter).
   std::chrono::milliseconds recent_key_frame_age = InputRouter::kRecentKeyFrameAge;
+  // The time as the worker and its sessions read it (MediaServerOptions::clock).
+  Session::ClockFunction clock = [] { return Session::Clock::now(); };
 };
 
 class MediaWorker final : private SessionEvents {

@@ -654,7 +654,18 @@ class MediaServerTest : public ::testing::TestWithParam<size_t> {
     out.view.peer->drop_rtp = nullptr;
   }
 
+  // The server on a clock the test steps (MediaServerOptions::clock), frozen in between: a
+  // rate-limit window passes when the test says so, however slow the machine.
+  void useSteppedClock() {
+    MediaServerOptions options;
+    options.viewer_placement_slack = 0;
+    options.clock = [this] { return Session::Clock::time_point(std::chrono::nanoseconds(stepped_ns_.load())); };
+    startServer(options);
+  }
+  void step(std::chrono::nanoseconds by) { stepped_ns_ += by.count(); }
+
   RecordingListener listener_;
+  std::atomic<int64_t> stepped_ns_{std::chrono::nanoseconds(Session::Clock::now().time_since_epoch()).count()};
   std::unique_ptr<MediaServer> server_;
   std::map<std::string, size_t> live_events_;
   std::string client_key_;  // who the next offers come from
@@ -962,6 +973,7 @@ TEST_P(MediaServerTest, PublisherReconnectKeepsViewerSsrcAndSequenceContinuity) 
 // RTCP policy
 
 TEST_P(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
+  useSteppedClock();
   Client pub;
   ASSERT_NO_FATAL_FAILURE(connectPublisher("in1", pub));
   MediaSender sender(96, 111, 7);
@@ -978,7 +990,7 @@ TEST_P(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
 
   // Past the rate limit, a viewer's PLI goes straight through; more inside the window are
   // coalesced into one more PLI, sent when the window ends.
-  std::this_thread::sleep_for(PublisherSession::kKeyFrameInterval + 100ms);
+  step(PublisherSession::kKeyFrameInterval + 100ms);
   log.clear();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(view.peer->sendRtcp(pli(0x5EE, view.info.video->ssrc)));
   // The server has handled all three once it answered a later check from the same viewer; what
@@ -990,12 +1002,16 @@ TEST_P(MediaServerTest, ViewerKeyFrameRequestsReachThePublisherRateLimited) {
   log.collect();
   ASSERT_EQ(log.plis().size(), 1u);
   EXPECT_EQ(log.plis().front().media_ssrc, sender.video_ssrc);
+  // The clock stands still: the window does not end, whatever the wall clock does.
+  log.waitUntil([] { return false; }, 300ms);
+  EXPECT_EQ(log.plis().size(), 1u);
+  step(PublisherSession::kKeyFrameInterval);
   ASSERT_TRUE(log.waitUntil([&] { return log.plis().size() >= 2; }));
-  log.waitUntil([] { return false; }, PublisherSession::kKeyFrameInterval + 200ms);  // and nothing more
+  log.waitUntil([] { return false; }, 300ms);  // and nothing more
   EXPECT_EQ(log.plis().size(), 2u);
 
   // A FIR counts as a key-frame request too.
-  std::this_thread::sleep_for(PublisherSession::kKeyFrameInterval + 100ms);
+  step(PublisherSession::kKeyFrameInterval + 100ms);
   log.clear();
   std::vector<uint8_t> fir;
   rtcp::appendFir(fir, 0x5EE, view.info.video->ssrc, 1);
