@@ -44,6 +44,7 @@
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 #include "media/server/media_server.hpp"
+#include "media/transport/interfaces.hpp"
 #include "metrics/instrumented.hpp"
 #include "metrics/metrics.hpp"
 #include "rooms/room_service.hpp"

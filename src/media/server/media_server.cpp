@@ -9,86 +9,11 @@
 #include "media/sdp/negotiation.hpp"
 #include "media/sdp/session_description.hpp"
 #include "media/sdp/trickle_fragment.hpp"
+#include "media/server/offer_negotiation.hpp"
 
 namespace liveroom::media {
 
 namespace {
-
-// How strong a fingerprint hash is, 0 for one we do not accept (sha-1 and older).
-int fingerprintStrength(std::string_view algorithm) {
-  if (algorithm == "sha-512") return 3;
-  if (algorithm == "sha-384") return 2;
-  if (algorithm == "sha-256") return 1;
-  return 0;
-}
-
-// The ICE credentials and DTLS fingerprint of the first accepted section (BUNDLE: one
-// transport for all), or invalid_sdp.
-WebRtcTransport::RemoteParameters remoteParameters(const sdp::SessionDescription& offer,
-                                                   const std::vector<sdp::MediaDecision>& decisions) {
-  for (const sdp::MediaDecision& d : decisions) {
-    if (!d.accepted) continue;
-    const sdp::MediaSection& m = offer.media[d.index];
-    if (m.ice_ufrag.empty() || m.ice_pwd.empty()) throw Error(codes::kInvalidSdp, "the offer has no ICE credentials");
-    if (m.fingerprints.empty()) throw Error(codes::kInvalidSdp, "the offer has no DTLS fingerprint");
-    // RFC 8122 §5: an offer may carry several fingerprints of its certificate; check the
-    // strongest hash we support.
-    const sdp::Fingerprint* best = nullptr;
-    int best_strength = 0;
-    for (const sdp::Fingerprint& f : m.fingerprints) {
-      const int strength = fingerprintStrength(f.algorithm);
-      if (strength > best_strength) {
-        best = &f;
-        best_strength = strength;
-      }
-    }
-    if (best == nullptr) {
-      std::string offered;
-      for (const sdp::Fingerprint& f : m.fingerprints) offered += (offered.empty() ? "" : ", ") + f.algorithm;
-      throw Error(codes::kInvalidSdp,
-                  "unsupported DTLS fingerprint algorithm " + offered + " (sha-256, sha-384 or sha-512 is required)");
-    }
-    return {m.ice_ufrag, m.ice_pwd, best->value};
-  }
-  throw Error(codes::kInvalidSdp, "the offer has no usable media section");
-}
-
-// No accepted section: say why, naming what was offered.
-[[noreturn]] void throwNothingAccepted(const sdp::SessionDescription& offer,
-                                       const std::vector<sdp::MediaDecision>& decisions) {
-  bool any_av = false;
-  std::string reasons;
-  for (const sdp::MediaDecision& d : decisions) {
-    if (d.kind != sdp::MediaKind::kAudio && d.kind != sdp::MediaKind::kVideo) continue;
-    any_av = true;
-    if (!reasons.empty()) reasons += "; ";
-    reasons += std::string(sdp::toString(d.kind)) + ": " + d.reject_reason;
-  }
-  if (!any_av || offer.media.empty()) throw Error(codes::kInvalidSdp, "the offer has no audio or video section");
-  throw Error(codes::kUnsupportedCodec, reasons);
-}
-
-// A WHIP offer must send media and a WHEP offer receive it: a viewer's offer posted to a publish
-// URL would otherwise take the broadcaster's place while sending nothing.
-void requireDirection(const std::vector<sdp::MediaDecision>& decisions, bool publisher) {
-  for (const sdp::MediaDecision& d : decisions) {
-    if (!d.accepted) continue;
-    const sdp::Direction dir = d.offered_direction;
-    if (dir == sdp::Direction::kSendRecv) return;
-    if (publisher && dir == sdp::Direction::kSendOnly) return;
-    if (!publisher && dir == sdp::Direction::kRecvOnly) return;
-  }
-  throw Error(codes::kInvalidSdp, publisher ? "a WHIP offer must send audio or video (a=sendonly)"
-                                            : "a WHEP offer must receive audio or video (a=recvonly)");
-}
-
-sdp::SessionDescription parseOffer(const std::string& text) {
-  try {
-    return sdp::parse(text);
-  } catch (const sdp::SdpError& e) {
-    throw Error(codes::kInvalidSdp, e.what());
-  }
-}
 
 // Calls `done` with what `make` returns, or the error it throws (unexpected ones logged and
 // answered media_unavailable).
@@ -313,21 +238,16 @@ void MediaServer::doPublish(std::string input_uid, const std::string& offer_text
                             std::string client_key) {
   // Parsed and negotiated here, on the caller's thread: the workers only make the session.
   auto offer = std::make_shared<sdp::SessionDescription>();
-  std::vector<sdp::MediaDecision> decisions;
-  WebRtcTransport::RemoteParameters remote;
+  NegotiatedPublisher negotiated;
   try {
     *offer = parseOffer(offer_text);
-    decisions = sdp::negotiate(*offer);
-    if (std::none_of(decisions.begin(), decisions.end(), [](const auto& d) { return d.accepted; })) {
-      throwNothingAccepted(*offer, decisions);
-    }
-    requireDirection(decisions, true);
-    remote = remoteParameters(*offer, decisions);
+    negotiated = negotiatePublisher(*offer);
   } catch (const Error& e) {
     return done(e);
   }
-  auto source = std::make_shared<const SourceDescription>(describeSource(decisions));
-  auto sections = sdp::answerSections(decisions, *offer, sdp::Role::kWhipPublisher);
+  auto source = negotiated.source;
+  auto sections = std::move(negotiated.sections);
+  WebRtcTransport::RemoteParameters remote = std::move(negotiated.remote);
 
   MediaWorker::PublisherSetup setup;
   size_t worker = 0;
@@ -400,31 +320,10 @@ void MediaServer::doPlay(std::string input_uid, const std::string& offer_text, A
       std::lock_guard lock(mutex_);
       if (auto hub = hubs_.find(input_uid); hub != hubs_.end()) publisher = hub->second->description();
     }
-    const sdp::ViewerNegotiation negotiation =
-        sdp::negotiateViewer(*offer, publisher ? publisher->codec(sdp::MediaKind::kAudio) : std::nullopt,
-                             publisher ? publisher->codec(sdp::MediaKind::kVideo) : std::nullopt);
-    if (!negotiation.ok()) throw Error(codes::kUnsupportedCodec, negotiation.error);
-    if (std::none_of(negotiation.media.begin(), negotiation.media.end(), [](const auto& d) { return d.accepted; })) {
-      throwNothingAccepted(*offer, negotiation.media);
-    }
-    requireDirection(negotiation.media, false);
-    setup.remote = remoteParameters(*offer, negotiation.media);
-    sections = sdp::answerSections(negotiation.media, *offer, sdp::Role::kWhepViewer);
-    for (sdp::AnswerSection& section : sections) {
-      if (!section.decision.accepted) continue;
-      ViewerTrack& t = setup.tracks.emplace_back();
-      t.kind = section.decision.kind;
-      t.offered = sdp::codecsForMatching(offer->media[section.decision.index]);
-      t.decision = section.decision;
-      t.decision.alternatives = {};  // for the answer only; a viewer keeps its extmaps
-      t.send.ssrc = randomSsrc();
-      // Retransmissions go on an RTX stream of their own when the viewer offered RTX (RFC 4588).
-      if (section.decision.codec && section.decision.codec->rtx_payload_type) t.send.rtx_ssrc = randomSsrc();
-      t.send.cname = "liveroom";
-      t.send.stream_id = "liveroom";
-      t.send.track_id = t.kind == sdp::MediaKind::kVideo ? "video" : "audio";
-      section.send = t.send;
-    }
+    NegotiatedViewer negotiated = negotiateViewer(*offer, publisher.get());
+    setup.remote = std::move(negotiated.remote);
+    setup.tracks = std::move(negotiated.tracks);
+    sections = std::move(negotiated.sections);
     std::lock_guard lock(mutex_);
     if (shutting_down_) throw Error(codes::kMediaUnavailable, "the media server is stopping");
     auto found = hubs_.find(input_uid);

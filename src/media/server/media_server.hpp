@@ -1,8 +1,8 @@
 // MediaServer: the embedded WHIP/WHEP media server: a registry in front of N media workers
 // (MediaWorker: a thread with its own io_context, ports, sessions), like mediasoup's workers
 // in-process. The HTTP side calls the thread-safe methods below from any thread: offers are
-// parsed and negotiated on the caller's thread, admitted against the limits under the
-// registry's mutex, and the session is made on the least-loaded worker, which answers through
+// parsed and negotiated on the caller's thread (offer_negotiation.hpp, pure), admitted against
+// the limits under the registry's mutex, and the session is made on the least-loaded worker, which answers through
 // the callback (on its thread). A room's viewers spread over every worker; its publisher's
 // worker hands each packet once to each worker holding viewers (see media_worker.hpp). It
 // knows nothing of rooms: an input is a uid.

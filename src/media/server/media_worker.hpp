@@ -208,8 +208,4 @@ class MediaWorker final : private SessionEvents {
 // Adds one worker's figures to a total (buffer sizes: the largest).
 void addWorkerStats(MediaWorker::Stats& total, const MediaWorker::Stats& s);
 
-// The machine's interface addresses (up, not link-local), IPv4 first, then IPv6 when `ipv6`,
-// loopback last.
-std::vector<std::string> localInterfaceAddresses(bool ipv6 = false);
-
 }  // namespace liveroom::media
