@@ -1,5 +1,5 @@
 // Configuration of `liveroom serve`: flags, each with an env twin, plus the Cloudflare
-// variables. The only place (with app.cpp) that reads the environment.
+// variables. The only place (with app.cpp and serve.cpp) that reads the environment.
 #pragma once
 
 #include <functional>

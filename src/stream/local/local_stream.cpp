@@ -30,21 +30,18 @@ bool isLowerHex(std::string_view s) {
 }
 }  // namespace
 
+namespace {
+
+std::string withoutTrailingSlashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
 LocalStream::LocalStream(std::string public_url, std::string secret, media::MediaSessions& media)
-    : secret_(std::move(secret)), media_(media) {
+    : public_url_(withoutTrailingSlashes(std::move(public_url))), secret_(std::move(secret)), media_(media) {
   if (secret_.size() < kSecretBytes) throw std::invalid_argument("LocalStream: the secret is too short");
-  setPublicUrl(std::move(public_url));
-}
-
-void LocalStream::setPublicUrl(std::string public_url) {
-  while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
-  std::lock_guard lock(mutex_);
-  public_url_ = std::move(public_url);
-}
-
-std::string LocalStream::publicUrl() const {
-  std::lock_guard lock(mutex_);
-  return public_url_;
 }
 
 std::string LocalStream::loadOrCreateSecret(const std::filesystem::path& file) {

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -20,7 +19,8 @@ class LocalStream final : public StreamProvider {
  public:
   static constexpr const char* kName = "local";
 
-  // `public_url`: how browsers reach this server ("http://127.0.0.1:8080", no trailing slash).
+  // `public_url`: how browsers reach this server ("http://127.0.0.1:8080"; a trailing slash is
+  // dropped).
   // `secret`: at least 32 bytes (see loadOrCreateSecret). `media` must outlive this.
   LocalStream(std::string public_url, std::string secret, media::MediaSessions& media);
 
@@ -42,15 +42,13 @@ class LocalStream final : public StreamProvider {
   bool verifyPublishKey(std::string_view uid, std::string_view key) const;
   static bool isValidUid(std::string_view uid);
 
-  // The base of the URLs handed out; set once the HTTP port is known (before traffic).
-  void setPublicUrl(std::string public_url);
-  std::string publicUrl() const;
+  // The base of the URLs handed out (the app binds its listener first, so it is known here).
+  const std::string& publicUrl() const noexcept { return public_url_; }
 
  private:
   LiveInput inputFor(std::string uid, std::string name) const;
 
-  mutable std::mutex mutex_;
-  std::string public_url_;  // guarded by mutex_
+  const std::string public_url_;
   std::string secret_;
   media::MediaSessions& media_;
 };
