@@ -81,7 +81,7 @@ void MediaStatsEndpoint::addRoutes(http::Router& router) {
       return answer(fromError(e));
     }
     runBlocking(run_reads_, cors_origins_, req, std::move(respond), [this] {
-      http::Response res = json(200, statsJson(media_.stats()));
+      http::Response res = json(200, statsJson(media_.stats()));  // json(): Cache-Control: no-store
       WebRtcApi::addCorsHeaders(res);
       return res;
     });

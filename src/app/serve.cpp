@@ -288,7 +288,7 @@ class App {
   void run();
 
  private:
-  http::Server& makeServer();
+  void makeServer();
   void makeMediaAndProvider();
   void makeStore();
   void makeRoutes();
@@ -379,7 +379,7 @@ App::App(Prepared prepared, sigset_t stop_signals)
     throw ConfigError(e.what());
   }
   scheme_ = tls_ ? "https" : "http";
-  makeServer().bind();
+  makeServer();  // bound: the public URL is known from here on
   public_url_ = config_.public_url.empty()
                     ? scheme_ + "://" + hostPart(listen_.first) + ":" + std::to_string(server_->port())
                     : config_.public_url;
@@ -417,21 +417,27 @@ App::App(Prepared prepared, sigset_t stop_signals)
     spdlog::warn("could not clear rooms left live by a previous run: {}", e.what());
   }
 
-  makeRoutes();
-  server_->start();
-  if (metrics_server_) metrics_server_->start();
-  addProcessSource(metrics_);
-  addRoomsSource(metrics_, *counted_store_, *service_);
-  addHttpServerSource(metrics_, *server_);
-  if (media_server_) addMediaSource(metrics_, *media_server_);
-  logStart();
-  startBackgroundTasks();
-  startWebhooks();
+  try {
+    makeRoutes();
+    server_->start();
+    if (metrics_server_) metrics_server_->start();
+    addProcessSource(metrics_);
+    addRoomsSource(metrics_, *counted_store_, *service_);
+    addHttpServerSource(metrics_, *server_);
+    if (media_server_) addMediaSource(metrics_, *media_server_);
+    logStart();
+    startBackgroundTasks();
+    startWebhooks();
+  } catch (...) {
+    // Perhaps serving already, and the destructor will not run: stop here, before the members go.
+    stop();
+    throw;
+  }
 }
 
 App::~App() { stop(); }
 
-http::Server& App::makeServer() {
+void App::makeServer() {
   http::ServerOptions& o = server_options_;
   o.address = listen_.first;
   o.port = listen_.second;
@@ -482,7 +488,38 @@ http::Server& App::makeServer() {
   } catch (const std::exception& e) {
     throw ConfigError(std::string("--listen: ") + e.what());
   }
-  return *server_;
+  // --metrics-listen: /metrics alone, on a listener of its own (its endpoint is made with the
+  // routes; it serves once started).
+  if (!config_.metrics_listen.empty()) {
+    const auto address = listenAddress("--metrics-listen", config_.metrics_listen);
+    http::ServerOptions o;
+    o.address = address.first;
+    o.port = address.second;
+    o.threads = 1;
+    // The API listener's limits (--max-connections, --max-connections-per-ip) and timeouts: one
+    // set of flags for what a client can make liveroom hold, whichever port it reaches.
+    o.max_connections = server_options_.max_connections;
+    o.max_connections_per_address = server_options_.max_connections_per_address;
+    o.read_timeout = server_options_.read_timeout;
+    o.write_timeout = server_options_.write_timeout;
+    o.trusted_proxies = server_options_.trusted_proxies;
+    o.error_response = server_options_.error_response;
+    // Its one route is /metrics; anything else is answered 404 and labelled "static".
+    o.on_reply = [this](const http::Request& head, int status, std::chrono::steady_clock::duration took) {
+      metrics_.observeRequest(head.path == api::MetricsEndpoint::kPath ? api::MetricsEndpoint::kPath : "static",
+                              head.method, status, took);
+    };
+    metrics_server_ = std::make_unique<http::Server>(o, [this](http::Request&& req, http::Responder respond) {
+      if (req.path == api::MetricsEndpoint::kPath) return metrics_endpoint_->handle(req, std::move(respond));
+      respond(api::errorResponse(codes::kNotFound, "this address serves only /metrics"));
+    });
+    try {
+      metrics_server_->bind();
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("--metrics-listen: ") + e.what());
+    }
+    spdlog::info("metrics on http://{}:{}/metrics", hostPart(address.first), metrics_server_->port());
+  }
 }
 
 void App::makeMediaAndProvider() {
@@ -621,34 +658,7 @@ void App::makeRoutes() {
   const bool metrics_apart = !config_.metrics_listen.empty();
   metrics_endpoint_ = std::make_unique<api::MetricsEndpoint>(metrics_, metrics_apart ? std::nullopt : config_.api_key,
                                                              runnerOn(read_pool_));
-  if (!metrics_apart) {
-    metrics_endpoint_->addRoutes(router_);
-    return;
-  }
-  const auto address = listenAddress("--metrics-listen", config_.metrics_listen);
-  http::ServerOptions o;
-  o.address = address.first;
-  o.port = address.second;
-  o.threads = 1;
-  // The API listener's limits (--max-connections, --max-connections-per-ip) and timeouts: one
-  // set of flags for what a client can make liveroom hold, whichever port it reaches.
-  o.max_connections = server_options_.max_connections;
-  o.max_connections_per_address = server_options_.max_connections_per_address;
-  o.read_timeout = server_options_.read_timeout;
-  o.write_timeout = server_options_.write_timeout;
-  o.trusted_proxies = server_options_.trusted_proxies;
-  o.error_response = server_options_.error_response;
-  o.on_reply = server_options_.on_reply;
-  metrics_server_ = std::make_unique<http::Server>(o, [this](http::Request&& req, http::Responder respond) {
-    if (req.path == api::MetricsEndpoint::kPath) return metrics_endpoint_->handle(req, std::move(respond));
-    respond(api::errorResponse(codes::kNotFound, "this address serves only /metrics"));
-  });
-  try {
-    metrics_server_->bind();
-  } catch (const std::exception& e) {
-    throw ConfigError(std::string("--metrics-listen: ") + e.what());
-  }
-  spdlog::info("metrics on http://{}:{}/metrics", hostPart(address.first), metrics_server_->port());
+  if (!metrics_apart) metrics_endpoint_->addRoutes(router_);
 }
 
 void App::logStart() const {
@@ -796,12 +806,13 @@ void App::stop() {
   read_pool_.join();
   if (viewer_counts_) viewer_counts_->stop();
   if (service_) service_->flushViewerCounts();  // the sessions that just ended: counts to 0
+  media_server_.reset();                        // its threads and sockets: nothing more can come from them
   if (dispatcher_) {
     // The last events (rooms off air, viewer counts) are in the outbox: send what can go within
     // a few seconds; the rest goes from the next process on this store.
-    viewer_events_->stop();
+    if (viewer_events_) viewer_events_->stop();
     service_->flushViewerEvents();
-    service_->removeListener(*wake_dispatcher_);
+    if (wake_dispatcher_) service_->removeListener(*wake_dispatcher_);
     dispatcher_->stop();
     if (!dispatcher_->drain(std::chrono::steady_clock::now() + std::chrono::seconds(5))) {
       spdlog::warn("webhooks: some events are still queued; they go out at the next start");

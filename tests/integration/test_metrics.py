@@ -182,6 +182,11 @@ def test_metrics_listen_serves_metrics_alone_without_the_api_key(server):
     # Not on the API's listener any more.
     assert srv.get("/metrics", token=API_KEY).status == 404
     assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in srv.log_text()
+    # Its replies are counted under their route (the first scrape; the 405), the rest as "static".
+    s = parse(scrape(metrics_port, token=None))
+    assert value(s, "liveroom_http_requests_total", route="/metrics", method="GET", code="200") == 1
+    assert value(s, "liveroom_http_requests_total", route="/metrics", method="POST", code="405") == 1
+    assert value(s, "liveroom_http_requests_total", route="static", method="GET", code="404") == 2
 
 
 def test_the_metrics_listener_has_the_api_listeners_connection_limits(server):

@@ -505,7 +505,7 @@ void MediaWorker::onTimer() {
     if (report_tick) replica->updateBitrates(now);
   }
   if (transport_tick && mux_) {
-    mux_->tick(now);
+    mux_->tick(std::chrono::steady_clock::now());  // sockets' own timers: real time, like their clocks
     Stats fresh = collectStats();
     std::lock_guard lock(snapshot_mutex_);
     snapshot_ = std::move(fresh);
