@@ -112,6 +112,19 @@ TEST(RoomCache, ExpiredEntriesAreSweptOnLaterPuts) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
+TEST(RoomCache, PastItsTtlOnlyARoomBeingRefreshedOutlivesTheNextSweep) {
+  RoomCache cache(std::chrono::milliseconds(100), 1000, std::chrono::milliseconds(1000));
+  auto t0 = RoomCache::Clock::now();
+  cache.put(room("live_hot"), t0);
+  cache.put(room("live_once"), t0);
+  // The hot room is asked for again as it expires: served stale while one caller refreshes it.
+  ASSERT_TRUE(cache.lookup("live_hot", t0 + std::chrono::milliseconds(150)).refresh);
+  cache.put(room("live_new"), t0 + std::chrono::milliseconds(250));  // past next sweep: sweeps
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_TRUE(cache.lookup("live_hot", t0 + std::chrono::milliseconds(260)).room) << "still served stale";
+  EXPECT_FALSE(cache.lookup("live_once", t0 + std::chrono::milliseconds(260)).room) << "nobody asked: gone";
+}
+
 TEST(RoomCache, ZeroTtlCachesNothing) {
   RoomCache cache(std::chrono::milliseconds(0), 5);
   auto t0 = RoomCache::Clock::now();
