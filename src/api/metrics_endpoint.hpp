@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "api/http_helpers.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "metrics/metrics.hpp"
@@ -16,7 +17,6 @@ namespace liveroom::api {
 
 class MetricsEndpoint {
  public:
-  using BlockingRunner = std::function<void(std::function<void()>)>;
   MetricsEndpoint(metrics::Metrics& metrics, std::optional<std::string> api_key, BlockingRunner run_blocking)
       : metrics_(metrics), api_key_(std::move(api_key)), run_blocking_(std::move(run_blocking)) {}
 

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/http_helpers.hpp"
 #include "api/ice_servers.hpp"
 #include "common/rate_limiter.hpp"
 #include "http/message.hpp"
@@ -44,8 +45,6 @@ struct WebRtcApiOptions {
 
 class WebRtcApi {
  public:
-  using BlockingRunner = std::function<void(std::function<void()>)>;
-
   // `stream` names and checks the inputs' URLs; `media` makes and ends their sessions.
   WebRtcApi(rooms::RoomService& service, LocalStream& stream, media::MediaSessions& media, WebRtcApiOptions options,
             BlockingRunner run_reads);

@@ -118,11 +118,4 @@ bool Router::dispatch(Request& req, Responder& respond) const {
   return true;
 }
 
-std::vector<std::string> Router::patterns() const {
-  std::vector<std::string> out;
-  for (const Route& route : patterns_) out.push_back(route.label);
-  for (const Route& family : families_) out.push_back(family.prefix + "*");
-  return out;
-}
-
 }  // namespace liveroom::http

@@ -42,13 +42,9 @@ class Router {
   std::optional<Match> match(std::string_view path) const;
   // The label alone (no allocation): the route's, else `fallback`.
   std::string_view label(std::string_view path, std::string_view fallback) const noexcept;
-  bool owns(std::string_view path) const noexcept { return find(path, nullptr) != nullptr; }
   // Routes a request: true when a route took it (and `respond`), false when none owns its path
   // (`req` and `respond` untouched).
   bool dispatch(Request& req, Responder& respond) const;
-
-  // Every pattern and family label, in the order added (for documentation checks).
-  std::vector<std::string> patterns() const;
 
  private:
   struct Segment {
